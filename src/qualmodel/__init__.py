@@ -1,0 +1,56 @@
+"""qualmodel: lead-qualification modeling (SAL → SQO) with simulation, criteria and survival.
+
+Public names are imported lazily so that ``import qualmodel`` stays fast; every name in
+``__all__`` resolves on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # contract and errors
+    "Journeys": "qualmodel.journeys",
+    "QualmodelError": "qualmodel.errors",
+    "ContractError": "qualmodel.errors",
+    "ConfigError": "qualmodel.errors",
+    "InputError": "qualmodel.errors",
+    # scenarios and simulation (#2)
+    "Scenario": "qualmodel.scenario",
+    "load_scenario": "qualmodel.scenario",
+    "list_scenarios": "qualmodel.scenario",
+    "simulate": "qualmodel.simulate",
+    "funnel": "qualmodel.funnel",
+    # criteria (#3)
+    "Criterion": "qualmodel.criteria",
+    "load_criteria": "qualmodel.criteria",
+    "scenario_criteria": "qualmodel.criteria",
+    "qualify": "qualmodel.criteria",
+    "score_trajectory": "qualmodel.criteria",
+    "compare_criteria": "qualmodel.compare",
+    "pairwise_tests": "qualmodel.compare",
+    # durations and survival (#4)
+    "time_to_event": "qualmodel.durations",
+    # CRM import
+    "import_crm": "qualmodel.io",
+    "load_mapping": "qualmodel.io",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    """Import public names on first access (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qualmodel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

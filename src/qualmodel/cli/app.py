@@ -1,0 +1,70 @@
+"""The typer application object and the error-handling entry point.
+
+Command modules (``qualmodel.cli.*``) register their commands on :data:`app`. Any
+:class:`~qualmodel.errors.QualmodelError`, usage error or OS error ends the program with
+one line on stderr and exit code 2 (never a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+import typer
+
+from qualmodel.errors import QualmodelError
+
+app = typer.Typer(
+    name="qualmodel",
+    help="Lead-qualification modeling: simulate, import, qualify, survival, compare, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+EXIT_USAGE = 2
+
+
+def fail(message: str) -> None:
+    """Print ``error: message`` as one line on stderr and exit with code 2."""
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    raise SystemExit(EXIT_USAGE)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI; map every user-facing error to one stderr line and exit code 2.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; defaults to ``sys.argv[1:]``.
+    """
+    import qualmodel.cli  # noqa: F401  (registers the commands)
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        rc = app(args=args, prog_name="qualmodel", standalone_mode=False)
+    except QualmodelError as exc:
+        fail(str(exc))
+    except click.exceptions.UsageError as exc:
+        hint = f" (see 'qualmodel {exc.ctx.command_path.split(' ', 1)[-1]} --help')" if (
+            exc.ctx and " " in exc.ctx.command_path
+        ) else " (see 'qualmodel --help')"
+        fail(f"{exc.format_message()}{hint}")
+    except click.exceptions.ClickException as exc:
+        fail(exc.format_message())
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except FileNotFoundError as exc:
+        fail(f"{exc.filename}: no such file or folder; check the path")
+    except PermissionError as exc:
+        fail(f"{exc.filename}: permission denied; choose a writable location")
+    except IsADirectoryError as exc:
+        fail(f"{exc.filename}: is a folder, expected a file")
+    except NotADirectoryError as exc:
+        fail(f"{exc.filename}: is a file, expected a folder")
+    if isinstance(rc, int) and rc != 0:
+        raise SystemExit(rc)

@@ -1,0 +1,3 @@
+"""CLI commands (criteria)."""
+
+from qualmodel.cli.app import app  # noqa: F401

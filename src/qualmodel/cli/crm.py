@@ -1,0 +1,3 @@
+"""CLI commands (crm)."""
+
+from qualmodel.cli.app import app  # noqa: F401

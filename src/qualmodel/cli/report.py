@@ -1,0 +1,3 @@
+"""CLI commands (report)."""
+
+from qualmodel.cli.app import app  # noqa: F401

@@ -1,0 +1,3 @@
+"""CLI commands (simulate)."""
+
+from qualmodel.cli.app import app  # noqa: F401

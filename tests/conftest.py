@@ -1,0 +1,48 @@
+"""Shared fixtures: a tiny hand-made Journeys factory and the real-data folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from qualmodel import Journeys
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def make_journeys(
+    leads: list[dict], events: list[tuple] | None = None, meta: dict | None = None
+) -> Journeys:
+    """Build Journeys from plain rows; timestamps given as ISO strings.
+
+    ``leads`` rows are dicts (missing stage keys → NaT); ``events`` rows are
+    ``(lead_id, ts, event)`` or ``(lead_id, ts, event, value)``.
+    """
+    ldf = pd.DataFrame(leads)
+    for col in ldf.columns:
+        if col.endswith("_at") or col == "observed_until":
+            ldf[col] = pd.to_datetime(ldf[col])
+    rows = events or []
+    edf = pd.DataFrame(
+        [(r[0], r[1], r[2], r[3] if len(r) > 3 else float("nan")) for r in rows],
+        columns=["lead_id", "ts", "event", "value"],
+    )
+    edf["ts"] = pd.to_datetime(edf["ts"])
+    return Journeys.build(ldf, edf, meta or {"source": "test"})
+
+
+@pytest.fixture
+def journeys_factory():
+    """Return :func:`make_journeys`."""
+    return make_journeys
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path of ``../shared/data``; skips the test when the folder is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real CRM data not available at {SHARED_DATA}")
+    return SHARED_DATA

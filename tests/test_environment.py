@@ -1,0 +1,58 @@
+"""environment.yml must list exactly the packages and version bounds of pyproject.toml."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# conda-forge names that differ from PyPI names
+CONDA_NAMES = {"duckdb": "python-duckdb"}
+
+
+def _split(spec: str) -> tuple[str, str]:
+    m = re.match(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(.*)$", spec)
+    assert m, spec
+    return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
+
+
+def _pyproject() -> dict[str, str]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    specs = list(data["project"]["dependencies"])
+    for extra in data["project"].get("optional-dependencies", {}).values():
+        specs += extra
+    out = {}
+    for spec in specs:
+        name, ver = _split(spec)
+        out[CONDA_NAMES.get(name, name)] = ver
+    return out
+
+
+def _environment() -> dict[str, str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert env["channels"] == ["conda-forge"]
+    out = {}
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            assert dep == {"pip": ["-e .[dev]"]}, dep
+            continue
+        name, ver = _split(dep)
+        if name in {"python", "pip"}:
+            continue
+        out[name] = ver
+    return out
+
+
+def test_environment_matches_pyproject():
+    py, env = _pyproject(), _environment()
+    assert set(py) - set(env) == set(), "in pyproject.toml but not environment.yml"
+    assert set(env) - set(py) == set(), "in environment.yml but not pyproject.toml"
+    diffs = {k: (py[k], env[k]) for k in py if py[k] != env[k]}
+    assert diffs == {}, f"version bounds differ (pyproject, environment): {diffs}"
+
+
+def test_python_requirement_matches():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert f"python{data['project']['requires-python']}" in env["dependencies"]
