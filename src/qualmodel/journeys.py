@@ -348,7 +348,7 @@ class Journeys:
     def __post_init__(self) -> None:
         leads = _normalise_leads(self.leads)
         _check_leads(leads)
-        index = pd.Index(leads["lead_id"].to_numpy(), dtype=object, name="lead_id")
+        index = pd.Index(leads["lead_id"].to_numpy(), dtype=object)
         events = _normalise_events(self.events, index)
         _check_events(events, leads)
         object.__setattr__(self, "leads", leads)
@@ -384,7 +384,7 @@ class Journeys:
                     "event": pd.Series([], dtype="category"),
                 }
             )
-        index = pd.Index(leads["lead_id"].to_numpy(), dtype=object, name="lead_id")
+        index = pd.Index(leads["lead_id"].to_numpy(), dtype=object)
         dup = index.duplicated()
         if dup.any():
             raise ContractError(

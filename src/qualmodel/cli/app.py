@@ -10,8 +10,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
+
+try:  # typer ≥ 0.20 vendors click under typer._click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_exceptions
 
 from qualmodel.errors import QualmodelError
 
@@ -25,6 +29,19 @@ app = typer.Typer(
 )
 
 EXIT_USAGE = 2
+
+
+@app.callback()
+def _root() -> None:
+    """Lead-qualification modeling: simulate, import, qualify, survival, compare, report."""
+
+
+@app.command("version")
+def version() -> None:
+    """Print the qualmodel version."""
+    from qualmodel import __version__
+
+    print(__version__)
 
 
 def fail(message: str) -> None:
@@ -48,14 +65,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         rc = app(args=args, prog_name="qualmodel", standalone_mode=False)
     except QualmodelError as exc:
         fail(str(exc))
-    except click.exceptions.UsageError as exc:
-        hint = f" (see 'qualmodel {exc.ctx.command_path.split(' ', 1)[-1]} --help')" if (
-            exc.ctx and " " in exc.ctx.command_path
-        ) else " (see 'qualmodel --help')"
+    except click_exceptions.UsageError as exc:
+        hint = (
+            f" (see 'qualmodel {exc.ctx.command_path.split(' ', 1)[-1]} --help')"
+            if (exc.ctx and " " in exc.ctx.command_path)
+            else " (see 'qualmodel --help')"
+        )
         fail(f"{exc.format_message()}{hint}")
-    except click.exceptions.ClickException as exc:
+    except click_exceptions.ClickException as exc:
         fail(exc.format_message())
-    except click.exceptions.Abort:
+    except click_exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click_exceptions.Abort:
         print("aborted", file=sys.stderr)
         raise SystemExit(130) from None
     except FileNotFoundError as exc:

@@ -1,0 +1,9 @@
+"""Matplotlib figures: every ``plot_*(..., ax=None) -> Axes`` draws on ``ax`` or a new one.
+
+Functions live in topic submodules and are re-exported here, so ``qualmodel.plotting``
+is the one import path.
+"""
+
+from qualmodel.plotting.criteria import *  # noqa: F403
+from qualmodel.plotting.funnel import *  # noqa: F403
+from qualmodel.plotting.survival import *  # noqa: F403

@@ -1,0 +1,43 @@
+"""The CLI entry point: usage errors are one stderr line and exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from qualmodel.cli import main
+
+
+def test_help_exits_zero(capsys):
+    try:
+        main(["--help"])
+    except SystemExit as exc:  # click may exit 0 after printing help
+        assert exc.code in (0, None)
+    assert "Lead-qualification modeling" in capsys.readouterr().out
+
+
+def test_unknown_command_is_one_line_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["no-such-command"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: ") and "no-such-command" in err[0]
+
+
+def test_python_m_entry_point_no_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "qualmodel", "no-such-command"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_version_command(capsys):
+    from qualmodel import __version__
+
+    main(["version"])
+    assert capsys.readouterr().out.strip() == __version__
