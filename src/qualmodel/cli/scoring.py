@@ -1,0 +1,100 @@
+"""CLI command ``fit-score``: fit lead-scoring points from outcomes into a criteria YAML."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from qualmodel.cli.app import app
+
+
+def criteria_yaml(criteria: list, description: str = "") -> str:
+    """Serialise criteria into the YAML form read by :func:`qualmodel.load_criteria`."""
+    items = [
+        c.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True) for c in criteria
+    ]
+    for item, crit in zip(items, criteria, strict=True):
+        item["name"] = crit.name
+    doc = {"description": description, "criteria": items} if description else {"criteria": items}
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=90)
+
+
+@app.command("fit-score")
+def fit_score_cmd(
+    journeys: Annotated[Path, typer.Option("--journeys", "-j", help="Journeys folder.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Criteria YAML to write.")],
+    outcome: Annotated[
+        str, typer.Option(help="Stage column (e.g. won_at) or boolean column to predict.")
+    ] = "won_at",
+    event: Annotated[
+        list[str] | None,
+        typer.Option("--event", help="Event type to score (repeatable; default: all)."),
+    ] = None,
+    no_events: Annotated[bool, typer.Option("--no-events", help="Attributes-only model.")] = False,
+    attribute: Annotated[
+        list[str] | None,
+        typer.Option("--attribute", help="Categorical/boolean lead column (repeatable)."),
+    ] = None,
+    bant: Annotated[
+        list[str] | None, typer.Option("--bant", help="budget, authority or need (repeatable).")
+    ] = None,
+    start: Annotated[str, typer.Option(help="Column where the counting window opens.")] = (
+        "created_at"
+    ),
+    window_days: Annotated[
+        float | None, typer.Option(help="Counting window in days (default: whole journey).")
+    ] = None,
+    max_count: Annotated[int, typer.Option(help="Cap per event type.")] = 5,
+    points_per_logit: Annotated[float, typer.Option(help="Points per unit log-odds.")] = 20.0,
+    target_probability: Annotated[
+        float | None, typer.Option(help="Qualify at this predicted probability (default 2× base).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Name of the fitted criterion.")] = "fitted_score",
+    coefficients: Annotated[
+        Path | None, typer.Option(help="Also write the coefficient table as CSV here.")
+    ] = None,
+) -> None:
+    """Fit points per event and attribute by logistic regression; write a criteria YAML."""
+    from qualmodel.journeys import Journeys
+    from qualmodel.scoring import fit_score_criterion
+
+    j = Journeys.read(journeys)
+    fit = fit_score_criterion(
+        j,
+        outcome,
+        events=[] if no_events else (event or None),
+        attributes=attribute or (),
+        bant=bant or (),
+        start=start,
+        window_days=window_days,
+        max_count=max_count,
+        points_per_logit=points_per_logit,
+        target_probability=target_probability,
+        name=name,
+    )
+    text = criteria_yaml([fit.criterion], description=f"Fitted on {journeys}")
+    _write_atomic(out, text)
+    if coefficients is not None:
+        _write_atomic(coefficients, fit.coefficients.to_csv(index=False))
+    print(
+        f"{out}: criterion '{name}' from {fit.n} leads (excluded {fit.n_excluded}), "
+        f"base rate {fit.base_rate:.3f}, threshold {fit.threshold:g} points "
+        f"(p ≥ {fit.target_probability:.3f})"
+    )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
