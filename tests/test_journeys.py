@@ -143,6 +143,8 @@ def test_all_nat_object_stage_column_is_accepted():
         ("sal_at", "sqo_at"),
         ("sqo_at", "won_at"),
         ("sqo_at", "lost_at"),
+        ("sal_at", "won_at"),
+        ("sal_at", "lost_at"),
         ("sal_at", "disqualified_at"),
         ("created_at", "recycled_at"),
     ],

@@ -65,6 +65,8 @@ _ORDER_RULES: tuple[tuple[str, str], ...] = (
     ("created_at", "sqo_at"),
     ("sqo_at", "won_at"),
     ("sqo_at", "lost_at"),
+    ("sal_at", "won_at"),
+    ("sal_at", "lost_at"),
     ("created_at", "won_at"),
     ("created_at", "lost_at"),
     ("created_at", "disqualified_at"),
