@@ -205,3 +205,18 @@ def test_cli_fit_score_bad_outcome_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "outcome column 'nope'" in err
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_x_education_matches_r_glm(shared_data):
+    """Coefficients and SEs match R's glm(binomial) (tests/reference/scoring_xeducation.R)."""
+    from pathlib import Path
+
+    from qualmodel import import_crm
+
+    ref = pd.read_csv(Path(__file__).parent / "reference" / "scoring_xeducation.csv")
+    j = import_crm(shared_data / "x_education" / "Leads.csv", "x_education")
+    fit = fit_score_criterion(j, "converted", events=[], attributes=["lead_origin", "do_not_email"])
+    got = fit.coefficients.set_index("term").loc[ref["term"]]
+    assert fit.n == 9240
+    np.testing.assert_allclose(got["coef"].to_numpy(), ref["coef"].to_numpy(), atol=1e-6)
+    np.testing.assert_allclose(got["se"].to_numpy(), ref["se"].to_numpy(), atol=1e-6)

@@ -6,7 +6,8 @@ The model is a logistic regression (statsmodels ``Logit``) of an outcome (for ex
 * per-lead counts of event types inside a window ``[start, start + window_days]``, each
   count capped at ``max_count`` (the same cap the resulting criterion applies), and
 * indicators of categorical / boolean lead attributes (one level of each categorical is
-  the reference, the most frequent one) and of BANT facts.
+  the reference, the most frequent one; levels seen in fewer than ``min_level_count``
+  leads are folded into it) and of BANT facts.
 
 Coefficients become points on a scorecard scale: ``points = coef × points_per_logit``
 (rounded to ``decimals``). A lead's score is then ``points_per_logit × (linear predictor −
@@ -156,7 +157,7 @@ def scoring_features(
 
 
 def _attribute_design(
-    leads: pd.DataFrame, attributes: Sequence[str]
+    leads: pd.DataFrame, attributes: Sequence[str], min_level_count: int
 ) -> tuple[pd.DataFrame, list[tuple[str, AttributePoints | None, object]]]:
     cols: dict[str, np.ndarray] = {}
     specs: list[tuple[str, AttributePoints | None, object]] = []
@@ -180,7 +181,9 @@ def _attribute_design(
                 )
             ref = counts.index[0]
             values = s.astype(object).where(s.notna(), None)
-            for level in sorted(counts.index[1:]):
+            # rare levels are folded into the reference (0 points) to keep the fit stable
+            levels = [lv for lv in counts.index[1:] if counts[lv] >= min_level_count]
+            for level in sorted(levels):
                 term = f"{col}={level}"
                 x = (values.astype(str) == level).astype("float64").to_numpy()
                 x[s.isna().to_numpy()] = np.nan
@@ -204,6 +207,7 @@ def fit_score_criterion(
     start: str = "created_at",
     window_days: float | None = None,
     max_count: int = 5,
+    min_level_count: int = 30,
     points_per_logit: float = 20.0,
     decimals: int = 0,
     target_probability: float | None = None,
@@ -232,6 +236,9 @@ def fit_score_criterion(
         counts every event up to ``observed_until``.
     max_count : int, default 5
         Cap per event type, both in the features and in the criterion.
+    min_level_count : int, default 30
+        Categorical levels seen in fewer leads are folded into the reference level
+        (0 points), which keeps the fit away from separation on rare levels.
     points_per_logit : float, default 20
         Points per unit of log-odds (scorecard scale).
     decimals : int, default 0
@@ -271,7 +278,9 @@ def fit_score_criterion(
             f"fit_score_criterion: unknown BANT fact(s) {', '.join(bad_facts)}; use "
             f"budget, authority, need"
         )
-    attr, specs = _attribute_design(leads, attr_cols)
+    if min_level_count < 1:
+        raise ConfigError("fit_score_criterion: min_level_count must be ≥ 1")
+    attr, specs = _attribute_design(leads, attr_cols, min_level_count)
     bant_df = pd.DataFrame(index=leads.index)
     for fact in bant:
         col = _BANT_COLUMN[fact]
