@@ -74,9 +74,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         fail(f"{exc.format_message()}{hint}")
     except click_exceptions.ClickException as exc:
         fail(exc.format_message())
-    except click_exceptions.Exit as exc:
+    except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except click_exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         raise SystemExit(130) from None
     except FileNotFoundError as exc:

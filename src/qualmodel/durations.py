@@ -1,0 +1,251 @@
+"""Time-to-event tables: from stage timestamps to (duration, event code) with censoring.
+
+:func:`time_to_event` turns a :class:`~qualmodel.Journeys` object into the one table every
+estimator in :mod:`qualmodel.survival` consumes: one row per lead that reached the
+``start`` stage, with the time from ``start`` to the first of the ``target`` and the
+``competing`` stamps, and an integer event code.
+
+Event codes
+-----------
+* ``0`` — censored: none of the stamps happened by ``observed_until`` (or by the
+  ``horizon``); the duration runs to ``observed_until`` (or to the horizon).
+* ``1`` — the ``target`` stamp came first.
+* ``2, 3, ...`` — the first, second, ... ``competing`` stamp came first.
+
+Ties: when the target and a competing stamp fall on the same instant the **target wins**
+(code 1); among competing stamps the one listed first wins. Stamps later than the lead's
+``observed_until`` are treated as not (yet) observed.
+
+Rounding policy
+---------------
+Durations are exact by default: the nanosecond difference is split into whole units and a
+remainder, so stamps that fall on whole days give exactly integral float durations (two
+leads with the same day difference tie exactly, which keeps day-resolution ties intact for
+the estimators and for reference software). With ``resolution`` set, durations are
+floored to multiples of it (``resolution=1`` gives completed whole units, the usual
+"day k since SAL" convention); use it to create ties on purpose, e.g. to speed up Cox
+models on continuous timestamps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from qualmodel.errors import ConfigError, preview
+from qualmodel.journeys import Journeys
+
+__all__ = ["UNITS", "time_to_event"]
+
+#: Supported duration units and their length in nanoseconds.
+UNITS: dict[str, int] = {
+    "hours": 3_600 * 10**9,
+    "days": 86_400 * 10**9,
+    "weeks": 7 * 86_400 * 10**9,
+}
+
+StampSpec = str | pd.Series
+
+
+def _stamp(journeys: Journeys, spec: StampSpec, role: str) -> tuple[str, np.ndarray]:
+    """Return (label, int64 ns array with NaT) for a column name or an aligned Series."""
+    leads = journeys.leads
+    if isinstance(spec, str):
+        if spec not in leads.columns:
+            stamps = [c for c in leads.columns if c.endswith("_at")]
+            raise ConfigError(
+                f"time_to_event: {role} column '{spec}' is not in journeys.leads; "
+                f"choose one of {preview(stamps, k=10)} or pass a datetime Series"
+            )
+        values = leads[spec]
+        label = spec
+    elif isinstance(spec, pd.Series):
+        label = str(spec.name) if spec.name is not None else f"<{role} series>"
+        if len(spec) != len(leads):
+            raise ConfigError(
+                f"time_to_event: {role} series '{label}' has {len(spec)} rows but "
+                f"journeys.leads has {len(leads)}; align it with journeys.leads rows"
+            )
+        if spec.index.equals(leads.index):
+            values = spec
+        elif spec.index.equals(pd.Index(leads["lead_id"])):
+            values = spec.set_axis(leads.index)
+        else:
+            raise ConfigError(
+                f"time_to_event: {role} series '{label}' has an index that matches neither "
+                f"journeys.leads rows nor lead ids; use .reset_index(drop=True) or index "
+                f"it by lead_id"
+            )
+    else:
+        raise ConfigError(
+            f"time_to_event: {role} must be a column name or a datetime pandas Series, "
+            f"got {type(spec).__name__}"
+        )
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        raise ConfigError(
+            f"time_to_event: {role} '{label}' is timezone-aware; convert it with "
+            f".dt.tz_convert('UTC').dt.tz_localize(None)"
+        )
+    if not pd.api.types.is_datetime64_dtype(values.dtype):
+        if values.isna().all():
+            return label, np.full(len(values), np.iinfo(np.int64).min, dtype=np.int64)
+        raise ConfigError(
+            f"time_to_event: {role} '{label}' has dtype {values.dtype}, expected datetime64; "
+            f"parse it with pandas.to_datetime"
+        )
+    return label, values.astype("datetime64[ns]").to_numpy().view(np.int64)
+
+
+def _to_units(delta_ns: np.ndarray, unit_ns: int, resolution: float | None) -> np.ndarray:
+    """Convert non-negative int64 nanosecond differences to float units (exact whole part)."""
+    whole, rest = np.divmod(delta_ns, unit_ns)
+    out = whole.astype(np.float64) + rest.astype(np.float64) / unit_ns
+    if resolution is not None:
+        out = np.floor(out / resolution) * resolution
+    return out
+
+
+def time_to_event(
+    journeys: Journeys,
+    start: str = "sal_at",
+    target: StampSpec = "sqo_at",
+    competing: StampSpec | Sequence[StampSpec] = ("disqualified_at",),
+    unit: Literal["days", "weeks", "hours"] = "days",
+    horizon: float | None = None,
+    covariates: str | Sequence[str] | None = None,
+    resolution: float | None = None,
+    before_start: Literal["error", "zero"] = "error",
+) -> pd.DataFrame:
+    """Build the duration / event-code table from ``start`` to the first outcome stamp.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        The leads and their stage timestamps.
+    start : str, default "sal_at"
+        Column of ``journeys.leads`` where the clock starts; leads without it are excluded.
+    target : str or pandas.Series, default "sqo_at"
+        The outcome of interest (event code 1): a ``leads`` column name or a datetime
+        Series aligned with ``journeys.leads`` rows (same index, or indexed by lead id),
+        e.g. a criterion's ``qualified_at``.
+    competing : str, Series or sequence of them, default ("disqualified_at",)
+        Competing outcomes, coded 2, 3, ... in the given order. ``()`` for none.
+    unit : {"days", "weeks", "hours"}, default "days"
+        Unit of ``duration`` (float).
+    horizon : float, optional
+        Administrative censoring: durations beyond ``horizon`` units are cut to
+        ``horizon`` with event code 0 (an event exactly at the horizon is kept).
+    covariates : str or sequence of str, optional
+        ``leads`` columns copied into the result (after ``cohort``).
+    resolution : float, optional
+        Floor durations to multiples of this many units (see the module notes); ``None``
+        keeps exact durations.
+    before_start : {"error", "zero"}, default "error"
+        What to do when an outcome stamp precedes ``start``: raise a
+        :class:`~qualmodel.errors.ConfigError`, or count the outcome at duration 0 (useful
+        when a criterion can be met before the lead is accepted).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lead_id`` (str), ``duration`` (float64, ``unit``), ``event`` (int64:
+        0 censored, 1 target, 2.. competing), ``cohort`` (str ``YYYY-MM``, month of
+        ``start``) and the covariates; one row per lead with ``start`` set, in
+        ``journeys.leads`` order, with a fresh RangeIndex.
+
+    Raises
+    ------
+    ConfigError
+        Unknown column or unit, misaligned Series, negative horizon or resolution, or an
+        outcome stamp before ``start`` (with ``before_start="error"``).
+
+    Notes
+    -----
+    Ties: if the target and a competing stamp are equal, the target wins (code 1); among
+    competing stamps the earlier-listed one wins. Stamps after ``observed_until`` are
+    ignored (the lead is censored at ``observed_until`` unless an earlier stamp exists).
+    """
+    if unit not in UNITS:
+        raise ConfigError(
+            f"time_to_event: unit '{unit}' is not supported; use one of {', '.join(UNITS)}"
+        )
+    if horizon is not None and not (np.isfinite(horizon) and horizon > 0):
+        raise ConfigError(f"time_to_event: horizon must be a positive number, got {horizon!r}")
+    if resolution is not None and not (np.isfinite(resolution) and resolution > 0):
+        raise ConfigError(
+            f"time_to_event: resolution must be a positive number, got {resolution!r}"
+        )
+    if before_start not in ("error", "zero"):
+        raise ConfigError(
+            f"time_to_event: before_start must be 'error' or 'zero', got {before_start!r}"
+        )
+    if isinstance(competing, str | pd.Series):
+        competing = (competing,)
+    competing = tuple(competing)
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    covariates = list(covariates or [])
+    leads = journeys.leads
+    unknown = [c for c in covariates if c not in leads.columns]
+    if unknown:
+        raise ConfigError(
+            f"time_to_event: covariate column(s) {preview(unknown)} not in journeys.leads; "
+            f"available: {preview(list(leads.columns), k=12)}"
+        )
+    if not isinstance(start, str):
+        raise ConfigError("time_to_event: start must be a leads column name such as 'sal_at'")
+    _, start_ns = _stamp(journeys, start, "start")
+    nat = np.iinfo(np.int64).min
+    keep = start_ns != nat
+    start_ns = start_ns[keep]
+    until_ns = leads["observed_until"].to_numpy().view(np.int64)[keep]
+    ids = leads["lead_id"].to_numpy()[keep]
+
+    specs = [("target", target)] + [(f"competing[{i}]", c) for i, c in enumerate(competing)]
+    end_ns = until_ns.copy()
+    event = np.zeros(len(start_ns), dtype=np.int64)
+    for code, (role, spec) in enumerate(specs, start=1):
+        label, ts = _stamp(journeys, spec, role)
+        ts = ts[keep]
+        seen = (ts != nat) & (ts <= until_ns)
+        early = seen & (ts < start_ns)
+        if early.any():
+            if before_start == "error":
+                raise ConfigError(
+                    f"time_to_event: {role} '{label}' is before start '{start}' for lead(s) "
+                    f"{preview(ids[early])}; fix the stamps or pass before_start='zero'"
+                )
+            ts = np.where(early, start_ns, ts)
+        # strict '<' keeps the earlier code on ties: target wins, then competing order
+        first = seen & ((event == 0) | (ts < end_ns))
+        end_ns = np.where(first, ts, end_ns)
+        event = np.where(first, code, event)
+
+    # observed_until may precede start only for broken input; clip to zero follow-up
+    delta = np.maximum(end_ns - start_ns, 0)
+    duration = _to_units(delta, UNITS[unit], resolution)
+    if horizon is not None:
+        over = duration > horizon
+        duration = np.where(over, float(horizon), duration)
+        event = np.where(over, 0, event)
+
+    # month of start as 'YYYY-MM': format only the distinct months, then index
+    months, month_idx = np.unique(
+        start_ns.view("datetime64[ns]").astype("datetime64[M]"), return_inverse=True
+    )
+    cohort = months.astype(str).astype(object)[month_idx]
+    out = pd.DataFrame(
+        {
+            "lead_id": ids.astype(object),
+            "duration": duration,
+            "event": event.astype(np.int64),
+            "cohort": cohort,
+        }
+    )
+    rows = np.flatnonzero(keep)
+    for col in covariates:
+        out[col] = leads[col].iloc[rows].reset_index(drop=True)
+    return out
