@@ -1,0 +1,125 @@
+"""Funnel figures: stage counts with conversion rates, touchpoint volume per lead."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from qualmodel.errors import ConfigError
+
+__all__ = ["plot_events_per_lead", "plot_funnel"]
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (7, 4.5)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size)
+    return ax
+
+
+def _need(table: pd.DataFrame, cols: Sequence[str], func: str, source: str) -> None:
+    missing = [c for c in cols if c not in table.columns]
+    if missing:
+        raise ConfigError(
+            f"{func}: table lacks column(s) {', '.join(missing)}; pass the output of {source}"
+        )
+
+
+def plot_funnel(funnel_df: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Horizontal bars of leads per forward stage, labelled with naive conversion rates.
+
+    Parameters
+    ----------
+    funnel_df : pandas.DataFrame
+        Output of :func:`qualmodel.funnel.funnel`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when omitted.
+    title : str, optional
+        Figure title (default ``"Lead funnel"``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _need(
+        funnel_df,
+        ["stage", "kind", "n", "naive_rate_from_previous", "naive_rate_from_created"],
+        "plot_funnel",
+        "qualmodel.funnel.funnel(journeys)",
+    )
+    ax = _axes(ax)
+    stages = funnel_df[funnel_df["kind"] == "stage"].reset_index(drop=True)
+    y = np.arange(len(stages))[::-1]
+    bars = ax.barh(y, stages["n"], color="tab:blue", alpha=0.8, label="leads reaching stage")
+    top = float(stages["n"].max()) if len(stages) else 1.0
+    for yi, bar, row in zip(y, bars, stages.itertuples(index=False), strict=True):
+        text = f"{int(row.n):,}"
+        if row.from_stage is not None and row.from_stage == row.from_stage:
+            text += f"  ({100 * row.naive_rate_from_previous:.1f}% of {row.from_stage}"
+            if row.from_stage != "created":
+                text += f", {100 * row.naive_rate_from_created:.1f}% of created"
+            text += ")"
+        ax.text(bar.get_width() + 0.01 * top, yi, text, va="center", fontsize=8)
+    ax.set_yticks(y, [str(s) for s in stages["stage"]])
+    ax.set_xlim(0, top * 1.6)
+    ax.set_xlabel("leads (count)")
+    ax.set_ylabel("stage")
+    ax.set_title(title or "Lead funnel")
+    ax.legend(
+        loc="lower right",
+        fontsize=8,
+        title="rates are censoring-naive",
+        title_fontsize=8,
+    )
+    return ax
+
+
+def plot_events_per_lead(
+    table: pd.DataFrame,
+    ax: Axes | None = None,
+    by: str | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Bars of the mean number of each touchpoint per lead (grouped when ``by`` is given).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`qualmodel.funnel.events_per_lead`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when omitted.
+    by : str, optional
+        Group column of ``table`` (the ``by`` passed to ``events_per_lead``); detected
+        automatically when the table has exactly one extra column.
+    title : str, optional
+        Figure title (default ``"Touchpoints per lead"``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    base = ["event", "n_events", "n_leads", "leads_with_event", "share_with_event"]
+    _need(table, [*base, "mean_per_lead"], "plot_events_per_lead", "events_per_lead(j)")
+    extra = [c for c in table.columns if c not in (*base, "mean_per_lead")]
+    if by is None and len(extra) == 1:
+        by = extra[0]
+    if by is not None and by not in table.columns:
+        raise ConfigError(f"plot_events_per_lead: no column '{by}' in the table; check 'by'")
+    ax = _axes(ax, (8, 4.5))
+    events = sorted(table["event"].astype(str).unique())
+    x = np.arange(len(events))
+    groups = [(None, table)] if by is None else list(table.groupby(by, sort=True, observed=True))
+    width = 0.8 / max(len(groups), 1)
+    for i, (key, g) in enumerate(groups):
+        means = g.set_index(g["event"].astype(str))["mean_per_lead"].reindex(events)
+        label = "all leads" if key is None else f"{by} = {key}"
+        ax.bar(x - 0.4 + width * (i + 0.5), means.to_numpy(), width=width, label=label)
+    ax.set_xticks(x, events, rotation=45, ha="right")
+    ax.set_xlabel("event type")
+    ax.set_ylabel("mean events per lead (count)")
+    ax.set_title(title or "Touchpoints per lead")
+    ax.legend(fontsize=8)
+    return ax
