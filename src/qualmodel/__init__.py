@@ -24,6 +24,9 @@ _EXPORTS: dict[str, str] = {
     "list_scenarios": "qualmodel.scenario",
     "simulate": "qualmodel.simulate",
     "funnel": "qualmodel.funnel",
+    "scenario_hash": "qualmodel.scenario",
+    "events_per_lead": "qualmodel.funnel",
+    "stage_durations": "qualmodel.funnel",
     # criteria (#3)
     "Criterion": "qualmodel.criteria",
     "load_criteria": "qualmodel.criteria",
@@ -32,11 +35,29 @@ _EXPORTS: dict[str, str] = {
     "score_trajectory": "qualmodel.criteria",
     "compare_criteria": "qualmodel.compare",
     "pairwise_tests": "qualmodel.compare",
+    "list_criteria_files": "qualmodel.criteria",
+    "criteria_event_names": "qualmodel.criteria",
+    "qualification_table": "qualmodel.compare",
     # durations and survival (#4)
     "time_to_event": "qualmodel.durations",
+    "kaplan_meier": "qualmodel.survival",
+    "cumulative_incidence": "qualmodel.survival",
+    "naive_conversion": "qualmodel.survival",
+    "logrank": "qualmodel.survival",
+    "rmst": "qualmodel.survival",
+    "median_survival": "qualmodel.survival",
+    "cohort_conversion": "qualmodel.survival",
+    # lead scoring fitted from outcomes
+    "fit_score_criterion": "qualmodel.scoring",
+    # regression models for time to SQO
+    "cox": "qualmodel.models",
+    "weibull_aft": "qualmodel.models",
+    "cure_model": "qualmodel.models",
     # CRM import
     "import_crm": "qualmodel.io",
     "load_mapping": "qualmodel.io",
+    "list_mappings": "qualmodel.io",
+    "Mapping": "qualmodel.io",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

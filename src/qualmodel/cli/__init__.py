@@ -6,6 +6,7 @@ Each submodule registers its commands on the shared typer :data:`app`.
 from qualmodel.cli import criteria as _criteria  # noqa: F401
 from qualmodel.cli import crm as _crm  # noqa: F401
 from qualmodel.cli import report as _report  # noqa: F401
+from qualmodel.cli import scoring as _scoring  # noqa: F401
 from qualmodel.cli import simulate as _simulate  # noqa: F401
 from qualmodel.cli import survival as _survival  # noqa: F401
 from qualmodel.cli.app import app, fail, main

@@ -1,3 +1,140 @@
-"""CLI commands (criteria)."""
+"""CLI commands: ``qualify`` and ``compare`` (qualification criteria)."""
 
-from qualmodel.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from qualmodel.cli.app import app
+from qualmodel.errors import ConfigError
+
+
+def _write_csv_atomic(frame: pd.DataFrame, out: Path) -> None:
+    """Write ``frame`` to ``out`` through a temporary file in the same folder."""
+    if out.exists() and out.is_dir():
+        raise ConfigError(f"{out}: is a folder; give a .csv file path for --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            frame.to_csv(fh, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f")
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_all(sources: list[str], known: list[str] | None = None):
+    from qualmodel.criteria import load_criteria
+
+    crits = []
+    for src in sources:
+        for part in (s for s in src.split(",") if s.strip()):
+            crits.extend(load_criteria(part.strip(), known_events=known))
+    names = [c.name for c in crits]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(
+            f"--criteria: criterion name(s) {', '.join(dup)} appear in more than one file; "
+            f"rename them"
+        )
+    return crits
+
+
+@app.command("qualify")
+def qualify_cmd(
+    journeys: Annotated[Path, typer.Option("--journeys", "-j", help="Journeys folder.")],
+    criteria: Annotated[
+        str, typer.Option("--criteria", "-c", help="Criteria YAML file or built-in scenario name.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV file.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Only this criterion (default: all in the file).")
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict/--lenient", help="Unknown event names are errors (default)."),
+    ] = True,
+) -> None:
+    """First time each lead meets each criterion: CSV lead_id, criterion, qualified_at, score."""
+    from qualmodel.criteria import qualify
+    from qualmodel.journeys import Journeys
+
+    jr = Journeys.read(journeys)
+    crits = _load_all([criteria])
+    if name is not None:
+        crits = [c for c in crits if c.name == name]
+        if not crits:
+            names = ", ".join(c.name for c in _load_all([criteria]))
+            raise ConfigError(f"--name: no criterion '{name}' in {criteria}; choose one of {names}")
+    frames = []
+    for c in crits:
+        r = qualify(jr, c, strict=strict)
+        r.insert(1, "criterion", c.name)
+        frames.append(r)
+    table = pd.concat(frames, ignore_index=True)
+    _write_csv_atomic(table, out)
+    n = int(table["qualified_at"].notna().sum())
+    typer.echo(f"{out}: {len(crits)} criteria × {jr.n_leads} leads, {n} qualifications")
+
+
+@app.command("compare")
+def compare_cmd(
+    journeys: Annotated[Path, typer.Option("--journeys", "-j", help="Journeys folder.")],
+    criteria: Annotated[
+        list[str],
+        typer.Option(
+            "--criteria",
+            "-c",
+            help="Criteria YAML file(s) or built-in scenario name(s); repeat or comma-separate.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV file (one row/criterion).")],
+    horizon_days: Annotated[
+        float, typer.Option("--horizon-days", help="Horizon of share_by_horizon (days).")
+    ] = 90.0,
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples (0: none).")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    start: Annotated[str, typer.Option("--start", help="Start stamp column.")] = "sal_at",
+    outcome: Annotated[str, typer.Option("--outcome", help="Outcome stamp column.")] = "won_at",
+    pairwise: Annotated[
+        Path | None,
+        typer.Option("--pairwise", help="Also write McNemar / log-rank tests to this CSV."),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict/--lenient", help="Unknown event names are errors (default)."),
+    ] = True,
+) -> None:
+    """Compare criteria on the same leads: rates, timing, precision/recall, workload, CIs."""
+    from qualmodel.compare import compare_criteria, pairwise_tests
+    from qualmodel.journeys import Journeys
+
+    if n_boot < 0:
+        raise ConfigError(f"--n-boot must be ≥ 0, got {n_boot}")
+    if not horizon_days > 0:
+        raise ConfigError(f"--horizon-days must be positive, got {horizon_days}")
+    jr = Journeys.read(journeys)
+    crits = _load_all(criteria)
+    table = compare_criteria(
+        jr,
+        crits,
+        horizon_days=horizon_days,
+        n_boot=n_boot,
+        seed=seed,
+        start=start,
+        outcome=outcome,
+        strict=strict,
+    )
+    _write_csv_atomic(table, out)
+    typer.echo(f"{out}: {len(crits)} criteria compared on {int(table['n_leads'].iloc[0])} leads")
+    if pairwise is not None:
+        if len(crits) < 2:
+            raise ConfigError("--pairwise needs at least two criteria")
+        _write_csv_atomic(pairwise_tests(jr, crits, start=start, strict=strict), pairwise)
+        typer.echo(f"{pairwise}: {len(crits) * (len(crits) - 1) // 2} pairs")
