@@ -27,10 +27,10 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) tests
-	$(BIN)/python -m pytest -n $(JOBS) --nbval-lax notebooks
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/ruff format --check src tests benchmarks
 
 bench: $(STAMP)

@@ -10,7 +10,12 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from scipy import stats
 
-from qualmodel.compare import compare_criteria, pairwise_tests, weighted_km
+from qualmodel.compare import (
+    compare_criteria,
+    pairwise_tests,
+    recommend_criterion,
+    weighted_km,
+)
 from qualmodel.criteria import Criterion, load_criteria
 from qualmodel.errors import ConfigError
 
@@ -309,3 +314,52 @@ def test_criteria_plots():
     ax = plot_score_trajectory(tr, threshold=30, qualified=qualify(j, score))
     assert ax.get_ylabel() == "score (points)" and len(ax.get_legend().get_texts()) == 3
     plt.close("all")
+
+
+def _rec_table(rows):
+    return pd.DataFrame(
+        rows, columns=["criterion", "precision", "precision_hi", "recall", "per_week"]
+    )
+
+
+def test_recommend_criterion_highest_recall_among_not_worse():
+    table = _rec_table(
+        [
+            ("current", 0.40, 0.45, 0.30, 10.0),
+            ("broad", 0.20, 0.25, 0.90, 40.0),  # clearly worse precision: excluded
+            ("balanced", 0.36, 0.41, 0.60, 20.0),  # hi 0.41 >= 0.40: eligible
+            ("tie", 0.38, 0.43, 0.60, 15.0),  # same recall, lower workload: wins
+        ]
+    )
+    rec = recommend_criterion(table)
+    assert rec.loc["recommended", "criterion"] == "tie"
+    assert rec.loc["baseline", "criterion"] == "current"
+    assert bool(rec["changed"].iloc[0]) is True
+
+
+def test_recommend_criterion_keeps_baseline_and_named_baseline():
+    table = _rec_table(
+        [
+            ("strict", 0.60, 0.70, 0.20, 5.0),
+            ("loose", 0.30, 0.35, 0.80, 30.0),
+        ]
+    )
+    rec = recommend_criterion(table)
+    assert rec.loc["recommended", "criterion"] == "strict"
+    assert not rec["changed"].any()
+    # with the loose rule as the current definition, the strict one has lower recall
+    rec = recommend_criterion(table, baseline="loose")
+    assert rec.loc["recommended", "criterion"] == "loose"
+    assert rec.loc["baseline", "criterion"] == "loose"
+
+
+def test_recommend_criterion_errors():
+    table = _rec_table([("a", 0.5, 0.6, 0.5, 1.0)])
+    with pytest.raises(ConfigError, match="baseline 'zzz' is not in the table"):
+        recommend_criterion(table, baseline="zzz")
+    with pytest.raises(ConfigError, match="outside the table"):
+        recommend_criterion(table, baseline=3)
+    with pytest.raises(ConfigError, match="lacks column"):
+        recommend_criterion(table.drop(columns="recall"))
+    with pytest.raises(ConfigError, match="empty"):
+        recommend_criterion(table.iloc[:0])

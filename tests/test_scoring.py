@@ -171,42 +171,6 @@ def test_perfect_separation_is_a_clear_error():
         fit_score_criterion(j2, outcome="converted", events=[], attributes=["flag"])
 
 
-def test_cli_fit_score_writes_loadable_yaml(tmp_path, capsys):
-    from qualmodel import load_criteria
-    from qualmodel.cli import main
-
-    j = _truth_journeys(n=3000, seed=9)
-    folder = j.write(tmp_path / "j")
-    out = tmp_path / "fitted.yaml"
-    coefs = tmp_path / "coefs.csv"
-    main(
-        [
-            "fit-score", "--journeys", str(folder), "--out", str(out), "--outcome", "converted",
-            "--attribute", "segment", "--coefficients", str(coefs), "--name", "fitted",
-        ]
-    )  # fmt: skip
-    assert "criterion 'fitted' from 3000 leads" in capsys.readouterr().out
-    crits = load_criteria(out, known_events=j.event_names)
-    assert [c.name for c in crits] == ["fitted"]
-    direct = fit_score_criterion(j, "converted", attributes=["segment"], name="fitted")
-    assert crits[0].score == direct.criterion.score
-    table = pd.read_csv(coefs)
-    assert table["term"].iloc[0] == "intercept"
-
-
-def test_cli_fit_score_bad_outcome_exit_2(tmp_path, capsys):
-    from qualmodel.cli import main
-
-    folder = _truth_journeys(n=500, seed=9).write(tmp_path / "j")
-    with pytest.raises(SystemExit) as info:
-        main(["fit-score", "--journeys", str(folder), "--out", str(tmp_path / "x.yaml"),
-              "--outcome", "nope"])  # fmt: skip
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "outcome column 'nope'" in err
-    assert not (tmp_path / "x.yaml").exists()
-
-
 def test_x_education_matches_r_glm(shared_data):
     """Coefficients and SEs match R's glm(binomial) (tests/reference/scoring_xeducation.R)."""
     from pathlib import Path

@@ -35,9 +35,12 @@ _EXPORTS: dict[str, str] = {
     "score_trajectory": "qualmodel.criteria",
     "compare_criteria": "qualmodel.compare",
     "pairwise_tests": "qualmodel.compare",
+    "recommend_criterion": "qualmodel.compare",
     "list_criteria_files": "qualmodel.criteria",
     "criteria_event_names": "qualmodel.criteria",
     "qualification_table": "qualmodel.compare",
+    # reports (#5)
+    "run_reports": "qualmodel.report",
     # durations and survival (#4)
     "time_to_event": "qualmodel.durations",
     "kaplan_meier": "qualmodel.survival",

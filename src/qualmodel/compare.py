@@ -37,10 +37,16 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.criteria import Criterion, qualify
-from qualmodel.errors import ConfigError
+from qualmodel.errors import ConfigError, preview
 from qualmodel.journeys import Journeys
 
-__all__ = ["compare_criteria", "pairwise_tests", "qualification_table", "weighted_km"]
+__all__ = [
+    "compare_criteria",
+    "pairwise_tests",
+    "qualification_table",
+    "recommend_criterion",
+    "weighted_km",
+]
 
 _DAY_NS = 86_400 * 10**9
 _NAT = np.iinfo(np.int64).min
@@ -431,3 +437,69 @@ def pairwise_tests(
             }
         )
     return pd.DataFrame(rows)
+
+
+def recommend_criterion(table: pd.DataFrame, baseline: str | int = 0) -> pd.DataFrame:
+    """Pick a criterion from a :func:`compare_criteria` table by a stated rule.
+
+    The rule: keep the criteria whose precision is not clearly worse than the baseline's
+    (upper 95% limit ``precision_hi`` at least the baseline's point precision); among them
+    take the one with the highest ``recall``, breaking ties by the lower workload
+    (``per_week``), then by table order. The baseline itself always qualifies, so the
+    answer may be "keep the current definition".
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`compare_criteria` (columns ``criterion``, ``precision``,
+        ``precision_hi``, ``recall``, ``per_week``).
+    baseline : str or int, default 0
+        The current definition: a criterion name, or a row position (0 = first criterion
+        of the file, the convention of the built-in criteria files).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Two rows indexed ``"recommended"`` and ``"baseline"`` with the table's columns and a
+        boolean column ``changed`` (True when the recommendation differs from the baseline).
+
+    Raises
+    ------
+    ConfigError
+        Missing columns, an empty table, or an unknown baseline.
+    """
+    need = ["criterion", "precision", "precision_hi", "recall", "per_week"]
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise ConfigError(
+            f"recommend_criterion: table lacks column(s) {preview(missing)}; pass the output "
+            "of compare_criteria(...)"
+        )
+    if table.empty:
+        raise ConfigError("recommend_criterion: the table is empty; compare at least one criterion")
+    rows = table.reset_index(drop=True)
+    if isinstance(baseline, str):
+        hits = np.flatnonzero(rows["criterion"].to_numpy() == baseline)
+        if hits.size == 0:
+            raise ConfigError(
+                f"recommend_criterion: baseline '{baseline}' is not in the table "
+                f"(criteria: {preview(rows['criterion'].tolist())})"
+            )
+        base_pos = int(hits[0])
+    else:
+        if not -len(rows) <= int(baseline) < len(rows):
+            raise ConfigError(
+                f"recommend_criterion: baseline position {baseline} is outside the table "
+                f"({len(rows)} criteria)"
+            )
+        base_pos = int(baseline) % len(rows)
+    base = rows.iloc[base_pos]
+    ok = (rows["precision_hi"] >= base["precision"]).to_numpy()
+    ok[base_pos] = True
+    eligible = rows[ok].assign(_pos=np.flatnonzero(ok))
+    best = eligible.sort_values(
+        ["recall", "per_week", "_pos"], ascending=[False, True, True], kind="mergesort"
+    ).iloc[0]
+    out = pd.DataFrame([rows.iloc[int(best["_pos"])], base], index=["recommended", "baseline"])
+    out["changed"] = out["criterion"].iloc[0] != out["criterion"].iloc[1]
+    return out

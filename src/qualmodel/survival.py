@@ -17,8 +17,8 @@ checks them (``tests/reference/``):
 * :func:`logrank` — ``survdiff`` (rho = 0).
 * :func:`rmst` — restricted mean as in ``print(survfit, rmean = tau)``.
 * :func:`median_survival` — the median rule of ``print.survfit``.
-* :func:`cox` — ``coxph(Surv(time, status == event) ~ ...)`` with Efron ties (fitted by
-  lifelines).
+
+Regression models (Cox, Weibull AFT, cure) live in :mod:`qualmodel.models`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from qualmodel.errors import ConfigError, InputError, preview
 __all__ = [
     "cohort_conversion",
     "confidence_limits",
-    "cox",
     "cumulative_incidence",
     "kaplan_meier",
     "logrank",
@@ -767,97 +766,3 @@ def cohort_conversion(
                 }
             )
     return pd.DataFrame(rows)
-
-
-# -------------------------------------------------------------------------------- Cox
-def cox(
-    data: pd.DataFrame,
-    covariates: str | Sequence[str],
-    event: int = 1,
-    conf_level: float = 0.95,
-) -> pd.DataFrame:
-    """Cause-specific Cox proportional-hazards model (lifelines ``CoxPHFitter``, Efron ties).
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Duration table with the covariate columns (e.g. ``time_to_event(...,
-        covariates=[...])``).
-    covariates : str or list of str
-        Columns used as covariates. Numeric and boolean columns enter as they are;
-        other columns (str, category) are dummy-coded against their first level in sorted
-        order (R's treatment contrasts), one term ``"<column>=<level>"`` per other level.
-    event : int, default 1
-        Event code modelled; other codes are censored (cause-specific hazard). Duration
-        ties are handled with Efron's method, as R ``coxph`` by default; with continuous
-        timestamps round durations first (``time_to_event(..., resolution=1)``) to keep
-        the fit fast.
-    conf_level : float, default 0.95
-        Level of the Wald limits.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per term: ``term, coef, se, z, p_value, hazard_ratio, hr_lower,
-        hr_upper`` (R ``summary(coxph)``: coef, se(coef), z, Pr(>|z|), exp(coef) and its
-        limits); ``attrs`` holds ``n``, ``n_events`` and ``log_likelihood``.
-
-    Raises
-    ------
-    ConfigError
-        Unknown or constant covariates, or missing values in them.
-    """
-    from lifelines import CoxPHFitter
-
-    cols = _by_list(covariates)
-    _check(data, cols, "cox")
-    if not cols:
-        raise ConfigError("cox: give at least one covariate column")
-    design = {}
-    for col in cols:
-        values = data[col]
-        if values.isna().any():
-            raise ConfigError(
-                f"cox: covariate '{col}' has missing values; drop or impute those rows first"
-            )
-        if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
-            design[col] = values.to_numpy(dtype=np.float64)
-            continue
-        levels = sorted(pd.unique(values.astype(str)))
-        for level in levels[1:]:
-            design[f"{col}={level}"] = (values.astype(str) == level).to_numpy(np.float64)
-    frame = pd.DataFrame(design)
-    constant = [c for c in frame.columns if frame[c].nunique() < 2]
-    if constant or frame.empty:
-        raise ConfigError(f"cox: covariate term(s) {preview(constant or cols)} do not vary")
-    frame["__duration"] = data["duration"].to_numpy(np.float64)
-    frame["__event"] = (data["event"].to_numpy() == event).astype(np.int64)
-    fitter = CoxPHFitter(alpha=1 - conf_level)
-    fitter.fit(
-        frame,
-        duration_col="__duration",
-        event_col="__event",
-        fit_options={"precision": 1e-12, "r_precision": 1e-14, "max_steps": 100},
-    )
-    summ = fitter.summary
-    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
-    coef = summ["coef"].to_numpy()
-    se = summ["se(coef)"].to_numpy()
-    out = pd.DataFrame(
-        {
-            "term": summ.index.astype(str),
-            "coef": coef,
-            "se": se,
-            "z": coef / se,
-            "p_value": 2 * stats.norm.sf(np.abs(coef / se)),
-            "hazard_ratio": np.exp(coef),
-            "hr_lower": np.exp(coef - z * se),
-            "hr_upper": np.exp(coef + z * se),
-        }
-    )
-    out.attrs = {
-        "n": int(len(frame)),
-        "n_events": int(frame["__event"].sum()),
-        "log_likelihood": float(fitter.log_likelihood_),
-    }
-    return out

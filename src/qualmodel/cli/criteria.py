@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -12,21 +10,14 @@ import typer
 
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError
+from qualmodel.io import write_csv_atomic
 
 
 def _write_csv_atomic(frame: pd.DataFrame, out: Path) -> None:
     """Write ``frame`` to ``out`` through a temporary file in the same folder."""
     if out.exists() and out.is_dir():
         raise ConfigError(f"{out}: is a folder; give a .csv file path for --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            frame.to_csv(fh, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_csv_atomic(frame, out, date_format="%Y-%m-%dT%H:%M:%S.%f")
 
 
 def _load_all(sources: list[str], known: list[str] | None = None):

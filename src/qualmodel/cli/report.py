@@ -1,3 +1,85 @@
-"""CLI commands (report)."""
+"""CLI command ``qualmodel report``: render the notebook reports with papermill."""
 
-from qualmodel.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qualmodel.cli.app import app
+
+
+@app.command("report")
+def report(
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scenario",
+            "-s",
+            help="Built-in scenario name, scenario YAML path, or 'all' (repeatable). "
+            "Default 'all' unless --journeys is given.",
+        ),
+    ] = None,
+    journeys: Annotated[
+        Path | None,
+        typer.Option(
+            "--journeys",
+            "-j",
+            help="Saved or imported journeys folder; the per-dataset notebooks run on it "
+            "and write <out>/<folder name>/.",
+        ),
+    ] = None,
+    notebook: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notebook",
+            "-n",
+            help="Notebook to run: name (02-time-to-sqo), number (02) or slug "
+            "(repeatable; default all).",
+        ),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="Notebook parameter key=value, typed as declared in the notebook (repeatable).",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", min=1, help="Notebooks run at once (default: number of cores)."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("reports"),
+    notebooks_dir: Annotated[
+        Path | None,
+        typer.Option("--notebooks-dir", help="Folder of the NN-name.ipynb templates."),
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar per notebook.")
+    ] = True,
+) -> None:
+    """Run the report notebooks (papermill) and write HTML reports plus an index page."""
+    from qualmodel.report import run_reports
+
+    if journeys is not None and scenario:
+        raise typer.BadParameter("use either --scenario or --journeys, not both")
+    summary = run_reports(
+        None if journeys is not None else (scenario or ["all"]),
+        journeys=journeys,
+        notebooks=notebook or None,
+        params=list(param or []),
+        jobs=jobs,
+        out=out,
+        notebooks_dir=notebooks_dir,
+        progress=progress,
+    )
+    for res in summary.results:
+        for problem in res.warnings:
+            print(f"warning: {res.job.label}: {problem}", file=sys.stderr)
+    print(
+        f"{len(summary.results)} notebook(s) rendered in {summary.seconds:.1f} s; "
+        f"open {summary.index}"
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +9,7 @@ import typer
 import yaml
 
 from qualmodel.cli.app import app
+from qualmodel.io import write_text_atomic
 
 
 def criteria_yaml(criteria: list, description: str = "") -> str:
@@ -78,23 +77,11 @@ def fit_score_cmd(
         name=name,
     )
     text = criteria_yaml([fit.criterion], description=f"Fitted on {journeys}")
-    _write_atomic(out, text)
+    write_text_atomic(out, text)
     if coefficients is not None:
-        _write_atomic(coefficients, fit.coefficients.to_csv(index=False))
+        write_text_atomic(coefficients, fit.coefficients.to_csv(index=False))
     print(
         f"{out}: criterion '{name}' from {fit.n} leads (excluded {fit.n_excluded}), "
         f"base rate {fit.base_rate:.3f}, threshold {fit.threshold:g} points "
         f"(p ≥ {fit.target_probability:.3f})"
     )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +11,7 @@ from tqdm.auto import tqdm
 
 from qualmodel.cli.app import app
 from qualmodel.errors import InputError
+from qualmodel.io import write_csv_atomic
 
 
 def _fmt_rate(x: float) -> str:
@@ -136,13 +135,5 @@ def funnel_cmd(
     typer.echo(shown.to_string(index=False))
     typer.echo(f"* {table.attrs['note']}")
     if csv is not None:
-        csv.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{csv.name}.", suffix=".tmp", dir=csv.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                table.to_csv(fh, index=False)
-            os.replace(tmp, csv)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_csv_atomic(table, csv)
         typer.echo(f"wrote {csv}")

@@ -1,0 +1,251 @@
+"""The real notebook templates in notebooks/: structure, a full tiny report run, papermill CLI.
+
+The full run executes every template for the three built-in scenarios (15 runs) plus the
+cross-scenario notebook with tiny parameters (1,500 leads, 50 bootstrap resamples) through
+:func:`qualmodel.report.run_reports`; two templates are also run under the plain
+``papermill`` CLI with ``-p`` overrides from an unrelated working folder.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import parse_html
+
+from qualmodel import report
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+TEMPLATES = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+EXPECTED = [
+    "00-sal-vs-sqo-primer",
+    "01-journeys",
+    "02-time-to-sqo",
+    "03-compare-criteria",
+    "10-client-report",
+    "20-cross-scenario",
+]
+TINY = {"n_leads": "1500", "n_boot": "50"}
+
+
+def test_templates_present_and_clean():
+    assert [p.stem for p in TEMPLATES] == EXPECTED
+    for path in TEMPLATES:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None for c in code), path.name
+        tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, path.name
+        declared = report.inspect_parameters(path)
+        for name in ("n_leads", "seed", "figures_dir"):
+            assert name in declared, (path.name, name)
+        assert all(p["help"] for p in declared.values()), path.name
+        assert all(p["inferred_type_name"] != "None" for p in declared.values()), path.name
+        for cell in code:  # thin: no function or class definitions
+            tree = ast.parse(cell.source)
+            kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+            defs = [n for n in ast.walk(tree) if isinstance(n, kinds)]
+            assert not defs, (path.name, cell.source[:60])
+        assert "provenance" in code[-1].source, path.name
+        assert re.search(r"^(import|from) qualmodel\b", "\n".join(c.source for c in code), re.M)
+    client = nbformat.read(NOTEBOOKS / "10-client-report.ipynb", as_version=4)
+    assert client.metadata["qualmodel"]["hide_code"] is True
+
+
+@pytest.mark.slow
+def test_full_tiny_report_run(tmp_path):
+    """One run of all 16 executions (one test, so pytest-xdist never repeats the run)."""
+    out = tmp_path / "reports"
+    summary = report.run_reports("all", params=TINY, jobs=2, out=out, progress=False)
+    rendered = (out, summary)
+    check_run_succeeds_without_warnings(rendered)
+    check_recorded_metrics_are_sane(rendered)
+    check_html_has_no_errors_or_warnings_and_images_resolve(rendered)
+    check_executed_notebooks_have_no_error_or_stderr_outputs(rendered)
+    check_index_links_resolve(rendered)
+
+
+def _all_metrics(out: Path):
+    for path in out.glob("*/summary.json"):
+        summ = json.loads(path.read_text())
+        for nb_name, info in summ["notebooks"].items():
+            for key, rec in info["metrics"].items():
+                yield summ["name"], nb_name, key, rec
+
+
+def check_run_succeeds_without_warnings(rendered):
+    out, summary = rendered
+    assert len(summary.results) == 3 * 5 + 1
+    assert all(r.ok for r in summary.results)
+    assert [(r.job.label, r.warnings) for r in summary.results if r.warnings] == []
+    targets = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert targets == ["consultancy", "cross-scenario", "digital_agency", "startup_saas"]
+    for target in ("startup_saas", "consultancy", "digital_agency"):
+        names = sorted(p.stem for p in (out / target).glob("*.html"))
+        assert names == EXPECTED[:-1]
+        assert len(list((out / target / "figures").glob("*.png"))) >= 15
+        summ = json.loads((out / target / "summary.json").read_text())
+        assert summ["notebooks"]["03-compare-criteria"]["parameters"]["n_leads"] == 1500
+
+
+def check_recorded_metrics_are_sane(rendered):
+    out, _ = rendered
+    seen = set()
+    for target, nb_name, key, rec in _all_metrics(out):
+        seen.add((nb_name, key))
+        value, lo, hi = rec["value"], rec["lower"], rec["upper"]
+        if rec["unit"] == "share":
+            assert 0.0 <= value <= 1.0, (target, nb_name, key, value)
+            for bound in (lo, hi):
+                assert bound is None or -1e-12 <= bound <= 1 + 1e-12, (target, key, rec)
+        if lo is not None and hi is not None:
+            assert lo - 1e-9 <= value <= hi + 1e-9, (target, nb_name, key, rec)
+        if rec["unit"] == "leads":
+            assert isinstance(value, int) and value > 0
+        if isinstance(value, float):
+            assert math.isfinite(value)
+    for nb_name, key in [
+        ("00-sal-vs-sqo-primer", "sqo_by_horizon"),
+        ("01-journeys", "n_sal"),
+        ("02-time-to-sqo", "median_days_to_sqo"),
+        ("03-compare-criteria", "recommended_precision"),
+        ("10-client-report", "recommended_criterion"),
+        ("20-cross-scenario", "sqo_by_horizon.consultancy"),
+    ]:
+        assert (nb_name, key) in seen
+    for path in out.glob("*/summary.json"):
+        summ = json.loads(path.read_text())
+        m = summ["notebooks"].get("02-time-to-sqo", {}).get("metrics")
+        if m:  # 1 - KM with competing events censored never falls below Aalen-Johansen
+            assert m["naive_sqo_by_horizon"]["value"] >= m["sqo_by_horizon"]["value"] - 1e-12
+            assert m["sqo_by_horizon"]["value"] + m["dq_by_horizon"]["value"] <= 1 + 1e-12
+
+
+def check_html_has_no_errors_or_warnings_and_images_resolve(rendered):
+    out, _ = rendered
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) == 3 * 5 + 1 + 1
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        parsed = parse_html(page)
+        for src in parsed.imgs:
+            assert src.startswith("data:image/png;base64,") or (page.parent / src).is_file()
+        if page.name == "index.html":
+            continue
+        assert len(parsed.imgs) >= 1, page
+        # error and stderr outputs are both rendered with this attribute by the lab template
+        assert 'data-mime-type="application/vnd.jupyter.stderr"' not in text, page
+        for word in ("Traceback", "Warning", "Error:"):
+            assert word not in text, (page, word)
+    client = (out / "startup_saas" / "10-client-report.html").read_text(encoding="utf-8")
+    assert "record_metrics" not in client and "import qualmodel" not in client
+    assert "Key numbers" in client
+    analyst = (out / "startup_saas" / "03-compare-criteria.html").read_text(encoding="utf-8")
+    assert "compare_criteria" in analyst
+    assert "Recommended" in analyst or "Keep the current definition" in analyst
+
+
+def check_executed_notebooks_have_no_error_or_stderr_outputs(rendered):
+    out, _ = rendered
+    for path in out.rglob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            for o in cell.get("outputs", []):
+                assert o["output_type"] != "error", (path, cell.source[:80])
+                assert not (o["output_type"] == "stream" and o["name"] == "stderr"), (
+                    path,
+                    o.get("text", "")[:200],
+                )
+        assert nb.metadata["qualmodel"]["metrics"], path
+
+
+def check_index_links_resolve(rendered):
+    out, _ = rendered
+    index = out / "index.html"
+    links = parse_html(index).links
+    assert len(links) >= 3 * (2 * 5 + 2) + 3
+    for href in links:
+        assert not href.startswith(("/", "http:", "https:", "file:")), href
+        assert (out / href).exists(), href
+    text = index.read_text(encoding="utf-8")
+    for target in ("startup_saas", "consultancy", "digital_agency"):
+        assert f'href="{target}/10-client-report.html"' in text
+    assert 'href="cross-scenario/20-cross-scenario.html"' in text
+    assert "SALs → SQO by day 90 (competing risks)" in text
+
+
+def _papermill(args, cwd):
+    cmd = [str(Path(sys.executable).with_name("papermill")), "--no-progress-bar", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=240)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "overrides"),
+    [
+        (
+            "10-client-report",
+            ["-p", "scenario", "consultancy", "-p", "n_leads", "1500", "-p", "n_boot", "40"],
+        ),
+        (
+            "20-cross-scenario",
+            [
+                "-y",
+                "scenarios: [startup_saas, digital_agency]",
+                "-p",
+                "n_leads",
+                "1500",
+                "-p",
+                "n_boot",
+                "40",
+                "-p",
+                "horizon_days",
+                "60",
+            ],
+        ),
+    ],
+)
+def test_plain_papermill_cli(name, overrides, tmp_path):
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    figures = tmp_path / "figs"
+    proc = _papermill(
+        [
+            str(NOTEBOOKS / f"{name}.ipynb"),
+            "out.ipynb",
+            *overrides,
+            "-p",
+            "figures_dir",
+            str(figures),
+        ],
+        cwd=work,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    nb = nbformat.read(work / "out.ipynb", as_version=4)
+    payloads = [
+        o["data"][report.METRICS_MIMETYPE]
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if report.METRICS_MIMETYPE in o.get("data", {})
+    ]
+    assert payloads
+    metrics = {k: v for p in payloads for k, v in p["metrics"].items()}
+    if name == "10-client-report":
+        assert "consultancy" in json.dumps(nb.cells[3].outputs)
+        assert 0 < metrics["sqo_by_horizon"]["value"] < 1
+    else:
+        assert sorted(metrics) == [
+            "sqo_by_horizon.digital_agency",
+            "sqo_by_horizon.startup_saas",
+        ]
+        assert "by day 60" in metrics["sqo_by_horizon.startup_saas"]["label"]
+    assert sorted(p.name for p in figures.glob("*.png"))

@@ -1,0 +1,52 @@
+"""Tests of the hazard-ratio forest plot."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from pathlib import Path  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import qualmodel.plotting as qp  # noqa: E402
+from qualmodel import models as md  # noqa: E402
+from qualmodel.errors import ConfigError  # noqa: E402
+
+REF = Path(__file__).resolve().parent / "reference"
+
+
+@pytest.fixture(scope="module")
+def fit() -> md.ModelFit:
+    return md.cox(pd.read_csv(REF / "cox_input.csv"), ["plan", "score", "partner"])
+
+
+def test_forest_plot_draws_each_term_with_its_interval(fit):
+    ax = qp.plot_hazard_ratios(fit.table)
+    assert ax.get_xscale() == "log"
+    assert ax.get_xlabel() == "hazard ratio (log scale)"
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == list(fit.table["term"])
+    points = ax.lines[0].get_xdata()
+    np.testing.assert_allclose(points, fit.table["hr"])
+    segs = ax.collections[0].get_segments()
+    np.testing.assert_allclose([s[0][0] for s in segs], fit.table["hr_lower"])
+    np.testing.assert_allclose([s[1][0] for s in segs], fit.table["hr_upper"])
+    assert ax.get_title()
+    plt.close("all")
+
+
+def test_forest_plot_accepts_fit_and_axes(fit):
+    _, ax = plt.subplots()
+    out = qp.plot_hazard_ratios(fit, ax=ax)
+    assert out is ax and "cox" in ax.get_title()
+    plt.close("all")
+
+
+def test_forest_plot_rejects_other_tables():
+    with pytest.raises(ConfigError, match="hr_lower"):
+        qp.plot_hazard_ratios(pd.DataFrame({"term": ["a"], "hr": [1.0]}))

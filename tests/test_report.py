@@ -1,0 +1,474 @@
+"""Tests of the report runner (qualmodel.report, qualmodel report) on tiny throwaway notebooks.
+
+The real templates in notebooks/ are exercised in tests/test_notebooks.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import parse_html
+
+from qualmodel import report
+from qualmodel.cli import main
+from qualmodel.errors import ConfigError, QualmodelError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PARAMS = """from typing import Optional
+
+scenario: str = "startup_saas"  # scenario name
+n_leads: int = 10  # leads
+seed: int = 1  # seed
+rate: float = 0.25  # a share
+fail: bool = False  # raise on purpose
+names: list = ["a", "b"]  # some names
+journeys_dir: Optional[str] = None  # journeys folder
+figures_dir: Optional[str] = None  # figures folder
+"""
+
+BODY = """import matplotlib.pyplot as plt
+from qualmodel import report
+assert not fail, "failing on purpose"
+fig, ax = plt.subplots()
+ax.plot([0, 1], [0, rate], label="rate")
+ax.set_title("tiny"); ax.set_xlabel("x (days)"); ax.set_ylabel("share"); ax.legend()
+report.save_figure(fig, "{stem}-line", figures_dir)
+report.record_metrics(
+    {{"rate": report.metric(rate, rate / 2, min(1.0, rate * 2), unit="share", label="Rate"),
+      "n": n_leads, "where": str(journeys_dir is not None)}},
+    headline=["rate", "n"],
+)
+print(scenario, n_leads, seed, names)
+"""
+
+
+def _write_nb(path: Path, params: str, body: str, meta: dict | None = None) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# {path.stem}"),
+        nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters", "keep"]}),
+        nbformat.v4.new_code_cell(body),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    if meta:
+        nb.metadata["qualmodel"] = meta
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def tiny_notebooks(tmp_path: Path) -> Path:
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    _write_nb(folder / "01-first.ipynb", PARAMS, BODY.format(stem="01"))
+    _write_nb(folder / "10-client.ipynb", PARAMS, BODY.format(stem="10"), meta={"hide_code": True})
+    cross_params = PARAMS.replace(
+        'scenario: str = "startup_saas"  # scenario name',
+        ('scenarios: list = ["startup_saas"]  # scenario names'),
+    ).replace("scenario, n_leads", "scenarios, n_leads")
+    _write_nb(
+        folder / "20-cross.ipynb",
+        cross_params,
+        BODY.format(stem="20").replace("print(scenario,", "print(scenarios,"),
+    )
+    (folder / "not-a-template.ipynb").write_text("{}")
+    return folder
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.relative_to(root).parts[0] == report.FAILED_DIR
+    }
+
+
+# ------------------------------------------------------------------ parameters
+
+
+@pytest.mark.parametrize(
+    ("raw", "type_name", "expected"),
+    [
+        ("20000", "int", 20000),
+        ("20_000", "int", 20000),
+        ("0.5", "float", 0.5),
+        ("3", "float", 3.0),
+        ("yes", "bool", True),
+        ("False", "bool", False),
+        ("hello world", "str", "hello world"),
+        ("None", "Optional[str]", None),
+        ("/tmp/x", "Optional[str]", "/tmp/x"),
+        ("a,b", "list", ["a", "b"]),
+        ("[1, 2]", "list[int]", [1, 2]),
+        ("1,2", "list[int]", [1, 2]),
+        ("null", "None", None),
+        ("7", "None", 7),
+        ("12", "Optional[int]", 12),
+    ],
+)
+def test_coerce_parameter(raw, type_name, expected):
+    value = report.coerce_parameter("p", raw, type_name)
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("raw", "type_name"),
+    [("1.5", "int"), ("many", "int"), ("maybe", "bool"), ("x", "float"), ("None", "int")],
+)
+def test_coerce_parameter_rejects_wrong_type(raw, type_name):
+    with pytest.raises(ConfigError, match=rf"--param p={re.escape(repr(raw))}: expected"):
+        report.coerce_parameter("p", raw, type_name)
+
+
+def test_parse_param_assignments():
+    assert report.parse_param_assignments(["a=1", "b = x=y "]) == {"a": "1", "b": "x=y"}
+    with pytest.raises(ConfigError, match="expected key=value"):
+        report.parse_param_assignments(["n_leads"])
+    with pytest.raises(ConfigError, match="expected key=value"):
+        report.parse_param_assignments(["1x=3"])
+
+
+def test_inspect_and_check_parameters(tiny_notebooks):
+    templates = report.discover_templates(tiny_notebooks)
+    assert [t.name for t in templates] == ["01-first", "10-client", "20-cross"]
+    assert [t.kind for t in templates] == ["scenario", "scenario", "cross"]
+    assert [t.hide_code for t in templates] == [False, True, False]
+    first = templates[0].parameters
+    assert first["n_leads"]["inferred_type_name"] == "int"
+    assert first["journeys_dir"]["inferred_type_name"] == "Optional[str]"
+    typed = report.check_parameters(templates, {"n_leads": "42", "rate": "0.5"})
+    assert typed["01-first"] == {"n_leads": 42, "rate": 0.5}
+    with pytest.raises(ConfigError, match="--param n_lead: no selected notebook declares"):
+        report.check_parameters(templates, {"n_lead": "42"})
+    with pytest.raises(ConfigError, match="set by the report runner; use --journeys"):
+        report.check_parameters(templates, {"journeys_dir": "/x"})
+    with pytest.raises(ConfigError, match="expected an integer"):
+        report.check_parameters(templates, {"n_leads": "lots"})
+
+
+def test_select_templates(tiny_notebooks):
+    templates = report.discover_templates(tiny_notebooks)
+    assert [t.name for t in report.select_templates(templates, ["10"])] == ["10-client"]
+    assert [t.name for t in report.select_templates(templates, ["first", "20-cross.ipynb"])] == [
+        "01-first",
+        "20-cross",
+    ]
+    with pytest.raises(ConfigError, match="no such notebook; choose from 01-first"):
+        report.select_templates(templates, ["99"])
+
+
+def test_find_notebooks_dir(tmp_path, tiny_notebooks, monkeypatch):
+    assert report.find_notebooks_dir(tiny_notebooks) == tiny_notebooks.resolve()
+    with pytest.raises(ConfigError, match="no notebook templates"):
+        report.find_notebooks_dir(tmp_path)
+    monkeypatch.setenv("QUALMODEL_NOTEBOOKS", str(tiny_notebooks))
+    assert report.find_notebooks_dir() == tiny_notebooks.resolve()
+    monkeypatch.delenv("QUALMODEL_NOTEBOOKS")
+    assert report.find_notebooks_dir() == (ROOT / "notebooks").resolve()
+
+
+def test_typo_fails_before_any_kernel(tiny_notebooks, tmp_path, monkeypatch, capsys):
+    def boom(*args, **kwargs):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(report, "execute_notebook", boom)
+    out = tmp_path / "out"
+    start = time.perf_counter()
+    with pytest.raises(SystemExit) as exc:
+        main(
+            [
+                "report",
+                "--notebooks-dir",
+                str(tiny_notebooks),
+                "--param",
+                "n_lead=5",
+                "--out",
+                str(out),
+            ]
+        )
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --param n_lead: no selected notebook declares this parameter")
+    assert "\n" not in err
+    assert not out.exists()
+    with pytest.raises(SystemExit):
+        main(["report", "--notebooks-dir", str(tiny_notebooks), "-p", "n_leads=1.5"])
+    assert "expected an integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["report", "--notebooks-dir", str(tiny_notebooks), "--scenario", "nope"])
+    assert "unknown scenario 'nope'" in capsys.readouterr().err
+    assert time.perf_counter() - start < 20
+
+
+# ------------------------------------------------------------------ metrics helpers
+
+
+def test_metric_and_record_metrics_payload(capsys):
+    import numpy as np
+
+    rec = report.metric(np.float64(0.2), np.float64(0.1), float("nan"), unit="share")
+    assert rec == {"value": 0.2, "lower": 0.1, "upper": None, "unit": "share", "label": ""}
+    assert type(rec["value"]) is float
+    payload = report.metrics_payload({"a": 1, "b": rec, "c": "x"}, headline=["b"])
+    assert payload["headline"] == ["b"]
+    assert payload["metrics"]["a"]["value"] == 1
+    with pytest.raises(ConfigError, match="not metrics"):
+        report.record_metrics({"a": 1}, headline=["z"])
+    assert report.record_metrics({"a": 1}) is None
+    assert "qualmodel metrics recorded: a" in capsys.readouterr().out  # text/plain shown
+    assert report.format_metric(report.metric(0.234, 0.2, 0.25, unit="share")) == (
+        "23.4% [20.0%, 25.0%]"
+    )
+    assert report.format_metric(report.metric(12.34, unit="days")) == "12.3 d"
+    assert report.format_metric(report.metric(20000)) == "20,000"
+    assert report.format_metric(None) == "–"
+
+
+def test_clean_outputs_moves_metrics_and_drops_kernel_chatter():
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters", "hide"]})
+    injected = nbformat.v4.new_code_cell("x = 2", metadata={"tags": ["injected-parameters"]})
+    body = nbformat.v4.new_code_cell("...")
+    body.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={report.METRICS_MIMETYPE: {"metrics": {"m": {}}, "headline": ["m"]}},
+        ),
+        nbformat.v4.new_output(
+            "stream",
+            name="stderr",
+            text="[IPKernelApp] WARNING | Kernel is running over TCP without encryption. ...",
+        ),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: careful\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="fine\n"),
+    ]
+    body.execution_count = 3
+    nb.cells = [params, injected, body]
+    metrics, headline, problems = report.clean_outputs(nb)
+    assert metrics == {"m": {}} and headline == ["m"]
+    assert problems == ["cell [3] stderr: UserWarning: careful"]
+    assert [o.get("text") for o in body.outputs] == ["UserWarning: careful\n", "fine\n"]
+    assert injected.metadata["tags"] == ["injected-parameters", "hide"]
+    assert nb.metadata["qualmodel"]["metrics"] == {"m": {}}
+
+
+# ------------------------------------------------------------------ full runs (tiny notebooks)
+
+
+@pytest.mark.slow
+def test_run_reports_layout_index_and_html(tiny_notebooks, tmp_path):
+    out = tmp_path / "reports"
+    summary = report.run_reports(
+        ["startup_saas", "consultancy"],
+        params={"rate": "0.4"},
+        jobs=2,
+        out=out,
+        notebooks_dir=tiny_notebooks,
+        progress=False,
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "consultancy",
+        "cross-scenario",
+        "index.html",
+        "startup_saas",
+    ]
+    assert len(summary.results) == 5
+    for target in ("startup_saas", "consultancy"):
+        folder = out / target
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "01-first.html",
+            "01-first.ipynb",
+            "10-client.html",
+            "10-client.ipynb",
+            "figures",
+            "summary.json",
+        ]
+        assert sorted(p.name for p in (folder / "figures").iterdir()) == [
+            "01-line.png",
+            "10-line.png",
+        ]
+        summ = json.loads((folder / "summary.json").read_text())
+        assert summ["scenario"] == target
+        assert summ["headline"] == ["rate", "n"]
+        assert summ["metrics"]["rate"]["value"] == 0.4
+        assert summ["metrics"]["n"]["value"] == report.REPORT_DEFAULTS["n_leads"]
+        nb = nbformat.read(folder / "01-first.ipynb", as_version=4)
+        assert nb.metadata["qualmodel"]["metrics"]["rate"]["value"] == 0.4
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+        assert not any(report.METRICS_MIMETYPE in o.get("data", {}) for o in outputs)
+        injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert injected[0].metadata["tags"] == ["injected-parameters", "keep"]
+        assert f'scenario = "{target}"' in injected[0].source
+        stdout = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+        assert stdout.startswith(f"{target} 20000 2026 ['a', 'b']")
+    cross = out / "cross-scenario"
+    assert json.loads((cross / "summary.json").read_text())["kind"] == "cross"
+    nb = nbformat.read(cross / "20-cross.ipynb", as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert 'scenarios = ["startup_saas", "consultancy"]' in injected.source
+
+    # HTML: no error / stderr outputs, figures embedded, client report without code
+    for html_path in out.rglob("*.html"):
+        text = html_path.read_text(encoding="utf-8")
+        if html_path.name == "index.html":
+            continue
+        assert "jp-RenderedText" in text
+        assert 'data-mime-type="application/vnd.jupyter.stderr"' not in text
+        assert "Traceback" not in text
+        imgs = parse_html(html_path).imgs
+        assert imgs and all(src.startswith("data:image/png;base64,") for src in imgs)
+    client = (out / "startup_saas" / "10-client.html").read_text(encoding="utf-8")
+    first = (out / "startup_saas" / "01-first.html").read_text(encoding="utf-8")
+    assert "save_figure" not in client and "save_figure" in first
+
+    # index: every link resolves, metrics table has both scenarios
+    index = out / "index.html"
+    links = parse_html(index).links
+    assert len(links) >= 2 * 5 + 2
+    for href in links:
+        assert not href.startswith(("/", "http")), href
+        assert (out / href).exists(), href
+    text = index.read_text(encoding="utf-8")
+    assert text.count("40.0% [20.0%, 80.0%]") == 2
+    assert "startup_saas/10-client.html" in text
+
+
+@pytest.mark.slow
+def test_failing_notebook_keeps_previous_reports(tiny_notebooks, tmp_path):
+    out = tmp_path / "reports"
+    report.run_reports(
+        ["startup_saas"],
+        notebooks=["01"],
+        jobs=1,
+        out=out,
+        notebooks_dir=tiny_notebooks,
+        progress=False,
+    )
+    before = tree_bytes(out)
+    assert "index.html" in before and "startup_saas/01-first.html" in before
+    with pytest.raises(report.ReportError) as exc:
+        report.run_reports(
+            ["startup_saas"],
+            params={"fail": "true", "rate": "0.9"},
+            jobs=2,
+            out=out,
+            notebooks_dir=tiny_notebooks,
+            progress=False,
+        )
+    msg = str(exc.value)
+    assert re.search(
+        r"notebook (01-first|10-client) \(startup_saas\) failed: cell \[\d+\] raised", msg
+    )
+    assert "AssertionError: failing on purpose" in msg and "\n" not in msg
+    assert tree_bytes(out) == before
+    failed = out / report.FAILED_DIR / "startup_saas"
+    kept = sorted(p.name for p in failed.glob("*.ipynb"))
+    assert kept and set(kept) <= {"01-first.ipynb", "10-client.ipynb"}
+    nb = nbformat.read(failed / kept[0], as_version=4)
+    assert any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+    # a later successful run replaces the reports and clears _failed
+    report.run_reports(
+        ["startup_saas"],
+        notebooks=["01"],
+        params={"rate": "0.1"},
+        jobs=1,
+        out=out,
+        notebooks_dir=tiny_notebooks,
+        progress=False,
+    )
+    assert not (out / report.FAILED_DIR).exists()
+    summ = json.loads((out / "startup_saas" / "summary.json").read_text())
+    assert summ["metrics"]["rate"]["value"] == 0.1
+
+
+def test_journeys_mode(tiny_notebooks, tmp_path, journeys_factory):
+    journeys = journeys_factory(
+        [
+            {
+                "lead_id": "L1",
+                "created_at": "2025-01-01",
+                "sal_at": "2025-01-02",
+                "observed_until": "2025-03-01",
+            }
+        ],
+        meta={"source": "crm_export"},
+    )
+    folder = tmp_path / "acme_crm"
+    journeys.write(folder)
+    out = tmp_path / "reports"
+    summary = report.run_reports(
+        None, journeys=folder, jobs=2, out=out, notebooks_dir=tiny_notebooks, progress=False
+    )
+    assert {r.job.target for r in summary.results} == {"acme_crm"}
+    assert {r.job.template.name for r in summary.results} == {"01-first", "10-client"}
+    summ = json.loads((out / "acme_crm" / "summary.json").read_text())
+    assert summ["kind"] == "journeys"
+    assert summ["metrics"]["where"]["value"] == "True"
+    assert summ["notebooks"]["01-first"]["parameters"]["journeys_dir"] == str(folder.resolve())
+    with pytest.raises(QualmodelError):
+        report.run_reports(None, journeys=tmp_path / "missing", notebooks_dir=tiny_notebooks)
+
+
+@pytest.mark.slow
+def test_cli_subprocess(tiny_notebooks, tmp_path):
+    out = tmp_path / "reports"
+    cmd = [
+        sys.executable,
+        "-m",
+        "qualmodel",
+        "report",
+        "--notebooks-dir",
+        str(tiny_notebooks),
+        "--scenario",
+        "digital_agency",
+        "--notebook",
+        "10",
+        "--param",
+        "seed=7",
+        "--jobs",
+        "1",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 notebook(s) rendered" in proc.stdout
+    assert "Kernel is running over TCP" not in proc.stderr
+    assert (out / "digital_agency" / "10-client.html").is_file()
+    bad = subprocess.run(
+        [*cmd[:-2], "--out", str(out), "--param", "seed=x"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "error: --param seed='x': expected an integer (declared type int)"
+    ]
+
+
+def test_unreadable_parameter_lines_are_refused(tmp_path):
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    _write_nb(folder / "01-bad.ipynb", "n: int = 1  # ok\nx: str | None = None  # a path\n", "")
+    with pytest.raises(ConfigError, match=r"01-bad.ipynb: parameter\(s\) x of the 'parameters'"):
+        report.discover_templates(folder)
+    _write_nb(folder / "01-bad.ipynb", "n: int = 1  # default = one\n", "")
+    with pytest.raises(ConfigError, match=r"parameter\(s\) n .*no '=' inside the comment"):
+        report.discover_templates(folder)
