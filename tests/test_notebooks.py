@@ -249,3 +249,29 @@ def test_plain_papermill_cli(name, overrides, tmp_path):
         ]
         assert "by day 60" in metrics["sqo_by_horizon.startup_saas"]["label"]
     assert sorted(p.name for p in figures.glob("*.png"))
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_imported_crm_report(shared_data, tmp_path):
+    """An imported opportunity pipeline (no SQO stage) gets a SAL → won report."""
+    from qualmodel.io import import_crm
+
+    pipeline = shared_data / "maven_crm" / "sales_pipeline.csv"
+    folder = import_crm(pipeline, "maven_crm").write(tmp_path / "maven")
+    out = tmp_path / "reports"
+    summary = report.run_reports(None, journeys=folder, jobs=2, out=out, progress=False)
+    assert sorted(r.job.template.name for r in summary.results) == [
+        "01-journeys",
+        "02-time-to-sqo",
+        "10-client-report",
+    ]
+    assert [(r.job.label, r.warnings) for r in summary.results if r.warnings] == []
+    metrics = json.loads((out / "maven" / "summary.json").read_text())["metrics"]
+    won, lost = metrics["won_by_horizon"], metrics["lost_by_horizon"]
+    assert 0 < won["lower"] <= won["value"] <= won["upper"] < 1
+    assert won["value"] + lost["value"] < 1
+    assert "SALs → won by day 90" in won["label"]
+    client = (out / "maven" / "10-client-report.html").read_text(encoding="utf-8")
+    assert "No candidate definitions were compared" in client
+    assert "Traceback" not in client

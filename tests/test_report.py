@@ -472,3 +472,96 @@ def test_unreadable_parameter_lines_are_refused(tmp_path):
     _write_nb(folder / "01-bad.ipynb", "n: int = 1  # default = one\n", "")
     with pytest.raises(ConfigError, match=r"parameter\(s\) n .*no '=' inside the comment"):
         report.discover_templates(folder)
+
+
+def test_journeys_mode_leaves_out_teaching_and_criteria_only_notebooks(
+    tiny_notebooks, tmp_path, journeys_factory
+):
+    _write_nb(
+        tiny_notebooks / "00-primer.ipynb",
+        PARAMS,
+        BODY.format(stem="00"),
+        meta={"simulation_only": True},
+    )
+    _write_nb(
+        tiny_notebooks / "03-criteria.ipynb",
+        PARAMS,
+        BODY.format(stem="03"),
+        meta={"needs_criteria": True},
+    )
+    folder = journeys_factory(
+        [{"lead_id": "L1", "created_at": "2025-01-01", "observed_until": "2025-03-01"}],
+        meta={"source": "crm_export"},
+    ).write(tmp_path / "crm")
+    templates = {t.name: t for t in report.discover_templates(tiny_notebooks)}
+    assert templates["00-primer"].simulation_only and not templates["00-primer"].needs_criteria
+    assert templates["03-criteria"].needs_criteria
+    summary = report.run_reports(
+        None, journeys=folder, jobs=2, out=tmp_path / "r", notebooks_dir=tiny_notebooks,
+        progress=False,
+    )  # fmt: skip
+    assert sorted(r.job.template.name for r in summary.results) == ["01-first", "10-client"]
+    # naming a notebook runs it even when it is left out by default
+    summary = report.run_reports(
+        None, journeys=folder, notebooks=["03"], jobs=1, out=tmp_path / "r",
+        notebooks_dir=tiny_notebooks, progress=False,
+    )  # fmt: skip
+    assert [r.job.template.name for r in summary.results] == ["03-criteria"]
+
+
+def _stage_journeys(journeys_factory, with_sqo: bool, with_sal: bool = True):
+    lead = {"lead_id": "L1", "created_at": "2025-01-01", "observed_until": "2025-06-01"}
+    other = dict(lead, lead_id="L2")
+    if with_sal:
+        lead["sal_at"] = other["sal_at"] = "2025-01-05"
+    if with_sqo:
+        lead["sqo_at"] = "2025-01-20"
+        other["disqualified_at"] = "2025-01-10"
+    elif with_sal:
+        lead["won_at"] = "2025-02-01"
+        other["lost_at"] = "2025-02-02"
+    return journeys_factory([lead, other])
+
+
+def test_outcome_plan_prefers_sqo_and_falls_back_to_won(journeys_factory):
+    plan = report.outcome_plan(_stage_journeys(journeys_factory, with_sqo=True))
+    assert (plan["target"], plan["competing"], plan["key"], plan["competing_key"]) == (
+        "sqo_at",
+        ["disqualified_at"],
+        "sqo",
+        "dq",
+    )
+    won = _stage_journeys(journeys_factory, with_sqo=False)
+    plan = report.outcome_plan(won)
+    assert (plan["target"], plan["competing"], plan["name"], plan["competing_name"]) == (
+        "won_at",
+        ["lost_at"],
+        "won",
+        "lost",
+    )
+    with pytest.raises(ConfigError, match="no lead reached that stage"):
+        report.outcome_plan(won, "sqo_at")
+    with pytest.raises(ConfigError, match="'mql_at' is not one of sqo_at, won_at"):
+        report.outcome_plan(won, "mql_at")
+    with pytest.raises(ConfigError, match="no lead has a SAL date"):
+        report.outcome_plan(_stage_journeys(journeys_factory, with_sqo=False, with_sal=False))
+
+
+def test_criteria_for_builtin_only_for_simulations(tmp_path, journeys_factory):
+    import qualmodel as qm
+
+    sim = qm.simulate("consultancy", n_leads=300, seed=3)
+    names = [c.name for c in report.criteria_for(sim)]
+    assert names == [c.name for c in qm.load_criteria("consultancy")]
+    crm = _stage_journeys(journeys_factory, with_sqo=False)
+    assert report.criteria_for(crm) == []
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "criteria:\n  - name: has_authority\n    bant: {require: [authority]}\n", encoding="utf-8"
+    )
+    assert [c.name for c in report.criteria_for(crm, path)] == ["has_authority"]
+    path.write_text(
+        "criteria:\n  - name: demo\n    events: {all: [demo_completed]}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="demo_completed"):
+        report.criteria_for(crm, path)

@@ -132,6 +132,12 @@ class Template:
     parameters : dict
         ``papermill.inspect_notebook`` result: name → ``{name, inferred_type_name,
         default, help}``.
+    simulation_only : bool
+        Teaching material built on a simulation (``metadata.qualmodel.simulation_only``):
+        left out of ``--journeys`` runs unless named with ``--notebook``.
+    needs_criteria : bool
+        Only compares criteria (``metadata.qualmodel.needs_criteria``): left out of
+        ``--journeys`` runs on non-simulated data unless ``criteria_file`` is given.
     """
 
     name: str
@@ -139,6 +145,8 @@ class Template:
     kind: str
     hide_code: bool
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    simulation_only: bool = False
+    needs_criteria: bool = False
 
 
 def _is_notebooks_dir(path: Path) -> bool:
@@ -289,6 +297,8 @@ def discover_templates(notebooks_dir: str | os.PathLike[str] | None = None) -> l
                 kind=kind,
                 hide_code=bool(meta.get("hide_code", False)),
                 parameters=inspect_parameters(path),
+                simulation_only=bool(meta.get("simulation_only", False)),
+                needs_criteria=bool(meta.get("needs_criteria", False)),
             )
         )
     return out
@@ -548,6 +558,103 @@ def journeys_for(
     from qualmodel.simulate import simulate
 
     return simulate(load_scenario(scenario), n_leads=n_leads, seed=seed)
+
+
+#: The outcome a notebook times from SAL, by target column: display name, metric key
+#: prefix, competing column, its display name and its metric key prefix.
+OUTCOMES: dict[str, tuple[str, str, str, str, str]] = {
+    "sqo_at": ("SQO", "sqo", "disqualified_at", "disqualified", "dq"),
+    "won_at": ("won", "won", "lost_at", "lost", "lost"),
+}
+
+
+def outcome_plan(journeys: Any, target: str | None = None) -> dict[str, Any]:
+    """Choose the outcome a report times from SAL, and its competing outcome.
+
+    Simulated journeys and CRM exports with an SQO stage are analysed as SAL → SQO with
+    disqualification competing. Exports without SQOs (an opportunity pipeline such as
+    Maven CRM's, which records only acceptance and the close) fall back to SAL → won with
+    lost competing, so the same notebooks run on them.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        The data set.
+    target : str, optional
+        Stage column to time (``"sqo_at"`` or ``"won_at"``); None picks ``sqo_at`` when
+        some lead reached SQO, else ``won_at``.
+
+    Returns
+    -------
+    dict
+        ``start`` (``"sal_at"``), ``target``, ``competing`` (list of 0 or 1 column),
+        ``name`` / ``competing_name`` (words for titles), ``verb`` / ``competing_verb``
+        (for sentences: "become SQOs" / "are disqualified"), ``key`` / ``competing_key``
+        (metric name prefixes, e.g. ``"sqo"`` / ``"dq"``).
+
+    Raises
+    ------
+    ConfigError
+        No SAL stage, an unknown target, or a target no lead reached.
+    """
+    leads = journeys.leads
+    if "sal_at" not in leads.columns or not leads["sal_at"].notna().any():
+        raise ConfigError(
+            f"{journeys.meta.get('source', 'journeys')}: no lead has a SAL date (sal_at), "
+            "so time from SAL cannot be analysed; map a SAL stage in the import mapping"
+        )
+    if target is None:
+        reached = [c for c in OUTCOMES if c in leads.columns and leads[c].notna().any()]
+        if not reached:
+            raise ConfigError(
+                f"{journeys.meta.get('source', 'journeys')}: no lead reached sqo_at or "
+                "won_at; nothing to time from SAL"
+            )
+        target = reached[0]
+    if target not in OUTCOMES:
+        raise ConfigError(f"target {target!r} is not one of {', '.join(OUTCOMES)}; pick one")
+    if target not in leads.columns or not leads[target].notna().any():
+        raise ConfigError(f"target {target!r}: no lead reached that stage in these journeys")
+    name, key, competing, competing_name, competing_key = OUTCOMES[target]
+    has_competing = competing in leads.columns
+    verbs = {"sqo": ("become SQOs", "are disqualified"), "won": ("are won", "are lost")}[key]
+    return {
+        "verb": verbs[0],
+        "competing_verb": verbs[1] if has_competing else "",
+        "start": "sal_at",
+        "target": target,
+        "competing": [competing] if has_competing else [],
+        "name": name,
+        "competing_name": competing_name if has_competing else "",
+        "key": key,
+        "competing_key": competing_key if has_competing else "",
+    }
+
+
+def criteria_for(journeys: Any, criteria_file: str | os.PathLike[str] | None = None) -> list[Any]:
+    """Criteria a notebook compares: a criteria file, or the built-in ones of a simulation.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        The data set; event names in the file are checked against it.
+    criteria_file : path, optional
+        Criteria YAML. None: the built-in criteria of the scenario the journeys were
+        simulated from (``meta["source"]``), or none for other data.
+
+    Returns
+    -------
+    list of Criterion
+        Possibly empty (an import without a criteria file).
+    """
+    from qualmodel.criteria import list_criteria_files, load_criteria
+
+    if criteria_file is not None:
+        return load_criteria(Path(criteria_file).expanduser(), known_events=journeys.event_names)
+    source = str(journeys.meta.get("source", ""))
+    if journeys.meta.get("generator") == "qualmodel.simulate" and source in list_criteria_files():
+        return load_criteria(source, known_events=journeys.event_names)
+    return []
 
 
 def save_figure(
@@ -1164,7 +1271,9 @@ def run_reports(
         is given (pass None). With more than one scenario, cross-scenario notebooks run too.
     journeys : path, optional
         A saved or imported journeys folder: per-dataset notebooks run on it, reports go
-        to ``<out>/<folder name>/``.
+        to ``<out>/<folder name>/``. Unless named in ``notebooks``, templates marked
+        ``simulation_only`` are left out, and so are those marked ``needs_criteria`` when
+        the folder is not a simulation and no ``criteria_file`` parameter is given.
     notebooks : iterable of str, optional
         Template names, numbers or slugs to run (default all).
     params : mapping or iterable of ``key=value``, optional
@@ -1203,7 +1312,17 @@ def run_reports(
         scenarios: list[str] = []
         source = str(meta.get("scenario") or meta.get("source") or "")
         targets = {_target_name(journeys_path.name): source}
-        per = [t for t in templates if t.kind == "scenario"]
+        simulated = meta.get("generator") == "qualmodel.simulate"
+        has_criteria = simulated or "criteria_file" in raw
+        per = [
+            t
+            for t in templates
+            if t.kind == "scenario"
+            and (
+                notebooks is not None
+                or (not t.simulation_only and (has_criteria or not t.needs_criteria))
+            )
+        ]
         cross: list[Template] = []
     else:
         scenarios = resolve_scenarios(scenario)
