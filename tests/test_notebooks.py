@@ -2,7 +2,7 @@
 
 The full run executes every template for the three built-in scenarios (15 runs) plus the
 cross-scenario notebook with tiny parameters (1,500 leads, 50 bootstrap resamples) through
-:func:`qualmodel.report.run_reports`; two templates are also run under the plain
+:func:`qualmodel.report.run_reports`; every template is also run under the plain
 ``papermill`` CLI with ``-p`` overrides from an unrelated working folder.
 """
 
@@ -190,31 +190,48 @@ def _papermill(args, cwd):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("name", "overrides"),
+    ("name", "overrides", "key", "evidence"),
     [
+        (
+            "00-sal-vs-sqo-primer",
+            ["-p", "n_leads", "1500", "-p", "ripe_days", "10"],
+            "sqo_by_horizon",
+            "sales-ready within 10 days",
+        ),
+        (
+            "01-journeys",
+            ["-p", "scenario", "digital_agency", "-p", "n_leads", "1500"],
+            "n_sal",
+            "digital_agency",
+        ),
+        (
+            "02-time-to-sqo",
+            ["-p", "n_leads", "1500", "-p", "horizon_days", "60", "-p", "target", "sqo_at"],
+            "sqo_by_horizon",
+            "SQO by day 60",
+        ),
+        (
+            "03-compare-criteria",
+            ["-p", "scenario", "consultancy", "-p", "n_leads", "1500", "-p", "n_boot", "30"],
+            "recommended_precision",
+            "consultancy",
+        ),
         (
             "10-client-report",
             ["-p", "scenario", "consultancy", "-p", "n_leads", "1500", "-p", "n_boot", "40"],
+            "sqo_by_horizon",
+            "consultancy",
         ),
         (
             "20-cross-scenario",
-            [
-                "-y",
-                "scenarios: [startup_saas, digital_agency]",
-                "-p",
-                "n_leads",
-                "1500",
-                "-p",
-                "n_boot",
-                "40",
-                "-p",
-                "horizon_days",
-                "60",
-            ],
+            ["-y", "scenarios: [startup_saas, digital_agency]", "-p", "n_leads", "1500",
+             "-p", "n_boot", "40", "-p", "horizon_days", "60"],
+            "sqo_by_horizon.startup_saas",
+            "SQO by day 60",
         ),
     ],
-)
-def test_plain_papermill_cli(name, overrides, tmp_path):
+)  # fmt: skip
+def test_plain_papermill_cli(name, overrides, key, evidence, tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     figures = tmp_path / "figs"
@@ -237,17 +254,20 @@ def test_plain_papermill_cli(name, overrides, tmp_path):
         for o in c.get("outputs", [])
         if report.METRICS_MIMETYPE in o.get("data", {})
     ]
-    assert payloads
     metrics = {k: v for p in payloads for k, v in p["metrics"].items()}
-    if name == "10-client-report":
-        assert "consultancy" in json.dumps(nb.cells[3].outputs)
-        assert 0 < metrics["sqo_by_horizon"]["value"] < 1
-    else:
+    rec = metrics[key]
+    if rec["unit"] == "share":
+        assert 0 < rec["value"] < 1
+    elif rec["unit"] == "leads":
+        assert rec["value"] > 0
+    # the -p / -y overrides reached the kernel: their effect shows in the outputs
+    outputs = json.dumps([c.get("outputs", []) for c in nb.cells], ensure_ascii=False)
+    assert evidence in outputs
+    if name == "20-cross-scenario":
         assert sorted(metrics) == [
             "sqo_by_horizon.digital_agency",
             "sqo_by_horizon.startup_saas",
         ]
-        assert "by day 60" in metrics["sqo_by_horizon.startup_saas"]["label"]
     assert sorted(p.name for p in figures.glob("*.png"))
 
 
