@@ -311,6 +311,9 @@ def test_write_refuses_overwrite_when_asked(tmp_path):
 def test_read_errors(tmp_path):
     with pytest.raises(InputError, match="no such journeys folder"):
         Journeys.read(tmp_path / "nope")
+    (tmp_path / "export.csv").write_text("a,b\n")
+    with pytest.raises(InputError, match="is a file, not a journeys folder"):
+        Journeys.read(tmp_path / "export.csv")
     j = Journeys(_leads(), _ok_events())
     folder = j.write(tmp_path / "j")
     (folder / "meta.json").write_text("{not json")

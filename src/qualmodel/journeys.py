@@ -511,6 +511,11 @@ class Journeys:
             When the content breaks the contract.
         """
         folder = Path(path)
+        if folder.is_file():
+            raise InputError(
+                f"{folder}: is a file, not a journeys folder; give the folder holding "
+                f"{', '.join(_FILES)} (import a CRM CSV first with 'qualmodel import')"
+            )
         if not folder.is_dir():
             raise InputError(
                 f"{folder}: no such journeys folder; create one with 'qualmodel simulate' "
