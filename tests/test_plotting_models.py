@@ -50,3 +50,30 @@ def test_forest_plot_accepts_fit_and_axes(fit):
 def test_forest_plot_rejects_other_tables():
     with pytest.raises(ConfigError, match="hr_lower"):
         qp.plot_hazard_ratios(pd.DataFrame({"term": ["a"], "hr": [1.0]}))
+
+
+def test_forest_plot_clips_zero_lower_and_infinite_upper_limits():
+    data = pd.read_csv(REF / "cox_input.csv")
+    # a level whose rows are all censored: its coefficient diverges, hr_lower underflows
+    level = np.where((data["event"] != 1) & (data["id"] % 3 == 0), "dead", data["plan"])
+    with pytest.warns(md.ModelWarning):
+        fit = md.cox(data.assign(lv=level), ["lv", "score"])
+    row = fit.table.set_index("term").loc["lv=dead"]
+    assert row["hr_lower"] == 0 and row["hr_upper"] == np.inf
+    ax = qp.plot_hazard_ratios(fit)
+    segs = ax.collections[0].get_segments()
+    lows = np.array([s[0][0] for s in segs])
+    highs = np.array([s[1][0] for s in segs])
+    assert np.isfinite(lows).all() and (lows > 0).all() and np.isfinite(highs).all()
+    i = list(fit.table["term"]).index("lv=dead")
+    assert lows[i] < fit.table["hr"].min() and highs[i] > fit.table["hr"].max()
+    markers = {line.get_marker(): line for line in ax.lines}
+    np.testing.assert_allclose(markers["<"].get_xdata(), [lows[i]])
+    np.testing.assert_allclose(markers[">"].get_xdata(), [highs[i]])
+    plt.close("all")
+
+
+def test_forest_plot_rejects_non_positive_hazard_ratio():
+    table = pd.DataFrame({"term": ["a"], "hr": [0.0], "hr_lower": [0.0], "hr_upper": [1.0]})
+    with pytest.raises(ConfigError, match="not finite and positive"):
+        qp.plot_hazard_ratios(table)

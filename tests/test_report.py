@@ -565,3 +565,47 @@ def test_criteria_for_builtin_only_for_simulations(tmp_path, journeys_factory):
     )
     with pytest.raises(ConfigError, match="demo_completed"):
         report.criteria_for(crm, path)
+
+
+def test_swap_in_failure_restores_previous_reports(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    (out / "startup_saas").mkdir(parents=True)
+    (out / "startup_saas" / "summary.json").write_text("old")
+    stage = tmp_path / "out" / ".staging-x"
+    (stage / "startup_saas").mkdir(parents=True)
+    (stage / "startup_saas" / "summary.json").write_text("new")
+    real = report.os.replace
+
+    def flaky(src, dst):
+        if Path(src).parent == stage:  # moving the new folder into place fails
+            raise PermissionError(13, "simulated", str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(report.os, "replace", flaky)
+    with pytest.raises(report.ReportError, match="previous reports left unchanged"):
+        report._swap_in(stage, out, ["startup_saas"])
+    assert (out / "startup_saas" / "summary.json").read_text() == "old"
+    assert (stage / "startup_saas" / "summary.json").read_text() == "new"
+
+
+def test_interrupt_cancels_queued_notebooks(tmp_path, monkeypatch):
+    import signal
+    import threading
+
+    ran = []
+
+    def fake_job(job, progress, slots):
+        time.sleep(0.5)
+        ran.append(job.label)
+        return report.Result(job, True, 0.5, job.out_dir / "x.ipynb")
+
+    monkeypatch.setattr(report, "_simulate_to", lambda *a, **k: 0.0)
+    monkeypatch.setattr(report, "_run_job", fake_job)
+    timer = threading.Timer(0.7, lambda: signal.raise_signal(signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        report.run_reports("all", jobs=1, out=tmp_path / "r", progress=False)
+    timer.cancel()
+    time.sleep(0.6)  # let the job that was running finish
+    assert 1 <= len(ran) < 16  # queued notebooks were cancelled, not run
+    assert not list((tmp_path / "r").glob(".staging-*"))

@@ -7,6 +7,8 @@ Public names are imported lazily so that ``import qualmodel`` stays fast; every 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -74,6 +76,27 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+#: Public functions named like the submodule defining them (``simulate``, ``funnel``).
+_SHADOWED = frozenset(n for n, m in _EXPORTS.items() if m.rsplit(".", 1)[-1] == n)
+
+
+class _Package(types.ModuleType):
+    """The package module: keeps ``qualmodel.simulate`` the function, not the submodule.
+
+    Importing a submodule (``from qualmodel.simulate import ...``) makes Python set the
+    package attribute of that name to the submodule, which would shadow the public function
+    of the same name; store the function instead.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:

@@ -22,8 +22,9 @@ Covariates
   (``df[c].cat.reorder_categories([...])``). The reference levels are returned in
   ``ModelFit.references``.
 
-Missing values, unknown columns, constant terms and too few events are
-:class:`~qualmodel.errors.ConfigError` one-liners naming the column and the fix.
+Missing values (also in ``event`` and strata columns), unknown columns, constant terms
+and too few events are :class:`~qualmodel.errors.ConfigError` one-liners naming the
+column and the fix.
 
 Checked against R (``tests/reference/cox_*``, ``aft_*``): ``coxph(..., ties = "efron")``
 coefficients, SEs and log-likelihood, ``cox.zph(fit, transform = "km")`` (survival ≥ 3
@@ -67,6 +68,8 @@ COX_COLUMNS: tuple[str, ...] = (
     "p_value",
 )
 _FIT_OPTIONS = {"precision": 1e-12, "r_precision": 1e-14, "max_steps": 200}
+#: A cured fraction closer than this to 0 or 1 sits at the optimiser's bound.
+_BOUNDARY = 1e-6
 
 
 class ModelWarning(UserWarning):
@@ -124,6 +127,11 @@ def _check_table(data: pd.DataFrame, func: str, event: int) -> None:
     dur = pd.to_numeric(data["duration"], errors="coerce").to_numpy(np.float64)
     if not np.isfinite(dur).all() or (dur < 0).any():
         raise ConfigError(f"{func}: 'duration' must be finite and non-negative; fix those rows")
+    n_missing = int(data["event"].isna().sum())
+    if n_missing:
+        raise ConfigError(
+            f"{func}: 'event' has {n_missing} missing value(s); drop those rows first"
+        )
     if isinstance(event, bool) or not isinstance(event, int | np.integer):
         raise ConfigError(f"{func}: event must be an integer event code, got {event!r}")
 
@@ -336,8 +344,9 @@ def cox(
     Raises
     ------
     ConfigError
-        Unknown, missing-valued, constant or unsupported covariates; too few events; an
-        unknown ``ties`` method; a fit that does not converge.
+        Unknown, missing-valued, constant or unsupported covariates; missing ``event``
+        values; a strata column with missing values or also listed as a covariate; too few
+        events; an unknown ``ties`` method; a fit that does not converge.
     """
     from lifelines import CoxPHFitter
 
@@ -345,11 +354,24 @@ def cox(
     if ties != "efron":
         raise ConfigError(f"cox: ties='{ties}' is not available; use ties='efron'")
     zq = _z(conf_level)
-    design, references, terms = design_matrix(data, covariates, "cox")
     strata_cols = _as_list(strata)
+    both = [c for c in strata_cols if c in _as_list(covariates)]
+    if both:
+        raise ConfigError(
+            f"cox: column(s) {preview(repr(c) for c in both)} given both as covariate and as "
+            f"stratum; list each in covariates or in strata, not both"
+        )
+    design, references, terms = design_matrix(data, covariates, "cox")
     missing = [c for c in strata_cols if c not in data.columns]
     if missing:
         raise ConfigError(f"cox: strata column(s) {preview(missing)} not in the data; add them")
+    for col in strata_cols:
+        n_na = int(data[col].isna().sum())
+        if n_na:
+            raise ConfigError(
+                f"cox: strata column '{col}' has {n_na} missing value(s); drop those rows or "
+                f"fill them with an explicit level first"
+            )
     status = (data["event"].to_numpy() == event).astype(np.int64)
     _check_events(int(status.sum()), design.shape[1], "cox", event)
     frame = design.reset_index(drop=True)
@@ -504,7 +526,9 @@ def cox_zph(fit: ModelFit, data: pd.DataFrame, transform: str = "km") -> pd.Data
     Raises
     ------
     ConfigError
-        ``fit`` is not a Cox fit, or ``data`` does not match it, or unknown transform.
+        ``fit`` is not a Cox fit, ``data`` does not match it (row count, or its
+        ``duration`` column differs from the fitted one, e.g. reordered rows), or unknown
+        transform.
     """
     if not isinstance(fit, ModelFit) or fit.model != "cox" or fit.design is None:
         raise ConfigError("cox_zph: fit must be the result of qualmodel.models.cox(...)")
@@ -513,6 +537,15 @@ def cox_zph(fit: ModelFit, data: pd.DataFrame, transform: str = "km") -> pd.Data
         raise ConfigError(
             f"cox_zph: data has {len(data)} rows but the model was fitted on {len(design)}; "
             f"pass the table the model was fitted on"
+        )
+    if "duration" not in data.columns or not np.array_equal(
+        pd.to_numeric(data["duration"], errors="coerce").to_numpy(np.float64),
+        design["__duration"].to_numpy(np.float64),
+    ):
+        raise ConfigError(
+            "cox_zph: data['duration'] differs from the fitted durations (other rows or "
+            "another row order); pass the table the model was fitted on, in its original "
+            "row order"
         )
     names = list(fit.table["term"])
     x = design[names].to_numpy(np.float64)
@@ -591,7 +624,14 @@ def weibull_aft(
     Raises
     ------
     ConfigError
-        Bad covariates, too few events, zero durations among events, no convergence.
+        Bad covariates, missing ``event`` values, too few events, zero durations among
+        events, collinear covariates (singular information matrix), no convergence.
+
+    Warns
+    -----
+    ModelWarning
+        The Newton polish did not converge (step not below tolerance or −H not positive
+        definite), e.g. a categorical level with no events.
     """
     from lifelines import WeibullAFTFitter
 
@@ -625,9 +665,24 @@ def weibull_aft(
         ]
     )
     dmat = np.column_stack([np.ones(len(frame)), design.to_numpy(np.float64)])
-    theta, cov_all, loglik = _weibull_newton(
-        dmat, frame["__duration"].to_numpy(np.float64), status.astype(np.float64), start
-    )
+    try:
+        theta, cov_all, loglik, converged = _weibull_newton(
+            dmat, frame["__duration"].to_numpy(np.float64), status.astype(np.float64), start
+        )
+    except np.linalg.LinAlgError:
+        raise ConfigError(
+            f"weibull_aft: singular information matrix: collinear covariates (a term that is "
+            f"a linear combination of others among {preview(names)}) or a level with no "
+            f"events; drop or merge that term"
+        ) from None
+    if not converged:
+        warnings.warn(
+            "weibull_aft: did not converge (Newton steps not below tolerance or the "
+            "information matrix not positive definite); estimates and SEs are unreliable; "
+            "a level with no events or collinear covariates?",
+            ModelWarning,
+            stacklevel=2,
+        )
     p = len(names)
     coef = theta[1 : p + 1]
     var = cov_all[1 : p + 1, 1 : p + 1]
@@ -645,9 +700,10 @@ def weibull_aft(
     table["ph_se"] = ph_se
     table["ph_lower"] = ph - zq * ph_se
     table["ph_upper"] = ph + zq * ph_se
-    table["hr"] = np.exp(ph)
-    table["hr_lower"] = np.exp(ph - zq * ph_se)
-    table["hr_upper"] = np.exp(ph + zq * ph_se)
+    with np.errstate(over="ignore"):  # a diverging coefficient gives an infinite limit
+        table["hr"] = np.exp(ph)
+        table["hr_lower"] = np.exp(ph - zq * ph_se)
+        table["hr_upper"] = np.exp(ph + zq * ph_se)
     b0 = float(theta[0])
     b0_se = float(np.sqrt(cov_all[0, 0]))
     summary = {
@@ -673,21 +729,56 @@ def weibull_aft(
 
 
 def _weibull_newton(
-    dmat: np.ndarray, t: np.ndarray, d: np.ndarray, theta: np.ndarray, max_iter: int = 50
-) -> tuple[np.ndarray, np.ndarray, float]:
+    dmat: np.ndarray,
+    t: np.ndarray,
+    d: np.ndarray,
+    theta: np.ndarray,
+    max_iter: int = 50,
+    tol: float = 1e-11,
+) -> tuple[np.ndarray, np.ndarray, float, bool]:
     """Polish a Weibull AFT fit by Newton–Raphson with the analytic Hessian.
 
-    Parameters ``theta = (β₀, β, log k)``; ``z = k (log t − D·β)``; log-likelihood
-    ``Σ d (log k − log t + z) − exp(z)``. Returns (theta, covariance, log-likelihood).
     lifelines stops its quasi-Newton search at a loose gradient tolerance; a few exact
     Newton steps bring the estimates to R ``survreg`` precision.
+
+    Parameters
+    ----------
+    dmat : numpy.ndarray
+        Design matrix with the intercept column first.
+    t, d : numpy.ndarray
+        Positive times and 0/1 event indicators.
+    theta : numpy.ndarray
+        Starting values ``(β₀, β, log k)``; ``z = k (log t − D·β)``, log-likelihood
+        ``Σ d (log k − log t + z) − exp(z)``.
+    max_iter : int, default 50
+        Maximum number of Newton steps (each with up to 30 step halvings).
+    tol : float, default 1e-11
+        Convergence tolerance on the largest absolute step.
+
+    Returns
+    -------
+    theta : numpy.ndarray
+        Estimates.
+    cov : numpy.ndarray
+        Inverse of the observed information ``−H``.
+    loglik : float
+        Log-likelihood at ``theta``.
+    converged : bool
+        The last step was below ``tol`` (without exhausting the step halvings) and ``−H``
+        is positive definite.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        The Hessian is singular (collinear covariates).
     """
     logt = np.log(t)
 
     def parts(th: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         rho = np.exp(th[-1])
         z = rho * (logt - dmat @ th[:-1])
-        w = np.exp(z)
+        with np.errstate(over="ignore"):
+            w = np.exp(z)
         ll = float(np.sum(d * (th[-1] - logt + z) - w))
         r = d - w
         grad = np.concatenate([-rho * (dmat.T @ r), [np.sum(d + r * z)]])
@@ -698,22 +789,35 @@ def _weibull_newton(
         return ll, grad, hess
 
     ll, grad, hess = parts(theta)
-    for _ in range(max_iter):
-        step = np.linalg.solve(hess, grad)
-        new = theta - step
-        ll_new, g_new, h_new = parts(new)
-        halvings = 0
-        while not np.isfinite(ll_new) or ll_new < ll - 1e-9:
-            step = step / 2
+    small_step = False
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(max_iter):
+            step = np.linalg.solve(hess, grad)
+            if not np.isfinite(step).all():
+                break
             new = theta - step
             ll_new, g_new, h_new = parts(new)
-            halvings += 1
-            if halvings > 30:
+            halvings = 0
+            while not np.isfinite(ll_new) or ll_new < ll - 1e-9:
+                step = step / 2
+                new = theta - step
+                ll_new, g_new, h_new = parts(new)
+                halvings += 1
+                if halvings > 30:
+                    break
+            if not np.isfinite(ll_new):
                 break
-        theta, ll, grad, hess = new, ll_new, g_new, h_new
-        if np.max(np.abs(step)) < 1e-11:
-            break
-    return theta, np.linalg.inv(-hess), ll
+            theta, ll, grad, hess = new, ll_new, g_new, h_new
+            if np.max(np.abs(step)) < tol:
+                small_step = halvings <= 30
+                break
+    cov = np.linalg.inv(-hess)
+    try:
+        np.linalg.cholesky(-hess)
+        positive = True
+    except np.linalg.LinAlgError:
+        positive = False
+    return theta, cov, ll, bool(small_step and positive and np.isfinite(cov).all())
 
 
 # ---------------------------------------------------------------------- cure model
@@ -749,7 +853,8 @@ def cure_model(
         Event code modelled; other codes are censored.
     conf_level : float, default 0.95
         Level of the limits; the cured fraction's limits are Wald limits on the logit
-        scale (they stay inside (0, 1)), shape and scale on the log scale.
+        scale (they stay inside (0, 1); NaN when the estimate is at the boundary), shape
+        and scale on the log scale.
 
     Returns
     -------
@@ -763,7 +868,14 @@ def cure_model(
     Raises
     ------
     ConfigError
-        Covariates given, too few events, zero event durations, no convergence.
+        Covariates given, missing ``event`` values, too few events, zero event durations,
+        no convergence.
+
+    Warns
+    -----
+    ModelWarning
+        The cured fraction sits at the optimiser's bound (within 1e-6 of 0 or 1): no
+        plateau or follow-up too short; its limits are then NaN.
     """
     from lifelines import MixtureCureFitter, WeibullFitter
 
@@ -790,15 +902,26 @@ def cure_model(
     init = np.array(
         [min(max(km_plateau * 0.9, 0.02), 0.98), float(np.median(t[status == 1])) * 1.3, 1.0]
     )
-    _fit_quietly(lambda: fitter.fit(t, status, initial_point=init), "cure_model")
+    with np.errstate(over="ignore", under="ignore"):  # exp overflow in trial steps
+        _fit_quietly(lambda: fitter.fit(t, status, initial_point=init), "cure_model")
     pi = float(fitter.cured_fraction_)
     cov = fitter.variance_matrix_
     var_pi = float(cov.loc["cured_fraction_", "cured_fraction_"])
-    se_pi = float(np.sqrt(var_pi))
-    logit = np.log(pi / (1 - pi))
-    se_logit = se_pi / (pi * (1 - pi))
-    lo_pi = float(1 / (1 + np.exp(-(logit - zq * se_logit))))
-    hi_pi = float(1 / (1 + np.exp(-(logit + zq * se_logit))))
+    se_pi = float(np.sqrt(var_pi)) if var_pi >= 0 else float("nan")
+    if not _BOUNDARY < pi < 1 - _BOUNDARY:
+        warnings.warn(
+            f"cure_model: cured fraction at the boundary ({pi:.3g}): no plateau or follow-up "
+            f"too short; its interval is NaN (the Kaplan-Meier curve should level off above "
+            f"0 well before the last time)",
+            ModelWarning,
+            stacklevel=2,
+        )
+        lo_pi = hi_pi = float("nan")
+    else:
+        logit = np.log(pi / (1 - pi))
+        se_logit = se_pi / (pi * (1 - pi))
+        lo_pi = float(1 / (1 + np.exp(-(logit - zq * se_logit))))
+        hi_pi = float(1 / (1 + np.exp(-(logit + zq * se_logit))))
     rows = [("cured_fraction", pi, se_pi, lo_pi, hi_pi)]
     for term, key in (("scale", "lambda_"), ("shape", "rho_")):
         est = float(fitter.params_[key])

@@ -42,10 +42,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qualmodel.errors import ConfigError, InputError, QualmodelError, preview
 from qualmodel.io import write_text_atomic
+from qualmodel.scenario import BUILTIN_SCENARIOS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "METRICS_MIMETYPE",
@@ -77,8 +81,6 @@ __all__ = [
 
 #: MIME type of the display output that :func:`record_metrics` emits.
 METRICS_MIMETYPE = "application/vnd.qualmodel.metrics+json"
-#: Built-in scenario names (used when the scenario registry is unavailable).
-BUILTIN_SCENARIOS: tuple[str, ...] = ("startup_saas", "consultancy", "digital_agency")
 #: Folder name of the cross-scenario report inside the output folder.
 CROSS_TARGET = "cross-scenario"
 #: Folder name (inside the output folder) that keeps the output of a failed run.
@@ -587,7 +589,10 @@ def outcome_plan(journeys: Any, target: str | None = None) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``start`` (``"sal_at"``), ``target``, ``competing`` (list of 0 or 1 column),
+        ``start`` (``"sal_at"``), ``target``, ``competing`` (what to pass as
+        ``time_to_event(..., competing=)``: the competing column, or for ``won_at`` on data
+        that also records disqualification the earlier of ``lost_at`` and
+        ``disqualified_at``), ``competing_columns`` (the columns behind it),
         ``name`` / ``competing_name`` (words for titles), ``verb`` / ``competing_verb``
         (for sentences: "become SQOs" / "are disqualified"), ``key`` / ``competing_key``
         (metric name prefixes, e.g. ``"sqo"`` / ``"dq"``).
@@ -616,19 +621,75 @@ def outcome_plan(journeys: Any, target: str | None = None) -> dict[str, Any]:
     if target not in leads.columns or not leads[target].notna().any():
         raise ConfigError(f"target {target!r}: no lead reached that stage in these journeys")
     name, key, competing, competing_name, competing_key = OUTCOMES[target]
-    has_competing = competing in leads.columns
     verbs = {"sqo": ("become SQOs", "are disqualified"), "won": ("are won", "are lost")}[key]
+    columns = [competing] if competing in leads.columns else []
+    spec: list[Any] = list(columns)
+    if target == "won_at" and "disqualified_at" in leads.columns:
+        # a disqualified SAL can no longer be won either: it competes like a lost deal
+        columns.append("disqualified_at")
+        spec = [leads[columns].min(axis=1).rename("lost_or_disqualified_at")]
+        competing_name, verbs = "lost or disqualified", (verbs[0], "are lost or disqualified")
     return {
-        "verb": verbs[0],
-        "competing_verb": verbs[1] if has_competing else "",
         "start": "sal_at",
         "target": target,
-        "competing": [competing] if has_competing else [],
+        "competing": spec,
+        "competing_columns": columns,
         "name": name,
-        "competing_name": competing_name if has_competing else "",
+        "competing_name": competing_name,
+        "verb": verbs[0],
+        "competing_verb": verbs[1],
         "key": key,
-        "competing_key": competing_key if has_competing else "",
+        "competing_key": competing_key,
     }
+
+
+def at_horizon(cif: pd.DataFrame, horizon: float, events: Sequence[int] = (1, 2)) -> pd.DataFrame:
+    """Cumulative incidence of each event at a horizon, from :func:`cumulative_incidence`.
+
+    Parameters
+    ----------
+    cif : pandas.DataFrame
+        Output of ``survival.cumulative_incidence`` (one curve, no ``by``).
+    horizon : float
+        Time (duration units) at which to read the step functions.
+    events : sequence of int, default (1, 2)
+        Event codes wanted; an event that never happened by ``horizon`` gets ``cif`` 0 and
+        no interval (NaN limits).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by event code, columns ``cif, lower, upper``.
+    """
+    before = cif[cif["time"] <= horizon]
+    last = before.groupby("event")[["cif", "lower", "upper"]].last()
+    out = last.reindex(list(events))
+    out["cif"] = out["cif"].fillna(0.0)
+    return out
+
+
+def group_columns(
+    journeys: Any, candidates: Sequence[str] = ("segment", "nurtured", "source")
+) -> list[str]:
+    """Lead columns worth comparing groups by: those with at least two levels among SALs.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        The data set.
+    candidates : sequence of str, default ("segment", "nurtured", "source")
+        Columns to consider, in order.
+
+    Returns
+    -------
+    list of str
+        The candidates present in ``journeys.leads`` with two or more non-missing values
+        among leads that reached SAL (all leads when there is no ``sal_at``).
+    """
+    leads = journeys.leads
+    if "sal_at" in leads.columns and leads["sal_at"].notna().any():
+        leads = leads[leads["sal_at"].notna()]
+    return [c for c in candidates if c in leads.columns and leads[c].nunique(dropna=True) >= 2]
 
 
 def criteria_for(journeys: Any, criteria_file: str | os.PathLike[str] | None = None) -> list[Any]:
@@ -1084,12 +1145,8 @@ def export_html(nb: Any, path: Path, *, hide_code: bool, title: str) -> Path:
     exporter.exclude_input_prompt = hide_code
     exporter.exclude_output_prompt = hide_code
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    _write_text(path, body)
+    write_text_atomic(path, body)
     return path
-
-
-def _write_text(path: Path, text: str) -> None:
-    write_text_atomic(path, text)
 
 
 def _describe_failure(exc: BaseException) -> str:
@@ -1147,7 +1204,7 @@ def _run_job(job: Job, progress: bool, slots: _Slots) -> Result:
         nb = nbformat.read(out_ipynb, as_version=4)
         metrics, headline, problems = clean_outputs(nb)
         _annotate_injected(nb, job)
-        _write_text(out_ipynb, nbformat.writes(nb))
+        write_text_atomic(out_ipynb, nbformat.writes(nb))
         html_path = export_html(
             nb,
             job.out_dir / f"{job.template.name}.html",
@@ -1213,11 +1270,36 @@ def resolve_scenarios(scenario: str | Sequence[str] | None) -> list[str]:
 
 
 def _builtin_scenarios() -> list[str]:
-    try:
-        from qualmodel.scenario import BUILTIN_SCENARIOS as names
-    except ImportError:
-        names = BUILTIN_SCENARIOS
-    return list(names)
+    return list(BUILTIN_SCENARIOS)
+
+
+def _has_builtin_criteria(meta: Mapping[str, Any]) -> bool:
+    """Whether journeys with this ``meta`` get built-in criteria from :func:`criteria_for`."""
+    from qualmodel.criteria import list_criteria_files
+
+    return (
+        meta.get("generator") == "qualmodel.simulate"
+        and str(meta.get("source", "")) in list_criteria_files()
+    )
+
+
+#: Parameters holding a file the notebook reads: made absolute against the caller's
+#: folder (kernels run inside the staging folder) and checked before any kernel starts.
+PATH_PARAMETERS: tuple[str, ...] = ("criteria_file",)
+
+
+def _resolve_path_parameters(typed: dict[str, dict[str, Any]]) -> None:
+    for values in typed.values():
+        for key in PATH_PARAMETERS:
+            val = values.get(key)
+            if not isinstance(val, str):
+                continue
+            path = Path(val).expanduser().resolve()
+            if not path.is_file():
+                raise ConfigError(
+                    f"--param {key}={val}: no such file ({path}); give an existing file"
+                )
+            values[key] = str(path)
 
 
 def _target_name(scenario: str) -> str:
@@ -1231,11 +1313,27 @@ def _target_name(scenario: str) -> str:
 
 def _check_scenario(scenario: str) -> None:
     """Fail before any kernel starts when a scenario name / path is unknown."""
-    try:
-        from qualmodel.scenario import load_scenario
-    except ImportError:
-        return
+    from qualmodel.scenario import load_scenario
+
     load_scenario(scenario)
+
+
+def scenario_folder(root: str | os.PathLike[str], scenario: str) -> str:
+    """Folder of one scenario's saved journeys under ``root`` (as ``qualmodel report`` writes).
+
+    Parameters
+    ----------
+    root : path
+        The ``journeys_root`` folder.
+    scenario : str
+        Built-in scenario name or scenario YAML path.
+
+    Returns
+    -------
+    str
+        ``<root>/<name>``, the name being the scenario name or the YAML file's stem.
+    """
+    return str(Path(root) / _target_name(scenario))
 
 
 def _simulate_to(scenario: str, n_leads: int, seed: int, folder: Path) -> float:
@@ -1312,8 +1410,10 @@ def run_reports(
         scenarios: list[str] = []
         source = str(meta.get("scenario") or meta.get("source") or "")
         targets = {_target_name(journeys_path.name): source}
-        simulated = meta.get("generator") == "qualmodel.simulate"
-        has_criteria = simulated or "criteria_file" in raw
+        has_criteria = _has_builtin_criteria(meta) or str(raw.get("criteria_file")) not in (
+            "None",
+            "",
+        )
         per = [
             t
             for t in templates
@@ -1340,6 +1440,7 @@ def run_reports(
             "per-dataset notebooks need --scenario or --journeys"
         )
     typed = check_parameters(selected, raw)
+    _resolve_path_parameters(typed)
     for s in scenarios:
         _check_scenario(s)
 
@@ -1411,54 +1512,53 @@ def run_reports(
     slots = _Slots(jobs)
     failed = threading.Event()
     lock = threading.Lock()
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="qualmodel-report")
     try:
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="qualmodel-report") as pool:
-            sims: dict[str, Future[float]] = {}
-            if need_sim:
-                for target, scen in targets.items():
-                    sims[target] = pool.submit(
-                        _simulate_to, scen, n_leads, seed, scratch / "journeys" / target
-                    )
-
-            def run(job: Job) -> Result | None:
-                if job.depends_on == "*":
-                    wait(list(sims.values()))
-                elif job.depends_on:
-                    wait([sims[job.depends_on]])
-                deps = (
-                    list(sims.values())
-                    if job.depends_on == "*"
-                    else ([sims[job.depends_on]] if job.depends_on else [])
+        sims: dict[str, Future[float]] = {}
+        if need_sim:
+            for target, scen in targets.items():
+                sims[target] = pool.submit(
+                    _simulate_to, scen, n_leads, seed, scratch / "journeys" / target
                 )
-                for dep in deps:
-                    if dep.exception() is not None:
-                        exc = dep.exception()
-                        failed.set()
-                        msg = f"simulation failed: {exc}"
-                        return Result(job, False, 0.0, job.out_dir, error=msg)
-                if failed.is_set():
-                    return None
-                res = _run_job(job, progress, slots)
-                if not res.ok:
+
+        def run(job: Job) -> Result | None:
+            deps = (
+                list(sims.values())
+                if job.depends_on == "*"
+                else ([sims[job.depends_on]] if job.depends_on else [])
+            )
+            wait(deps)
+            for dep in deps:
+                if dep.exception() is not None:
+                    exc = dep.exception()
                     failed.set()
-                if progress:
-                    from tqdm.auto import tqdm
+                    msg = f"simulation failed: {exc}"
+                    return Result(job, False, 0.0, job.out_dir, error=msg)
+            if failed.is_set():
+                return None
+            res = _run_job(job, progress, slots)
+            if not res.ok:
+                failed.set()
+            if progress:
+                from tqdm.auto import tqdm
 
-                    mark = "ok " if res.ok else "FAILED"
-                    with lock:
-                        tqdm.write(f"{mark} {job.label:<42} {res.seconds:6.1f} s", file=sys.stderr)
-                return res
+                mark = "ok " if res.ok else "FAILED"
+                with lock:
+                    tqdm.write(f"{mark} {job.label:<42} {res.seconds:6.1f} s", file=sys.stderr)
+            return res
 
-            futures = [pool.submit(run, job) for job in job_list]
-            for fut in futures:
-                res = fut.result()
-                if res is not None:
-                    results.append(res)
-            for target, fut in sims.items():
-                if fut.exception() is None:
-                    sim_seconds[target] = fut.result()
-    except BaseException:  # interrupted or crashed: leave no staging folder behind
+        futures = [pool.submit(run, job) for job in job_list]
+        for fut in futures:
+            res = fut.result()
+            if res is not None:
+                results.append(res)
+        for target, fut in sims.items():
+            if fut.exception() is None:
+                sim_seconds[target] = fut.result()
+        pool.shutdown(wait=True)
+    except BaseException:  # interrupted or crashed: cancel queued work, leave no staging
         failed.set()
+        pool.shutdown(wait=False, cancel_futures=True)
         shutil.rmtree(stage, ignore_errors=True)
         raise
 
@@ -1481,7 +1581,7 @@ def run_reports(
         by_target.setdefault(r.job.target, []).append(r)
     for target, res in by_target.items():
         summary = _target_summary(target, res, targets.get(target), journeys_path, scenarios)
-        _write_text(stage / target / "summary.json", json.dumps(summary, indent=2) + "\n")
+        write_text_atomic(stage / target / "summary.json", json.dumps(summary, indent=2) + "\n")
     _swap_in(stage, out_dir, list(by_target))
     index = write_index(out_dir)
     return RunSummary(out_dir, index, results, time.perf_counter() - t0, sim_seconds)
@@ -1536,12 +1636,17 @@ def _swap_in(stage: Path, out_dir: Path, names: Sequence[str]) -> None:
                 os.replace(dest, trash / name)
             os.replace(stage / name, dest)
             moved.append(name)
-    except OSError:
+    except OSError as exc:
         for name in moved:  # roll back what was already swapped
             os.replace(out_dir / name, stage / name)
-            if (trash / name).exists():
+        for name in names:  # and put back every older folder that was set aside
+            if (trash / name).exists() and not (out_dir / name).exists():
                 os.replace(trash / name, out_dir / name)
-        raise
+        raise ReportError(
+            f"{out_dir}: could not move the new reports into place ({exc.strerror or exc}); "
+            f"previous reports left unchanged, new output kept in {stage} (is another "
+            f"'qualmodel report' writing to the same folder?)"
+        ) from None
     shutil.rmtree(trash, ignore_errors=True)
     shutil.rmtree(stage, ignore_errors=True)
     shutil.rmtree(out_dir / FAILED_DIR, ignore_errors=True)
@@ -1731,7 +1836,7 @@ def write_index(out: str | os.PathLike[str]) -> Path:
         )
     parts.append("</body></html>\n")
     path = out_dir / "index.html"
-    _write_text(path, "\n".join(parts))
+    write_text_atomic(path, "\n".join(parts))
     return path
 
 

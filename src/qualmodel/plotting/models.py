@@ -33,12 +33,17 @@ def plot_hazard_ratios(table: pd.DataFrame | Any, ax: Axes | None = None) -> Axe
     -------
     matplotlib.axes.Axes
         Terms top to bottom in table order, a dashed line at HR = 1, log x-axis labelled
-        "hazard ratio (log scale)".
+        "hazard ratio (log scale)". A limit that cannot be drawn on a log axis (an upper
+        limit that overflowed to infinity, a lower limit that underflowed to 0, as for a
+        level without events) is clipped at 10 times the largest / a tenth of the smallest
+        drawn value and marked with an arrow head (``">"`` / ``"<"``, label "interval
+        clipped").
 
     Raises
     ------
     ConfigError
-        The table lacks the hazard-ratio columns, is empty, or has non-positive ratios.
+        The table lacks the hazard-ratio columns, is empty, or has hazard ratios that are
+        not finite and positive.
     """
     title = "Hazard ratios"
     if hasattr(table, "table") and hasattr(table, "model"):
@@ -57,14 +62,25 @@ def plot_hazard_ratios(table: pd.DataFrame | Any, ax: Axes | None = None) -> Axe
     hr = table["hr"].to_numpy(np.float64)
     lo = table["hr_lower"].to_numpy(np.float64)
     hi = table["hr_upper"].to_numpy(np.float64)
-    if not (np.all(hr > 0) and np.all(lo > 0)):
-        raise ConfigError("plot_hazard_ratios: hazard ratios must be positive; check the table")
+    if not (np.isfinite(hr).all() and (hr > 0).all()):
+        bad = list(table["term"].astype(str)[~(np.isfinite(hr) & (hr > 0))])
+        raise ConfigError(
+            f"plot_hazard_ratios: hazard ratio(s) of {', '.join(bad[:5])} not finite and "
+            f"positive; drop those terms (a diverging coefficient) before plotting"
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 0.45 * len(table) + 1.5))
     y = np.arange(len(table))[::-1]
-    hi_plot = np.where(np.isfinite(hi), hi, np.nanmax(hr) * 10)
-    ax.hlines(y, lo, hi_plot, color="C0", lw=2, label="confidence interval")
+    drawn = np.concatenate([hr, lo[np.isfinite(lo) & (lo > 0)], hi[np.isfinite(hi) & (hi > 0)]])
+    clip_lo = lo <= 0  # underflowed to 0 (NaN limits are left undrawn)
+    clip_hi = np.isposinf(hi)
+    lo_plot = np.where(clip_lo, drawn.min() / 10, lo)
+    hi_plot = np.where(clip_hi, drawn.max() * 10, hi)
+    ax.hlines(y, lo_plot, hi_plot, color="C0", lw=2, label="confidence interval")
     ax.plot(hr, y, "o", color="C0", label="hazard ratio")
+    if clip_lo.any() or clip_hi.any():
+        ax.plot(lo_plot[clip_lo], y[clip_lo], "<", color="C0", label="interval clipped")
+        ax.plot(hi_plot[clip_hi], y[clip_hi], ">", color="C0")
     ax.axvline(1.0, color="grey", ls="--", lw=1)
     ax.set_xscale("log")
     plain = FuncFormatter(lambda v, _pos: f"{v:g}")
