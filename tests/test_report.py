@@ -609,3 +609,10 @@ def test_interrupt_cancels_queued_notebooks(tmp_path, monkeypatch):
     time.sleep(0.6)  # let the job that was running finish
     assert 1 <= len(ran) < 16  # queued notebooks were cancelled, not run
     assert not list((tmp_path / "r").glob(".staging-*"))
+
+
+def test_describe_data_counts(journeys_factory):
+    j = _stage_journeys(journeys_factory, with_sqo=True)
+    assert report.describe_data(j, ["segment"]) == (
+        "**Data:** test — 2 leads, 0 events, 2 SALs; lead groups: segment."
+    )

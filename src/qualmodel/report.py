@@ -708,14 +708,37 @@ def criteria_for(journeys: Any, criteria_file: str | os.PathLike[str] | None = N
     list of Criterion
         Possibly empty (an import without a criteria file).
     """
-    from qualmodel.criteria import list_criteria_files, load_criteria
+    from qualmodel.criteria import load_criteria
 
     if criteria_file is not None:
         return load_criteria(Path(criteria_file).expanduser(), known_events=journeys.event_names)
-    source = str(journeys.meta.get("source", ""))
-    if journeys.meta.get("generator") == "qualmodel.simulate" and source in list_criteria_files():
-        return load_criteria(source, known_events=journeys.event_names)
+    if _has_builtin_criteria(journeys.meta):
+        return load_criteria(str(journeys.meta["source"]), known_events=journeys.event_names)
     return []
+
+
+def describe_data(journeys: Any, groups: Sequence[str] = ()) -> str:
+    """One Markdown line describing the data a notebook analyses.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        The data set.
+    groups : sequence of str, default ()
+        Grouping columns the notebook uses (see :func:`group_columns`).
+
+    Returns
+    -------
+    str
+        ``**Data:** <source> — N leads, M events, K SALs; lead groups: ...``.
+    """
+    leads = journeys.leads
+    n_sal = int(leads["sal_at"].notna().sum()) if "sal_at" in leads.columns else 0
+    return (
+        f"**Data:** {journeys.meta.get('source', 'journeys')} — {journeys.n_leads:,} leads, "
+        f"{journeys.n_events:,} events, {n_sal:,} SALs; lead groups: "
+        f"{', '.join(groups) or 'none'}."
+    )
 
 
 def save_figure(
