@@ -37,4 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) reports/* data/simulated .pytest_cache
+	rm -rf $(VENV) reports/* data/simulated data/imported .pytest_cache
