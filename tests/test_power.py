@@ -78,3 +78,30 @@ def test_cli_bad_input_exit_2_no_csv(tmp_path, capsys, extra):
     assert exc.value.code == 2
     assert not out.exists()
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_precision_power_matches_normal_ind_power():
+    """MC power of the precision z-test vs statsmodels NormalIndPower at simulation truth."""
+    import numpy as np
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    from qualmodel.criteria import load_criteria, qualify
+    from qualmodel.simulate import simulate
+
+    crits = {c.name: c for c in load_criteria(SC)}
+    big = simulate(SC, n_leads=30000, seed=99)
+    won = big.leads["won_at"].notna().to_numpy()
+    truth = {}
+    for name in (A, "mixed_score_and_bant"):
+        q = qualify(big, crits[name])["qualified_at"].notna().to_numpy()
+        truth[name] = (q.mean(), won[q].mean())
+    n, reps = 5000, 40
+    (qa, pa), (qb, pb) = truth[A], truth["mixed_score_and_bant"]
+    analytic = NormalIndPower().power(
+        proportion_effectsize(pa, pb), nobs1=n * qa, alpha=0.05, ratio=qb / qa
+    )
+    mc = power(SC, A, "mixed_score_and_bant", metric="precision", n_leads=[n], n_replicates=reps)
+    got = mc["power"].iloc[0]
+    tol = 3 * np.sqrt(analytic * (1 - analytic) / reps) + 0.05  # MC error + truth estimate
+    assert abs(got - analytic) < tol, (got, analytic)
