@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     # contract and errors
     "Journeys": "qualmodel.journeys",
+    "power": "qualmodel.power",
     "QualmodelError": "qualmodel.errors",
     "ContractError": "qualmodel.errors",
     "ConfigError": "qualmodel.errors",
