@@ -17,6 +17,7 @@ import pytest
 from conftest import parse_html
 
 from qualmodel import report
+from qualmodel.report import runner
 from qualmodel.cli import main
 from qualmodel.errors import ConfigError, QualmodelError
 
@@ -184,7 +185,7 @@ def test_typo_fails_before_any_kernel(tiny_notebooks, tmp_path, monkeypatch, cap
     def boom(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
-    monkeypatch.setattr(report, "execute_notebook", boom)
+    monkeypatch.setattr(runner, "execute_notebook", boom)
     out = tmp_path / "out"
     start = time.perf_counter()
     with pytest.raises(SystemExit) as exc:
@@ -574,16 +575,16 @@ def test_swap_in_failure_restores_previous_reports(tmp_path, monkeypatch):
     stage = tmp_path / "out" / ".staging-x"
     (stage / "startup_saas").mkdir(parents=True)
     (stage / "startup_saas" / "summary.json").write_text("new")
-    real = report.os.replace
+    real = runner.os.replace
 
     def flaky(src, dst):
         if Path(src).parent == stage:  # moving the new folder into place fails
             raise PermissionError(13, "simulated", str(src))
         return real(src, dst)
 
-    monkeypatch.setattr(report.os, "replace", flaky)
+    monkeypatch.setattr(runner.os, "replace", flaky)
     with pytest.raises(report.ReportError, match="previous reports left unchanged"):
-        report._swap_in(stage, out, ["startup_saas"])
+        runner._swap_in(stage, out, ["startup_saas"])
     assert (out / "startup_saas" / "summary.json").read_text() == "old"
     assert (stage / "startup_saas" / "summary.json").read_text() == "new"
 
@@ -597,10 +598,10 @@ def test_interrupt_cancels_queued_notebooks(tmp_path, monkeypatch):
     def fake_job(job, progress, slots):
         time.sleep(0.5)
         ran.append(job.label)
-        return report.Result(job, True, 0.5, job.out_dir / "x.ipynb")
+        return runner.Result(job, True, 0.5, job.out_dir / "x.ipynb")
 
-    monkeypatch.setattr(report, "_simulate_to", lambda *a, **k: 0.0)
-    monkeypatch.setattr(report, "_run_job", fake_job)
+    monkeypatch.setattr(runner, "_simulate_to", lambda *a, **k: 0.0)
+    monkeypatch.setattr(runner, "_run_job", fake_job)
     timer = threading.Timer(0.7, lambda: signal.raise_signal(signal.SIGINT))
     timer.start()
     with pytest.raises(KeyboardInterrupt):

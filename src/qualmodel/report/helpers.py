@@ -1,0 +1,555 @@
+"""Helpers called from inside the notebook templates.
+
+:func:`journeys_for`, :func:`outcome_plan`, :func:`save_figure`, :func:`record_metrics`,
+:func:`metric`, :func:`provenance`, :func:`format_metric`, :func:`ci_table` and friends:
+what a notebook author reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qualmodel.errors import ConfigError
+from qualmodel.report.templates import _NAME_RE
+from qualmodel.scenario import BUILTIN_SCENARIOS
+
+if TYPE_CHECKING:
+    import pandas as pd
+from qualmodel.report.templates import METRICS_MIMETYPE
+
+
+def journeys_for(
+    scenario: str,
+    n_leads: int,
+    seed: int,
+    journeys_dir: str | os.PathLike[str] | None = None,
+):
+    """Return the journeys a notebook analyses: a saved folder or a fresh simulation.
+
+    Parameters
+    ----------
+    scenario : str
+        Built-in scenario name or scenario YAML path (used when ``journeys_dir`` is None).
+    n_leads : int
+        Number of simulated leads.
+    seed : int
+        Simulation seed.
+    journeys_dir : path, optional
+        Saved or imported journeys folder (``leads.parquet``, ``events.parquet``,
+        ``meta.json``); when given, ``scenario``, ``n_leads`` and ``seed`` are ignored.
+
+    Returns
+    -------
+    Journeys
+    """
+    from qualmodel.journeys import Journeys
+
+    if journeys_dir is not None:
+        return Journeys.read(Path(journeys_dir).expanduser())
+    from qualmodel.scenario import load_scenario
+    from qualmodel.simulate import simulate
+
+    return simulate(load_scenario(scenario), n_leads=n_leads, seed=seed)
+
+
+#: The outcome a notebook times from SAL, by target column: display name, metric key
+#: prefix, competing column, its display name and its metric key prefix.
+OUTCOMES: dict[str, tuple[str, str, str, str, str]] = {
+    "sqo_at": ("SQO", "sqo", "disqualified_at", "disqualified", "dq"),
+    "won_at": ("won", "won", "lost_at", "lost", "lost"),
+}
+
+
+def outcome_plan(journeys: Any, target: str | None = None) -> dict[str, Any]:
+    """Choose the outcome a report times from SAL, and its competing outcome.
+
+    Simulated journeys and CRM exports with an SQO stage are analysed as SAL → SQO with
+    disqualification competing. Exports without SQOs (an opportunity pipeline such as
+    Maven CRM's, which records only acceptance and the close) fall back to SAL → won with
+    lost competing, so the same notebooks run on them.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        The data set.
+    target : str, optional
+        Stage column to time (``"sqo_at"`` or ``"won_at"``); None picks ``sqo_at`` when
+        some lead reached SQO, else ``won_at``.
+
+    Returns
+    -------
+    dict
+        ``start`` (``"sal_at"``), ``target``, ``competing`` (what to pass as
+        ``time_to_event(..., competing=)``: the competing column, or for ``won_at`` on data
+        that also records disqualification the earlier of ``lost_at`` and
+        ``disqualified_at``), ``competing_columns`` (the columns behind it),
+        ``name`` / ``competing_name`` (words for titles), ``verb`` / ``competing_verb``
+        (for sentences: "become SQOs" / "are disqualified"), ``key`` / ``competing_key``
+        (metric name prefixes, e.g. ``"sqo"`` / ``"dq"``).
+
+    Raises
+    ------
+    ConfigError
+        No SAL stage, an unknown target, or a target no lead reached.
+    """
+    leads = journeys.leads
+    if "sal_at" not in leads.columns or not leads["sal_at"].notna().any():
+        raise ConfigError(
+            f"{journeys.meta.get('source', 'journeys')}: no lead has a SAL date (sal_at), "
+            "so time from SAL cannot be analysed; map a SAL stage in the import mapping"
+        )
+    if target is None:
+        reached = [c for c in OUTCOMES if c in leads.columns and leads[c].notna().any()]
+        if not reached:
+            raise ConfigError(
+                f"{journeys.meta.get('source', 'journeys')}: no lead reached sqo_at or "
+                "won_at; nothing to time from SAL"
+            )
+        target = reached[0]
+    if target not in OUTCOMES:
+        raise ConfigError(f"target {target!r} is not one of {', '.join(OUTCOMES)}; pick one")
+    if target not in leads.columns or not leads[target].notna().any():
+        raise ConfigError(f"target {target!r}: no lead reached that stage in these journeys")
+    name, key, competing, competing_name, competing_key = OUTCOMES[target]
+    verbs = {"sqo": ("become SQOs", "are disqualified"), "won": ("are won", "are lost")}[key]
+    columns = [competing] if competing in leads.columns else []
+    spec: list[Any] = list(columns)
+    if target == "won_at" and "disqualified_at" in leads.columns:
+        # a disqualified SAL can no longer be won either: it competes like a lost deal
+        columns.append("disqualified_at")
+        spec = [leads[columns].min(axis=1).rename("lost_or_disqualified_at")]
+        competing_name, verbs = "lost or disqualified", (verbs[0], "are lost or disqualified")
+    return {
+        "start": "sal_at",
+        "target": target,
+        "competing": spec,
+        "competing_columns": columns,
+        "name": name,
+        "competing_name": competing_name,
+        "verb": verbs[0],
+        "competing_verb": verbs[1],
+        "key": key,
+        "competing_key": competing_key,
+    }
+
+
+def at_horizon(cif: pd.DataFrame, horizon: float, events: Sequence[int] = (1, 2)) -> pd.DataFrame:
+    """Cumulative incidence of each event at a horizon, from :func:`cumulative_incidence`.
+
+    Parameters
+    ----------
+    cif : pandas.DataFrame
+        Output of ``survival.cumulative_incidence`` (one curve, no ``by``).
+    horizon : float
+        Time (duration units) at which to read the step functions.
+    events : sequence of int, default (1, 2)
+        Event codes wanted; an event that never happened by ``horizon`` gets ``cif`` 0 and
+        no interval (NaN limits).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by event code, columns ``cif, lower, upper``.
+    """
+    before = cif[cif["time"] <= horizon]
+    last = before.groupby("event")[["cif", "lower", "upper"]].last()
+    out = last.reindex(list(events))
+    out["cif"] = out["cif"].fillna(0.0)
+    return out
+
+
+def group_columns(
+    journeys: Any, candidates: Sequence[str] = ("segment", "nurtured", "source")
+) -> list[str]:
+    """Lead columns worth comparing groups by: those with at least two levels among SALs.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        The data set.
+    candidates : sequence of str, default ("segment", "nurtured", "source")
+        Columns to consider, in order.
+
+    Returns
+    -------
+    list of str
+        The candidates present in ``journeys.leads`` with two or more non-missing values
+        among leads that reached SAL (all leads when there is no ``sal_at``).
+    """
+    leads = journeys.leads
+    if "sal_at" in leads.columns and leads["sal_at"].notna().any():
+        leads = leads[leads["sal_at"].notna()]
+    return [c for c in candidates if c in leads.columns and leads[c].nunique(dropna=True) >= 2]
+
+
+def criteria_for(journeys: Any, criteria_file: str | os.PathLike[str] | None = None) -> list[Any]:
+    """Criteria a notebook compares: a criteria file, or the built-in ones of a simulation.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        The data set; event names in the file are checked against it.
+    criteria_file : path, optional
+        Criteria YAML. None: the built-in criteria of the scenario the journeys were
+        simulated from (``meta["source"]``), or none for other data.
+
+    Returns
+    -------
+    list of Criterion
+        Possibly empty (an import without a criteria file).
+    """
+    from qualmodel.criteria import load_criteria
+
+    if criteria_file is not None:
+        return load_criteria(Path(criteria_file).expanduser(), known_events=journeys.event_names)
+    if _has_builtin_criteria(journeys.meta):
+        return load_criteria(str(journeys.meta["source"]), known_events=journeys.event_names)
+    return []
+
+
+def describe_data(journeys: Any, groups: Sequence[str] = ()) -> str:
+    """One Markdown line describing the data a notebook analyses.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        The data set.
+    groups : sequence of str, default ()
+        Grouping columns the notebook uses (see :func:`group_columns`).
+
+    Returns
+    -------
+    str
+        ``**Data:** <source> — N leads, M events, K SALs; lead groups: ...``.
+    """
+    leads = journeys.leads
+    n_sal = int(leads["sal_at"].notna().sum()) if "sal_at" in leads.columns else 0
+    return (
+        f"**Data:** {journeys.meta.get('source', 'journeys')} — {journeys.n_leads:,} leads, "
+        f"{journeys.n_events:,} events, {n_sal:,} SALs; lead groups: "
+        f"{', '.join(groups) or 'none'}."
+    )
+
+
+def save_figure(
+    fig: Any,
+    name: str,
+    figures_dir: str | os.PathLike[str] | None = None,
+    *,
+    dpi: int = 110,
+    show: bool = True,
+) -> None:
+    """Save a matplotlib figure as ``<figures_dir>/<name>.png``, display it and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    name : str
+        File stem (letters, digits, ``-``, ``_``), e.g. ``"02-km-by-segment"``.
+    figures_dir : path, optional
+        Target folder (created if needed); ``None`` only displays the figure.
+    dpi : int, default 110
+    show : bool, default True
+        Display the figure as a cell output (embedded in the HTML export).
+
+    Notes
+    -----
+    Returns nothing so that a cell ending with this call shows no ``Out[]`` value; the
+    file is ``<figures_dir>/<name>.png``.
+    """
+    if not _NAME_RE.match(name):
+        raise ConfigError(f"save_figure: name {name!r} must use letters, digits, '-', '_'")
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")  # rendered once
+    png = buf.getvalue()
+    if figures_dir is not None:
+        folder = Path(figures_dir).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
+        tmp = folder / f".{name}.{os.getpid()}.tmp.png"
+        tmp.write_bytes(png)
+        os.replace(tmp, path)
+    if show:
+        from IPython.display import Image, display
+
+        display(Image(data=png, format="png"))
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def _finite(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # numpy scalar → Python
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def metric(
+    value: Any,
+    lower: Any = None,
+    upper: Any = None,
+    *,
+    unit: str = "",
+    label: str = "",
+) -> dict[str, Any]:
+    """Build one metric record for :func:`record_metrics`.
+
+    Parameters
+    ----------
+    value : float, int or str
+        The estimate.
+    lower, upper : float, optional
+        Confidence interval bounds.
+    unit : str
+        ``"share"`` (a rate in [0, 1], shown as %), ``"days"``, ``"leads"``, ... .
+    label : str
+        Human-readable name shown on the index page.
+
+    Returns
+    -------
+    dict
+        ``{value, lower, upper, unit, label}`` with plain Python numbers.
+    """
+    return {
+        "value": _finite(value),
+        "lower": _finite(lower),
+        "upper": _finite(upper),
+        "unit": unit,
+        "label": label,
+    }
+
+
+def _normalise_metrics(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for key, val in metrics.items():
+        if not isinstance(key, str) or not key:
+            raise ConfigError(f"record_metrics: metric names must be non-empty str, got {key!r}")
+        if isinstance(val, Mapping):
+            rec = metric(
+                val.get("value", val.get("estimate")),
+                val.get("lower"),
+                val.get("upper"),
+                unit=str(val.get("unit", "")),
+                label=str(val.get("label", "")),
+            )
+        else:
+            rec = metric(val)
+        out[key] = rec
+    json.dumps(out)  # fail here, not in the runner, when something is not serialisable
+    return out
+
+
+def metrics_payload(
+    metrics: Mapping[str, Any], *, headline: bool | Iterable[str] = False
+) -> dict[str, Any]:
+    """Validate metrics and build the payload that :func:`record_metrics` displays.
+
+    Parameters
+    ----------
+    metrics : mapping
+        name → number, string, or :func:`metric` record.
+    headline : bool or iterable of str, default False
+        Which metrics appear in the cross-scenario table of ``index.html`` (True: all).
+
+    Returns
+    -------
+    dict
+        ``{"metrics": {name: record}, "headline": [names]}``.
+    """
+    records = _normalise_metrics(metrics)
+    if headline is True:
+        heads = list(records)
+    elif headline is False:
+        heads = []
+    else:
+        heads = list(headline)
+        unknown = [h for h in heads if h not in records]
+        if unknown:
+            raise ConfigError(f"record_metrics: headline names {unknown} are not metrics")
+    return {"metrics": records, "headline": heads}
+
+
+def record_metrics(metrics: Mapping[str, Any], *, headline: bool | Iterable[str] = False) -> None:
+    """Record key metrics of a notebook so that the report runner can collect them.
+
+    Emits a display output of MIME type :data:`METRICS_MIMETYPE` (plus a one-line
+    ``text/plain``); ``qualmodel report`` moves it into the executed notebook's metadata
+    (``metadata.qualmodel.metrics``), the target's ``summary.json`` and the index page,
+    and removes the output from the notebook.
+
+    Parameters
+    ----------
+    metrics : mapping
+        name → number, string, or :func:`metric` record.
+    headline : bool or iterable of str, default False
+        Which metrics appear in the cross-scenario table of ``index.html`` (True: all).
+    """
+    payload = metrics_payload(metrics, headline=headline)
+    from IPython.display import display
+
+    text = f"qualmodel metrics recorded: {', '.join(payload['metrics'])}"
+    display({METRICS_MIMETYPE: payload, "text/plain": text}, raw=True)
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def provenance(journeys: Any = None, **parameters: Any):
+    """Tabulate package versions, run parameters and the journeys' provenance.
+
+    Parameters
+    ----------
+    journeys : Journeys, optional
+        Its ``meta`` (source / scenario, seed, configuration hash, ...) and sizes are listed.
+    **parameters
+        Run parameters to list (seed, n_leads, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``item, value``.
+    """
+    import platform
+
+    import pandas as pd
+
+    rows: list[tuple[str, str]] = []
+    for key, val in parameters.items():
+        rows.append((f"parameter {key}", str(val)))
+    if journeys is not None:
+        for key, val in sorted(dict(journeys.meta).items()):
+            if isinstance(val, (dict, list)):
+                val = json.dumps(val, sort_keys=True, default=str)
+            rows.append((f"journeys {key}", str(val)))
+        rows.append(("journeys leads", f"{journeys.n_leads:,}"))
+        rows.append(("journeys events", f"{journeys.n_events:,}"))
+    rows.append(("python", platform.python_version()))
+    for dist in (
+        "qualmodel",
+        "numpy",
+        "pandas",
+        "scipy",
+        "lifelines",
+        "statsmodels",
+        "matplotlib",
+        "papermill",
+    ):
+        rows.append((dist, _version(dist)))
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def format_metric(rec: Mapping[str, Any] | None) -> str:
+    """Format a metric record for a table cell (``23.4% [21.0%, 25.9%]``).
+
+    Parameters
+    ----------
+    rec : mapping or None
+        A :func:`metric` record.
+
+    Returns
+    -------
+    str
+    """
+    if not rec or rec.get("value") is None:
+        return "–"
+    unit = rec.get("unit", "")
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, str):
+            return v
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        if unit == "share":
+            return f"{v:.1%}"
+        if unit == "days":
+            return f"{v:,.1f} d"
+        if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 100):
+            return f"{v:,.0f}"
+        return f"{v:,.3g}"
+
+    text = fmt(rec["value"])
+    lo, hi = rec.get("lower"), rec.get("upper")
+    if lo is not None and hi is not None:
+        text += f" [{fmt(lo)}, {fmt(hi)}]"
+    return text
+
+
+def ci_table(
+    table: Any,
+    columns: Mapping[str, str],
+    *,
+    index: str | None = None,
+    lower: str = "{}_lo",
+    upper: str = "{}_hi",
+) -> Any:
+    """Format estimate columns with their interval columns as display strings.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Holds ``<col>`` and, when present, ``<col>_lo`` / ``<col>_hi`` (see ``lower`` /
+        ``upper``), e.g. the output of :func:`qualmodel.compare.compare_criteria`.
+    columns : mapping
+        Column → unit (``"share"``, ``"days"``, ``""``) for :func:`format_metric`.
+    index : str, optional
+        Column to use as the row index of the result.
+    lower, upper : str
+        Name patterns of the bound columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Strings such as ``"23.4% [21.0%, 25.9%]"``, one column per entry of ``columns``.
+    """
+    import pandas as pd
+
+    out = pd.DataFrame(index=table.index)
+    for col, unit in columns.items():
+        lo_col, hi_col = lower.format(col), upper.format(col)
+        out[col] = [
+            format_metric(
+                metric(
+                    row[col],
+                    row[lo_col] if lo_col in table.columns else None,
+                    row[hi_col] if hi_col in table.columns else None,
+                    unit=unit,
+                )
+            )
+            for _, row in table.iterrows()
+        ]
+    if index is not None:
+        out.index = pd.Index(table[index].to_numpy(), name=index)
+    return out
+
+
+def _builtin_scenarios() -> list[str]:
+    return list(BUILTIN_SCENARIOS)
+
+
+def _has_builtin_criteria(meta: Mapping[str, Any]) -> bool:
+    """Whether journeys with this ``meta`` get built-in criteria from :func:`criteria_for`."""
+    from qualmodel.criteria import list_criteria_files
+
+    return (
+        meta.get("generator") == "qualmodel.simulate"
+        and str(meta.get("source", "")) in list_criteria_files()
+    )

@@ -1,0 +1,313 @@
+"""Plan a report run: scenarios and targets, path parameters and the job list."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qualmodel.errors import ConfigError
+from qualmodel.report.helpers import _builtin_scenarios, _has_builtin_criteria, journeys_for
+from qualmodel.report.templates import (
+    CROSS_TARGET,
+    FAILED_DIR,
+    REPORT_DEFAULTS,
+    Template,
+    check_parameters,
+    discover_templates,
+    select_templates,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+@dataclass
+class Job:
+    """One notebook execution: a template applied to one target folder."""
+
+    template: Template
+    target: str
+    parameters: dict[str, Any]
+    out_dir: Path
+    cwd: Path
+    log_path: Path
+    depends_on: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``target/notebook`` as shown in progress output and errors."""
+        return f"{self.target}/{self.template.name}"
+
+
+# --------------------------------------------------------------------------------------
+# the whole run
+# --------------------------------------------------------------------------------------
+
+
+def resolve_scenarios(scenario: str | Sequence[str] | None) -> list[str]:
+    """Expand ``"all"`` to the built-in scenario names; keep names / YAML paths as given.
+
+    Parameters
+    ----------
+    scenario : str or sequence of str, optional
+
+    Returns
+    -------
+    list of str
+    """
+    if scenario is None:
+        return []
+    names = [scenario] if isinstance(scenario, str) else list(scenario)
+    out: list[str] = []
+    for name in names:
+        if name == "all":
+            out.extend(_builtin_scenarios())
+        else:
+            out.append(name)
+    return list(dict.fromkeys(out))
+
+
+#: Parameters holding a file the notebook reads: made absolute against the caller's
+#: folder (kernels run inside the staging folder) and checked before any kernel starts.
+PATH_PARAMETERS: tuple[str, ...] = ("criteria_file",)
+
+
+def _resolve_path_parameters(typed: dict[str, dict[str, Any]]) -> None:
+    for values in typed.values():
+        for key in PATH_PARAMETERS:
+            val = values.get(key)
+            if not isinstance(val, str):
+                continue
+            path = Path(val).expanduser().resolve()
+            if not path.is_file():
+                raise ConfigError(
+                    f"--param {key}={val}: no such file ({path}); give an existing file"
+                )
+            values[key] = str(path)
+
+
+def _target_name(scenario: str) -> str:
+    """Output folder for a scenario name or YAML path."""
+    stem = Path(scenario).stem if scenario.endswith((".yaml", ".yml")) else scenario
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")
+    if not name or name in (CROSS_TARGET, FAILED_DIR):
+        raise ConfigError(f"--scenario {scenario!r}: cannot be used as a report folder name")
+    return name
+
+
+def _check_scenario(scenario: str) -> None:
+    """Fail before any kernel starts when a scenario name / path is unknown."""
+    from qualmodel.scenario import load_scenario
+
+    load_scenario(scenario)
+
+
+def scenario_folder(root: str | os.PathLike[str], scenario: str) -> str:
+    """Folder of one scenario's saved journeys under ``root`` (as ``qualmodel report`` writes).
+
+    Parameters
+    ----------
+    root : path
+        The ``journeys_root`` folder.
+    scenario : str
+        Built-in scenario name or scenario YAML path.
+
+    Returns
+    -------
+    str
+        ``<root>/<name>``, the name being the scenario name or the YAML file's stem.
+    """
+    return str(Path(root) / _target_name(scenario))
+
+
+def _simulate_to(scenario: str, n_leads: int, seed: int, folder: Path) -> float:
+    start = time.perf_counter()
+    journeys = journeys_for(scenario, n_leads=n_leads, seed=seed)
+    journeys.write(folder)
+    return time.perf_counter() - start
+
+
+def _effective(template: Template, typed: Mapping[str, Any]) -> dict[str, Any]:
+    params = {k: v for k, v in REPORT_DEFAULTS.items() if k in template.parameters}
+    params.update(typed)
+    return params
+
+
+@dataclass
+class Plan:
+    """What a run will do, decided (and checked) before any kernel starts."""
+
+    targets: dict[str, str]
+    scenarios: list[str]
+    per: list[Template]
+    cross: list[Template]
+    typed: dict[str, dict[str, Any]]
+    journeys_path: Path | None = None
+
+    @property
+    def selected(self) -> list[Template]:
+        """Every template the run executes: per-target ones, then cross-scenario ones."""
+        return self.per + self.cross
+
+
+@dataclass
+class Simulation:
+    """Journeys the run simulates itself (once per target) before the notebooks read them."""
+
+    needed: bool
+    n_leads: int
+    seed: int
+    root: Path
+
+
+def _plan_journeys(
+    journeys: str | os.PathLike[str],
+    templates: Sequence[Template],
+    notebooks: Iterable[str] | None,
+    raw: Mapping[str, str],
+) -> tuple[Path, dict[str, str], list[Template]]:
+    """Targets and per-dataset templates for a saved or imported journeys folder."""
+    journeys_path = Path(journeys).expanduser().resolve()
+    from qualmodel.journeys import Journeys
+
+    meta = Journeys.read(journeys_path).meta  # validate before starting kernels
+    source = str(meta.get("scenario") or meta.get("source") or "")
+    targets = {_target_name(journeys_path.name): source}
+    has_criteria = _has_builtin_criteria(meta) or str(raw.get("criteria_file")) not in (
+        "None",
+        "",
+    )
+    per = [
+        t
+        for t in templates
+        if t.kind == "scenario"
+        and (
+            notebooks is not None
+            or (not t.simulation_only and (has_criteria or not t.needs_criteria))
+        )
+    ]
+    return journeys_path, targets, per
+
+
+def _plan_scenarios(
+    scenario: str | Sequence[str] | None, templates: Sequence[Template]
+) -> tuple[list[str], dict[str, str], list[Template], list[Template]]:
+    """Scenarios, targets, per-scenario and cross-scenario templates for simulated runs."""
+    scenarios = resolve_scenarios(scenario)
+    if not scenarios:
+        raise ConfigError("nothing to run: pass --scenario NAME|all or --journeys DIR")
+    targets = {_target_name(s): s for s in scenarios}
+    if len(targets) != len(scenarios):
+        raise ConfigError(f"--scenario {scenarios}: two scenarios share a report folder name")
+    per = [t for t in templates if t.kind == "scenario"]
+    cross = [t for t in templates if t.kind == "cross"] if len(scenarios) > 1 else []
+    return scenarios, targets, per, cross
+
+
+def plan_run(
+    scenario: str | Sequence[str] | None,
+    raw: Mapping[str, str],
+    *,
+    journeys: str | os.PathLike[str] | None,
+    notebooks: Iterable[str] | None,
+    notebooks_dir: str | os.PathLike[str] | None,
+) -> Plan:
+    """Choose templates and targets and type-check every parameter; raises ConfigError."""
+    templates = select_templates(discover_templates(notebooks_dir), notebooks)
+    journeys_path: Path | None = None
+    if journeys is not None:
+        journeys_path, targets, per = _plan_journeys(journeys, templates, notebooks, raw)
+        scenarios: list[str] = []
+        cross: list[Template] = []
+    else:
+        scenarios, targets, per, cross = _plan_scenarios(scenario, templates)
+    selected = per + cross
+    if not selected:
+        raise ConfigError(
+            "no notebook to run: cross-scenario notebooks need several scenarios and "
+            "per-dataset notebooks need --scenario or --journeys"
+        )
+    typed = check_parameters(selected, raw)
+    _resolve_path_parameters(typed)
+    for s in scenarios:
+        _check_scenario(s)
+    return Plan(targets, scenarios, per, cross, typed, journeys_path)
+
+
+def plan_simulation(plan: Plan, scratch: Path) -> Simulation:
+    """Whether the run simulates journeys, and with which ``n_leads`` and ``seed``."""
+    merged: dict[str, Any] = dict(REPORT_DEFAULTS)
+    for t in plan.selected:
+        merged.update({k: v for k, v in plan.typed[t.name].items() if k in ("n_leads", "seed")})
+    needed = plan.journeys_path is None and any(
+        "journeys_dir" in t.parameters or "journeys_root" in t.parameters for t in plan.selected
+    )
+    return Simulation(needed, int(merged["n_leads"]), int(merged["seed"]), scratch / "journeys")
+
+
+def _cross_jobs(plan: Plan, sim: Simulation, stage: Path, scratch: Path) -> list[Job]:
+    """One job per cross-scenario template."""
+    job_list: list[Job] = []
+    for t in plan.cross:
+        params_t = _effective(t, plan.typed[t.name])
+        if "scenarios" in t.parameters:
+            params_t["scenarios"] = plan.scenarios
+        if "journeys_root" in t.parameters and sim.needed:
+            params_t["journeys_root"] = str(sim.root)
+        if "figures_dir" in t.parameters:
+            params_t["figures_dir"] = "figures"
+        job_list.append(
+            Job(
+                t,
+                CROSS_TARGET,
+                params_t,
+                stage / CROSS_TARGET,
+                stage / CROSS_TARGET,
+                scratch / "logs" / f"{CROSS_TARGET}-{t.name}.log",
+                depends_on="*" if sim.needed else None,
+            )
+        )
+    return job_list
+
+
+def _target_job(
+    plan: Plan, sim: Simulation, t: Template, target: str, scen: str, stage: Path, scratch: Path
+) -> Job:
+    """Build the job of one per-target template on one target."""
+    journeys_path = plan.journeys_path
+    params_t = _effective(t, plan.typed[t.name])
+    if "scenario" in t.parameters and scen and journeys_path is None:
+        params_t["scenario"] = scen
+    elif "scenario" in t.parameters and scen and scen in _builtin_scenarios():
+        params_t["scenario"] = scen
+    depends = None
+    if journeys_path is not None and "journeys_dir" in t.parameters:
+        params_t["journeys_dir"] = str(journeys_path)
+    elif sim.needed and "journeys_dir" in t.parameters:
+        params_t["journeys_dir"] = str(sim.root / target)
+        depends = target
+    if "figures_dir" in t.parameters:
+        params_t["figures_dir"] = "figures"
+    return Job(
+        t,
+        target,
+        params_t,
+        stage / target,
+        stage / target,
+        scratch / "logs" / f"{target}-{t.name}.log",
+        depends_on=depends,
+    )
+
+
+def build_jobs(plan: Plan, sim: Simulation, stage: Path, scratch: Path) -> list[Job]:
+    """Every job of the run: cross-scenario ones first, then per target and template."""
+    job_list = _cross_jobs(plan, sim, stage, scratch)
+    for target, scen in plan.targets.items():
+        for t in plan.per:
+            job_list.append(_target_job(plan, sim, t, target, scen, stage, scratch))
+    return job_list

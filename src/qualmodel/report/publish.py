@@ -1,0 +1,180 @@
+"""Publish a run: ``summary.json`` per target and the cross-scenario ``index.html``."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qualmodel.io import write_text_atomic
+from qualmodel.report.templates import CROSS_TARGET
+from qualmodel.scenario import BUILTIN_SCENARIOS
+
+if TYPE_CHECKING:
+    from qualmodel.report.plan import Plan
+    from qualmodel.report.runner import Result
+
+    pass
+from qualmodel.report.helpers import format_metric
+
+
+def _target_summary(
+    target: str,
+    results: Sequence[Result],
+    scenario: str | None,
+    journeys_path: Path | None,
+    scenarios: Sequence[str],
+) -> dict[str, Any]:
+    metrics: dict[str, Any] = {}
+    headline: list[str] = []
+    notebooks: dict[str, Any] = {}
+    for r in sorted(results, key=lambda r: r.job.template.name):
+        metrics.update(r.metrics)
+        headline.extend(h for h in r.headline if h not in headline)
+        notebooks[r.job.template.name] = {
+            "html": f"{r.job.template.name}.html",
+            "ipynb": f"{r.job.template.name}.ipynb",
+            "seconds": round(r.seconds, 2),
+            "parameters": {
+                k: v
+                for k, v in r.job.parameters.items()
+                if k not in ("journeys_dir", "journeys_root", "figures_dir")
+                or journeys_path is not None
+            },
+            "metrics": r.metrics,
+        }
+    kind = "cross" if target == CROSS_TARGET else ("journeys" if journeys_path else "scenario")
+    return {
+        "name": target,
+        "kind": kind,
+        "scenario": scenario or None,
+        "scenarios": list(scenarios) if kind == "cross" else None,
+        "journeys_dir": str(journeys_path) if journeys_path else None,
+        "headline": headline,
+        "metrics": metrics,
+        "notebooks": notebooks,
+    }
+
+
+def _load_summaries(out_dir: Path) -> list[dict[str, Any]]:
+    summaries = []
+    for path in sorted(out_dir.glob("*/summary.json")):
+        if path.parent.name.startswith((".", "_")):
+            continue
+        try:
+            summaries.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue
+    order = {name: i for i, name in enumerate(BUILTIN_SCENARIOS)}
+    summaries.sort(
+        key=lambda s: (s.get("kind") == "cross", order.get(s.get("name"), 99), s.get("name"))
+    )
+    return summaries
+
+
+def write_index(out: str | os.PathLike[str]) -> Path:
+    """(Re)write ``<out>/index.html`` from every ``<out>/*/summary.json``.
+
+    Parameters
+    ----------
+    out : path
+        Reports folder.
+
+    Returns
+    -------
+    Path
+        The index file.
+    """
+    out_dir = Path(out)
+    summaries = _load_summaries(out_dir)
+    columns = [s for s in summaries if s.get("kind") != "cross"]
+    heads: list[str] = []
+    labels: dict[str, str] = {}
+    for s in columns:
+        for h in s.get("headline") or []:
+            if h not in heads:
+                heads.append(h)
+            rec = s.get("metrics", {}).get(h) or {}
+            labels.setdefault(h, rec.get("label") or h.replace("_", " "))
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>qualmodel reports</title>",
+        "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}"
+        "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.3rem .6rem;"
+        "text-align:left}th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}"
+        "</style></head><body>",
+        "<h1>qualmodel reports</h1>",
+        "<p>SAL → SQO lead-qualification reports. Intervals are 95% confidence intervals.</p>",
+    ]
+    if heads and columns:
+        parts.append("<h2>Key metrics across reports</h2><table><thead><tr><th>metric</th>")
+        parts += [
+            f'<th><a href="{esc(s["name"])}/{esc(_main_report(s))}">{esc(s["name"])}</a></th>'
+            for s in columns
+        ]
+        parts.append("</tr></thead><tbody>")
+        for h in heads:
+            parts.append(f"<tr><th>{esc(labels[h])}</th>")
+            for s in columns:
+                cell = format_metric(s.get("metrics", {}).get(h))
+                parts.append(f'<td class="num">{esc(cell)}</td>')
+            parts.append("</tr>")
+        parts.append("</tbody></table>")
+    parts.append("<h2>Reports</h2>")
+    for s in summaries:
+        title = "Cross-scenario comparison" if s.get("kind") == "cross" else s["name"]
+        parts.append(f"<h3>{esc(title)}</h3>")
+        shown: dict[str, Any] = {}
+        for info in s.get("notebooks", {}).values():
+            for key in ("n_leads", "seed", "n_boot", "horizon_days"):
+                if key in info.get("parameters", {}):
+                    shown.setdefault(key, info["parameters"][key])
+        if s.get("journeys_dir"):
+            shown = {"journeys": s["journeys_dir"], **shown}
+        if shown:
+            text = ", ".join(f"{k} = {v}" for k, v in shown.items())
+            parts.append(f"<p>Parameters: {esc(text)}</p>")
+        parts.append("<ul>")
+        for nb_name, info in sorted(s.get("notebooks", {}).items()):
+            base = f"{esc(s['name'])}/"
+            parts.append(
+                f'<li><a href="{base}{esc(info["html"])}">{esc(nb_name)}</a> '
+                f'(<a href="{base}{esc(info["ipynb"])}">notebook</a>)</li>'
+            )
+        parts.append(
+            f'<li><a href="{esc(s["name"])}/summary.json">summary.json</a> '
+            f'· <a href="{esc(s["name"])}/figures/">figures</a></li></ul>'
+            if (out_dir / s["name"] / "figures").is_dir()
+            else f'<li><a href="{esc(s["name"])}/summary.json">summary.json</a></li></ul>'
+        )
+    parts.append("</body></html>\n")
+    path = out_dir / "index.html"
+    write_text_atomic(path, "\n".join(parts))
+    return path
+
+
+def _main_report(summary: Mapping[str, Any]) -> str:
+    """Return the report a column header links to (the client report when present)."""
+    notebooks = summary.get("notebooks", {})
+    for name in sorted(notebooks):
+        if "client" in name:
+            return notebooks[name]["html"]
+    return notebooks[sorted(notebooks)[0]]["html"] if notebooks else "summary.json"
+
+
+def write_summaries(stage: Path, results: Sequence[Result], plan: Plan) -> list[str]:
+    """Write ``summary.json`` into every staged target folder; return the target names."""
+    by_target: dict[str, list[Result]] = {}
+    for r in results:
+        by_target.setdefault(r.job.target, []).append(r)
+    for target, res in by_target.items():
+        summary = _target_summary(
+            target, res, plan.targets.get(target), plan.journeys_path, plan.scenarios
+        )
+        write_text_atomic(stage / target / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return list(by_target)

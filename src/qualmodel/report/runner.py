@@ -1,0 +1,507 @@
+"""Run notebooks: papermill execution, kernels, staging, swap-in and failure folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qualmodel.io import write_text_atomic
+from qualmodel.report.plan import (
+    Job,
+    Plan,
+    Simulation,
+    _simulate_to,
+    build_jobs,
+    plan_run,
+    plan_simulation,
+)
+from qualmodel.report.publish import write_index, write_summaries
+from qualmodel.report.templates import (
+    FAILED_DIR,
+    IGNORED_STDERR,
+    METRICS_MIMETYPE,
+    ReportError,
+    parse_param_assignments,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+@dataclass
+class Result:
+    """Outcome of a :class:`Job`."""
+
+    job: Job
+    ok: bool
+    seconds: float
+    ipynb: Path
+    html: Path | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    headline: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    """What :func:`run_reports` produced."""
+
+    out: Path
+    index: Path
+    results: list[Result]
+    seconds: float
+    simulate_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _kernel_manager_class(cwd: Path, stderr_file: Any):
+    """Build an AsyncKernelManager subclass: kernel started in ``cwd``, stderr to a file.
+
+    Papermill's own ``cwd`` changes the directory of the whole process (unsafe with
+    threads); starting the kernel process itself in ``cwd`` is equivalent for the notebook.
+    Kernel start-up chatter on stderr (ipykernel's TCP notice) goes into the log file.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _ReportKernelManager(AsyncKernelManager):
+        async def _start(self, **kw: Any) -> None:
+            kw.setdefault("cwd", str(cwd))
+            kw.setdefault("stderr", stderr_file)
+            await AsyncKernelManager._async_start_kernel(self, **kw)
+
+        start_kernel = _start
+
+    return _ReportKernelManager
+
+
+def execute_notebook(
+    template: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    progress_bar: bool | dict[str, Any] = False,
+) -> Any:
+    """Execute one notebook with papermill on the running interpreter's ``python3`` kernel.
+
+    Parameters
+    ----------
+    template : path
+        Input notebook.
+    output : path
+        Executed notebook to write (written even when a cell fails).
+    parameters : mapping, optional
+        Injected parameters.
+    cwd : path, optional
+        Working folder of the kernel (default: the output's folder).
+    log_path : path, optional
+        File receiving the kernel process's stderr (default: discarded).
+    progress_bar : bool or dict
+        Papermill's tqdm progress bar (a dict passes tqdm options).
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The executed notebook.
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        When a cell raises.
+    """
+    import papermill
+
+    output = Path(output)
+    run_dir = Path(cwd) if cwd is not None else output.parent
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_path or os.devnull, "ab") as err:
+        return papermill.execute_notebook(
+            str(template),
+            str(output),
+            parameters=dict(parameters or {}),
+            kernel_name="python3",
+            progress_bar=progress_bar,
+            kernel_manager_class=_kernel_manager_class(run_dir, err),
+        )
+
+
+def _stream_text(output: Mapping[str, Any]) -> str:
+    text = output.get("text", "")
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+def clean_outputs(nb: Any) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Collect recorded metrics from ``nb`` and tidy its outputs, in place.
+
+    Removes metric display outputs (moving them into ``metadata.qualmodel``), drops
+    stderr chatter matching :data:`IGNORED_STDERR`, copies the ``parameters`` cell's
+    extra tags onto papermill's injected cell (papermill issue 731).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+
+    Returns
+    -------
+    metrics : dict
+    headline : list of str
+    problems : list of str
+        One line per remaining error or stderr output (cell number + first line).
+    """
+    metrics: dict[str, Any] = {}
+    headline: list[str] = []
+    problems: list[str] = []
+    extra_tags: list[str] = []
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "parameters" in tags:
+            extra_tags = [t for t in tags if t != "parameters"]
+        if "injected-parameters" in tags and extra_tags:
+            cell.metadata["tags"] = list(dict.fromkeys([*tags, *extra_tags]))
+        if cell.get("cell_type") != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if METRICS_MIMETYPE in data:
+                payload = data[METRICS_MIMETYPE]
+                metrics.update(payload.get("metrics", {}))
+                headline.extend(h for h in payload.get("headline", []) if h not in headline)
+                continue
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                text = _stream_text(out)
+                if any(p.search(text) for p in IGNORED_STDERR):
+                    continue
+                first = text.strip().splitlines()[0] if text.strip() else ""
+                problems.append(f"cell [{cell.get('execution_count')}] stderr: {first[:160]}")
+            if out.get("output_type") == "error":
+                problems.append(
+                    f"cell [{cell.get('execution_count')}] error: {out.get('ename')}: "
+                    f"{str(out.get('evalue'))[:160]}"
+                )
+            kept.append(out)
+        cell["outputs"] = kept
+    qm = dict(nb.metadata.get("qualmodel", {}))
+    qm.update({"metrics": metrics, "headline": headline})
+    nb.metadata["qualmodel"] = qm
+    return metrics, headline, problems
+
+
+def export_html(nb: Any, path: Path, *, hide_code: bool, title: str) -> Path:
+    """Write ``nb`` as HTML (lab template; images stay embedded), atomically.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+    path : Path
+    hide_code : bool
+        Exclude code input and prompts (client-facing report).
+    title : str
+        HTML page title.
+
+    Returns
+    -------
+    Path
+    """
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = hide_code
+    exporter.exclude_input_prompt = hide_code
+    exporter.exclude_output_prompt = hide_code
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    write_text_atomic(path, body)
+    return path
+
+
+def _describe_failure(exc: BaseException) -> str:
+    exec_count = getattr(exc, "exec_count", None)
+    if exec_count is not None or hasattr(exc, "ename"):
+        evalue = " ".join(str(getattr(exc, "evalue", "")).split())[:300]
+        return f"cell [{exec_count}] raised {getattr(exc, 'ename', 'error')}: {evalue}"
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+
+
+class _Slots:
+    """Hand out tqdm line positions to concurrently running notebooks."""
+
+    def __init__(self, n: int) -> None:
+        self._free = list(range(n))
+        self._lock = threading.Lock()
+
+    def take(self) -> int:
+        with self._lock:
+            return self._free.pop(0) if self._free else 0
+
+    def give(self, slot: int) -> None:
+        with self._lock:
+            self._free.append(slot)
+            self._free.sort()
+
+
+def _run_job(job: Job, progress: bool, slots: _Slots) -> Result:
+    import nbformat
+
+    out_ipynb = job.out_dir / f"{job.template.name}.ipynb"
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    slot = slots.take()
+    bar: bool | dict[str, Any] = (
+        {"desc": job.label, "position": slot, "leave": False, "file": sys.stderr}
+        if progress and sys.stderr.isatty()
+        else False
+    )
+    start = time.perf_counter()
+    try:
+        execute_notebook(
+            job.template.path,
+            out_ipynb,
+            job.parameters,
+            cwd=job.cwd,
+            log_path=job.log_path,
+            progress_bar=bar,
+        )
+    except Exception as exc:  # papermill / kernel failures are reported, not raised
+        elapsed = time.perf_counter() - start
+        return Result(job, False, elapsed, out_ipynb, error=_describe_failure(exc))
+    finally:
+        slots.give(slot)
+    try:
+        nb = nbformat.read(out_ipynb, as_version=4)
+        metrics, headline, problems = clean_outputs(nb)
+        _annotate_injected(nb, job)
+        write_text_atomic(out_ipynb, nbformat.writes(nb))
+        html_path = export_html(
+            nb,
+            job.out_dir / f"{job.template.name}.html",
+            hide_code=job.template.hide_code,
+            title=f"{job.template.name} — {job.target}",
+        )
+    except Exception as exc:  # nbformat / nbconvert errors: report like a failed cell
+        elapsed = time.perf_counter() - start
+        msg = f"HTML export failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        return Result(job, False, elapsed, out_ipynb, error=msg)
+    return Result(
+        job,
+        True,
+        time.perf_counter() - start,
+        out_ipynb,
+        html=html_path,
+        metrics=metrics,
+        headline=headline,
+        warnings=problems,
+    )
+
+
+def _annotate_injected(nb: Any, job: Job) -> None:
+    """Note in the injected-parameters cell which values were temporary runner paths."""
+    temp_keys = [k for k in ("journeys_dir", "journeys_root") if k in job.parameters]
+    if not temp_keys or job.depends_on is None:
+        return
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = (
+                cell.source.rstrip("\n")
+                + f"\n# {', '.join(temp_keys)}: journeys simulated once by `qualmodel report` "
+                "from scenario, n_leads and seed into a temporary folder (removed after the run)"
+            )
+
+
+def run_reports(
+    scenario: str | Sequence[str] | None = "all",
+    *,
+    journeys: str | os.PathLike[str] | None = None,
+    notebooks: Iterable[str] | None = None,
+    params: Mapping[str, str] | Iterable[str] | None = None,
+    jobs: int | None = None,
+    out: str | os.PathLike[str] = "reports",
+    notebooks_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> RunSummary:
+    """Render the notebook reports; all-or-nothing.
+
+    Parameters
+    ----------
+    scenario : str or sequence of str, optional
+        Built-in scenario name(s), YAML path(s), or ``"all"``. Ignored when ``journeys``
+        is given (pass None). With more than one scenario, cross-scenario notebooks run too.
+    journeys : path, optional
+        A saved or imported journeys folder: per-dataset notebooks run on it, reports go
+        to ``<out>/<folder name>/``. Unless named in ``notebooks``, templates marked
+        ``simulation_only`` are left out, and so are those marked ``needs_criteria`` when
+        the folder is not a simulation and no ``criteria_file`` parameter is given.
+    notebooks : iterable of str, optional
+        Template names, numbers or slugs to run (default all).
+    params : mapping or iterable of ``key=value``, optional
+        Parameter overrides, type-checked against the templates before any kernel starts.
+    jobs : int, optional
+        Notebooks executed at once (default ``os.cpu_count()``).
+    out : path, default ``"reports"``
+        Output folder.
+    notebooks_dir : path, optional
+        Templates folder (see :func:`find_notebooks_dir`).
+    progress : bool, default True
+        Show a tqdm bar per running notebook (when stderr is a terminal) and one line per
+        finished notebook.
+
+    Returns
+    -------
+    RunSummary
+
+    Raises
+    ------
+    ConfigError
+        Bad names or parameters (raised before any kernel starts).
+    ReportError
+        A notebook failed; the staged output is kept under ``<out>/_failed/``.
+    """
+    t0 = time.perf_counter()
+    raw = params if isinstance(params, Mapping) else parse_param_assignments(params or [])
+    jobs = max(1, int(jobs or os.cpu_count() or 1))
+    plan = plan_run(
+        scenario, raw, journeys=journeys, notebooks=notebooks, notebooks_dir=notebooks_dir
+    )
+    out_dir, stage, scratch = _open_stage(out)
+    sim = plan_simulation(plan, scratch)
+    job_list = build_jobs(plan, sim, stage, scratch)
+    results, sim_seconds = _execute(job_list, plan, sim, jobs, progress, stage)
+    _keep_failed(results, out_dir, stage)
+    shutil.rmtree(scratch, ignore_errors=True)
+    done = write_summaries(stage, results, plan)
+    _swap_in(stage, out_dir, done)
+    index = write_index(out_dir)
+    return RunSummary(out_dir, index, results, time.perf_counter() - t0, sim_seconds)
+
+
+def _open_stage(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
+    """Create the output folder and a fresh staging folder (with ``.run/logs``) inside it."""
+    out_dir = Path(out).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    scratch = stage / ".run"
+    (scratch / "logs").mkdir(parents=True)
+    return out_dir, stage, scratch
+
+
+def _run_when_ready(
+    job: Job,
+    sims: Mapping[str, Future[float]],
+    failed: threading.Event,
+    lock: threading.Lock,
+    slots: _Slots,
+    progress: bool,
+) -> Result | None:
+    """Wait for the job's simulations, then run it unless the run already failed."""
+    deps = (
+        list(sims.values())
+        if job.depends_on == "*"
+        else ([sims[job.depends_on]] if job.depends_on else [])
+    )
+    wait(deps)
+    for dep in deps:
+        if dep.exception() is not None:
+            exc = dep.exception()
+            failed.set()
+            msg = f"simulation failed: {exc}"
+            return Result(job, False, 0.0, job.out_dir, error=msg)
+    if failed.is_set():
+        return None
+    res = _run_job(job, progress, slots)
+    if not res.ok:
+        failed.set()
+    if progress:
+        from tqdm.auto import tqdm
+
+        mark = "ok " if res.ok else "FAILED"
+        with lock:
+            tqdm.write(f"{mark} {job.label:<42} {res.seconds:6.1f} s", file=sys.stderr)
+    return res
+
+
+def _execute(
+    job_list: Sequence[Job], plan: Plan, sim: Simulation, jobs: int, progress: bool, stage: Path
+) -> tuple[list[Result], dict[str, float]]:
+    """Simulate (if needed) and run every job on a thread pool; Ctrl-C leaves no staging."""
+    results: list[Result] = []
+    sim_seconds: dict[str, float] = {}
+    slots = _Slots(jobs)
+    failed = threading.Event()
+    lock = threading.Lock()
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="qualmodel-report")
+    try:
+        sims: dict[str, Future[float]] = {}
+        if sim.needed:
+            for target, scen in plan.targets.items():
+                sims[target] = pool.submit(
+                    _simulate_to, scen, sim.n_leads, sim.seed, sim.root / target
+                )
+        futures = [
+            pool.submit(_run_when_ready, job, sims, failed, lock, slots, progress)
+            for job in job_list
+        ]
+        for fut in futures:
+            res = fut.result()
+            if res is not None:
+                results.append(res)
+        for target, fut in sims.items():
+            if fut.exception() is None:
+                sim_seconds[target] = fut.result()
+        pool.shutdown(wait=True)
+    except BaseException:  # interrupted or crashed: cancel queued work, leave no staging
+        failed.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return results, sim_seconds
+
+
+def _keep_failed(results: Sequence[Result], out_dir: Path, stage: Path) -> None:
+    """On any failure, keep the staging folder as ``<out>/_failed`` and raise ReportError."""
+    bad = [r for r in results if not r.ok]
+    if bad:
+        failed_dir = out_dir / FAILED_DIR
+        shutil.rmtree(failed_dir, ignore_errors=True)
+        os.replace(stage, failed_dir)
+        first = bad[0]
+        kept = failed_dir / first.job.target / f"{first.job.template.name}.ipynb"
+        others = f" (+{len(bad) - 1} more failed)" if len(bad) > 1 else ""
+        raise ReportError(
+            f"notebook {first.job.template.name} ({first.job.target}) failed: {first.error}"
+            f"{others}; previous reports left unchanged, failed output kept in {kept}"
+        )
+
+
+def _swap_in(stage: Path, out_dir: Path, names: Sequence[str]) -> None:
+    """Move ``stage/<name>`` to ``out_dir/<name>``, replacing older folders (rename only)."""
+    trash = Path(tempfile.mkdtemp(prefix=".old-", dir=out_dir))
+    moved: list[str] = []
+    try:
+        for name in names:
+            dest = out_dir / name
+            if dest.exists():
+                os.replace(dest, trash / name)
+            os.replace(stage / name, dest)
+            moved.append(name)
+    except OSError as exc:
+        for name in moved:  # roll back what was already swapped
+            os.replace(out_dir / name, stage / name)
+        for name in names:  # and put back every older folder that was set aside
+            if (trash / name).exists() and not (out_dir / name).exists():
+                os.replace(trash / name, out_dir / name)
+        raise ReportError(
+            f"{out_dir}: could not move the new reports into place ({exc.strerror or exc}); "
+            f"previous reports left unchanged, new output kept in {stage} (is another "
+            f"'qualmodel report' writing to the same folder?)"
+        ) from None
+    shutil.rmtree(trash, ignore_errors=True)
+    shutil.rmtree(stage, ignore_errors=True)
+    shutil.rmtree(out_dir / FAILED_DIR, ignore_errors=True)
