@@ -137,8 +137,8 @@ def find_notebooks_dir(notebooks_dir: str | os.PathLike[str] | None = None) -> P
     if env:
         candidates.append(Path(env).expanduser())
     here = Path(__file__).resolve()
-    candidates.append(here.parents[2] / "notebooks")
-    candidates.append(here.parent / "notebooks")
+    candidates.append(here.parents[3] / "notebooks")
+    candidates.append(here.parents[1] / "notebooks")
     cwd = Path.cwd().resolve()
     candidates.extend(p / "notebooks" for p in (cwd, *cwd.parents))
     for cand in candidates:
