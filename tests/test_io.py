@@ -9,14 +9,13 @@ import pandas as pd
 import pytest
 
 from qualmodel import Journeys
+from qualmodel.atomic import write_csv_atomic, write_text_atomic
 from qualmodel.errors import ConfigError, InputError, QualmodelError
 from qualmodel.io import (
     Mapping,
     import_crm,
     list_mappings,
     load_mapping,
-    write_csv_atomic,
-    write_text_atomic,
 )
 
 # ---------------------------------------------------------------- helpers

@@ -17,9 +17,9 @@ import pytest
 from conftest import parse_html
 
 from qualmodel import report
-from qualmodel.report import runner
 from qualmodel.cli import main
 from qualmodel.errors import ConfigError, QualmodelError
+from qualmodel.report import runner
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,9 +27,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Mapping as AbcMapping
 from importlib import resources
@@ -41,6 +39,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from qualmodel.atomic import write_csv_atomic, write_text_atomic  # noqa: F401 (re-export)
 from qualmodel.errors import ConfigError, ContractError, InputError, preview
 from qualmodel.journeys import BANT_COLUMNS, STAGE_COLUMNS, TRUTH_PREFIX, Journeys
 
@@ -1333,61 +1332,3 @@ def _build_events(
     if "value" not in out:
         out["value"] = np.nan
     return out
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename.
-
-    Readers never see a half-written file: on any error the temporary file is removed and
-    an existing ``path`` is left untouched.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        Destination file; its folder is created when missing.
-    text : str
-        Content, written as UTF-8 with line endings as given.
-
-    Returns
-    -------
-    pathlib.Path
-        The destination path.
-
-    Raises
-    ------
-    ConfigError
-        When ``path`` is an existing folder.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a folder; give a file path")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_csv_atomic(frame: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
-    """Write ``frame`` as CSV (no index) atomically; see :func:`write_text_atomic`.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Table to write.
-    path : str or pathlib.Path
-        Destination ``.csv`` file.
-    **to_csv
-        Extra keyword arguments of :meth:`pandas.DataFrame.to_csv` (e.g. ``date_format``).
-
-    Returns
-    -------
-    pathlib.Path
-        The destination path.
-    """
-    return write_text_atomic(path, frame.to_csv(index=False, **to_csv))

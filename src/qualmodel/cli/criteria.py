@@ -8,9 +8,9 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from qualmodel.atomic import write_csv_atomic
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError
-from qualmodel.io import write_csv_atomic
 
 
 def _write_csv_atomic(frame: pd.DataFrame, out: Path) -> None:

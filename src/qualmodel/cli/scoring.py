@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 import yaml
 
+from qualmodel.atomic import write_text_atomic
 from qualmodel.cli.app import app
-from qualmodel.io import write_text_atomic
 
 
 def criteria_yaml(criteria: list, description: str = "") -> str:

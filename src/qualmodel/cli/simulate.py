@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from tqdm.auto import tqdm
 
+from qualmodel.atomic import write_csv_atomic
 from qualmodel.cli.app import app
 from qualmodel.errors import InputError
-from qualmodel.io import write_csv_atomic
 
 
 def _fmt_rate(x: float) -> str:

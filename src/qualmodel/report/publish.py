@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualmodel.io import write_text_atomic
+from qualmodel.atomic import write_text_atomic
 from qualmodel.report.templates import CROSS_TARGET
 from qualmodel.scenario import BUILTIN_SCENARIOS
 

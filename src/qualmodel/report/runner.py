@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualmodel.io import write_text_atomic
+from qualmodel.atomic import write_text_atomic
 from qualmodel.report.plan import (
     Job,
     Plan,
