@@ -555,7 +555,12 @@ nonzero_decay_st = st.one_of(
 decay_st = st.one_of(st.just({}), nonzero_decay_st)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     data=journeys_and_rows(),
     pts=points_st,

@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
+from qualmodel.atomic import write_csv_atomic
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError
-from qualmodel.io import write_csv_atomic
 
 
 @app.command("power")
