@@ -592,6 +592,32 @@ def test_score_matches_bruteforce_reference(data, pts, decay, thr, cap, attrs):
     np.testing.assert_allclose(got["score"].to_numpy(), scores, rtol=1e-9, atol=1e-9)
 
 
+def test_decayed_score_exactly_at_threshold_qualifies():
+    # found by the brute-force property test: 10 static points + a 40-point event under a
+    # 0.3-day half-life is exactly 50 at the event, but the decay arithmetic gave 49.999…
+    t0 = pd.Timestamp("2026-01-01")
+    leads = [
+        dict(
+            lead_id="L",
+            created_at=t0,
+            sal_at=t0,
+            observed_until=t0 + pd.Timedelta(days=1),
+            budget_confirmed=False,
+            segment="ent",
+        )
+    ]
+    evs = [("L", t0, "b")] * 3 + [("L", t0 + pd.Timedelta(hours=2), "c")]
+    rule = {
+        "threshold": 50.0,
+        "events": {"a": -15.0, "b": 0.0, "c": 40.0, "d": -15.0},
+        "decay": {"half_life_days": 0.3},
+        "attributes": [{"column": "segment", "equals": "ent", "points": 10.0}],
+    }
+    got = qualify(build(leads, evs), crit(score=rule))
+    assert got["qualified_at"].iloc[0] == t0 + pd.Timedelta(hours=2)
+    assert got["score"].iloc[0] == pytest.approx(50.0, rel=1e-12)
+
+
 def test_exponential_decay_long_span_is_stable():
     # 0.01-day half-life over 400 days = 40,000 half-lives: blocks must be rebased
     leads = [dict(lead_id="A", created_at="2026-01-01", observed_until="2027-02-05")]

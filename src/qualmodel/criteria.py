@@ -882,6 +882,16 @@ def _exp_decay_scan(ctx: _Ctx, pos: np.ndarray, half_life_ns: float) -> np.ndarr
     return s
 
 
+def _reaches(score: np.ndarray, threshold: float) -> np.ndarray:
+    """``score ≥ threshold`` up to floating-point rounding of the decay arithmetic.
+
+    Decayed scores are sums of ``points · 2^x · 2^-x`` terms, so a score that is exactly at
+    the threshold in exact arithmetic can come out a few ulps below it; a relative
+    tolerance of 1e-9 (of ``max(1, |threshold|)``) counts it as reached.
+    """
+    return score >= threshold - 1e-9 * max(1.0, abs(threshold))
+
+
 def _score_first(ctx: _Ctx, rule: ScoreRule, where: str) -> tuple[np.ndarray, np.ndarray]:
     """(first crossing int64 ns or _INF, score at crossing or at observed_until)."""
     sc = _Score(ctx, rule, where)
@@ -890,7 +900,7 @@ def _score_first(ctx: _Ctx, rule: ScoreRule, where: str) -> tuple[np.ndarray, np
     val = np.full(ctx.n_leads, np.nan)
     if ctx.n:
         row_score = sc.rows()
-        hit = np.flatnonzero(ctx.last_of_instant & (row_score >= thr))
+        hit = np.flatnonzero(ctx.last_of_instant & _reaches(row_score, thr))
         lead, t = _first_per_lead(hit, ctx.codes, ctx.ts, ctx.n_leads)
         first[lead] = t
         _, v = _first_per_lead(hit, ctx.codes, row_score, ctx.n_leads)
@@ -910,7 +920,7 @@ def _score_first(ctx: _Ctx, rule: ScoreRule, where: str) -> tuple[np.ndarray, np
         cl = np.concatenate(cand_leads)
         ct = np.concatenate(cand_t)
         cs = sc.at(cl, ct)
-        hit = (cs >= thr) & (ct < first[cl])
+        hit = _reaches(cs, thr) & (ct < first[cl])
         cl, ct, cs = cl[hit], ct[hit], cs[hit]
         order = np.lexsort((ct, cl))
         cl, ct, cs = cl[order], ct[order], cs[order]

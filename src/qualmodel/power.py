@@ -23,7 +23,7 @@ import pandas as pd
 
 from qualmodel.errors import ConfigError
 
-__all__ = ["METRICS", "power", "power_replicate"]
+__all__ = ["METRICS", "connect", "power", "power_replicate"]
 
 METRICS = ("precision", "recall", "time_to_qualification", "sqo_volume")
 
@@ -136,6 +136,7 @@ def power(
     n_replicates : int, default 500
         Replicates per sample size (≥ 10).
     alpha : float, default 0.05
+        Significance level of each replicate's test, in (0, 1).
     seed : int, default 0
         Root of ``numpy.random.SeedSequence``.
     client : dask.distributed.Client, optional
