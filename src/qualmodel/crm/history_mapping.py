@@ -1,0 +1,195 @@
+"""Mapping schema of stage-history / event-log sources (the ``history:`` block of a mapping).
+
+A *history* table is long: one row per stage change or activity, with a case (lead) id, an
+activity name and a timestamp — Salesforce ``OpportunityHistory``, HubSpot lifecycle-stage
+history, Pipedrive deal flow, process-mining event logs (CSV, Parquet or XES). The block
+says which columns hold what and what every activity name means: a qualmodel stage
+(:data:`HISTORY_STAGES`), a touchpoint event, or nothing (``ignore``).
+
+These classes are kept apart from the wide-table mapping classes on purpose: the
+``history`` and ``touchpoints`` keys of :class:`~qualmodel.crm.mapping.Mapping` are the only
+link between the two.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+try:  # TODO(merge): the mapping module moves to qualmodel.crm.mapping
+    from qualmodel.crm.mapping import _Strict, _yaml_key
+except ImportError:  # pragma: no cover
+    from qualmodel.io import _Strict, _yaml_key  # type: ignore[no-redef]
+
+__all__ = [
+    "HISTORY_STAGES",
+    "HistorySpec",
+    "LogColumns",
+    "TouchpointSpec",
+    "file_format",
+]
+
+#: Targets an activity may map to: ``created`` sets ``created_at``; the others set the
+#: stage column ``<stage>_at``.
+HISTORY_STAGES: tuple[str, ...] = (
+    "created",
+    "mql",
+    "sal",
+    "sqo",
+    "won",
+    "lost",
+    "disqualified",
+    "recycled",
+)
+_EVENT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def file_format(path: str, declared: str = "auto") -> Literal["csv", "parquet", "xes"]:
+    """Return the reader for ``path``: the declared format, or the one its name ends with.
+
+    Parameters
+    ----------
+    path : str
+        File name (``.csv``/``.tsv``/``.txt`` → csv, ``.parquet``/``.pq`` → parquet,
+        ``.xes``/``.xes.gz`` → xes).
+    declared : {"auto", "csv", "parquet", "xes"}
+        The mapping's ``format`` key; anything but ``auto`` wins.
+
+    Returns
+    -------
+    str
+        ``"csv"``, ``"parquet"`` or ``"xes"`` (``csv`` for unknown endings).
+    """
+    if declared != "auto":
+        return declared  # type: ignore[return-value]
+    name = str(path).lower()
+    if name.endswith((".xes", ".xes.gz")):
+        return "xes"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    return "csv"
+
+
+class LogColumns(_Strict):
+    """Columns shared by every long table: case id, activity, timestamp, optional value."""
+
+    file: str
+    format: Literal["auto", "csv", "parquet", "xes"] = "auto"
+    case_id: str = "case:concept:name"
+    activity: str = "concept:name"
+    timestamp: str = "time:timestamp"
+    value: str | None = None
+
+
+class TouchpointSpec(LogColumns):
+    """A separate table of touchpoints: every row becomes one event of its lead.
+
+    ``events`` renames activity names (others are snake_cased, e.g. ``"Email Opened"`` →
+    ``email_opened``).
+    """
+
+    events: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        return {_yaml_key(k): x for k, x in v.items()} if isinstance(v, dict) else v
+
+    @field_validator("events")
+    @classmethod
+    def _names(cls, v: dict[str, str]) -> dict[str, str]:
+        return _check_event_names(v)
+
+
+def _check_event_names(v: dict[str, str]) -> dict[str, str]:
+    bad = [f"{k!r}: {e!r}" for k, e in v.items() if not _EVENT_RE.match(str(e))]
+    if bad:
+        raise ValueError(
+            f"event name(s) must be snake_case (a-z, 0-9, _): {', '.join(bad[:5])}; rename them"
+        )
+    return v
+
+
+class HistorySpec(LogColumns):
+    """A stage-history / event-log table: activities become stages or touchpoint events.
+
+    Rules (see ``docs/import.md``, section *Stage histories and event logs*):
+
+    * an activity listed under ``stages`` sets that stage at its **first** occurrence
+      (earliest timestamp) in the case, or its last one when ``occurrence`` says so; later
+      (or earlier) repeats — re-opened stages — are counted in ``meta`` and not kept;
+    * activities under ``touchpoints`` become events named as given; activities under
+      ``ignore`` are skipped; any other activity follows ``other_activities``;
+    * ``skipped_stages: fill`` gives a stage missing before a reached later funnel stage
+      (SQO without SAL) the later stage's timestamp; ``keep`` (default) leaves it empty;
+    * ``won_and_lost: last`` keeps only the later outcome of a case that has both.
+    """
+
+    stages: dict[str, Literal[HISTORY_STAGES]]  # type: ignore[valid-type]
+    occurrence: dict[str, Literal["first", "last"]] = Field(default_factory=dict)
+    touchpoints: dict[str, str] = Field(default_factory=dict)
+    ignore: list[str] = Field(default_factory=list)
+    other_activities: Literal["error", "event", "ignore"] = "error"
+    skipped_stages: Literal["keep", "fill"] = "keep"
+    won_and_lost: Literal["error", "last"] = "error"
+    duplicates: Literal["error", "drop"] = "error"
+    on_invalid: Literal["error", "drop"] = "error"
+
+    @field_validator("stages", "touchpoints", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        return {_yaml_key(k): x for k, x in v.items()} if isinstance(v, dict) else v
+
+    @field_validator("ignore", mode="before")
+    @classmethod
+    def _ignore_keys(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        return [_yaml_key(k) for k in v] if isinstance(v, list) else v
+
+    @field_validator("occurrence", mode="before")
+    @classmethod
+    def _occurrence(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return {"default": v}
+        return v
+
+    @field_validator("occurrence")
+    @classmethod
+    def _occurrence_keys(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if k != "default" and k not in HISTORY_STAGES]
+        if bad:
+            raise ValueError(
+                f"unknown stage(s) {', '.join(bad)} in occurrence; use default or one of "
+                f"{', '.join(HISTORY_STAGES)}"
+            )
+        return v
+
+    @field_validator("touchpoints")
+    @classmethod
+    def _touchpoint_names(cls, v: dict[str, str]) -> dict[str, str]:
+        return _check_event_names(v)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> HistorySpec:
+        if not self.stages:
+            raise ValueError("stages: map at least one activity name to a stage")
+        seen: dict[str, str] = {}
+        for key, names in (
+            ("stages", self.stages),
+            ("touchpoints", self.touchpoints),
+            ("ignore", self.ignore),
+        ):
+            for name in names:
+                if name in seen:
+                    raise ValueError(
+                        f"activity {name!r} is listed under both {seen[name]} and {key}; keep one"
+                    )
+                seen[name] = key
+        return self
+
+    def take(self, stage: str) -> Literal["first", "last"]:
+        """Return which occurrence of ``stage`` is kept (``first`` or ``last``)."""
+        return self.occurrence.get(stage, self.occurrence.get("default", "first"))  # type: ignore[return-value]
