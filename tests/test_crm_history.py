@@ -164,7 +164,7 @@ def test_stage_before_created_activity(tmp_path):
 
 def test_touchpoint_before_created(tmp_path):
     rows = [("A", "Demo", "2024-01-01"), ("A", "Created", "2024-01-05")]
-    with pytest.raises(InputError, match="line\(s\) 2, column .ts.: touchpoint before the lead"):
+    with pytest.raises(InputError, match=r"line\(s\) 2, column .ts.: touchpoint before the lead"):
         _build(tmp_path, rows)
     res = _build(tmp_path, rows, on_invalid="drop")
     assert res.events.empty and res.info["cases"] == 1
