@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
 from qualmodel.errors import ConfigError
 
-__all__ = ["write_bytes_atomic", "write_csv_atomic", "write_text_atomic"]
+__all__ = ["open_atomic", "write_bytes_atomic", "write_csv_atomic", "write_text_atomic"]
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
@@ -64,6 +66,33 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     ConfigError
         When ``path`` is an existing folder.
     """
+    with open_atomic(path) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+@contextmanager
+def open_atomic(path: str | Path) -> Iterator[BinaryIO]:
+    """Open a temporary binary file next to ``path``; rename it to ``path`` on success.
+
+    For writers that stream large outputs piece by piece. On any error inside the ``with``
+    block the temporary file is removed and an existing ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Destination file; its folder is created when missing.
+
+    Yields
+    ------
+    BinaryIO
+        The open temporary file.
+
+    Raises
+    ------
+    ConfigError
+        When ``path`` is an existing folder.
+    """
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; give a file path")
@@ -71,12 +100,11 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
