@@ -231,6 +231,10 @@ def import_crm(
     """
     mp = load_mapping(mapping)
     label = str(mapping) if isinstance(mapping, str | Path) else mp.source
+    if mp.history is not None:
+        from qualmodel.crm.history_import import import_history
+
+        return import_history(source, mp, label=label, observed_until=observed_until)
     run = _read_main(source, mp)
     _lead_columns(run)
     for i, block in enumerate(mp.status):

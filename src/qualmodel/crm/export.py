@@ -131,7 +131,8 @@ def history_mapping(
     Returns
     -------
     dict
-        A mapping accepted by :func:`~qualmodel.crm.mapping.load_mapping`.
+        A mapping accepted by :func:`~qualmodel.crm.mapping.load_mapping`. Without a
+        leads table, a cut-off shared by every lead is written as ``observed_until``.
     """
     leads = journeys.leads
     stages = {c[:-3]: c[:-3] for c in STAGE_COLUMNS if c in leads.columns}
@@ -151,6 +152,9 @@ def history_mapping(
     }
     if leads_file is None:
         history["stages"] = {"created": "created", **stages}
+        ends = leads["observed_until"].unique()
+        if len(ends) == 1:  # one cut-off for every lead: keep it (else the latest timestamp)
+            out["observed_until"] = pd.Timestamp(ends[0]).to_pydatetime()
         return {**out, "history": history}
     history["ignore"] = ["created"]
     attrs = {

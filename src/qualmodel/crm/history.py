@@ -36,7 +36,7 @@ import pandas as pd
 from qualmodel.crm.history_mapping import HISTORY_STAGES, HistorySpec
 from qualmodel.crm.logs import LogTable
 from qualmodel.errors import InputError, preview
-from qualmodel.journeys import _ORDER_RULES
+from qualmodel.journeys import ORDER_RULES
 
 __all__ = ["HistoryResult", "build_history", "event_name"]
 
@@ -339,7 +339,7 @@ def _skipped(
 
 def _check_order(cases: _Cases, times: np.ndarray, where: np.ndarray, role: str) -> None:
     log = cases.rows.log
-    for early, late in _ORDER_RULES:
+    for early, late in ORDER_RULES:
         e, lt = HISTORY_STAGES.index(early[:-3]), HISTORY_STAGES.index(late[:-3])
         bad = ~np.isnat(times[:, e]) & ~np.isnat(times[:, lt]) & (times[:, lt] < times[:, e])
         if not (bad & cases.ok).any():

@@ -18,16 +18,14 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-try:  # TODO(merge): the mapping module moves to qualmodel.crm.mapping
-    from qualmodel.crm.mapping import _Strict, _yaml_key
-except ImportError:  # pragma: no cover
-    from qualmodel.io import _Strict, _yaml_key  # type: ignore[no-redef]
+from qualmodel.crm.mapping import _Strict, _yaml_key
 
 __all__ = [
     "HISTORY_STAGES",
     "HistorySpec",
     "LogColumns",
     "TouchpointSpec",
+    "check_history_tables",
     "file_format",
 ]
 
@@ -193,3 +191,57 @@ class HistorySpec(LogColumns):
     def take(self, stage: str) -> Literal["first", "last"]:
         """Return which occurrence of ``stage`` is kept (``first`` or ``last``)."""
         return self.occurrence.get(stage, self.occurrence.get("default", "first"))  # type: ignore[return-value]
+
+
+def check_history_tables(mp: Any) -> None:
+    """Check how a mapping's tables fit together (a ``Mapping`` validator).
+
+    A mapping needs a leads table (``file`` + ``created_at``), a ``history`` block, or
+    both; ``touchpoints`` needs ``history``; with a leads table, creation comes from it
+    (no ``created`` activity) and a stage is set by the leads table or the history, not both.
+
+    Parameters
+    ----------
+    mp : Mapping
+        The mapping being validated.
+
+    Raises
+    ------
+    ValueError
+        The problem, naming the keys (pydantic turns it into the mapping error line).
+    """
+    hist = mp.history
+    if hist is None:
+        if mp.file is None:
+            raise ValueError("give file: (the main table) or a history: block")
+        if mp.created_at is None:
+            raise ValueError("created_at: required (a column, or a fixed date)")
+        if mp.touchpoints is not None:
+            raise ValueError("touchpoints: needs a history: block (the stage history)")
+        return
+    if mp.file is None:
+        if mp.created_at is not None or mp.lookups or mp.attributes or mp.status or mp.stages:
+            raise ValueError(
+                "created_at, lookups, attributes, status and stages need a leads table: add "
+                "file: <leads table> or remove them (a history alone gives only stages and "
+                "touchpoints)"
+            )
+        if mp.observed_until.column:
+            raise ValueError("observed_until: a column needs a leads table; use max or a date")
+        return
+    if mp.created_at is None:
+        raise ValueError("created_at: required with a leads table (file:)")
+    if "created" in hist.stages.values():
+        raise ValueError(
+            "history.stages: 'created' is taken from the leads table's created_at; move that "
+            "activity to history.ignore"
+        )
+    wide = {s[:-3] for s in mp.stages} | {
+        str(v.stage)[:-3] for b in mp.status for v in b.values.values() if v.action == "stage"
+    }
+    both = sorted(wide & set(hist.stages.values()))
+    if both:
+        raise ValueError(
+            f"stage(s) {', '.join(both)} set both by the leads table (stages/status) and by "
+            f"history.stages; keep one source per stage"
+        )

@@ -19,15 +19,10 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.crm.history_mapping import LogColumns, file_format
+from qualmodel.crm.mapping import CsvOptions, DateOptions
+from qualmodel.crm.readers import Table
 from qualmodel.crm.xes import read_xes
 from qualmodel.errors import InputError, preview
-
-try:  # TODO(merge): the readers move to qualmodel.crm.readers
-    from qualmodel.crm.mapping import CsvOptions, DateOptions
-    from qualmodel.crm.readers import Table
-except ImportError:  # pragma: no cover
-    from qualmodel.io import CsvOptions, DateOptions  # type: ignore[no-redef]
-    from qualmodel.io import _Table as Table  # type: ignore[no-redef]
 
 __all__ = ["LogTable", "read_log"]
 

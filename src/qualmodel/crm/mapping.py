@@ -288,13 +288,13 @@ class Mapping(_Strict):
 
     source: str
     description: str = ""
-    file: str
+    file: str | None = None
     csv: CsvOptions = Field(default_factory=CsvOptions)
     dates: DateOptions = Field(default_factory=DateOptions)
     normalise: dict[str, dict[str, Any]] = Field(default_factory=dict)
     lookups: dict[str, Lookup] = Field(default_factory=dict)
     lead_id: LeadIdSpec = Field(default_factory=LeadIdSpec)
-    created_at: TimeSource
+    created_at: TimeSource | None = None
     observed_until: TimeSource = Field(default_factory=lambda: TimeSource(latest=True))
     stages: dict[str, str] = Field(default_factory=dict)
     status: list[StatusSpec] = Field(default_factory=list)
@@ -302,6 +302,8 @@ class Mapping(_Strict):
     events: list[EventSpec] = Field(default_factory=list)
     on_invalid: Literal["error", "drop", "clip"] = "error"
     timing: Literal["real", "none"] = "real"
+    history: HistorySpec | None = None
+    touchpoints: TouchpointSpec | None = None
 
     @field_validator("status", "events", mode="before")
     @classmethod
@@ -364,6 +366,11 @@ class Mapping(_Strict):
                         f"status[{i}] sets {val.stage}, which stages: already maps to a "
                         f"column; keep only one"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _tables(self) -> Mapping:
+        check_history_tables(self)
         return self
 
     def resolved_hash(self) -> str:
@@ -505,3 +512,13 @@ def load_mapping(path_or_name: str | Path | Mapping | AbcMapping[str, Any]) -> M
         return Mapping.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_validation_message(label, exc)) from None
+
+
+# The history schema builds on _Strict above; imported last to avoid an import cycle.
+from qualmodel.crm.history_mapping import (  # noqa: E402
+    HistorySpec,
+    TouchpointSpec,
+    check_history_tables,
+)
+
+Mapping.model_rebuild()
