@@ -46,8 +46,9 @@ def describe_import(journeys: Journeys) -> str:
             if journeys.n_events
             else ""
         ),
-        f"dropped leads/rows of the leads table: {_counts(info.get('dropped', {})) or 'none'}",
     ]
+    if "main" in meta.get("files", {}):
+        lines.append(f"leads table: dropped leads: {_counts(info.get('dropped', {})) or 'none'}")
     for role in ("history", "touchpoints"):
         h = info.get(role)
         if not h:
