@@ -90,7 +90,9 @@ def test_bad_stage_name_and_reserved_attribute():
 
 
 def test_unknown_mapping_name_and_not_a_dict(tmp_path):
-    with pytest.raises(ConfigError, match="built-in mappings: event_log, maven_crm, salesforce_opportunity_history"):
+    with pytest.raises(
+        ConfigError, match="built-in mappings: event_log, maven_crm, salesforce_opportunity_history"
+    ):
         load_mapping("salesforce")
     with pytest.raises(ConfigError, match="expected a YAML mapping"):
         load_mapping(write_yaml(tmp_path, "- a\n- b\n"))

@@ -180,7 +180,7 @@ def _case_codes(
             unknown,
             spec.on_invalid,
             rows.log.columns["case"],
-            f"history row for unknown lead(s) {preview(ids)} (not in {leads_file})",
+            f"{rows.log.role} row for unknown lead(s) {preview(ids)} (not in {leads_file})",
             f"add the leads to {leads_file}, fix the ids, or set {role}.on_invalid: drop",
         )
     return codes, lead_keys
@@ -385,7 +385,8 @@ def build_history(
     spec : HistorySpec
         The mapping's ``history`` block.
     role : str
-        Mapping key named in messages.
+        Mapping key whose policies (``on_invalid``, ``duplicates``, ...) the messages name;
+        a touchpoints table follows the ``history`` block's policies.
     lead_keys : pandas.Index, optional
         Case ids of the leads table, in its row order; rows for other cases are invalid.
         Without it every case id in the log becomes a lead.
@@ -408,6 +409,7 @@ def build_history(
     """
     rows = _Rows(log)
     ts = log.frame["ts"].to_numpy()
+    role = "history" if role == "touchpoints" else role  # the policies live under history:
     _check_rows(rows, spec, role)
     stage, event, names = _classify(rows, spec, role)
     case, ids = _case_codes(rows, spec, role, lead_keys, leads_file)

@@ -78,12 +78,7 @@ def history_tables(
 
 
 def _match_ids(log: LogTable, lead_ids: pd.Index, spec: LeadIdSpec) -> None:
-    """Rewrite the log's case ids like the leads table's ids (prefix, zero-padding)."""
-    if spec.column is None:
-        raise ConfigError(
-            "lead_id: a history needs the leads table's id column (lead_id: <column>) to "
-            "match its case ids"
-        )
+    """Rewrite the log's case ids like the leads' ids (prefix, zero-padding of digits)."""
     codes, uniques = pd.factorize(log.frame["case"], use_na_sentinel=True)
     u = pd.Series(uniques, dtype=object)
     body = lead_ids.str.slice(len(spec.prefix))
@@ -102,6 +97,12 @@ def _format_ids(ids: pd.Series, spec: LeadIdSpec) -> pd.Series:
         width = max(int(body.str.len().max()), 1 if spec.pad == "auto" else int(spec.pad))
         ids = body.str.zfill(width)
     return spec.prefix + ids
+
+
+def _latest(*columns: pd.Series) -> pd.Timestamp:
+    """Return the latest timestamp of ``columns`` (exact: no float round trip)."""
+    values = np.concatenate([c.to_numpy(dtype="datetime64[ns]") for c in columns])
+    return pd.Timestamp(values[~np.isnat(values)].max())
 
 
 def _cutoff(mp: Mapping, observed_until: Any) -> pd.Timestamp | None:
@@ -133,6 +134,7 @@ def _touchpoints(
         on_invalid=mp.history.on_invalid,
     )
     log = read_log(path, spec, "touchpoints", mp.csv, mp.dates)
+    _match_ids(log, pd.Index(leads["lead_id"]), mp.lead_id)
     return build_history(
         log,
         spec,
@@ -165,9 +167,8 @@ def _history_only(
         .to_numpy()
     )
     if cut is None:
-        stamps = leads.drop(columns="lead_id").max().max()
-        latest = max(stamps, res.events["ts"].max()) if len(res.events) else stamps
-        cut, origin = pd.Timestamp(latest), f"latest timestamp in the data ({latest})"
+        latest = _latest(*(leads[c] for c in leads.columns if c != "lead_id"), res.events["ts"])
+        cut, origin = latest, f"latest timestamp in the data ({latest})"
     else:
         origin = f"fixed {cut}"
     leads["observed_until"] = cut
@@ -180,6 +181,11 @@ def _with_leads_table(
     from qualmodel.crm.build import import_crm
 
     assert mp.history is not None
+    if mp.lead_id.column is None:
+        raise ConfigError(
+            "lead_id: a history needs the leads table's id column (lead_id: <column>) to "
+            "match its case ids"
+        )
     base = import_crm(
         rest, mp.model_copy(update={"history": None, "touchpoints": None}), observed_until=cut
     )
@@ -244,7 +250,7 @@ def import_history(
             if col.endswith("_at") and col != "created_at":
                 leads[col] = res.cases[col].to_numpy()
         if mp.observed_until.latest and cut is None:
-            latest = max(leads["observed_until"].max(), log.frame["ts"].max())
+            latest = _latest(leads["observed_until"], log.frame["ts"])
             leads["observed_until"] = latest
             info["observed_until"] = f"latest timestamp in the data ({latest})"
         base_events = [base.events.assign(lead_id=base.events["lead_id"].astype(object))]
