@@ -63,7 +63,8 @@ class HistoryResult:
         ``created`` activity, else the case's first row) and one ``<stage>_at`` column per
         mapped stage (NaT when not reached).
     events : pandas.DataFrame
-        ``case``, ``ts``, ``event``, ``value`` of the touchpoint rows of kept cases.
+        ``case`` (categorical whose categories are ``cases.case`` in order), ``ts``,
+        ``event`` (categorical), ``value``: the touchpoint rows of kept cases, file order.
     info : dict
         Counts for ``meta["import"]["history"]`` and the dry-run report.
     """
@@ -124,7 +125,8 @@ def _check_rows(rows: _Rows, spec: HistorySpec, role: str) -> None:
 def _classify(rows: _Rows, spec: HistorySpec, role: str) -> tuple[np.ndarray, np.ndarray, list]:
     """Return per-row stage code (-1 none), per-row event code (-1 none), event names."""
     f = rows.log.frame
-    codes, uniques = pd.factorize(f["activity"], use_na_sentinel=True)
+    codes = f["activity"].cat.codes.to_numpy()
+    uniques = f["activity"].cat.categories
     stage_of = np.full(len(uniques) + 1, -1, dtype=np.int64)
     event_of = np.full(len(uniques) + 1, -1, dtype=np.int64)
     names: list[str] = []
@@ -158,9 +160,10 @@ def _classify(rows: _Rows, spec: HistorySpec, role: str) -> tuple[np.ndarray, np
                 f"{role}.touchpoints (an event) or {role}.ignore, or set "
                 f"{role}.other_activities: event"
             )
-    row_ignored = ignored[codes] & rows.keep
-    ig_counts = pd.Series(f["activity"].to_numpy()[row_ignored]).value_counts()
-    rows.ignored = {str(k): int(v) for k, v in ig_counts.items()}
+    counts = np.bincount(codes[(codes >= 0) & rows.keep], minlength=len(uniques))
+    rows.ignored = {
+        str(uniques[i]): int(counts[i]) for i in np.flatnonzero(ignored[:-1]) if counts[i]
+    }
     return stage_of[codes], event_of[codes], names
 
 
@@ -169,13 +172,14 @@ def _case_codes(
 ) -> tuple[np.ndarray, pd.Index]:
     """Return each row's case number and the case ids (the leads table's keys when given)."""
     case = rows.log.frame["case"]
+    raw, cats = case.cat.codes.to_numpy(), case.cat.categories
     if lead_keys is None:
-        codes, uniques = pd.factorize(case, use_na_sentinel=True)
-        return codes, pd.Index(uniques, dtype=object)
-    codes = lead_keys.get_indexer(case)
-    unknown = (codes < 0) & case.notna().to_numpy()
+        return raw.astype(np.int64), pd.Index(cats, dtype=object)
+    pos = np.append(lead_keys.get_indexer(cats), -1)
+    codes = pos[raw]
+    unknown = (codes < 0) & (raw >= 0)
     if (unknown & rows.keep).any():
-        ids = pd.unique(case[unknown & rows.keep])
+        ids = pd.unique(np.asarray(cats, dtype=object)[raw[unknown & rows.keep]])
         rows.reject(
             unknown,
             spec.on_invalid,
@@ -186,29 +190,43 @@ def _case_codes(
     return codes, lead_keys
 
 
+def _sorted_rows(rows: _Rows, case: np.ndarray) -> np.ndarray:
+    """Return the kept rows sorted by (case, timestamp, activity), ties in file order."""
+    ts = rows.log.frame["ts"].to_numpy().view("int64")
+    act = rows.log.frame["activity"].cat.codes.to_numpy()
+    ok = np.flatnonzero(rows.keep)
+    return ok[np.lexsort((act[ok], ts[ok], case[ok]))]
+
+
 def _select_stages(
-    rows: _Rows, spec: HistorySpec, stage: np.ndarray, case: np.ndarray, n_cases: int
+    rows: _Rows,
+    spec: HistorySpec,
+    stage: np.ndarray,
+    case: np.ndarray,
+    order: np.ndarray,
+    n_cases: int,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Pick each (case, stage)'s first or last occurrence; return times, rows, repeat counts."""
     n_st = len(HISTORY_STAGES)
-    ts = rows.log.frame["ts"].to_numpy().view("int64")
-    sel = np.flatnonzero(rows.keep & (stage >= 0))
-    key = case[sel].astype(np.int64) * n_st + stage[sel]
-    order = sel[np.lexsort((ts[sel], key))]
-    skey = case[order].astype(np.int64) * n_st + stage[order]
-    starts = np.flatnonzero(np.r_[True, skey[1:] != skey[:-1]]) if len(order) else order
-    ends = np.r_[starts[1:], len(order)] - 1 if len(order) else order
+    order = order[rows.keep[order] & (stage[order] >= 0)]
+    key = case[order].astype(np.int64) * n_st + stage[order]
+    perm = np.argsort(key, kind="stable")  # keeps the time order inside each group
+    order, key = order[perm], key[perm]
     times = np.full((n_cases, n_st), _NAT)
     where = np.full((n_cases, n_st), -1, dtype=np.int64)
     repeated: dict[str, int] = {}
-    g_case = case[order[starts]] if len(order) else order
-    g_stage = stage[order[starts]] if len(order) else order
+    if not len(order):
+        return times, where, repeated
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    ends = np.r_[starts[1:], len(order)] - 1
+    g_case, g_stage = case[order[starts]], stage[order[starts]]
+    ts = rows.log.frame["ts"].to_numpy()
     for s, name in enumerate(HISTORY_STAGES):
         in_s = g_stage == s
         if not in_s.any():
             continue
         pick = order[(starts if spec.take(name) == "first" else ends)[in_s]]
-        times[g_case[in_s], s] = rows.log.frame["ts"].to_numpy()[pick]
+        times[g_case[in_s], s] = ts[pick]
         where[g_case[in_s], s] = pick
         extra = int((ends[in_s] - starts[in_s]).sum())
         if extra:
@@ -216,33 +234,29 @@ def _select_stages(
     return times, where, repeated
 
 
-def _first_rows(rows: _Rows, case: np.ndarray, n_cases: int) -> tuple[np.ndarray, np.ndarray]:
+def _first_rows(
+    rows: _Rows, case: np.ndarray, order: np.ndarray, n_cases: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Return each case's earliest kept timestamp and the row holding it (-1: none)."""
-    ts = rows.log.frame["ts"].to_numpy()
-    ok = np.flatnonzero(rows.keep & (case >= 0))
-    order = ok[np.lexsort((ts[ok].view("int64"), case[ok]))]
-    firsts = (
-        order[np.flatnonzero(np.r_[True, case[order][1:] != case[order][:-1]])]
-        if len(order)
-        else order
-    )
+    order = order[rows.keep[order]]
+    firsts = order[np.flatnonzero(np.r_[True, case[order][1:] != case[order][:-1]])]
     out = np.full(n_cases, _NAT)
     at = np.full(n_cases, -1, dtype=np.int64)
-    out[case[firsts]] = ts[firsts]
-    at[case[firsts]] = firsts
+    if len(order):
+        out[case[firsts]] = rows.log.frame["ts"].to_numpy()[firsts]
+        at[case[firsts]] = firsts
     return out, at
 
 
-def _duplicates(rows: _Rows, spec: HistorySpec, role: str, case: np.ndarray) -> None:
-    f = rows.log.frame
-    ok = np.flatnonzero(rows.keep)
-    act, _ = pd.factorize(f["activity"])
-    key = pd.DataFrame(
-        {"c": case[ok], "a": act[ok], "t": f["ts"].to_numpy()[ok].view("int64")}, copy=False
-    )
-    dup = key.duplicated(keep="first").to_numpy()
-    mask = np.zeros(len(f), dtype=bool)
-    mask[ok[dup]] = True
+def _duplicates(rows: _Rows, spec: HistorySpec, role: str, case: np.ndarray, order: np.ndarray):
+    """Reject rows repeating an earlier row's case, activity and timestamp."""
+    o = order[rows.keep[order]]
+    ts = rows.log.frame["ts"].to_numpy().view("int64")[o]
+    act = rows.log.frame["activity"].cat.codes.to_numpy()[o]
+    c = case[o]
+    same = (c[1:] == c[:-1]) & (ts[1:] == ts[:-1]) & (act[1:] == act[:-1])
+    mask = np.zeros(len(rows.keep), dtype=bool)
+    mask[o[1:][same]] = True
     rows.reject(
         mask,
         spec.duplicates,
@@ -428,11 +442,12 @@ def build_history(
             f"timestamp after the lead's observed_until in {leads_file}",
             f"fix the timestamps or observed_until, or set {role}.on_invalid: drop",
         )
-    _duplicates(rows, spec, role, case)
-    times, where, repeated = _select_stages(rows, spec, stage, case, n_cases)
+    order = _sorted_rows(rows, case)
+    _duplicates(rows, spec, role, case, order)
+    times, where, repeated = _select_stages(rows, spec, stage, case, order, n_cases)
     c_idx = HISTORY_STAGES.index("created")
     if created is None:
-        first_ts, first_row = _first_rows(rows, case, n_cases)
+        first_ts, first_row = _first_rows(rows, case, order, n_cases)
         has = ~np.isnat(times[:, c_idx])
         times[:, c_idx] = np.where(has, times[:, c_idx], first_ts)
         where[:, c_idx] = np.where(has, where[:, c_idx], first_row)
@@ -454,17 +469,21 @@ def build_history(
     )
     sel = rows.keep & (event >= 0) & (case >= 0)
     sel[sel] = cases.ok[case[sel]]
+    ok = cases.ok
+    kept_ids = pd.Index(ids.to_numpy()[ok], dtype=object)
+    position = np.cumsum(ok) - 1  # case number -> row of the kept cases
     events = pd.DataFrame(
         {
-            "case": ids.to_numpy()[case[sel]],
+            "case": pd.Categorical.from_codes(position[case[sel]], categories=kept_ids),
             "ts": ts[sel],
-            "event": np.asarray(names, dtype=object)[event[sel]] if names else [],
+            "event": pd.Categorical.from_codes(
+                event[sel], categories=pd.Index(names, dtype=object)
+            ),
         }
     )
     if "value" in log.frame:
         events["value"] = log.frame["value"].to_numpy()[sel]
-    ok = cases.ok
-    out = pd.DataFrame({"case": ids.to_numpy()[ok], "created_at": times[ok, c_idx]})
+    out = pd.DataFrame({"case": kept_ids.to_numpy(), "created_at": times[ok, c_idx]})
     mapped = set(spec.stages.values())
     for s, name in enumerate(HISTORY_STAGES):
         if name != "created" and name in mapped:
@@ -477,7 +496,7 @@ def build_history(
         "skipped": skipped,
         "filled": skipped if spec.skipped_stages == "fill" else {},
         "won_and_lost_kept_last": kept_last,
-        "events": {k: int(v) for k, v in events["event"].value_counts().items()},
+        "events": {str(k): int(v) for k, v in events["event"].value_counts().items() if v},
         "ignored": rows.ignored,
         "dropped_rows": rows.dropped,
         "dropped_cases": cases.dropped,

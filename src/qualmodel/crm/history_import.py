@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from qualmodel.crm.history import HistoryResult, build_history
 from qualmodel.crm.history_mapping import HistorySpec
@@ -79,15 +80,18 @@ def history_tables(
 
 def _match_ids(log: LogTable, lead_ids: pd.Index, spec: LeadIdSpec) -> None:
     """Rewrite the log's case ids like the leads' ids (prefix, zero-padding of digits)."""
-    codes, uniques = pd.factorize(log.frame["case"], use_na_sentinel=True)
-    u = pd.Series(uniques, dtype=object)
+    case = log.frame["case"]
+    u = pd.Series(case.cat.categories.to_numpy(), dtype=object)
     body = lead_ids.str.slice(len(spec.prefix))
     if spec.pad is not None and len(body) and body.str.fullmatch(r"\d+").all():
         width = int(body.str.len().max())
         digits = u.str.fullmatch(r"\d+").fillna(False).to_numpy(dtype=bool)
         u[digits] = u[digits].str.lstrip("0").replace("", "0").str.zfill(width)
-    mapped = np.array([*(spec.prefix + u).tolist(), None], dtype=object)
-    log.frame["case"] = mapped[codes]
+    new_codes, cats = pd.factorize(spec.prefix + u)  # "7" and "007" may become one id
+    lookup = np.append(new_codes, -1).astype(np.int32)
+    log.frame["case"] = pd.Categorical.from_codes(
+        lookup[case.cat.codes.to_numpy()], categories=pd.Index(cats, dtype=object)
+    )
 
 
 def _format_ids(ids: pd.Series, spec: LeadIdSpec) -> pd.Series:
@@ -147,8 +151,36 @@ def _touchpoints(
     )
 
 
-def _events(*results: HistoryResult | None) -> list[pd.DataFrame]:
-    return [r.events.rename(columns={"case": "lead_id"}) for r in results if r is not None]
+def _events(lead_ids: pd.Index, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate event tables whose ``lead_id`` are categoricals over ``lead_ids``.
+
+    Keeping the codes (instead of strings) spares the contract a hash of every event's id.
+    """
+    parts = [p for p in parts if len(p)] or parts[:1]
+    lead = np.concatenate([p["lead_id"].cat.codes.to_numpy() for p in parts])
+    value = [p["value"] if "value" in p else pd.Series(np.nan, index=p.index) for p in parts]
+    return pd.DataFrame(
+        {
+            "lead_id": pd.Categorical.from_codes(lead, categories=lead_ids),
+            "ts": np.concatenate([p["ts"].to_numpy() for p in parts]),
+            "event": union_categoricals(
+                [p["event"].astype("category") for p in parts], ignore_order=True
+            ),
+            "value": np.concatenate([v.to_numpy(dtype="float64") for v in value]),
+        }
+    )
+
+
+def _recode(events: pd.DataFrame, new_code: np.ndarray, lead_ids: pd.Index) -> pd.DataFrame:
+    """Return ``events`` (lead codes over other leads) re-coded onto ``lead_ids``.
+
+    ``new_code[old]`` is the new position of old lead ``old`` (-1: the lead was dropped,
+    and so are its events).
+    """
+    codes = new_code[events["lead_id"].cat.codes.to_numpy()]
+    out = events.loc[codes >= 0].copy()
+    out["lead_id"] = pd.Categorical.from_codes(codes[codes >= 0], categories=lead_ids)
+    return out
 
 
 def _history_only(
@@ -158,13 +190,14 @@ def _history_only(
     res = build_history(log, mp.history, cutoff=cut)
     if res.cases.empty:
         raise InputError(f"{log.path}: no case left after import; check the mapping")
-    ids = _format_ids(res.cases["case"].astype(str), mp.lead_id)
-    leads = res.cases.rename(columns={"case": "lead_id"})
-    leads["lead_id"] = ids.to_numpy()
-    res.events["case"] = (
-        pd.Series(ids.to_numpy(), index=res.cases["case"].to_numpy())
-        .reindex(res.events["case"].to_numpy())
-        .to_numpy()
+    ids = _format_ids(res.cases["case"].astype(str), mp.lead_id).to_numpy()
+    perm = np.argsort(ids, kind="stable")
+    leads = res.cases.rename(columns={"case": "lead_id"}).iloc[perm].reset_index(drop=True)
+    leads["lead_id"] = ids[perm]
+    new_code = np.empty(len(perm), dtype=np.int64)
+    new_code[perm] = np.arange(len(perm))
+    res.events = _recode(
+        res.events.rename(columns={"case": "lead_id"}), new_code, pd.Index(leads["lead_id"])
     )
     if cut is None:
         latest = _latest(*(leads[c] for c in leads.columns if c != "lead_id"), res.events["ts"])
@@ -253,7 +286,9 @@ def import_history(
             latest = _latest(leads["observed_until"], log.frame["ts"])
             leads["observed_until"] = latest
             info["observed_until"] = f"latest timestamp in the data ({latest})"
-        base_events = [base.events.assign(lead_id=base.events["lead_id"].astype(object))]
+        new_code = np.where(keep, np.cumsum(keep) - 1, -1)
+        base_events = [_recode(base.events, new_code, pd.Index(leads["lead_id"]))]
+        res.events = res.events.rename(columns={"case": "lead_id"})
         files = dict(base.meta["files"])
         del cut_used
     else:
@@ -271,7 +306,8 @@ def import_history(
             "sha256": file_digest(path),
             "rows": (res if role == "history" else tp).info["rows"],
         }  # type: ignore[union-attr]
-    events = pd.concat([*base_events, *_events(res, tp)], ignore_index=True)
+    tp_events = [] if tp is None else [tp.events.rename(columns={"case": "lead_id"})]
+    events = _events(pd.Index(leads["lead_id"]), [*base_events, res.events, *tp_events])
     meta = {
         "source": mp.source,
         "kind": "crm_import",

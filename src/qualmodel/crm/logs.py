@@ -38,7 +38,8 @@ class LogTable:
     role : str
         ``history`` or ``touchpoints`` (the mapping key).
     frame : pandas.DataFrame
-        ``case`` (str or None), ``activity`` (str or None), ``ts`` (``datetime64[ns]``,
+        ``case`` and ``activity`` (categoricals of str; missing when empty), ``ts``
+        (``datetime64[ns]``,
         NaT when empty or unparseable), ``value`` (float64) when the mapping names one.
     bad_ts : numpy.ndarray
         True where a timestamp was given but could not be parsed.
@@ -95,9 +96,16 @@ def _read_parquet(path: Path, cols: dict[str, str], role: str) -> tuple[Any, Any
     try:
         import pyarrow.parquet as pq
 
-        have = pq.ParquetFile(path).schema_arrow.names
-        _require(path, have, cols, role)
-        frame = pd.read_parquet(path, columns=list(dict.fromkeys(cols.values())))
+        schema = pq.ParquetFile(path).schema_arrow
+        _require(path, schema.names, cols, role)
+        text = [
+            c
+            for k, c in cols.items()
+            if k in ("case", "activity") and str(schema.field(c).type) in ("string", "large_string")
+        ]
+        frame = pq.read_table(
+            path, columns=list(dict.fromkeys(cols.values())), read_dictionary=text
+        ).to_pandas()
     except InputError:
         raise
     except Exception as exc:  # pyarrow raises several types for damaged files
@@ -129,14 +137,20 @@ def _read_xes(path: Path, cols: dict[str, str], role: str) -> tuple[Any, Any]:
     return frame, where
 
 
-def _as_text(s: pd.Series) -> pd.Series:
-    """Return ``s`` as stripped strings (None when missing or empty)."""
-    if s.dtype != object:
-        out = s.astype(object).where(s.notna(), None)
-        return out.map(lambda v: None if v is None else str(v))
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    clean = np.array([(str(u).strip() or None) for u in uniques] + [None], dtype=object)
-    return pd.Series(clean[codes], index=s.index)
+def _as_text(s: pd.Series) -> pd.Categorical:
+    """Return ``s`` as a categorical of stripped strings (missing when empty).
+
+    Ids and activity names repeat, so the text work is done once per distinct value and
+    the rules downstream work on the integer codes.
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, uniques = s.cat.codes.to_numpy(), s.cat.categories.to_numpy()
+    else:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    clean = [(str(u).strip() or None) for u in uniques]
+    new_codes, cats = pd.factorize(pd.Series(clean, dtype=object), use_na_sentinel=True)
+    lookup = np.append(new_codes, -1).astype(np.int32)
+    return pd.Categorical.from_codes(lookup[codes], categories=pd.Index(cats, dtype=object))
 
 
 def parse_timestamps(values: pd.Series, opts: DateOptions | None) -> pd.Series:
