@@ -57,14 +57,15 @@ def run_import(folder: Path) -> None:
     mp = load_mapping(folder / "mapping.yaml")
     assert mp.history is not None
     path = folder / mp.history.file
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     j = import_crm(path, mp)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     rows = j.meta["import"]["history"]["rows"]
     print(
         json.dumps(
             {
                 "s": round(seconds, 2),
+                "cpu_s": round(cpu, 2),
                 "rows": rows,
                 "leads": j.n_leads,
                 "events": j.n_events,

@@ -246,3 +246,18 @@ def test_spec_validation():
 def test_event_name():
     assert event_name("Email Opened") == "email_opened"
     assert event_name("W_Completeren aanvraag") == "w_completeren_aanvraag"
+
+
+def test_duplicate_found_among_other_rows_at_the_same_time(tmp_path):
+    rows = [
+        ("A", "Created", "2024-01-01"),
+        ("A", "Demo", "2024-01-02"),
+        ("A", "Email Opened", "2024-01-02"),
+        ("A", "Demo", "2024-01-02"),
+        ("A", "Email Opened", "2024-01-03"),
+    ]
+    res = _build(tmp_path, rows, duplicates="drop")
+    assert res.info["dropped_rows"] == {"duplicate event": 1}
+    assert res.events["event"].tolist() == ["demo", "email_open", "email_open"]
+    with pytest.raises(InputError, match=r"line\(s\) 5, column 'activity': duplicate event"):
+        _build(tmp_path, rows)

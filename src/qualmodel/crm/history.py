@@ -105,7 +105,8 @@ def _check_rows(rows: _Rows, spec: HistorySpec, role: str) -> None:
     pol = spec.on_invalid
     rows.reject(f["case"].isna().to_numpy(), pol, cols["case"], "empty case id", fix)
     rows.reject(f["activity"].isna().to_numpy(), pol, cols["activity"], "empty activity", fix)
-    rows.reject(log.raw_ts.isna().to_numpy(), pol, cols["ts"], "empty timestamp", fix)
+    empty = np.isnat(f["ts"].to_numpy()) & ~log.bad_ts
+    rows.reject(empty, pol, cols["ts"], "empty timestamp", fix)
     if log.bad_ts.any():
         first = (
             log.raw_ts.iloc[int(np.flatnonzero(log.bad_ts & rows.keep)[0])]
@@ -191,11 +192,10 @@ def _case_codes(
 
 
 def _sorted_rows(rows: _Rows, case: np.ndarray) -> np.ndarray:
-    """Return the kept rows sorted by (case, timestamp, activity), ties in file order."""
+    """Return the kept rows sorted by (case, timestamp), ties in file order."""
     ts = rows.log.frame["ts"].to_numpy().view("int64")
-    act = rows.log.frame["activity"].cat.codes.to_numpy()
     ok = np.flatnonzero(rows.keep)
-    return ok[np.lexsort((act[ok], ts[ok], case[ok]))]
+    return ok[np.lexsort((ts[ok], case[ok]))]
 
 
 def _select_stages(
@@ -252,11 +252,19 @@ def _duplicates(rows: _Rows, spec: HistorySpec, role: str, case: np.ndarray, ord
     """Reject rows repeating an earlier row's case, activity and timestamp."""
     o = order[rows.keep[order]]
     ts = rows.log.frame["ts"].to_numpy().view("int64")[o]
-    act = rows.log.frame["activity"].cat.codes.to_numpy()[o]
     c = case[o]
-    same = (c[1:] == c[:-1]) & (ts[1:] == ts[:-1]) & (act[1:] == act[:-1])
+    tie = (c[1:] == c[:-1]) & (ts[1:] == ts[:-1])  # rows sharing case and time (rare)
     mask = np.zeros(len(rows.keep), dtype=bool)
-    mask[o[1:][same]] = True
+    if tie.any():
+        in_run = np.zeros(len(o), dtype=bool)
+        in_run[1:] |= tie
+        in_run[:-1] |= tie
+        sub = np.sort(o[in_run])  # file order, so the first copy is kept
+        act = rows.log.frame["activity"].cat.codes.to_numpy()
+        key = pd.DataFrame(
+            {"c": case[sub], "t": rows.log.frame["ts"].to_numpy()[sub], "a": act[sub]}
+        )
+        mask[sub[key.duplicated(keep="first").to_numpy()]] = True
     rows.reject(
         mask,
         spec.duplicates,

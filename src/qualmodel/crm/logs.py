@@ -84,8 +84,42 @@ def _require(path: Path, have: list[str], cols: dict[str, str], role: str) -> No
         )
 
 
+class _LogCsv(Table):
+    """A long CSV read fast: only the mapped columns, ids and activities as categoricals.
+
+    Anything unusual (malformed rows, wrong encoding, empty file) falls back to the full
+    :class:`~qualmodel.crm.readers.Table` reader, which raises its one-line errors; line
+    numbers for messages come from the same class.
+    """
+
+    def __init__(self, path: Path, opts: CsvOptions, role: str, cols: dict[str, str]) -> None:
+        self._cols = cols
+        super().__init__(path, opts, role)
+
+    def _read(self) -> pd.DataFrame:
+        wanted = set(self._cols.values())
+        text = {self._cols["case"], self._cols["activity"]}
+        o = self.path, self.opts
+        try:
+            df = pd.read_csv(
+                o[0],
+                sep=o[1].delimiter,
+                usecols=lambda c: str(c).strip() in wanted,
+                dtype={c: ("category" if c in text else str) for c in wanted},
+                keep_default_na=False,
+                na_values=o[1].na_values,
+                encoding=o[1].encoding,
+            )
+        except (ValueError, UnicodeDecodeError, LookupError, OSError):
+            return super()._read()  # ParserError and EmptyDataError are ValueErrors
+        df.columns = [str(c).strip() for c in df.columns]
+        if df.columns.duplicated().any() or df.empty:
+            return super()._read()
+        return df
+
+
 def _read_csv(path: Path, cols: dict[str, str], opts: CsvOptions, role: str) -> tuple[Any, Any]:
-    table = Table(path, opts, role)
+    table = _LogCsv(path, opts, role, cols)
     _require(path, list(table.frame.columns), cols, role)
     return table.frame, table.where
 
@@ -189,7 +223,16 @@ def parse_timestamps(values: pd.Series, opts: DateOptions | None) -> pd.Series:
             out = pd.to_datetime(text, utc=True, **kw)
     if isinstance(out.dtype, pd.DatetimeTZDtype):
         out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-    return out.astype("datetime64[ns]")
+    out = out.astype("datetime64[ns]")
+    retry = np.isnat(out.to_numpy())
+    if retry.any():
+        retry &= text.notna().to_numpy()
+    if retry.any():  # values with spaces around them (the fast CSV path does not strip)
+        stripped = text[retry].astype(str).str.strip()
+        if (stripped != text[retry]).any():
+            again = parse_timestamps(stripped, opts)
+            out[retry] = again.to_numpy()
+    return out
 
 
 def read_log(
@@ -239,7 +282,9 @@ def read_log(
     raw_ts = raw[cols["ts"]]
     ts = parse_timestamps(raw_ts, dates if fmt == "csv" else None)
     frame["ts"] = ts.to_numpy()
-    bad_ts = ts.isna().to_numpy() & raw_ts.notna().to_numpy()
+    bad_ts = np.isnat(frame["ts"].to_numpy())
+    if bad_ts.any():
+        bad_ts &= raw_ts.notna().to_numpy()
     if "value" in cols:
         v = raw[cols["value"]]
         num = pd.to_numeric(v, errors="coerce").astype("float64")
