@@ -93,7 +93,8 @@ def main() -> None:
             r = _child("import", str(Path(tmp) / fmt))
             print(
                 f"{fmt}: {r['rows']} rows ({r['file_mb']} MiB) -> {r['leads']} leads, "
-                f"{r['events']} events in {r['s']} s, peak RSS {r['peak_rss_mb']} MiB"
+                f"{r['events']} events in {r['s']} s (CPU {r['cpu_s']} s), peak RSS "
+                f"{r['peak_rss_mb']} MiB"
             )
             result[fmt] = r
     emit(result)
