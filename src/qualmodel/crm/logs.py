@@ -120,7 +120,11 @@ class _LogCsv(Table):
 
 def _read_csv(path: Path, cols: dict[str, str], opts: CsvOptions, role: str) -> tuple[Any, Any]:
     table = _LogCsv(path, opts, role, cols)
-    _require(path, list(table.frame.columns), cols, role)
+    have = list(table.frame.columns)
+    if not set(cols.values()) <= set(have):  # name every column of the file in the message
+        header = pd.read_csv(path, sep=opts.delimiter, encoding=opts.encoding, nrows=0)
+        have = [str(c).strip() for c in header.columns]
+    _require(path, have, cols, role)
     return table.frame, table.where
 
 
