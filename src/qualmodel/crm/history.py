@@ -475,9 +475,31 @@ def build_history(
         "touchpoint before the lead was created (timestamps out of order)",
         f"fix the timestamps, or set {role}.on_invalid: drop",
     )
+    result = _result(rows, cases, spec, times, case, event, names)
+    result.info.update(
+        repeated=repeated,
+        skipped=skipped,
+        filled=skipped if spec.skipped_stages == "fill" else {},
+        won_and_lost_kept_last=kept_last,
+    )
+    return result
+
+
+def _result(
+    rows: _Rows,
+    cases: _Cases,
+    spec: HistorySpec,
+    times: np.ndarray,
+    case: np.ndarray,
+    event: np.ndarray,
+    names: list[str],
+) -> HistoryResult:
+    """Assemble the kept cases' stage table, their touchpoint events and the row counts."""
+    log, ids, ok = rows.log, cases.ids, cases.ok
+    ts = log.frame["ts"].to_numpy()
+    c_idx = HISTORY_STAGES.index("created")
     sel = rows.keep & (event >= 0) & (case >= 0)
-    sel[sel] = cases.ok[case[sel]]
-    ok = cases.ok
+    sel[sel] = ok[case[sel]]
     kept_ids = pd.Index(ids.to_numpy()[ok], dtype=object)
     position = np.cumsum(ok) - 1  # case number -> row of the kept cases
     events = pd.DataFrame(
@@ -500,10 +522,6 @@ def build_history(
         "rows": len(log.frame),
         "cases": int(ok.sum()),
         "stages": {c[:-3]: int(out[c].notna().sum()) for c in out.columns if c.endswith("_at")},
-        "repeated": repeated,
-        "skipped": skipped,
-        "filled": skipped if spec.skipped_stages == "fill" else {},
-        "won_and_lost_kept_last": kept_last,
         "events": {str(k): int(v) for k, v in events["event"].value_counts().items() if v},
         "ignored": rows.ignored,
         "dropped_rows": rows.dropped,
