@@ -106,6 +106,22 @@ def test_stage_before_lead_creation_is_out_of_order(export):
         import_crm(export / "leads.csv", _mapping())
 
 
+def test_history_of_a_lead_dropped_by_the_leads_table(export):
+    (export / "leads.csv").write_text(LEADS.replace("30,2024-01-05", "30,"))
+    mp = _mapping() | {"on_invalid": "drop"}
+    (export / "history.csv").write_text(HISTORY + "30,Accepted,2024-01-09\n")
+    j = import_crm(export / "leads.csv", mp)
+    assert j.leads["lead_id"].tolist() == ["07", "12"]
+    assert j.meta["import"]["dropped"] == {"missing:created_at": 1}
+    assert j.meta["import"]["history"]["dropped_rows"] == {
+        "lead dropped by the leads table import": 1
+    }
+    assert j.meta["import"]["touchpoints"]["dropped_rows"] == {
+        "lead dropped by the leads table import": 1
+    }
+    assert j.events["event"].astype(str).tolist() == ["webinar"]
+
+
 def test_touchpoint_for_unknown_lead(export):
     (export / "touch.csv").write_text("lead,what,at,score\n99,Webinar,2024-01-02,\n")
     with pytest.raises(

@@ -169,7 +169,12 @@ def _classify(rows: _Rows, spec: HistorySpec, role: str) -> tuple[np.ndarray, np
 
 
 def _case_codes(
-    rows: _Rows, spec: HistorySpec, role: str, lead_keys: pd.Index | None, leads_file: str
+    rows: _Rows,
+    spec: HistorySpec,
+    role: str,
+    lead_keys: pd.Index | None,
+    leads_file: str,
+    dropped_leads: pd.Index | None = None,
 ) -> tuple[np.ndarray, pd.Index]:
     """Return each row's case number and the case ids (the leads table's keys when given)."""
     case = rows.log.frame["case"]
@@ -178,6 +183,11 @@ def _case_codes(
         return raw.astype(np.int64), pd.Index(cats, dtype=object)
     pos = np.append(lead_keys.get_indexer(cats), -1)
     codes = pos[raw]
+    if dropped_leads is not None and len(dropped_leads):
+        gone = np.append(cats.isin(dropped_leads), False)[raw] & rows.keep
+        if gone.any():
+            rows.dropped["lead dropped by the leads table import"] = int(gone.sum())
+            rows.keep &= ~gone
     unknown = (codes < 0) & (raw >= 0)
     if (unknown & rows.keep).any():
         ids = pd.unique(np.asarray(cats, dtype=object)[raw[unknown & rows.keep]])
@@ -397,6 +407,7 @@ def build_history(
     until: np.ndarray | None = None,
     cutoff: pd.Timestamp | None = None,
     leads_file: str = "the leads table",
+    dropped_leads: pd.Index | None = None,
 ) -> HistoryResult:
     """Apply the history rules (module docstring) to a long table.
 
@@ -419,6 +430,9 @@ def build_history(
         An explicit data cut-off: later rows are dropped (counted as "after the data cut-off").
     leads_file : str
         Name of the leads table in messages.
+    dropped_leads : pandas.Index, optional
+        Ids of leads-table rows that its own import dropped (``on_invalid: drop``): their
+        history rows are dropped too (counted), not reported as unknown leads.
 
     Returns
     -------
@@ -434,7 +448,7 @@ def build_history(
     role = "history" if role == "touchpoints" else role  # the policies live under history:
     _check_rows(rows, spec, role)
     stage, event, names = _classify(rows, spec, role)
-    case, ids = _case_codes(rows, spec, role, lead_keys, leads_file)
+    case, ids = _case_codes(rows, spec, role, lead_keys, leads_file, dropped_leads)
     n_cases = len(ids)
     if cutoff is not None:
         late = rows.keep & (ts > np.datetime64(cutoff, "ns"))

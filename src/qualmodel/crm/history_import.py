@@ -29,7 +29,7 @@ from qualmodel.crm.history import HistoryResult, build_history
 from qualmodel.crm.history_mapping import HistorySpec
 from qualmodel.crm.logs import LogTable, read_log
 from qualmodel.crm.mapping import LeadIdSpec, Mapping, as_timestamp
-from qualmodel.crm.readers import file_digest
+from qualmodel.crm.readers import Table, file_digest
 from qualmodel.errors import ConfigError, ContractError, InputError
 from qualmodel.journeys import Journeys
 
@@ -121,7 +121,11 @@ def _cutoff(mp: Mapping, observed_until: Any) -> pd.Timestamp | None:
 
 
 def _touchpoints(
-    mp: Mapping, path: Path, leads: pd.DataFrame, cut: pd.Timestamp | None
+    mp: Mapping,
+    path: Path,
+    leads: pd.DataFrame,
+    cut: pd.Timestamp | None,
+    dropped: pd.Index | None,
 ) -> HistoryResult:
     tp = mp.touchpoints
     assert tp is not None and mp.history is not None
@@ -148,6 +152,7 @@ def _touchpoints(
         until=leads["observed_until"].to_numpy(),
         cutoff=cut,
         leads_file="the leads of this import",
+        dropped_leads=dropped,
     )
 
 
@@ -210,7 +215,7 @@ def _history_only(
 
 def _with_leads_table(
     mp: Mapping, rest: dict[str, str | Path], log: LogTable, cut: pd.Timestamp | None
-) -> tuple[Journeys, HistoryResult, pd.Timestamp | None]:
+) -> tuple[Journeys, HistoryResult, pd.Index | None]:
     from qualmodel.crm.build import import_crm
 
     assert mp.history is not None
@@ -224,6 +229,12 @@ def _with_leads_table(
     )
     leads = base.leads
     _match_ids(log, pd.Index(leads["lead_id"]), mp.lead_id)
+    dropped = None
+    if base.meta["import"].get("dropped"):  # ids of the rows the leads-table import dropped
+        from qualmodel.crm.build import _lead_ids
+
+        every = _lead_ids(Table(Path(rest["main"]), mp.csv, "main"), mp.lead_id)
+        dropped = pd.Index(every).difference(pd.Index(leads["lead_id"]))
     per_lead = cut is None and not mp.observed_until.latest
     res = build_history(
         log,
@@ -233,8 +244,9 @@ def _with_leads_table(
         until=leads["observed_until"].to_numpy() if per_lead else None,
         cutoff=cut,
         leads_file=Path(str(rest.get("main", mp.file))).name,
+        dropped_leads=dropped,
     )
-    return base, res, None if per_lead else cut
+    return base, res, dropped
 
 
 def import_history(
@@ -275,7 +287,7 @@ def import_history(
     log = read_log(logs["history"], mp.history, "history", mp.csv, mp.dates)
     info: dict[str, Any] = {}
     if mp.file:
-        base, res, cut_used = _with_leads_table(mp, rest, log, cut)
+        base, res, dropped = _with_leads_table(mp, rest, log, cut)
         info = dict(base.meta["import"])
         keep = np.isin(base.leads["lead_id"].to_numpy(), res.cases["case"].to_numpy())
         leads = base.leads.loc[keep].reset_index(drop=True)
@@ -290,12 +302,11 @@ def import_history(
         base_events = [_recode(base.events, new_code, pd.Index(leads["lead_id"]))]
         res.events = res.events.rename(columns={"case": "lead_id"})
         files = dict(base.meta["files"])
-        del cut_used
     else:
         leads, res, origin = _history_only(mp, log, cut)
         info = {"leads": len(leads), "dropped": {}, "observed_until": origin}
-        base_events, files = [], {}
-    tp = _touchpoints(mp, logs["touchpoints"], leads, cut) if mp.touchpoints else None
+        base_events, files, dropped = [], {}, None
+    tp = _touchpoints(mp, logs["touchpoints"], leads, cut, dropped) if mp.touchpoints else None
     info["leads"] = len(leads)
     info["history"] = res.info
     if tp is not None:
