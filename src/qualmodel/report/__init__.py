@@ -32,8 +32,8 @@ parameter checking), :mod:`~qualmodel.report.helpers` (what notebooks call),
 
 from __future__ import annotations
 
+from qualmodel.outcomes import headline, label_missing
 from qualmodel.report.helpers import (
-    OUTCOMES,
     at_horizon,
     ci_table,
     criteria_for,
@@ -80,7 +80,6 @@ __all__ = [
     "FAILED_DIR",
     "IGNORED_STDERR",
     "METRICS_MIMETYPE",
-    "OUTCOMES",
     "PATH_PARAMETERS",
     "REPORT_DEFAULTS",
     "RUNNER_PARAMETERS",
@@ -100,8 +99,10 @@ __all__ = [
     "find_notebooks_dir",
     "format_metric",
     "group_columns",
+    "headline",
     "inspect_parameters",
     "journeys_for",
+    "label_missing",
     "metric",
     "metrics_payload",
     "outcome_plan",
