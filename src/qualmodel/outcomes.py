@@ -123,8 +123,10 @@ def resolve_stage(journeys: Any, name: str, option: str = "stage") -> str:
     for col, label in labels.items():
         if wanted in (col.lower(), col.lower().removesuffix("_at"), label.lower()):
             return col
-    known = [f"{c.removesuffix('_at')}" + (f" ({v})" if v != c.removesuffix("_at") else "")
-             for c, v in labels.items()]  # fmt: skip
+    known = []
+    for col, label in labels.items():
+        stem = col.removesuffix("_at")
+        known.append(stem if label.lower() == stem else f"{stem} ({label})")
     raise ConfigError(
         f"{option} '{name}': no such stage in these journeys; use one of {', '.join(known)}"
     )
