@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from qualmodel import survival as sv
 from qualmodel.cli import main
@@ -181,21 +182,12 @@ def test_unknown_start_stage(journeys_dir, tmp_path, capsys):
     assert cap.err.strip().startswith("error: --start 'nowhere': no such stage")
 
 
-def _call(args, capsys):
-    """Exit code (0 when ``main`` returns) and captured output."""
-    try:
-        main(args)
-    except SystemExit as exc:
-        return exc.code, capsys.readouterr()
-    return 0, capsys.readouterr()
-
-
 def test_defaults_follow_the_stages_present(tmp_path, capsys):
     """MQL → won without a lost stage: no competing outcome, said in one line."""
     from shapes import make_shape
 
     folder = make_shape("no_lost", n=120, seed=5).write(tmp_path / "mql_won")
-    code, cap = _call(
+    code, cap = run_cli(
         ["survival", "-j", str(folder), "--start", "mql", "--target", "won", "-o",
          str(tmp_path / "a")],
         capsys,
@@ -204,12 +196,12 @@ def test_defaults_follow_the_stages_present(tmp_path, capsys):
     assert cap.out.splitlines()[0].startswith("competing outcomes: none in these data")
     tte = pd.read_csv(tmp_path / "a" / "time_to_event.csv")
     assert set(tte["event"]) == {0, 1}
-    code, cap = _call(
+    code, cap = run_cli(
         ["survival", "-j", str(folder), "--competing", "none", "-o", str(tmp_path / "b")],
         capsys,
     )
     assert code == 0 and "competing outcomes" not in cap.out
-    code, cap = _call(
+    code, cap = run_cli(
         ["survival", "-j", str(folder), "--competing", "lost", "-o", str(tmp_path / "c")],
         capsys,
     )
@@ -224,7 +216,7 @@ def test_three_competing_outcomes_named_as_the_data_does(tmp_path, capsys):
     from shapes import make_shape
 
     folder = make_shape("three_competing", n=150, seed=5).write(tmp_path / "loans")
-    code, cap = _call(
+    code, cap = run_cli(
         ["survival", "-j", str(folder), "--target", "approved", "--by", "source", "-o",
          str(tmp_path / "a")],
         capsys,
