@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualmodel.atomic import write_text_atomic
+from qualmodel.atomic import make_temp_dir, write_text_atomic
 from qualmodel.report.plan import (
     Job,
     Plan,
@@ -386,7 +386,7 @@ def _open_stage(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     """Create the output folder and a fresh staging folder (with ``.run/logs``) inside it."""
     out_dir = Path(out).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    stage = make_temp_dir(out_dir, ".staging-")
     scratch = stage / ".run"
     (scratch / "logs").mkdir(parents=True)
     return out_dir, stage, scratch
