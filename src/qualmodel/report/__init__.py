@@ -32,6 +32,7 @@ parameter checking), :mod:`~qualmodel.report.helpers` (what notebooks call),
 
 from __future__ import annotations
 
+from qualmodel.medians import median_among_reached, median_definition, median_sentence
 from qualmodel.report.helpers import (
     OUTCOMES,
     at_horizon,
@@ -41,6 +42,7 @@ from qualmodel.report.helpers import (
     format_metric,
     group_columns,
     journeys_for,
+    median_metric,
     metric,
     metrics_payload,
     outcome_plan,
@@ -102,6 +104,10 @@ __all__ = [
     "group_columns",
     "inspect_parameters",
     "journeys_for",
+    "median_among_reached",
+    "median_definition",
+    "median_metric",
+    "median_sentence",
     "metric",
     "metrics_payload",
     "outcome_plan",
