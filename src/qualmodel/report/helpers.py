@@ -160,6 +160,32 @@ def outcome_plan_start(journeys: Any) -> str:
     return default_start(journeys.leads)
 
 
+def skip_rest(message: str) -> None:
+    """Show ``message`` and turn every later cell of this notebook run into a no-op.
+
+    For a notebook that cannot apply to the data (e.g. criteria comparison on data without
+    criteria): the executed notebook, its HTML and plain ``papermill`` end with the
+    explanation instead of a traceback, and the run succeeds.
+
+    Parameters
+    ----------
+    message : str
+        Markdown shown as the cell's output (one line: what is missing and how to supply it).
+    """
+    from IPython import get_ipython
+    from IPython.display import Markdown, display
+
+    display(Markdown(message))
+    shell = get_ipython()
+    if shell is not None and _skip_cell not in shell.input_transformers_post:
+        shell.input_transformers_post.append(_skip_cell)
+
+
+def _skip_cell(lines: list[str]) -> list[str]:
+    """IPython input transformer of :func:`skip_rest`: run nothing."""
+    return []
+
+
 def group_columns(
     journeys: Any,
     candidates: Sequence[str] = ("segment", "nurtured", "source"),
