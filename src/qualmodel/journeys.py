@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qualmodel.atomic import make_temp_dir
 from qualmodel.errors import ContractError, InputError, preview
 
 #: Stage timestamp columns a ``leads`` table may carry (all optional).
@@ -562,7 +563,8 @@ class Journeys:
 
         The folder is written under a temporary name next to ``path`` and renamed into
         place, so a reader never sees a half-written folder and a failure leaves any
-        previous content intact.
+        previous content intact. Folder and files get the modes ``mkdir``/``open`` would
+        give (the process umask applies).
 
         Parameters
         ----------
@@ -582,7 +584,7 @@ class Journeys:
         if target.exists() and not target.is_dir():
             raise InputError(f"{target}: exists and is not a folder; choose another path")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        tmp = make_temp_dir(target.parent, f".{target.name}.tmp-")  # mode as mkdir's
         try:
             self.leads.to_parquet(tmp / "leads.parquet", index=False)
             self.events.to_parquet(tmp / "events.parquet", index=False)

@@ -32,6 +32,7 @@ parameter checking), :mod:`~qualmodel.report.helpers` (what notebooks call),
 
 from __future__ import annotations
 
+from qualmodel.medians import median_among_reached, median_definition, median_sentence
 from qualmodel.outcomes import headline, label_missing
 from qualmodel.report.helpers import (
     at_horizon,
@@ -41,12 +42,14 @@ from qualmodel.report.helpers import (
     format_metric,
     group_columns,
     journeys_for,
+    median_metric,
     metric,
     metrics_payload,
     outcome_plan,
     provenance,
     record_metrics,
     save_figure,
+    skip_rest,
 )
 from qualmodel.report.plan import PATH_PARAMETERS, resolve_scenarios, scenario_folder
 from qualmodel.report.publish import write_index
@@ -102,6 +105,10 @@ __all__ = [
     "headline",
     "inspect_parameters",
     "journeys_for",
+    "median_among_reached",
+    "median_definition",
+    "median_metric",
+    "median_sentence",
     "label_missing",
     "metric",
     "metrics_payload",
@@ -114,5 +121,6 @@ __all__ = [
     "save_figure",
     "scenario_folder",
     "select_templates",
+    "skip_rest",
     "write_index",
 ]

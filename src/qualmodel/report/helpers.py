@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qualmodel.errors import ConfigError
-from qualmodel.report.templates import _NAME_RE
+from qualmodel.report.templates import _NAME_RE, STAGING_PREFIX
 from qualmodel.scenario import BUILTIN_SCENARIOS
 
 if TYPE_CHECKING:
@@ -119,11 +119,71 @@ def at_horizon(cif: pd.DataFrame, horizon: float, events: Sequence[int] = (1, 2)
     return out
 
 
+def median_metric(
+    result: Mapping[str, Any], goal: str, competing: str, start: str = "SAL"
+) -> dict[str, Any]:
+    """Record the headline median as a metric, with the same label and definition everywhere.
+
+    Parameters
+    ----------
+    result : mapping
+        Output of :func:`qualmodel.medians.median_among_reached`.
+    goal, competing : str
+        Names of the outcome and of the competing outcome (``plan["name"]``,
+        ``plan["competing_name"]`` of :func:`outcome_plan`).
+    start : str, default "SAL"
+        Name of the start stage (``plan["start_name"]``).
+
+    Returns
+    -------
+    dict
+        A :func:`metric` record in days whose ``note`` is
+        :func:`qualmodel.medians.median_definition` (listed on the index page).
+    """
+    from qualmodel.medians import median_definition
+
+    h = result["horizon"]
+    return metric(
+        result["median"],
+        result["lower"],
+        result["upper"],
+        unit="days",
+        label=f"median days {start} → {goal} (of {start}s reaching {goal} by day {h:g})",
+        note=median_definition(goal, competing, h, start),
+    )
+
+
 def outcome_plan_start(journeys: Any) -> str:
     """Return the default start column of :func:`outcome_plan` (SAL, else the earliest)."""
     from qualmodel.outcomes import default_start
 
     return default_start(journeys.leads)
+
+
+def skip_rest(message: str) -> None:
+    """Show ``message`` and turn every later cell of this notebook run into a no-op.
+
+    For a notebook that cannot apply to the data (e.g. criteria comparison on data without
+    criteria): the executed notebook, its HTML and plain ``papermill`` end with the
+    explanation instead of a traceback, and the run succeeds.
+
+    Parameters
+    ----------
+    message : str
+        Markdown shown as the cell's output (one line: what is missing and how to supply it).
+    """
+    from IPython import get_ipython
+    from IPython.display import Markdown, display
+
+    display(Markdown(message))
+    shell = get_ipython()
+    if shell is not None and _skip_cell not in shell.input_transformers_post:
+        shell.input_transformers_post.append(_skip_cell)
+
+
+def _skip_cell(lines: list[str]) -> list[str]:
+    """IPython input transformer of :func:`skip_rest`: run nothing."""
+    return []
 
 
 def group_columns(
@@ -278,6 +338,7 @@ def metric(
     *,
     unit: str = "",
     label: str = "",
+    note: str = "",
 ) -> dict[str, Any]:
     """Build one metric record for :func:`record_metrics`.
 
@@ -291,19 +352,26 @@ def metric(
         ``"share"`` (a rate in [0, 1], shown as %), ``"days"``, ``"leads"``, ... .
     label : str
         Human-readable name shown on the index page.
+    note : str
+        Definition of the metric, listed under the index page's table when the metric is a
+        headline (e.g. :func:`qualmodel.medians.median_definition`); left out when empty.
 
     Returns
     -------
     dict
-        ``{value, lower, upper, unit, label}`` with plain Python numbers.
+        ``{value, lower, upper, unit, label}`` (plus ``note`` when given) with plain
+        Python numbers.
     """
-    return {
+    rec = {
         "value": _finite(value),
         "lower": _finite(lower),
         "upper": _finite(upper),
         "unit": unit,
         "label": label,
     }
+    if note:
+        rec["note"] = note
+    return rec
 
 
 def _normalise_metrics(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -318,6 +386,7 @@ def _normalise_metrics(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
                 val.get("upper"),
                 unit=str(val.get("unit", "")),
                 label=str(val.get("label", "")),
+                note=str(val.get("note", "")),
             )
         else:
             rec = metric(val)
@@ -387,6 +456,37 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+#: Notebook parameters that only choose a simulation: not listed by :func:`provenance`
+#: when the notebook read a journeys folder instead (they were not used).
+SIMULATION_PARAMETERS: tuple[str, ...] = ("scenario", "n_leads")
+
+
+def in_staging(path: Any) -> bool:
+    """Whether ``path`` lies inside a ``qualmodel report`` staging folder (removed after a run).
+
+    Parameters
+    ----------
+    path : path-like or None
+
+    Returns
+    -------
+    bool
+    """
+    return path is not None and any(
+        part.startswith(STAGING_PREFIX) for part in Path(str(path)).parts
+    )
+
+
+def _provenance_value(key: str, val: Any) -> str:
+    """Show a parameter; a journeys folder inside a report staging folder is temporary."""
+    if key in ("journeys_dir", "journeys_root") and in_staging(val):
+        return (
+            "journeys simulated by qualmodel report into a temporary folder (removed "
+            "after the run); the scenario, n_leads and seed above re-create them"
+        )
+    return str(val)
+
+
 def provenance(journeys: Any = None, **parameters: Any):
     """Tabulate package versions, run parameters and the journeys' provenance.
 
@@ -395,20 +495,26 @@ def provenance(journeys: Any = None, **parameters: Any):
     journeys : Journeys, optional
         Its ``meta`` (source / scenario, seed, configuration hash, ...) and sizes are listed.
     **parameters
-        Run parameters to list (seed, n_leads, ...).
+        Run parameters to list (seed, n_leads, ...). When ``journeys_dir`` is given (not
+        None), the simulation-only parameters :data:`SIMULATION_PARAMETERS` are left out:
+        the notebook read that folder and did not use them. A ``journeys_dir`` inside a
+        ``qualmodel report`` staging folder (removed after the run) is described as such.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``item, value``.
+        One column ``value``, indexed by ``item`` (shown without a row number).
     """
     import platform
 
     import pandas as pd
 
     rows: list[tuple[str, str]] = []
+    read_folder = parameters.get("journeys_dir") is not None
     for key, val in parameters.items():
-        rows.append((f"parameter {key}", str(val)))
+        if read_folder and key in SIMULATION_PARAMETERS:
+            continue
+        rows.append((f"parameter {key}", _provenance_value(key, val)))
     if journeys is not None:
         for key, val in sorted(dict(journeys.meta).items()):
             if isinstance(val, (dict, list)):
@@ -428,7 +534,7 @@ def provenance(journeys: Any = None, **parameters: Any):
         "papermill",
     ):
         rows.append((dist, _version(dist)))
-    return pd.DataFrame(rows, columns=["item", "value"])
+    return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
 
 
 def format_metric(rec: Mapping[str, Any] | None) -> str:
