@@ -281,7 +281,7 @@ def test_imported_crm_report(shared_data, tmp_path):
     The rendered HTML carries no simulation parameter, no pointer to a notebook that was not
     rendered, and the same headline median (number and definition) as the index page.
     """
-    from qualmodel.io import import_crm
+    from qualmodel.crm import import_crm
 
     pipeline = shared_data / "maven_crm" / "sales_pipeline.csv"
     folder = import_crm(pipeline, "maven_crm").write(tmp_path / "maven")
