@@ -46,7 +46,11 @@ def test_roundtrip_write_read(tmp_path):
 
 def test_observed_until_parameter_overrides_mapping(tmp_path):
     j = import_crm(write_csv(tmp_path, GOOD_ROWS), mapping(), observed_until="2021-06-30")
-    assert (j.leads["observed_until"] == pd.Timestamp("2021-06-30")).all()
+    # a date without a time is the end of that day: events later that day stay in
+    end_of_day = pd.Timestamp("2021-07-01") - pd.Timedelta(1, "ns")
+    assert (j.leads["observed_until"] == end_of_day).all()
+    j = import_crm(write_csv(tmp_path, GOOD_ROWS), mapping(), observed_until="2021-06-30 08:00")
+    assert (j.leads["observed_until"] == pd.Timestamp("2021-06-30 08:00")).all()
     with pytest.raises(ConfigError, match="observed_until"):
         import_crm(write_csv(tmp_path, GOOD_ROWS), mapping(), observed_until="soon")
 
@@ -58,6 +62,17 @@ def test_observed_until_max_and_column(tmp_path):
     rows = [GOOD_ROWS[0] + ",cut"] + [r + ",2020-03-01" for r in GOOD_ROWS[1:]]
     j = import_crm(write_csv(tmp_path, rows), mapping(observed_until="cut"))
     assert (j.leads["observed_until"] == pd.Timestamp("2020-03-01")).all()
+
+
+def test_observed_until_max_is_the_last_timestamp_in_the_file(tmp_path):
+    """An unmapped date column (a last-activity stamp) and open deals' dates count too."""
+    rows = [GOOD_ROWS[0] + ",last_touch,note"] + [
+        r + f",{d},x"
+        for r, d in zip(GOOD_ROWS[1:], ["2020-02-03", "", "2020-03-09", ""], strict=True)
+    ]
+    j = import_crm(write_csv(tmp_path, rows), mapping(observed_until="max"))
+    assert (j.leads["observed_until"] == pd.Timestamp("2020-03-09")).all()
+    assert "latest timestamp in the file" in j.meta["import"]["observed_until"]
 
 
 def test_date_format_and_dayfirst(tmp_path):

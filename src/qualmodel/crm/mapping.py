@@ -84,6 +84,37 @@ def as_timestamp(value: Any) -> pd.Timestamp:
     return ts
 
 
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def cutoff_timestamp(value: Any) -> pd.Timestamp:
+    """Return a data cut-off: a date without a time means the **end** of that day.
+
+    Parameters
+    ----------
+    value : str, date or datetime-like
+        ``"2017-12-31"`` or ``datetime.date(2017, 12, 31)`` → 2017-12-31 23:59:59.999999999
+        (events later that day stay inside the window); a value with a time is kept as is.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Naive UTC.
+
+    Raises
+    ------
+    ValueError
+        When the value is not a date.
+    """
+    date_only = (isinstance(value, dt.date) and not isinstance(value, dt.datetime)) or (
+        isinstance(value, str) and _DATE_ONLY.fullmatch(value.strip()) is not None
+    )
+    ts = as_timestamp(value)
+    if date_only:
+        ts = ts.normalize() + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    return ts
+
+
 class TimeSource(_Strict):
     """Where a lead timestamp comes from: a CSV ``column`` or a fixed ``value``.
 
