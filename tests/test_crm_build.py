@@ -327,3 +327,37 @@ def test_unmatched_keep_and_unknown_table_name(tmp_path):
     other = write_csv(tmp_path, ["region,zone", "EU,E", "US,A"], name="other.csv")
     j = import_crm({"main": main, "regions": other}, mapping(lookups={"regions": lk}))
     assert j.meta["import"]["lookups"]["regions"]["unmatched_rows"] == 0
+
+
+def test_mapping_outcomes_name_and_separate_competing_outcomes(tmp_path):
+    """outcomes: {declined: lost, cancelled: withdrawn} — a new outcome column, labels in meta."""
+    from qualmodel.outcomes import plan_outcomes
+
+    rows = GOOD_ROWS[:4] + ["5,2020-01-05,2020-01-06,Cancelled,2020-01-20,EU,5,yes"]
+    status = {
+        "column": "stage",
+        "date": "closed",
+        "values": {
+            "Won": "won_at",
+            "Lost": "lost_at",
+            "Cancelled": "withdrawn_at",
+            "Open": "open",
+            "New": "drop",
+        },
+    }
+    m = mapping(status=status, outcomes={"approved": "won", "declined": "lost",
+                                        "cancelled": "withdrawn"})  # fmt: skip
+    j = import_crm(write_csv(tmp_path, rows), m)
+    assert j.meta["outcomes"] == {
+        "approved": "won_at", "declined": "lost_at", "cancelled": "withdrawn_at"
+    }  # fmt: skip
+    assert j.leads.set_index("lead_id").loc["D05", "withdrawn_at"] == pd.Timestamp("2020-01-20")
+    plan = plan_outcomes(j)
+    assert (plan["name"], plan["competing_names"]) == ("approved", ["declined", "cancelled"])
+    # a declared outcome no row reaches is still a (empty) column
+    j = import_crm(write_csv(tmp_path, GOOD_ROWS), mapping(outcomes={"expired": "expired"}))
+    assert j.leads["expired_at"].isna().all()
+    with pytest.raises(ConfigError, match="nor declared under outcomes:"):
+        import_crm(write_csv(tmp_path, rows), mapping(status=status))
+    with pytest.raises(ConfigError, match="is not an outcome"):
+        import_crm(write_csv(tmp_path, rows), mapping(outcomes={"x": "sal"}))

@@ -243,7 +243,12 @@ def import_crm(
         run.leads[name] = typed.set_axis(run.leads.index)
     events = _build_events(run)
     leads = _kept_leads(run)
+    for col in mp.extra_outcomes():  # declared outcomes no status value reached
+        if col not in leads:
+            leads[col] = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[ns]")
     meta = _import_meta(run, label)
+    if mp.outcomes:
+        meta["outcomes"] = dict(mp.outcomes)
     try:
         return Journeys.build(leads, events, meta)
     except ContractError as exc:
@@ -471,7 +476,8 @@ def _check_order(run: _Import) -> None:
         problem = f"{label(late)} is before {label(early)}"
         _clip_or_invalid(run, late, bad, a, problem, f"{late}<{early}", clippable=True)
     end = leads["observed_until"].to_numpy()
-    for col in ("created_at", *[c for c in STAGE_COLUMNS if c in present]):
+    extra = [c for c in run.mp.extra_outcomes() if c in present]
+    for col in ("created_at", *[c for c in STAGE_COLUMNS if c in present], *extra):
         v = leads[col].to_numpy()
         bad = run.keep & ~np.isnat(v) & (v > end)
         problem = f"{label(col)} is after observed_until ({origin.get('observed_until')})"
