@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from qualmodel import Journeys
@@ -200,7 +201,8 @@ def test_subprocess_x_education_and_error(shared_data, tmp_path):
     assert proc.returncode == 0, proc.stderr
     j = Journeys.read(out)
     assert j.n_leads == 9240 and j.meta["timing"] == "none"
-    assert (j.leads["observed_until"] == "2020-01-01").all()
+    # a date-only cut-off is the end of that day
+    assert (j.leads["observed_until"] == pd.Timestamp("2020-01-02") - pd.Timedelta(1, "ns")).all()
     bad = tmp_path / "bad.csv"
     bad.write_text('Prospect ID,Lead Number\n"a,1\n')
     proc = subprocess.run(

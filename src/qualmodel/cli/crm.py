@@ -138,7 +138,11 @@ def import_command(
         typer.Option("--data-dir", help="Folder with the mapping's files when --csv is omitted."),
     ] = None,
     observed_until: Annotated[
-        str | None, typer.Option("--observed-until", help="Override the cut-off (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            "--observed-until",
+            help="Override the cut-off: YYYY-MM-DD (the end of that day) or YYYY-MM-DD HH:MM.",
+        ),
     ] = None,
     dry_run: Annotated[
         bool,

@@ -37,7 +37,7 @@ from qualmodel.crm.mapping import (
     LeadIdSpec,
     Mapping,
     StatusSpec,
-    as_timestamp,
+    cutoff_timestamp,
     load_mapping,
     snake_case,
 )
@@ -49,7 +49,7 @@ from qualmodel.crm.readers import (
     resolve_tables,
     typed_attribute,
 )
-from qualmodel.errors import ConfigError, ContractError, InputError, preview
+from qualmodel.errors import ConfigError, ContractError, InputError, QualmodelError, preview
 from qualmodel.journeys import ORDER_RULES, STAGE_COLUMNS, Journeys
 
 __all__ = ["import_crm"]
@@ -247,7 +247,12 @@ def import_crm(
         run.leads[name] = typed.set_axis(run.leads.index)
     events = _build_events(run)
     leads = _kept_leads(run)
+    for col in mp.extra_outcomes():  # declared outcomes no status value reached
+        if col not in leads:
+            leads[col] = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[ns]")
     meta = _import_meta(run, label)
+    if mp.outcomes:
+        meta["outcomes"] = dict(mp.outcomes)
     try:
         return Journeys.build(leads, events, meta)
     except ContractError as exc:
@@ -370,11 +375,11 @@ def _observation_cutoff(run: _Import, observed_until: str | dt.date | pd.Timesta
     mp, leads, origin = run.mp, run.leads, run.origin
     if observed_until is not None:
         try:
-            cut = as_timestamp(observed_until)
+            cut = cutoff_timestamp(observed_until)
         except ValueError as exc:
             raise ConfigError(f"observed_until: {exc}") from None
         leads["observed_until"] = cut
-        origin["observed_until"] = f"fixed {cut.date()} (parameter)"
+        origin["observed_until"] = f"fixed {cut} (parameter)"
     elif mp.observed_until.column:
         column = mp.observed_until.column
         leads["observed_until"] = run.dates(column).to_numpy()
@@ -384,15 +389,39 @@ def _observation_cutoff(run: _Import, observed_until: str | dt.date | pd.Timesta
             problem = f"observed_until (column '{column}') is empty"
             run.invalid(np.flatnonzero(miss), problem, key="missing:observed_until")
     elif mp.observed_until.value is not None:
-        leads["observed_until"] = pd.Timestamp(mp.observed_until.value)
-        origin["observed_until"] = f"fixed {pd.Timestamp(mp.observed_until.value).date()}"
+        cut = pd.Timestamp(mp.observed_until.value)  # as written: midnight for a date
+        leads["observed_until"] = cut
+        origin["observed_until"] = f"fixed {cut}"
     else:
         keep = run.keep
         stamps = [leads[c][keep].max() for c in ("created_at", *STAGE_COLUMNS) if c in leads]
         stamps += [run.dates(ev.at)[keep].max() for ev in mp.events if ev.at]
+        stamps += _file_stamps(run)
         latest = pd.Series(stamps, dtype="datetime64[ns]").max()
         leads["observed_until"] = latest
-        origin["observed_until"] = f"latest timestamp in the data ({pd.Timestamp(latest).date()})"
+        origin["observed_until"] = f"latest timestamp in the file ({pd.Timestamp(latest)})"
+
+
+def _file_stamps(run: _Import) -> list[pd.Timestamp]:
+    """Latest value of every text column of the main table that parses as dates (kept rows).
+
+    ``observed_until: max`` is the last timestamp in the file, not only in the mapped
+    columns: a close date of a still-open deal or an unmapped "last activity" column counts.
+    Columns that do not parse as dates with the mapping's ``dates`` options are skipped.
+    """
+    out = []
+    for col in run.main.frame.columns:
+        values = run.frame[col]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        if not values[run.keep].notna().any():
+            continue
+        try:
+            parsed = run.dates(col)
+        except QualmodelError:
+            continue
+        out.append(parsed[run.keep].max())
+    return out
 
 
 def _kept_leads(run: _Import) -> pd.DataFrame:
@@ -451,7 +480,8 @@ def _check_order(run: _Import) -> None:
         problem = f"{label(late)} is before {label(early)}"
         _clip_or_invalid(run, late, bad, a, problem, f"{late}<{early}", clippable=True)
     end = leads["observed_until"].to_numpy()
-    for col in ("created_at", *[c for c in STAGE_COLUMNS if c in present]):
+    extra = [c for c in run.mp.extra_outcomes() if c in present]
+    for col in ("created_at", *[c for c in STAGE_COLUMNS if c in present], *extra):
         v = leads[col].to_numpy()
         bad = run.keep & ~np.isnat(v) & (v > end)
         problem = f"{label(col)} is after observed_until ({origin.get('observed_until')})"

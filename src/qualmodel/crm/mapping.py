@@ -84,6 +84,39 @@ def as_timestamp(value: Any) -> pd.Timestamp:
     return ts
 
 
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Column name of an extra outcome declared under ``outcomes:`` (e.g. ``withdrawn_at``).
+_OUTCOME_RE = re.compile(r"[a-z][a-z0-9_]*_at")
+
+
+def cutoff_timestamp(value: Any) -> pd.Timestamp:
+    """Return a data cut-off: a date without a time means the **end** of that day.
+
+    Parameters
+    ----------
+    value : str, date or datetime-like
+        ``"2017-12-31"`` or ``datetime.date(2017, 12, 31)`` → 2017-12-31 23:59:59.999999999
+        (events later that day stay inside the window); a value with a time is kept as is.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Naive UTC.
+
+    Raises
+    ------
+    ValueError
+        When the value is not a date.
+    """
+    date_only = (isinstance(value, dt.date) and not isinstance(value, dt.datetime)) or (
+        isinstance(value, str) and _DATE_ONLY.fullmatch(value.strip()) is not None
+    )
+    ts = as_timestamp(value)
+    if date_only:
+        ts = ts.normalize() + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    return ts
+
+
 class TimeSource(_Strict):
     """Where a lead timestamp comes from: a CSV ``column`` or a fixed ``value``.
 
@@ -185,10 +218,12 @@ class StatusValue(_Strict):
     @model_validator(mode="after")
     def _check(self) -> StatusValue:
         if self.action == "stage":
-            if self.stage not in STAGE_COLUMNS:
+            if self.stage not in STAGE_COLUMNS and not (
+                isinstance(self.stage, str) and _OUTCOME_RE.fullmatch(self.stage)
+            ):
                 raise ValueError(
                     f"stage {self.stage!r} is not one of {', '.join(STAGE_COLUMNS)} "
-                    f"(or use open / drop)"
+                    f"(or an outcome column declared under outcomes:, or open / drop)"
                 )
         elif self.stage is not None or self.date is not None:
             raise ValueError(f"'{self.action}' takes no stage or date")
@@ -304,6 +339,28 @@ class Mapping(_Strict):
     timing: Literal["real", "none"] = "real"
     history: HistorySpec | None = None
     touchpoints: TouchpointSpec | None = None
+    outcomes: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcome_names(cls, v: dict[str, str]) -> dict[str, str]:
+        """Label → outcome column (``lost`` or ``lost_at``; new names become columns)."""
+        out = {}
+        for label, stem in v.items():
+            col = stem if stem.endswith("_at") else f"{stem}_at"
+            if not _OUTCOME_RE.fullmatch(col) or col in ("mql_at", "sal_at", "created_at"):
+                raise ValueError(
+                    f"outcomes: {label!r}: {stem!r} is not an outcome; use won, lost, "
+                    f"disqualified or a new snake_case name such as withdrawn"
+                )
+            out[str(label)] = col
+        if len(set(out.values())) < len(out):
+            raise ValueError("outcomes: two labels name the same outcome; keep one per outcome")
+        return out
+
+    def extra_outcomes(self) -> list[str]:
+        """Outcome columns declared under ``outcomes:`` beyond the standard stages."""
+        return [c for c in self.outcomes.values() if c not in STAGE_COLUMNS]
 
     @field_validator("status", "events", mode="before")
     @classmethod
@@ -356,7 +413,16 @@ class Mapping(_Strict):
     def _cross(self) -> Mapping:
         stage_sets: dict[str, str] = {s: "stages" for s in self.stages}
         for i, block in enumerate(self.status):
-            for val in block.values.values():
+            for value, val in block.values.items():
+                if val.action == "stage" and val.stage not in (
+                    *STAGE_COLUMNS,
+                    *self.extra_outcomes(),
+                ):
+                    raise ValueError(
+                        f"status[{i}].values.{value}: stage {val.stage!r} is neither a stage "
+                        f"({', '.join(STAGE_COLUMNS)}) nor declared under outcomes:, e.g. "
+                        f"outcomes: {{cancelled: {val.stage.removesuffix('_at')}}}"
+                    )
                 if (
                     val.action == "stage"
                     and val.stage in stage_sets
