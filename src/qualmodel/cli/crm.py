@@ -18,6 +18,7 @@ import typer
 
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError, InputError
+from qualmodel.safety import check_output, refuse_overlap
 
 
 def default_data_dirs(source: str) -> list[Path]:
@@ -97,8 +98,12 @@ def import_command(
     tables = {"main": main_csv, **_parse_tables(table or [])}
     for name, lk in mp.lookups.items():
         tables.setdefault(name, data_folder / lk.file)
-    if out.exists() and not force:
-        raise InputError(f"{out}: already exists; pass --force to replace it or choose another")
+    inputs: dict[str, Path | None] = {f"--table {k}": v for k, v in tables.items()}
+    inputs.update({"--csv": main_csv, "--data-dir": data_dir})
+    if Path(mapping).is_file():
+        inputs["--mapping"] = Path(mapping)
+    refuse_overlap({"--out": out}, inputs)
+    check_output(out, "--out", force=force, kind="journeys")
     journeys = import_crm(tables, mp, observed_until=observed_until)
     journeys.write(out, overwrite=True)
     info = journeys.meta["import"]

@@ -25,6 +25,7 @@ import typer
 
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError, InputError
+from qualmodel.safety import check_output, clean_stale, refuse_overlap, temp_prefix, write_marker
 
 #: Stage shorthands accepted by ``--start``, ``--target`` and ``--competing``.
 STAGES: tuple[str, ...] = (
@@ -81,13 +82,22 @@ def _parse_ages(text: str) -> list[float]:
     return ages
 
 
+#: Files a survival output folder held before the marker file existed (still replaced).
+LEGACY_OUTPUTS = frozenset(
+    [
+        *(f"{n}.csv" for n in ("time_to_event", "kaplan_meier", "cumulative_incidence",
+                               "naive_conversion", "logrank", "rmst", "cohort_conversion")),
+        *(f"{n}.png" for n in ("survival", "cumulative_incidence", "naive_vs_competing",
+                               "cohort_maturity")),
+    ]
+)  # fmt: skip
+
+
 def _replace_folder(tmp: Path, out: Path, force: bool) -> None:
     """Move the finished ``tmp`` folder to ``out`` (replacing it when ``force``)."""
     if out.exists():
-        if not force:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise InputError(f"{out}: already exists; choose another --out or pass --force")
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        check_output(out, "--out", force=force, kind="survival", legacy=LEGACY_OUTPUTS)
+        old = Path(tempfile.mkdtemp(prefix=temp_prefix(out.name, "old"), dir=out.parent))
         os.replace(out, old / out.name)
         os.replace(tmp, out)
         shutil.rmtree(old, ignore_errors=True)
@@ -135,8 +145,8 @@ def survival_command(
     names = [] if [n.lower() for n in names] == ["none"] else names
     competing_cols = [stage_column(n, "--competing") for n in names]
     age_list = _parse_ages(ages)
-    if out.exists() and not force:
-        raise InputError(f"{out}: already exists; choose another --out or pass --force")
+    refuse_overlap({"--out": out}, {"--journeys": journeys})
+    check_output(out, "--out", force=force, kind="survival", legacy=LEGACY_OUTPUTS)
     data = Journeys.read(journeys)
     if by is not None and by not in data.leads.columns:
         raise ConfigError(
@@ -175,8 +185,10 @@ def survival_command(
 
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    clean_stale(out.parent, (f".{out.name}.tmp-", f".{out.name}.old-"))
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out.name, "tmp"), dir=out.parent))
     try:
+        write_marker(tmp, "survival")
         tables = {
             "time_to_event": table,
             "kaplan_meier": km,
