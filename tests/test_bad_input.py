@@ -1,0 +1,271 @@
+"""Hostile input: every case exits 2 with ONE ``error:`` line and leaves every file unchanged.
+
+Each case runs the real CLI entry point (:func:`qualmodel.cli.main`) inside a fresh copy of
+a small world — a simulated journeys folder ``J``, a criteria file, a scenario file and a
+tiny CRM export ``raw/`` — after hashing every file of that world; afterwards the hashes
+(and the list of files, so nothing new may appear either) must be identical.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from qualmodel import simulate
+from qualmodel.cli import main
+from qualmodel.criteria import list_criteria_files
+
+CSV = "id,created,engaged,stage,closed\n1,2020-01-01,2020-01-02,Won,2020-01-10\n2,2020-01-01,2020-01-03,Open,\n"
+MAPPING = """\
+source: tiny
+file: deals.csv
+lead_id: id
+created_at: created
+stages: {sal_at: engaged}
+status:
+  column: stage
+  date: closed
+  values: {Won: won_at, Lost: lost_at, Open: open}
+observed_until: 2020-12-31
+"""
+BOMB = """\
+a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+criteria: [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+"""
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """The world every case copies: J/, crit.yaml, scen.yaml, sub/scen.yaml, raw/."""
+    root = tmp_path_factory.mktemp("world")
+    simulate("startup_saas", n_leads=300, seed=1).write(root / "J")
+    builtin = Path(__import__("qualmodel.criteria", fromlist=["x"]).__file__).parent
+    assert "startup_saas" in list_criteria_files()
+    shutil.copy(builtin / "criteria" / "startup_saas.yaml", root / "crit.yaml")
+    shutil.copy(builtin / "scenarios" / "startup_saas.yaml", root / "scen.yaml")
+    (root / "sub").mkdir()
+    shutil.copy(root / "scen.yaml", root / "sub" / "scen.yaml")
+    (root / "raw").mkdir()
+    (root / "raw" / "deals.csv").write_text(CSV, encoding="utf-8")
+    (root / "raw" / "m.yaml").write_text(MAPPING, encoding="utf-8")
+    (root / "existing.txt").write_text("keep me\n", encoding="utf-8")
+    return root
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    """Relative path → SHA-256 of every file (folders as ``"<dir>"``) under ``root``."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = str(p.relative_to(root))
+        out[rel] = "<dir>" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture
+def world(template, tmp_path, monkeypatch) -> Path:
+    w = tmp_path / "w"
+    shutil.copytree(template, w)
+    monkeypatch.chdir(w)
+    return w
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+        raise SystemExit(0)
+    cap = capsys.readouterr()
+    return info.value.code, cap.out, cap.err
+
+
+def assert_refused(args, world, capsys, expected, setup=None, monkeypatch=None) -> str:
+    """Run ``args`` in ``world``; exit 2, one error line holding ``expected``; no change."""
+    if setup is not None:
+        setup(world)
+    before = tree_hashes(world)
+    if monkeypatch is not None:
+        _read_only(monkeypatch)
+    code, out, err = run_cli([a.format(w=world) for a in args], capsys)
+    if monkeypatch is not None:
+        monkeypatch.undo()
+    lines = err.strip().splitlines()
+    assert code == 2, (code, out, err)
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err + out
+    for part in expected:
+        assert part in lines[0], (part, lines[0])
+    assert tree_hashes(world) == before
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- set-ups
+def _flip_bytes(name: str):
+    def setup(w: Path) -> None:
+        path = w / "J" / name
+        data = bytearray(path.read_bytes())
+        mid = len(data) // 2
+        data[mid : mid + 3] = bytes(b ^ 0xFF for b in data[mid : mid + 3])
+        path.write_bytes(bytes(data))
+
+    return setup
+
+
+def _truncate(name: str):
+    def setup(w: Path) -> None:
+        path = w / "J" / name
+        path.write_bytes(path.read_bytes()[:-100])
+
+    return setup
+
+
+def _write(rel: str, content: str | bytes):
+    def setup(w: Path) -> None:
+        path = w / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+    return setup
+
+
+def _scenario_edit(old: str, new: str):
+    def setup(w: Path) -> None:
+        text = (w / "scen.yaml").read_text(encoding="utf-8")
+        assert old in text, old
+        (w / "bad.yaml").write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return setup
+
+
+def _copy_journeys(rel: str):
+    def setup(w: Path) -> None:
+        shutil.copytree(w / "J", w / rel)
+
+    return setup
+
+
+def _read_only(monkeypatch) -> None:
+    """Every temporary file/folder creation fails as on a read-only file system."""
+
+    def refuse(*args, dir=None, **kw):  # noqa: A002 - tempfile's own keyword
+        raise OSError(errno.EROFS, "Read-only file system", str(dir))
+
+    def no_mkdir(path, *args, **kw):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(os, "mkdir", no_mkdir)
+
+
+# --------------------------------------------------------------------------- cases
+SIM = ["simulate", "-n", "50"]
+QUAL = ["qualify", "-j", "J", "-c", "crit.yaml"]
+CMP = ["compare", "-j", "J", "-c", "startup_saas", "--n-boot", "0"]
+SURV = ["survival", "-j", "J"]
+FIT = ["fit-score", "-j", "J", "--no-events", "--attribute", "segment"]
+IMP = ["import", "-m", "raw/m.yaml", "--csv", "raw/deals.csv"]
+REP = ["report", "--journeys", "J", "--no-progress"]
+
+# (id, args, expected parts of the error line, set-up) — grouped by the issue's classes
+CASES = [
+    # 1. outputs that are, contain or lie inside an input (or a foreign folder)
+    ("simulate-out-crm-folder", [*SIM, "--out", "raw"], ["raw", "not a journeys folder", "choose another --out"], None),
+    ("simulate-out-crm-folder-force", [*SIM, "--out", "raw", "--force"], ["raw", "even with --force"], None),
+    ("simulate-out-contains-scenario", ["simulate", "-s", "sub/scen.yaml", "-n", "50", "--out", "sub", "--force"], ["contains the input file", "scen.yaml", "--scenario"], None),
+    ("simulate-out-dot", [*SIM, "--out", "."], ["not a journeys folder", "choose another --out"], None),
+    ("report-out-contains-journeys", [*REP, "--out", "{w}"], ["contains the input folder", "--journeys", "choose another --out"], None),
+    ("report-out-is-journeys", [*REP, "--out", "J"], ["is the input folder", "J"], None),
+    ("import-out-raw-export-force", [*IMP, "--out", "raw", "--force"], ["contains the input file", "deals.csv"], None),
+    ("import-out-is-csv", [*IMP, "--out", "raw/deals.csv", "--force"], ["is the input file", "deals.csv"], None),
+    ("survival-out-journeys-force", [*SURV, "-o", "J", "--force"], ["is the input folder", "--journeys"], None),
+    ("survival-out-dot", [*SURV, "-o", "."], ["contains the input folder"], None),
+    ("qualify-out-leads-parquet", [*QUAL, "-o", "J/leads.parquet"], ["lies inside the input folder", "leads.parquet"], None),
+    ("qualify-out-criteria-force", [*QUAL, "-o", "crit.yaml", "--force"], ["is the input file", "crit.yaml"], None),
+    ("funnel-csv-meta-json", ["funnel", "J", "--csv", "J/meta.json", "--force"], ["lies inside the input folder", "meta.json"], None),
+    ("funnel-csv-journeys-folder", ["funnel", "J", "--csv", "J"], ["is the input folder"], None),
+    ("fit-score-out-events", [*FIT, "-o", "J/events.parquet", "--force"], ["lies inside the input folder", "events.parquet"], None),
+    ("fit-score-out-equals-coefficients", [*FIT, "-o", "f.yaml", "--coefficients", "f.yaml"], ["--out", "--coefficients", "overlap"], None),
+    ("compare-out-equals-pairwise", [*CMP, "-c", "crit.yaml", "-o", "x.csv", "--pairwise", "x.csv"], ["--pairwise", "overlap"], None),
+    ("compare-pairwise-is-criteria", [*CMP, "-o", "x.csv", "-c", "crit.yaml", "--pairwise", "crit.yaml", "--force"], ["--pairwise", "is the input file", "crit.yaml"], None),
+    ("power-out-is-baseline", ["power", "-s", "startup_saas", "--baseline", "crit.yaml", "--candidate", "x", "-o", "crit.yaml", "--force"], ["is the input file", "--baseline"], None),
+    # existing outputs without --force
+    ("qualify-existing-out", [*QUAL, "-o", "existing.txt"], ["existing.txt", "already exists", "--force"], None),
+    ("simulate-existing-journeys", [*SIM, "--out", "J2"], ["J2", "already exists", "--force"], _copy_journeys("J2")),
+    ("import-existing-journeys", [*IMP, "--out", "J2"], ["J2", "already exists", "--force"], _copy_journeys("J2")),
+    ("survival-foreign-folder-force", [*SURV, "-o", "raw", "--force"], ["raw", "not a qualmodel survival folder", "even with --force"], None),
+    ("report-foreign-folder", [*REP, "--out", "raw"], ["raw", "not a qualmodel report folder"], None),
+    # 2. corrupt input accepted silently
+    ("leads-parquet-flipped-bytes", ["validate", "J"], ["leads.parquet", "checksum", "re-create"], _flip_bytes("leads.parquet")),
+    ("events-parquet-flipped-bytes", ["funnel", "J"], ["events.parquet", "checksum", "re-import"], _flip_bytes("events.parquet")),
+    ("events-parquet-truncated", [*QUAL, "-o", "q.csv"], ["events.parquet", "checksum"], _truncate("events.parquet")),
+    ("meta-json-bad-checksums", ["validate", "J"], ["meta.json", "checksums", "re-create"], _write("J/meta.json", '{"checksums": 3, "qualmodel_version": "0"}')),
+    # 3. notebook parameters validated like the CLI, before any kernel starts
+    ("param-horizon-negative", [*REP, "-p", "horizon_days=-90", "--out", "r"], ["--param horizon_days", "(0, 36500]"], None),
+    ("param-horizon-nan", [*REP, "-p", "horizon_days=nan", "--out", "r"], ["--param horizon_days", "nan"], None),
+    ("param-horizon-inf", [*REP, "-p", "horizon_days=inf", "--out", "r"], ["--param horizon_days"], None),
+    ("param-n-leads-zero", ["report", "-s", "startup_saas", "-p", "n_leads=0", "--out", "r"], ["--param n_leads", "1 to 50,000,000"], None),
+    ("param-seed-negative", ["report", "-s", "startup_saas", "-p", "seed=-1", "--out", "r"], ["--param seed", "non-negative"], None),
+    ("param-n-boot-negative", [*REP, "-p", "n_boot=-5", "--out", "r"], ["--param n_boot"], None),
+    ("param-target-unknown", [*REP, "-p", "target=signed_at", "--out", "r"], ["--param target", "sqo_at, won_at"], None),
+    # 4. YAML alias bombs: one safe loader for every file
+    ("criteria-alias-bomb", [*QUAL[:4], "bomb.yaml", "-o", "q.csv"], ["bomb.yaml", "line 2", "alias"], _write("bomb.yaml", BOMB)),
+    ("scenario-alias-bomb", ["simulate", "-s", "bomb.yaml", "--out", "s"], ["bomb.yaml", "alias"], _write("bomb.yaml", BOMB)),
+    ("scenario-alias-simple", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "alias '*sd'"], _scenario_edit("intent:\n  sd: 1.0", "intent:\n  sd: &sd 1.0\n  other: *sd")),
+    # 5. tracebacks that must be one line
+    ("scenario-impossible-date", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "line 10", "impossible date '2017-02-30'"], _scenario_edit('start: "2025-01-01"', "start: 2017-02-30")),
+    ("scenario-sd-overflow", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "intent.sd", "less than or equal to 20"], _scenario_edit("sd: 1.0", "sd: 1e308")),
+    ("scenario-sd-nan", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "intent.sd", "finite"], _scenario_edit("sd: 1.0", "sd: .nan")),
+    ("scenario-window-days-huge", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "window.days", "less than or equal to 10950"], _scenario_edit("days: 365\n", "days: 1e9\n")),
+    ("scenario-log-odds-huge", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "intent_log_odds", "less than or equal to 50"], _scenario_edit("intent_log_odds: 1.2", "intent_log_odds: 1e300")),
+    ("scenario-n-leads-huge", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "n_leads", "50000000"], _scenario_edit("n_leads: 50000", "n_leads: 99999999999")),
+    ("scenario-not-utf8", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "not UTF-8", "save it as UTF-8"], _write("bad.yaml", "name: caf\xe9\n".encode("latin-1"))),
+    ("criteria-not-utf8", [*QUAL[:4], "bad.yaml", "-o", "q.csv"], ["bad.yaml", "not UTF-8"], _write("bad.yaml", "criteria: caf\xe9\n".encode("latin-1"))),
+    ("meta-json-not-utf8", ["validate", "J"], ["meta.json", "not UTF-8"], _write("J/meta.json", b'{"source": "caf\xe9"}')),
+    ("meta-json-not-object", ["validate", "J"], ["meta.json", "expected a JSON object"], _write("J/meta.json", "[1, 2]")),
+    ("qualify-out-dot", [*QUAL, "-o", "."], ["contains the input folder", "choose another --out"], None),
+    ("qualify-out-a-folder", [*QUAL, "-o", "raw"], ["raw", "is a folder", "give a file path"], None),
+    ("funnel-csv-a-folder", ["funnel", "J", "--csv", "raw", "--force"], ["--csv", "is a folder"], None),
+    ("simulate-out-existing-file", [*SIM, "--out", "existing.txt", "--force"], ["existing.txt", "is not a folder"], None),
+    ("survival-out-existing-file", [*SURV, "-o", "existing.txt", "--force"], ["existing.txt", "is not a folder"], None),
+    ("compare-outcome-not-date", [*CMP, "--outcome", "segment", "-o", "c.csv"], ["--outcome 'segment'", "not a date column", "won_at"], None),
+    ("compare-outcome-unknown", [*CMP, "--outcome", "nope", "-o", "c.csv"], ["--outcome 'nope'", "not a column"], None),
+    ("compare-start-not-date", [*CMP, "--start", "lead_id", "-o", "c.csv"], ["--start 'lead_id'", "not a date column"], None),
+    ("validate-a-file", ["validate", "existing.txt"], ["existing.txt", "is a file"], None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "expected", "setup"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_and_changes_nothing(args, expected, setup, world, capsys):  # fmt: skip
+    assert_refused(args, world, capsys, expected, setup)
+
+
+READ_ONLY = [
+    ("simulate", [*SIM, "--out", "new"]),
+    ("import", [*IMP, "--out", "new"]),
+    ("survival", [*SURV, "-o", "new"]),
+    ("qualify", [*QUAL, "-o", "q.csv"]),
+    ("compare", [*CMP, "-o", "c.csv"]),
+    ("funnel", ["funnel", "J", "--csv", "f.csv"]),
+    ("fit-score", [*FIT, "-o", "f.yaml"]),
+    ("report", [*REP, "--out", "r"]),
+]
+
+
+@pytest.mark.parametrize("args", [c[1] for c in READ_ONLY], ids=[c[0] for c in READ_ONLY])
+def test_read_only_file_system_is_one_line(args, world, capsys, monkeypatch):
+    line = assert_refused(args, world, capsys, ["read-only file system"], None, monkeypatch)
+    assert "choose a writable location" in line
