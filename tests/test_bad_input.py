@@ -21,7 +21,11 @@ from qualmodel import simulate
 from qualmodel.cli import main
 from qualmodel.criteria import list_criteria_files
 
-CSV = "id,created,engaged,stage,closed\n1,2020-01-01,2020-01-02,Won,2020-01-10\n2,2020-01-01,2020-01-03,Open,\n"
+CSV = (
+    "id,created,engaged,stage,closed\n"
+    "1,2020-01-01,2020-01-02,Won,2020-01-10\n"
+    "2,2020-01-01,2020-01-03,Open,\n"
+)
 MAPPING = """\
 source: tiny
 file: deals.csv
@@ -183,73 +187,346 @@ REP = ["report", "--journeys", "J", "--no-progress"]
 # (id, args, expected parts of the error line, set-up) — grouped by the issue's classes
 CASES = [
     # 1. outputs that are, contain or lie inside an input (or a foreign folder)
-    ("simulate-out-crm-folder", [*SIM, "--out", "raw"], ["raw", "not a journeys folder", "choose another --out"], None),
-    ("simulate-out-crm-folder-force", [*SIM, "--out", "raw", "--force"], ["raw", "even with --force"], None),
-    ("simulate-out-contains-scenario", ["simulate", "-s", "sub/scen.yaml", "-n", "50", "--out", "sub", "--force"], ["contains the input file", "scen.yaml", "--scenario"], None),
-    ("simulate-out-dot", [*SIM, "--out", "."], ["not a journeys folder", "choose another --out"], None),
-    ("report-out-contains-journeys", [*REP, "--out", "{w}"], ["contains the input folder", "--journeys", "choose another --out"], None),
+    (
+        "simulate-out-crm-folder",
+        [*SIM, "--out", "raw"],
+        ["raw", "not a journeys folder", "choose another --out"],
+        None,
+    ),
+    (
+        "simulate-out-crm-folder-force",
+        [*SIM, "--out", "raw", "--force"],
+        ["raw", "even with --force"],
+        None,
+    ),
+    (
+        "simulate-out-contains-scenario",
+        ["simulate", "-s", "sub/scen.yaml", "-n", "50", "--out", "sub", "--force"],
+        ["contains the input file", "scen.yaml", "--scenario"],
+        None,
+    ),
+    (
+        "simulate-out-dot",
+        [*SIM, "--out", "."],
+        ["not a journeys folder", "choose another --out"],
+        None,
+    ),
+    (
+        "report-out-contains-journeys",
+        [*REP, "--out", "{w}"],
+        ["contains the input folder", "--journeys", "choose another --out"],
+        None,
+    ),
     ("report-out-is-journeys", [*REP, "--out", "J"], ["is the input folder", "J"], None),
-    ("import-out-raw-export-force", [*IMP, "--out", "raw", "--force"], ["contains the input file", "deals.csv"], None),
-    ("import-out-is-csv", [*IMP, "--out", "raw/deals.csv", "--force"], ["is the input file", "deals.csv"], None),
-    ("survival-out-journeys-force", [*SURV, "-o", "J", "--force"], ["is the input folder", "--journeys"], None),
+    (
+        "import-out-raw-export-force",
+        [*IMP, "--out", "raw", "--force"],
+        ["contains the input file", "deals.csv"],
+        None,
+    ),
+    (
+        "import-out-is-csv",
+        [*IMP, "--out", "raw/deals.csv", "--force"],
+        ["is the input file", "deals.csv"],
+        None,
+    ),
+    (
+        "survival-out-journeys-force",
+        [*SURV, "-o", "J", "--force"],
+        ["is the input folder", "--journeys"],
+        None,
+    ),
     ("survival-out-dot", [*SURV, "-o", "."], ["contains the input folder"], None),
-    ("qualify-out-leads-parquet", [*QUAL, "-o", "J/leads.parquet"], ["lies inside the input folder", "leads.parquet"], None),
-    ("qualify-out-criteria-force", [*QUAL, "-o", "crit.yaml", "--force"], ["is the input file", "crit.yaml"], None),
-    ("funnel-csv-meta-json", ["funnel", "J", "--csv", "J/meta.json", "--force"], ["lies inside the input folder", "meta.json"], None),
+    (
+        "qualify-out-leads-parquet",
+        [*QUAL, "-o", "J/leads.parquet"],
+        ["lies inside the input folder", "leads.parquet"],
+        None,
+    ),
+    (
+        "qualify-out-criteria-force",
+        [*QUAL, "-o", "crit.yaml", "--force"],
+        ["is the input file", "crit.yaml"],
+        None,
+    ),
+    (
+        "funnel-csv-meta-json",
+        ["funnel", "J", "--csv", "J/meta.json", "--force"],
+        ["lies inside the input folder", "meta.json"],
+        None,
+    ),
     ("funnel-csv-journeys-folder", ["funnel", "J", "--csv", "J"], ["is the input folder"], None),
-    ("fit-score-out-events", [*FIT, "-o", "J/events.parquet", "--force"], ["lies inside the input folder", "events.parquet"], None),
-    ("fit-score-out-equals-coefficients", [*FIT, "-o", "f.yaml", "--coefficients", "f.yaml"], ["--out", "--coefficients", "overlap"], None),
-    ("compare-out-equals-pairwise", [*CMP, "-c", "crit.yaml", "-o", "x.csv", "--pairwise", "x.csv"], ["--pairwise", "overlap"], None),
-    ("compare-pairwise-is-criteria", [*CMP, "-o", "x.csv", "-c", "crit.yaml", "--pairwise", "crit.yaml", "--force"], ["--pairwise", "is the input file", "crit.yaml"], None),
-    ("power-out-is-baseline", ["power", "-s", "startup_saas", "--baseline", "crit.yaml", "--candidate", "x", "-o", "crit.yaml", "--force"], ["is the input file", "--baseline"], None),
+    (
+        "fit-score-out-events",
+        [*FIT, "-o", "J/events.parquet", "--force"],
+        ["lies inside the input folder", "events.parquet"],
+        None,
+    ),
+    (
+        "fit-score-out-equals-coefficients",
+        [*FIT, "-o", "f.yaml", "--coefficients", "f.yaml"],
+        ["--out", "--coefficients", "overlap"],
+        None,
+    ),
+    (
+        "compare-out-equals-pairwise",
+        [*CMP, "-c", "crit.yaml", "-o", "x.csv", "--pairwise", "x.csv"],
+        ["--pairwise", "overlap"],
+        None,
+    ),
+    (
+        "compare-pairwise-is-criteria",
+        [*CMP, "-o", "x.csv", "-c", "crit.yaml", "--pairwise", "crit.yaml", "--force"],
+        ["--pairwise", "is the input file", "crit.yaml"],
+        None,
+    ),
+    (
+        "power-out-is-baseline",
+        [
+            "power",
+            "-s",
+            "startup_saas",
+            "--baseline",
+            "crit.yaml",
+            "--candidate",
+            "x",
+            "-o",
+            "crit.yaml",
+            "--force",
+        ],
+        ["is the input file", "--baseline"],
+        None,
+    ),
     # existing outputs without --force
-    ("qualify-existing-out", [*QUAL, "-o", "existing.txt"], ["existing.txt", "already exists", "--force"], None),
-    ("simulate-existing-journeys", [*SIM, "--out", "J2"], ["J2", "already exists", "--force"], _copy_journeys("J2")),
-    ("import-existing-journeys", [*IMP, "--out", "J2"], ["J2", "already exists", "--force"], _copy_journeys("J2")),
-    ("survival-foreign-folder-force", [*SURV, "-o", "raw", "--force"], ["raw", "not a qualmodel survival folder", "even with --force"], None),
-    ("report-foreign-folder", [*REP, "--out", "raw"], ["raw", "not a qualmodel report folder"], None),
+    (
+        "qualify-existing-out",
+        [*QUAL, "-o", "existing.txt"],
+        ["existing.txt", "already exists", "--force"],
+        None,
+    ),
+    (
+        "simulate-existing-journeys",
+        [*SIM, "--out", "J2"],
+        ["J2", "already exists", "--force"],
+        _copy_journeys("J2"),
+    ),
+    (
+        "import-existing-journeys",
+        [*IMP, "--out", "J2"],
+        ["J2", "already exists", "--force"],
+        _copy_journeys("J2"),
+    ),
+    (
+        "survival-foreign-folder-force",
+        [*SURV, "-o", "raw", "--force"],
+        ["raw", "not a qualmodel survival folder", "even with --force"],
+        None,
+    ),
+    (
+        "report-foreign-folder",
+        [*REP, "--out", "raw"],
+        ["raw", "not a qualmodel report folder"],
+        None,
+    ),
     # 2. corrupt input accepted silently
-    ("leads-parquet-flipped-bytes", ["validate", "J"], ["leads.parquet", "checksum", "re-create"], _flip_bytes("leads.parquet")),
-    ("events-parquet-flipped-bytes", ["funnel", "J"], ["events.parquet", "checksum", "re-import"], _flip_bytes("events.parquet")),
-    ("events-parquet-truncated", [*QUAL, "-o", "q.csv"], ["events.parquet", "checksum"], _truncate("events.parquet")),
-    ("meta-json-bad-checksums", ["validate", "J"], ["meta.json", "checksums", "re-create"], _write("J/meta.json", '{"checksums": 3, "qualmodel_version": "0"}')),
+    (
+        "leads-parquet-flipped-bytes",
+        ["validate", "J"],
+        ["leads.parquet", "checksum", "re-create"],
+        _flip_bytes("leads.parquet"),
+    ),
+    (
+        "events-parquet-flipped-bytes",
+        ["funnel", "J"],
+        ["events.parquet", "checksum", "re-import"],
+        _flip_bytes("events.parquet"),
+    ),
+    (
+        "events-parquet-truncated",
+        [*QUAL, "-o", "q.csv"],
+        ["events.parquet", "checksum"],
+        _truncate("events.parquet"),
+    ),
+    (
+        "meta-json-bad-checksums",
+        ["validate", "J"],
+        ["meta.json", "checksums", "re-create"],
+        _write("J/meta.json", '{"checksums": 3, "qualmodel_version": "0"}'),
+    ),
     # 3. notebook parameters validated like the CLI, before any kernel starts
-    ("param-horizon-negative", [*REP, "-p", "horizon_days=-90", "--out", "r"], ["--param horizon_days", "(0, 36500]"], None),
-    ("param-horizon-nan", [*REP, "-p", "horizon_days=nan", "--out", "r"], ["--param horizon_days", "nan"], None),
-    ("param-horizon-inf", [*REP, "-p", "horizon_days=inf", "--out", "r"], ["--param horizon_days"], None),
-    ("param-n-leads-zero", ["report", "-s", "startup_saas", "-p", "n_leads=0", "--out", "r"], ["--param n_leads", "1 to 50,000,000"], None),
-    ("param-seed-negative", ["report", "-s", "startup_saas", "-p", "seed=-1", "--out", "r"], ["--param seed", "non-negative"], None),
+    (
+        "param-horizon-negative",
+        [*REP, "-p", "horizon_days=-90", "--out", "r"],
+        ["--param horizon_days", "(0, 36500]"],
+        None,
+    ),
+    (
+        "param-horizon-nan",
+        [*REP, "-p", "horizon_days=nan", "--out", "r"],
+        ["--param horizon_days", "nan"],
+        None,
+    ),
+    (
+        "param-horizon-inf",
+        [*REP, "-p", "horizon_days=inf", "--out", "r"],
+        ["--param horizon_days"],
+        None,
+    ),
+    (
+        "param-n-leads-zero",
+        ["report", "-s", "startup_saas", "-p", "n_leads=0", "--out", "r"],
+        ["--param n_leads", "1 to 50,000,000"],
+        None,
+    ),
+    (
+        "param-seed-negative",
+        ["report", "-s", "startup_saas", "-p", "seed=-1", "--out", "r"],
+        ["--param seed", "non-negative"],
+        None,
+    ),
     ("param-n-boot-negative", [*REP, "-p", "n_boot=-5", "--out", "r"], ["--param n_boot"], None),
-    ("param-target-unknown", [*REP, "-p", "target=signed_at", "--out", "r"], ["--param target", "sqo_at, won_at"], None),
+    (
+        "param-target-unknown",
+        [*REP, "-p", "target=signed_at", "--out", "r"],
+        ["--param target", "sqo_at, won_at"],
+        None,
+    ),
     # 4. YAML alias bombs: one safe loader for every file
-    ("criteria-alias-bomb", [*QUAL[:4], "bomb.yaml", "-o", "q.csv"], ["bomb.yaml", "line 2", "alias"], _write("bomb.yaml", BOMB)),
-    ("scenario-alias-bomb", ["simulate", "-s", "bomb.yaml", "--out", "s"], ["bomb.yaml", "alias"], _write("bomb.yaml", BOMB)),
-    ("scenario-alias-simple", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "alias '*sd'"], _scenario_edit("intent:\n  sd: 1.0", "intent:\n  sd: &sd 1.0\n  other: *sd")),
+    (
+        "criteria-alias-bomb",
+        [*QUAL[:4], "bomb.yaml", "-o", "q.csv"],
+        ["bomb.yaml", "line 2", "alias"],
+        _write("bomb.yaml", BOMB),
+    ),
+    (
+        "scenario-alias-bomb",
+        ["simulate", "-s", "bomb.yaml", "--out", "s"],
+        ["bomb.yaml", "alias"],
+        _write("bomb.yaml", BOMB),
+    ),
+    (
+        "scenario-alias-simple",
+        ["simulate", "-s", "bad.yaml", "--out", "s"],
+        ["bad.yaml", "alias '*sd'"],
+        _scenario_edit("intent:\n  sd: 1.0", "intent:\n  sd: &sd 1.0\n  other: *sd"),
+    ),
     # 5. tracebacks that must be one line
-    ("scenario-impossible-date", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "line 10", "impossible date '2017-02-30'"], _scenario_edit('start: "2025-01-01"', "start: 2017-02-30")),
-    ("scenario-sd-overflow", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "intent.sd", "less than or equal to 20"], _scenario_edit("sd: 1.0", "sd: 1e308")),
-    ("scenario-sd-nan", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "intent.sd", "finite"], _scenario_edit("sd: 1.0", "sd: .nan")),
-    ("scenario-window-days-huge", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "window.days", "less than or equal to 10950"], _scenario_edit("days: 365\n", "days: 1e9\n")),
-    ("scenario-log-odds-huge", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "intent_log_odds", "less than or equal to 50"], _scenario_edit("intent_log_odds: 1.2", "intent_log_odds: 1e300")),
-    ("scenario-n-leads-huge", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "n_leads", "50000000"], _scenario_edit("n_leads: 50000", "n_leads: 99999999999")),
-    ("scenario-not-utf8", ["simulate", "-s", "bad.yaml", "--out", "s"], ["bad.yaml", "not UTF-8", "save it as UTF-8"], _write("bad.yaml", "name: caf\xe9\n".encode("latin-1"))),
-    ("criteria-not-utf8", [*QUAL[:4], "bad.yaml", "-o", "q.csv"], ["bad.yaml", "not UTF-8"], _write("bad.yaml", "criteria: caf\xe9\n".encode("latin-1"))),
-    ("meta-json-not-utf8", ["validate", "J"], ["meta.json", "not UTF-8"], _write("J/meta.json", b'{"source": "caf\xe9"}')),
-    ("meta-json-not-object", ["validate", "J"], ["meta.json", "expected a JSON object"], _write("J/meta.json", "[1, 2]")),
-    ("qualify-out-dot", [*QUAL, "-o", "."], ["contains the input folder", "choose another --out"], None),
-    ("qualify-out-a-folder", [*QUAL, "-o", "raw"], ["raw", "is a folder", "give a file path"], None),
-    ("funnel-csv-a-folder", ["funnel", "J", "--csv", "raw", "--force"], ["--csv", "is a folder"], None),
-    ("simulate-out-existing-file", [*SIM, "--out", "existing.txt", "--force"], ["existing.txt", "is not a folder"], None),
-    ("survival-out-existing-file", [*SURV, "-o", "existing.txt", "--force"], ["existing.txt", "is not a folder"], None),
-    ("compare-outcome-not-date", [*CMP, "--outcome", "segment", "-o", "c.csv"], ["--outcome 'segment'", "not a date column", "won_at"], None),
-    ("compare-outcome-unknown", [*CMP, "--outcome", "nope", "-o", "c.csv"], ["--outcome 'nope'", "not a column"], None),
-    ("compare-start-not-date", [*CMP, "--start", "lead_id", "-o", "c.csv"], ["--start 'lead_id'", "not a date column"], None),
+    (
+        "scenario-impossible-date",
+        ["simulate", "-s", "bad.yaml", "--out", "s"],
+        ["bad.yaml", "line 10", "impossible date '2017-02-30'"],
+        _scenario_edit('start: "2025-01-01"', "start: 2017-02-30"),
+    ),
+    (
+        "scenario-sd-overflow",
+        ["simulate", "-s", "bad.yaml", "--out", "s"],
+        ["bad.yaml", "intent.sd", "less than or equal to 20"],
+        _scenario_edit("sd: 1.0", "sd: 1e308"),
+    ),
+    (
+        "scenario-sd-nan",
+        ["simulate", "-s", "bad.yaml", "--out", "s"],
+        ["bad.yaml", "intent.sd", "finite"],
+        _scenario_edit("sd: 1.0", "sd: .nan"),
+    ),
+    (
+        "scenario-window-days-huge",
+        ["simulate", "-s", "bad.yaml", "--out", "s"],
+        ["bad.yaml", "window.days", "less than or equal to 10950"],
+        _scenario_edit("days: 365\n", "days: 1e9\n"),
+    ),
+    (
+        "scenario-log-odds-huge",
+        ["simulate", "-s", "bad.yaml", "--out", "s"],
+        ["bad.yaml", "intent_log_odds", "less than or equal to 50"],
+        _scenario_edit("intent_log_odds: 1.2", "intent_log_odds: 1e300"),
+    ),
+    (
+        "scenario-n-leads-huge",
+        ["simulate", "-s", "bad.yaml", "--out", "s"],
+        ["bad.yaml", "n_leads", "50000000"],
+        _scenario_edit("n_leads: 50000", "n_leads: 99999999999"),
+    ),
+    (
+        "scenario-not-utf8",
+        ["simulate", "-s", "bad.yaml", "--out", "s"],
+        ["bad.yaml", "not UTF-8", "save it as UTF-8"],
+        _write("bad.yaml", "name: caf\xe9\n".encode("latin-1")),
+    ),
+    (
+        "criteria-not-utf8",
+        [*QUAL[:4], "bad.yaml", "-o", "q.csv"],
+        ["bad.yaml", "not UTF-8"],
+        _write("bad.yaml", "criteria: caf\xe9\n".encode("latin-1")),
+    ),
+    (
+        "meta-json-not-utf8",
+        ["validate", "J"],
+        ["meta.json", "not UTF-8"],
+        _write("J/meta.json", b'{"source": "caf\xe9"}'),
+    ),
+    (
+        "meta-json-not-object",
+        ["validate", "J"],
+        ["meta.json", "expected a JSON object"],
+        _write("J/meta.json", "[1, 2]"),
+    ),
+    (
+        "qualify-out-dot",
+        [*QUAL, "-o", "."],
+        ["contains the input folder", "choose another --out"],
+        None,
+    ),
+    (
+        "qualify-out-a-folder",
+        [*QUAL, "-o", "raw"],
+        ["raw", "is a folder", "give a file path"],
+        None,
+    ),
+    (
+        "funnel-csv-a-folder",
+        ["funnel", "J", "--csv", "raw", "--force"],
+        ["--csv", "is a folder"],
+        None,
+    ),
+    (
+        "simulate-out-existing-file",
+        [*SIM, "--out", "existing.txt", "--force"],
+        ["existing.txt", "is not a folder"],
+        None,
+    ),
+    (
+        "survival-out-existing-file",
+        [*SURV, "-o", "existing.txt", "--force"],
+        ["existing.txt", "is not a folder"],
+        None,
+    ),
+    (
+        "compare-outcome-not-date",
+        [*CMP, "--outcome", "segment", "-o", "c.csv"],
+        ["--outcome 'segment'", "not a date column", "won_at"],
+        None,
+    ),
+    (
+        "compare-outcome-unknown",
+        [*CMP, "--outcome", "nope", "-o", "c.csv"],
+        ["--outcome 'nope'", "not a column"],
+        None,
+    ),
+    (
+        "compare-start-not-date",
+        [*CMP, "--start", "lead_id", "-o", "c.csv"],
+        ["--start 'lead_id'", "not a date column"],
+        None,
+    ),
     ("validate-a-file", ["validate", "existing.txt"], ["existing.txt", "is a file"], None),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(("args", "expected", "setup"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_and_changes_nothing(args, expected, setup, world, capsys):  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "expected", "setup"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_bad_input_is_one_line_and_changes_nothing(args, expected, setup, world, capsys):
     assert_refused(args, world, capsys, expected, setup)
 
 
@@ -276,22 +553,91 @@ def test_read_only_file_system_is_one_line(args, world, capsys, monkeypatch):
 #: inputs (paths relative to the world)). ``--force`` is given wherever the command has it:
 #: even forced, no output may destroy an input.
 WRITERS = [
-    ("simulate --out", ["simulate", "-s", "sub/scen.yaml", "-n", "50", "--out", "{OUT}", "--force"], "--out", ["sub/scen.yaml"]),
+    (
+        "simulate --out",
+        ["simulate", "-s", "sub/scen.yaml", "-n", "50", "--out", "{OUT}", "--force"],
+        "--out",
+        ["sub/scen.yaml"],
+    ),
     ("import --out", [*IMP, "--out", "{OUT}", "--force"], "--out", ["raw/deals.csv", "raw/m.yaml"]),
-    ("import --out (--data-dir)", ["import", "-m", "raw/m.yaml", "--data-dir", "raw", "--out", "{OUT}", "--force"], "--out", ["raw"]),
+    (
+        "import --out (--data-dir)",
+        ["import", "-m", "raw/m.yaml", "--data-dir", "raw", "--out", "{OUT}", "--force"],
+        "--out",
+        ["raw"],
+    ),
     ("survival --out", [*SURV, "-o", "{OUT}", "--force"], "--out", ["J"]),
     ("qualify --out", [*QUAL, "-o", "{OUT}", "--force"], "--out", ["J", "crit.yaml"]),
-    ("compare --out", [*CMP, "-c", "crit.yaml", "-o", "{OUT}", "--force"], "--out", ["J", "crit.yaml"]),
-    ("compare --pairwise", [*CMP, "-c", "crit.yaml", "-o", "c.csv", "--pairwise", "{OUT}", "--force"], "--pairwise", ["J", "crit.yaml"]),
+    (
+        "compare --out",
+        [*CMP, "-c", "crit.yaml", "-o", "{OUT}", "--force"],
+        "--out",
+        ["J", "crit.yaml"],
+    ),
+    (
+        "compare --pairwise",
+        [*CMP, "-c", "crit.yaml", "-o", "c.csv", "--pairwise", "{OUT}", "--force"],
+        "--pairwise",
+        ["J", "crit.yaml"],
+    ),
     ("funnel --csv", ["funnel", "J", "--csv", "{OUT}", "--force"], "--csv", ["J"]),
     ("fit-score --out", [*FIT, "-o", "{OUT}", "--force"], "--out", ["J"]),
-    ("fit-score --coefficients", [*FIT, "-o", "f.yaml", "--coefficients", "{OUT}", "--force"], "--coefficients", ["J"]),
-    ("power --out", ["power", "-s", "sub/scen.yaml", "--baseline", "crit.yaml", "--candidate", "x", "-o", "{OUT}", "--force"], "--out", ["sub/scen.yaml", "crit.yaml"]),
-    ("power --plot", ["power", "-s", "sub/scen.yaml", "--baseline", "crit.yaml", "--candidate", "x", "-o", "p.csv", "--plot", "{OUT}", "--force"], "--plot", ["sub/scen.yaml", "crit.yaml"]),
+    (
+        "fit-score --coefficients",
+        [*FIT, "-o", "f.yaml", "--coefficients", "{OUT}", "--force"],
+        "--coefficients",
+        ["J"],
+    ),
+    (
+        "power --out",
+        [
+            "power",
+            "-s",
+            "sub/scen.yaml",
+            "--baseline",
+            "crit.yaml",
+            "--candidate",
+            "x",
+            "-o",
+            "{OUT}",
+            "--force",
+        ],
+        "--out",
+        ["sub/scen.yaml", "crit.yaml"],
+    ),
+    (
+        "power --plot",
+        [
+            "power",
+            "-s",
+            "sub/scen.yaml",
+            "--baseline",
+            "crit.yaml",
+            "--candidate",
+            "x",
+            "-o",
+            "p.csv",
+            "--plot",
+            "{OUT}",
+            "--force",
+        ],
+        "--plot",
+        ["sub/scen.yaml", "crit.yaml"],
+    ),
     ("report --out", [*REP, "--out", "{OUT}"], "--out", ["J"]),
-    ("report --out (criteria_file)", [*REP, "-p", "criteria_file=crit.yaml", "--out", "{OUT}"], "--out", ["J", "crit.yaml"]),
-    ("report --out (scenario file)", ["report", "-s", "sub/scen.yaml", "--out", "{OUT}"], "--out", ["sub/scen.yaml"]),
-]  # fmt: skip
+    (
+        "report --out (criteria_file)",
+        [*REP, "-p", "criteria_file=crit.yaml", "--out", "{OUT}"],
+        "--out",
+        ["J", "crit.yaml"],
+    ),
+    (
+        "report --out (scenario file)",
+        ["report", "-s", "sub/scen.yaml", "--out", "{OUT}"],
+        "--out",
+        ["sub/scen.yaml"],
+    ),
+]
 
 
 def _overlap_cases() -> list:
