@@ -99,7 +99,7 @@ def test_existing_out_needs_force(tiny, capsys):
         (ROWS + ["3,2020-01-01,2020-01-02,Won,2020-01-05,x"], MAPPING, "line 4 has 6 fields"),
         (ROWS, MAPPING.replace("lead_id: id", "lead_id: opp_id"), "available columns: id"),
         (ROWS, MAPPING.replace("stages:", "stagez:"), "allowed keys"),
-        (ROWS, MAPPING.replace("status:", "status: ["), "YAML syntax error at line"),
+        (ROWS, MAPPING.replace("status:", "status: ["), "invalid YAML at line"),
     ],
     ids=[
         "unknown-stage",
