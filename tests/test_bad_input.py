@@ -530,6 +530,122 @@ def test_bad_input_is_one_line_and_changes_nothing(args, expected, setup, world,
     assert_refused(args, world, capsys, expected, setup)
 
 
+# --------------------------------------------------------------------------- importer
+LOOKUP_MAPPING = (
+    MAPPING
+    + """\
+attributes:
+  amount: {column: amount, type: int}
+  size: {column: size, type: float}
+lookups:
+  regions: {file: regions.csv, key: region, columns: {size: size}}
+"""
+)
+GOOD_ROWS = [
+    "id,created,engaged,stage,closed,amount,region",
+    "1,2020-01-01,2020-01-02,Won,2020-01-10,10,north",
+    "2,2020-01-01,2020-01-03,Open,,5,south",
+]
+REGIONS = "region,size\nnorth,1.5\nsouth,2\n"
+
+
+def _crm(rows: list[str] | bytes, mapping: str = LOOKUP_MAPPING, regions: str = REGIONS):
+    def setup(w: Path) -> None:
+        data = rows if isinstance(rows, bytes) else ("\n".join(rows) + "\n").encode()
+        (w / "crm").mkdir()
+        (w / "crm" / "deals.csv").write_bytes(data)
+        (w / "crm" / "m.yaml").write_text(mapping, encoding="utf-8")
+        (w / "crm" / "regions.csv").write_text(regions, encoding="utf-8")
+
+    return setup
+
+
+CRM = ["import", "-m", "crm/m.yaml", "--csv", "crm/deals.csv", "--out", "imported"]
+NUL_ROWS = ("\n".join(GOOD_ROWS).replace(",10,", ",1\x002,") + "\n").encode()
+IMPORTER_CASES = [
+    ("good-crm-imports", None, None, _crm(GOOD_ROWS)),  # control: the fixture itself is fine
+    (
+        "nul-byte-in-number",
+        CRM,
+        ["deals.csv", "line 2", "column 'amount'", "NUL byte", "re-export"],
+        _crm(NUL_ROWS),
+    ),
+    (
+        "nul-byte-in-lookup",
+        CRM,
+        ["regions.csv", "line 3", "column 'size'", "NUL byte"],
+        _crm(GOOD_ROWS, regions="region,size\nnorth,1.5\nsouth,2\x00\n"),
+    ),
+    (
+        "duplicated-header",
+        CRM,
+        ["deals.csv", "line 1", "duplicated column name(s) amount", "rename"],
+        _crm([GOOD_ROWS[0] + ",amount", *(r + ",7" for r in GOOD_ROWS[1:])]),
+    ),
+    (
+        "duplicated-header-lookup",
+        CRM,
+        ["regions.csv", "duplicated column name(s) size"],
+        _crm(GOOD_ROWS, regions="region,size,size\nnorth,1,2\n"),
+    ),
+    (
+        "integer-23-digits",
+        CRM,
+        ["deals.csv", "line 3", "column 'amount'", "too large", "type: str"],
+        _crm([*GOOD_ROWS[:2], GOOD_ROWS[2].replace(",5,", ",12345678901234567890123,")]),
+    ),
+    (
+        "float-overflow",
+        CRM,
+        ["regions.csv", "line 2", "column 'size'", "'1e999' is not a number"],
+        _crm(GOOD_ROWS, regions="region,size\nnorth,1e999\nsouth,2\n"),
+    ),
+    (
+        "lookup-bad-number",
+        CRM,
+        ["regions.csv", "line 3", "column 'size'", "'big' is not a number"],
+        _crm(GOOD_ROWS, regions="region,size\nnorth,1.5\nsouth,big\n"),
+    ),
+    (
+        "mapping-impossible-date",
+        CRM,
+        ["m.yaml", "line 10", "impossible date '2017-02-30'", "quote it"],
+        _crm(GOOD_ROWS, LOOKUP_MAPPING.replace("2020-12-31", "2017-02-30")),
+    ),
+    ("mapping-alias-bomb", CRM, ["m.yaml", "alias", "write the value out"], _crm(GOOD_ROWS, BOMB)),
+    (
+        "mapping-not-utf8",
+        CRM,
+        ["m.yaml", "not UTF-8"],
+        lambda w: (
+            _crm(GOOD_ROWS)(w),
+            (w / "crm" / "m.yaml").write_bytes("source: caf\xe9\n".encode("latin-1")),
+        ),
+    ),
+    (
+        "import-out-is-lookup",
+        [*CRM[:-1], "crm/regions.csv", "--force"],
+        ["is the input file", "regions.csv", "--table regions"],
+        _crm(GOOD_ROWS),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected", "setup"),
+    [c[1:] for c in IMPORTER_CASES],
+    ids=[c[0] for c in IMPORTER_CASES],
+)
+def test_bad_crm_export_is_one_line_and_changes_nothing(args, expected, setup, world, capsys):
+    if args is None:  # the control case: the same files import fine
+        setup(world)
+        code, _, err = run_cli(CRM, capsys)
+        assert code == 0, err
+        assert (world / "imported" / "leads.parquet").is_file()
+        return
+    assert_refused(args, world, capsys, expected, setup)
+
+
 READ_ONLY = [
     ("simulate", [*SIM, "--out", "new"]),
     ("import", [*IMP, "--out", "new"]),
