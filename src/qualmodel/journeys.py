@@ -485,7 +485,10 @@ class Journeys:
 
         The folder is written under a temporary name next to ``path`` and renamed into
         place, so a reader never sees a half-written folder and a failure leaves any
-        previous content intact.
+        previous content intact; temporaries left by a killed process are removed first.
+        ``meta.json`` also stores the SHA-256 of both data files under ``"checksums"``
+        (checked by :meth:`read`; not part of :attr:`meta`). A non-empty folder that is not
+        a journeys folder (no ``meta.json`` with ``qualmodel_version``) is never replaced.
 
         Parameters
         ----------
@@ -554,7 +557,9 @@ class Journeys:
         Raises
         ------
         InputError
-            When the folder or one of its files is missing or unreadable.
+            When the folder or one of its files is missing or unreadable, or a data file
+            does not match its checksum in ``meta.json`` (folders written before checksums
+            existed have none and are read without this check).
         ContractError
             When the content breaks the contract.
         """
