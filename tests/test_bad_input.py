@@ -161,6 +161,26 @@ def _copy_journeys(rel: str):
     return setup
 
 
+def _link(rel: str, target: str, hard: bool = False):
+    def setup(w: Path) -> None:
+        if hard:
+            os.link(w / target, w / rel)
+        else:
+            (w / rel).symlink_to(w / target)
+
+    return setup
+
+
+def _remove(rel: str):
+    def setup(w: Path) -> None:
+        (w / rel).unlink()
+
+    return setup
+
+
+ONE_CRITERION = "criteria:\n  - name: demo\n    events: {any: [demo_completed]}\n"
+
+
 def _read_only(monkeypatch) -> None:
     """Every temporary file/folder creation fails as on a read-only file system."""
 
@@ -520,6 +540,85 @@ CASES = [
         None,
     ),
     ("validate-a-file", ["validate", "existing.txt"], ["existing.txt", "is a file"], None),
+    # more of our own: paths in disguise, other corrupt or missing pieces
+    (
+        "qualify-out-symlink-to-leads",
+        [*QUAL, "-o", "q.csv", "--force"],
+        ["lies inside the input folder", "leads.parquet"],
+        _link("q.csv", "J/leads.parquet"),
+    ),
+    (
+        "qualify-out-hardlink-to-criteria",
+        [*QUAL, "-o", "h.yaml", "--force"],
+        ["is the input file", "--criteria"],
+        _link("h.yaml", "crit.yaml", hard=True),
+    ),
+    (
+        "qualify-out-dotdot-path",
+        [*QUAL, "-o", "J/../J/leads.parquet", "--force"],
+        ["lies inside the input folder"],
+        None,
+    ),
+    (
+        "survival-out-inside-journeys",
+        [*SURV, "-o", "J/surv"],
+        ["lies inside the input folder"],
+        None,
+    ),
+    (
+        "power-plot-equals-out",
+        [
+            "power",
+            "-s",
+            "startup_saas",
+            "--baseline",
+            "crit.yaml",
+            "--candidate",
+            "x",
+            "-o",
+            "p.png",
+            "--plot",
+            "p.png",
+        ],
+        ["--out", "--plot", "overlap"],
+        None,
+    ),
+    (
+        "compare-pairwise-one-criterion",
+        [*CMP[:4], "one.yaml", "--n-boot", "0", "-o", "c.csv", "--pairwise", "p.csv"],
+        ["--pairwise needs at least two criteria"],
+        _write("one.yaml", ONE_CRITERION),
+    ),
+    (
+        "criteria-python-tag",
+        [*QUAL[:4], "bad.yaml", "-o", "q.csv"],
+        ["bad.yaml", "invalid YAML", "line 1"],
+        _write("bad.yaml", "criteria: !!python/object/apply:os.system [echo]\n"),
+    ),
+    (
+        "journeys-missing-events",
+        ["validate", "J"],
+        ["events.parquet", "missing"],
+        _remove("J/events.parquet"),
+    ),
+    (
+        "meta-json-invalid-json",
+        ["validate", "J"],
+        ["meta.json", "invalid JSON", "line 1"],
+        _write("J/meta.json", "{nope"),
+    ),
+    (
+        "param-criteria-file-missing",
+        [*REP, "-p", "criteria_file=missing.yaml", "--out", "r"],
+        ["--param criteria_file", "no such file"],
+        None,
+    ),
+    (
+        "report-journeys-not-a-folder",
+        ["report", "--journeys", "existing.txt", "--out", "r"],
+        ["existing.txt", "is a file"],
+        None,
+    ),
 ]
 
 
@@ -680,7 +779,7 @@ WRITERS = [
         "import --out (--data-dir)",
         ["import", "-m", "raw/m.yaml", "--data-dir", "raw", "--out", "{OUT}", "--force"],
         "--out",
-        ["raw"],
+        ["raw/deals.csv"],  # the file found through --data-dir
     ),
     ("survival --out", [*SURV, "-o", "{OUT}", "--force"], "--out", ["J"]),
     ("qualify --out", [*QUAL, "-o", "{OUT}", "--force"], "--out", ["J", "crit.yaml"]),

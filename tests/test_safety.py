@@ -124,6 +124,21 @@ def test_simulate_force_replaces_only_its_own_folder(tmp_path, capsys):
     assert Journeys.read(out).meta["seed"] == 2
 
 
+def test_import_may_write_a_new_folder_inside_the_data_dir(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "deals.csv").write_text("id,created\n1,2020-01-01\n2,2020-01-02\n")
+    (raw / "m.yaml").write_text(
+        "source: tiny\nfile: deals.csv\nlead_id: id\ncreated_at: created\n"
+        "observed_until: 2020-12-31\n"
+    )
+    args = ["import", "-m", raw / "m.yaml", "--data-dir", raw]
+    assert run([*args, "--out", raw / "imported"], capsys)[0] == 0
+    assert Journeys.read(raw / "imported").n_leads == 2
+    code, _, err = run([*args, "--out", raw, "--force"], capsys)
+    assert code == 2 and "contains the input file" in err
+
+
 def test_journeys_write_refuses_foreign_folder(tmp_path):
     j = simulate("startup_saas", n_leads=30, seed=0)
     (tmp_path / "crm").mkdir()

@@ -99,7 +99,7 @@ def import_command(
     for name, lk in mp.lookups.items():
         tables.setdefault(name, data_folder / lk.file)
     inputs: dict[str, Path | None] = {f"--table {k}": v for k, v in tables.items()}
-    inputs.update({"--csv": main_csv, "--data-dir": data_dir})
+    inputs["--csv"] = main_csv  # the files, not --data-dir: a new folder inside it is fine
     if Path(mapping).is_file():
         inputs["--mapping"] = Path(mapping)
     refuse_overlap({"--out": out}, inputs)
