@@ -614,6 +614,18 @@ CASES = [
         None,
     ),
     (
+        "report-out-existing-file",
+        [*REP, "--out", "existing.txt"],
+        ["existing.txt", "is not a folder"],
+        None,
+    ),
+    (
+        "import-out-existing-file",
+        [*IMP, "--out", "existing.txt", "--force"],
+        ["existing.txt", "is not a folder"],
+        None,
+    ),
+    (
         "report-journeys-not-a-folder",
         ["report", "--journeys", "existing.txt", "--out", "r"],
         ["existing.txt", "is a file"],
