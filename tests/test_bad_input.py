@@ -1,208 +1,36 @@
 """Hostile input: every case exits 2 with ONE ``error:`` line and leaves every file unchanged.
 
-Each case runs the real CLI entry point (:func:`qualmodel.cli.main`) inside a fresh copy of
-a small world — a simulated journeys folder ``J``, a criteria file, a scenario file and a
-tiny CRM export ``raw/`` — after hashing every file of that world; afterwards the hashes
-(and the list of files, so nothing new may appear either) must be identical.
+One parametrised case per class of issue 15 (outputs over inputs, corrupt input, notebook
+parameters, YAML alias bombs, tracebacks, misplaced messages) and more; the world, the
+file hashing and the checks live in ``bad_input_helpers.py``.
 """
 
 from __future__ import annotations
 
-import errno
-import hashlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
-
-from qualmodel import simulate
-from qualmodel.cli import main
-from qualmodel.criteria import list_criteria_files
-
-CSV = (
-    "id,created,engaged,stage,closed\n"
-    "1,2020-01-01,2020-01-02,Won,2020-01-10\n"
-    "2,2020-01-01,2020-01-03,Open,\n"
+from bad_input_helpers import (
+    BOMB,
+    CMP,
+    FIT,
+    IMP,
+    MAPPING,
+    ONE_CRITERION,
+    QUAL,
+    REP,
+    SIM,
+    SURV,
+    _copy_journeys,
+    _flip_bytes,
+    _link,
+    _remove,
+    _scenario_edit,
+    _truncate,
+    _write,
+    assert_refused,
+    run_cli,
 )
-MAPPING = """\
-source: tiny
-file: deals.csv
-lead_id: id
-created_at: created
-stages: {sal_at: engaged}
-status:
-  column: stage
-  date: closed
-  values: {Won: won_at, Lost: lost_at, Open: open}
-observed_until: 2020-12-31
-"""
-BOMB = """\
-a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]
-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
-e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
-f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
-g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
-criteria: [*g, *g, *g, *g, *g, *g, *g, *g, *g]
-"""
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    """The world every case copies: J/, crit.yaml, scen.yaml, sub/scen.yaml, raw/."""
-    root = tmp_path_factory.mktemp("world")
-    simulate("startup_saas", n_leads=300, seed=1).write(root / "J")
-    builtin = Path(__import__("qualmodel.criteria", fromlist=["x"]).__file__).parent
-    assert "startup_saas" in list_criteria_files()
-    shutil.copy(builtin / "criteria" / "startup_saas.yaml", root / "crit.yaml")
-    shutil.copy(builtin / "scenarios" / "startup_saas.yaml", root / "scen.yaml")
-    (root / "sub").mkdir()
-    shutil.copy(root / "scen.yaml", root / "sub" / "scen.yaml")
-    (root / "raw").mkdir()
-    (root / "raw" / "deals.csv").write_text(CSV, encoding="utf-8")
-    (root / "raw" / "m.yaml").write_text(MAPPING, encoding="utf-8")
-    (root / "existing.txt").write_text("keep me\n", encoding="utf-8")
-    return root
-
-
-def tree_hashes(root: Path) -> dict[str, str]:
-    """Relative path → SHA-256 of every file (folders as ``"<dir>"``) under ``root``."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        rel = str(p.relative_to(root))
-        out[rel] = "<dir>" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
-
-
-@pytest.fixture
-def world(template, tmp_path, monkeypatch) -> Path:
-    w = tmp_path / "w"
-    shutil.copytree(template, w)
-    monkeypatch.chdir(w)
-    return w
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(args)
-        raise SystemExit(0)
-    cap = capsys.readouterr()
-    return info.value.code, cap.out, cap.err
-
-
-def assert_refused(args, world, capsys, expected, setup=None, monkeypatch=None) -> str:
-    """Run ``args`` in ``world``; exit 2, one error line holding ``expected``; no change."""
-    if setup is not None:
-        setup(world)
-    before = tree_hashes(world)
-    if monkeypatch is not None:
-        _read_only(monkeypatch)
-    code, out, err = run_cli([a.format(w=world) for a in args], capsys)
-    if monkeypatch is not None:
-        monkeypatch.undo()
-    lines = err.strip().splitlines()
-    assert code == 2, (code, out, err)
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err + out
-    for part in expected:
-        assert part in lines[0], (part, lines[0])
-    assert tree_hashes(world) == before
-    return lines[0]
-
-
-# --------------------------------------------------------------------------- set-ups
-def _flip_bytes(name: str):
-    def setup(w: Path) -> None:
-        path = w / "J" / name
-        data = bytearray(path.read_bytes())
-        mid = len(data) // 2
-        data[mid : mid + 3] = bytes(b ^ 0xFF for b in data[mid : mid + 3])
-        path.write_bytes(bytes(data))
-
-    return setup
-
-
-def _truncate(name: str):
-    def setup(w: Path) -> None:
-        path = w / "J" / name
-        path.write_bytes(path.read_bytes()[:-100])
-
-    return setup
-
-
-def _write(rel: str, content: str | bytes):
-    def setup(w: Path) -> None:
-        path = w / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-
-    return setup
-
-
-def _scenario_edit(old: str, new: str):
-    def setup(w: Path) -> None:
-        text = (w / "scen.yaml").read_text(encoding="utf-8")
-        assert old in text, old
-        (w / "bad.yaml").write_text(text.replace(old, new, 1), encoding="utf-8")
-
-    return setup
-
-
-def _copy_journeys(rel: str):
-    def setup(w: Path) -> None:
-        shutil.copytree(w / "J", w / rel)
-
-    return setup
-
-
-def _link(rel: str, target: str, hard: bool = False):
-    def setup(w: Path) -> None:
-        if hard:
-            os.link(w / target, w / rel)
-        else:
-            (w / rel).symlink_to(w / target)
-
-    return setup
-
-
-def _remove(rel: str):
-    def setup(w: Path) -> None:
-        (w / rel).unlink()
-
-    return setup
-
-
-ONE_CRITERION = "criteria:\n  - name: demo\n    events: {any: [demo_completed]}\n"
-
-
-def _read_only(monkeypatch) -> None:
-    """Every temporary file/folder creation fails as on a read-only file system."""
-
-    def refuse(*args, dir=None, **kw):  # noqa: A002 - tempfile's own keyword
-        raise OSError(errno.EROFS, "Read-only file system", str(dir))
-
-    def no_mkdir(path, *args, **kw):
-        raise OSError(errno.EROFS, "Read-only file system", str(path))
-
-    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
-    monkeypatch.setattr(os, "mkdir", no_mkdir)
-
-
-# --------------------------------------------------------------------------- cases
-SIM = ["simulate", "-n", "50"]
-QUAL = ["qualify", "-j", "J", "-c", "crit.yaml"]
-CMP = ["compare", "-j", "J", "-c", "startup_saas", "--n-boot", "0"]
-SURV = ["survival", "-j", "J"]
-FIT = ["fit-score", "-j", "J", "--no-events", "--attribute", "segment"]
-IMP = ["import", "-m", "raw/m.yaml", "--csv", "raw/deals.csv"]
-REP = ["report", "--journeys", "J", "--no-progress"]
 
 # (id, args, expected parts of the error line, set-up) — grouped by the issue's classes
 CASES = [
@@ -773,116 +601,3 @@ READ_ONLY = [
 def test_read_only_file_system_is_one_line(args, world, capsys, monkeypatch):
     line = assert_refused(args, world, capsys, ["read-only file system"], None, monkeypatch)
     assert "choose a writable location" in line
-
-
-# --------------------------------------------------------------------------- property
-#: Every command with an output option: (label, arguments with ``{OUT}``, output option,
-#: inputs (paths relative to the world)). ``--force`` is given wherever the command has it:
-#: even forced, no output may destroy an input.
-WRITERS = [
-    (
-        "simulate --out",
-        ["simulate", "-s", "sub/scen.yaml", "-n", "50", "--out", "{OUT}", "--force"],
-        "--out",
-        ["sub/scen.yaml"],
-    ),
-    ("import --out", [*IMP, "--out", "{OUT}", "--force"], "--out", ["raw/deals.csv", "raw/m.yaml"]),
-    (
-        "import --out (--data-dir)",
-        ["import", "-m", "raw/m.yaml", "--data-dir", "raw", "--out", "{OUT}", "--force"],
-        "--out",
-        ["raw/deals.csv"],  # the file found through --data-dir
-    ),
-    ("survival --out", [*SURV, "-o", "{OUT}", "--force"], "--out", ["J"]),
-    ("qualify --out", [*QUAL, "-o", "{OUT}", "--force"], "--out", ["J", "crit.yaml"]),
-    (
-        "compare --out",
-        [*CMP, "-c", "crit.yaml", "-o", "{OUT}", "--force"],
-        "--out",
-        ["J", "crit.yaml"],
-    ),
-    (
-        "compare --pairwise",
-        [*CMP, "-c", "crit.yaml", "-o", "c.csv", "--pairwise", "{OUT}", "--force"],
-        "--pairwise",
-        ["J", "crit.yaml"],
-    ),
-    ("funnel --csv", ["funnel", "J", "--csv", "{OUT}", "--force"], "--csv", ["J"]),
-    ("fit-score --out", [*FIT, "-o", "{OUT}", "--force"], "--out", ["J"]),
-    (
-        "fit-score --coefficients",
-        [*FIT, "-o", "f.yaml", "--coefficients", "{OUT}", "--force"],
-        "--coefficients",
-        ["J"],
-    ),
-    (
-        "power --out",
-        [
-            "power",
-            "-s",
-            "sub/scen.yaml",
-            "--baseline",
-            "crit.yaml",
-            "--candidate",
-            "x",
-            "-o",
-            "{OUT}",
-            "--force",
-        ],
-        "--out",
-        ["sub/scen.yaml", "crit.yaml"],
-    ),
-    (
-        "power --plot",
-        [
-            "power",
-            "-s",
-            "sub/scen.yaml",
-            "--baseline",
-            "crit.yaml",
-            "--candidate",
-            "x",
-            "-o",
-            "p.csv",
-            "--plot",
-            "{OUT}",
-            "--force",
-        ],
-        "--plot",
-        ["sub/scen.yaml", "crit.yaml"],
-    ),
-    ("report --out", [*REP, "--out", "{OUT}"], "--out", ["J"]),
-    (
-        "report --out (criteria_file)",
-        [*REP, "-p", "criteria_file=crit.yaml", "--out", "{OUT}"],
-        "--out",
-        ["J", "crit.yaml"],
-    ),
-    (
-        "report --out (scenario file)",
-        ["report", "-s", "sub/scen.yaml", "--out", "{OUT}"],
-        "--out",
-        ["sub/scen.yaml"],
-    ),
-]
-
-
-def _overlap_cases() -> list:
-    folders = {"J", "raw", "sub", "."}
-    cases = []
-    for label, args, option, inputs in WRITERS:
-        for rel in inputs:
-            targets = [rel, str(Path(rel).parent)]
-            if rel in folders:
-                inside = "J/leads.parquet" if rel == "J" else f"{rel}/deals.csv"
-                targets += [inside, f"{rel}/new.csv"]
-            for target in dict.fromkeys(targets):
-                ident = f"{label} -> {target}"
-                cases.append(pytest.param(args, option, target, id=ident))
-    return cases
-
-
-@pytest.mark.parametrize(("args", "option", "target"), _overlap_cases())
-def test_output_pointed_at_an_input_is_refused(args, option, target, world, capsys):
-    line = assert_refused([a.replace("{OUT}", target) for a in args], world, capsys, [option])
-    assert any(w in line for w in ("input", "overlap", "not a journeys folder", "is a folder"))
