@@ -167,12 +167,18 @@ def test_checksums_written_verified_and_hidden_from_meta(tmp_path):
         Journeys.read(folder)
 
 
-def test_folder_without_checksums_still_reads(tmp_path):
+def test_folder_without_checksums_still_reads(tmp_path, capsys):
     folder = simulate("startup_saas", n_leads=30, seed=0).write(tmp_path / "old")
+    code, out, _ = run(["validate", folder], capsys)
+    assert code == 0 and out.rstrip().endswith(", checksums verified")
     meta = json.loads((folder / "meta.json").read_text())
     del meta["checksums"]
     (folder / "meta.json").write_text(json.dumps(meta))
     assert Journeys.read(folder).n_leads == 30
+    code, out, _ = run(["validate", folder], capsys)
+    assert code == 0 and "no checksums (written before qualmodel stored them" in out
+    Journeys.read(folder).write(tmp_path / "new")  # writing it again adds them
+    assert "checksums" in json.loads((tmp_path / "new" / "meta.json").read_text())
 
 
 # ----------------------------------------------------------------------------- stale temps

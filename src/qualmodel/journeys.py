@@ -92,6 +92,26 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
+def checksums_present(folder: str | os.PathLike[str]) -> bool:
+    """Whether the ``meta.json`` of a journeys folder stores data-file checksums.
+
+    Parameters
+    ----------
+    folder : path-like
+        A journeys folder (already read successfully, so ``meta.json`` is valid JSON).
+
+    Returns
+    -------
+    bool
+        ``False`` for folders written before checksums existed (read without the check).
+    """
+    try:
+        meta = json.loads((Path(folder) / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and isinstance(meta.get(CHECKSUMS_KEY), dict)
+
+
 def _verify_checksums(folder: Path, meta: dict[str, Any]) -> None:
     """Compare the data files with the checksums of ``meta.json`` (absent: older folder)."""
     sums = meta.pop(CHECKSUMS_KEY, None)

@@ -98,14 +98,19 @@ def validate_cmd(
     folder: Annotated[Path, typer.Argument(help="Journeys folder (leads/events Parquet).")],
 ) -> None:
     """Read a journeys folder, check the data contract, print a one-line summary."""
-    from qualmodel.journeys import Journeys
+    from qualmodel.journeys import Journeys, checksums_present
 
     j = Journeys.read(folder)
     leads = j.leads
     span = f"{leads['created_at'].min():%Y-%m-%d} to {leads['observed_until'].max():%Y-%m-%d}"
+    sums = (
+        "checksums verified"
+        if checksums_present(folder)
+        else "no checksums (written before qualmodel stored them; write it again to add them)"
+    )
     typer.echo(
         f"OK {folder}: {j.n_leads:,} leads, {j.n_events:,} events, "
-        f"{len(j.event_names)} event types, {span}, source {j.meta.get('source', '?')}"
+        f"{len(j.event_names)} event types, {span}, source {j.meta.get('source', '?')}, {sums}"
     )
 
 
