@@ -27,7 +27,7 @@ def test_yaml_syntax_error_has_line_and_column(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_mapping(path)
     msg = one_line(info.value)
-    assert "m.yaml: YAML syntax error at line" in msg and "column" in msg
+    assert "m.yaml: invalid YAML at line" in msg and "column" in msg
 
 
 def test_unknown_key_lists_allowed(tmp_path):

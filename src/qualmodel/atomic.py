@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from qualmodel.errors import ConfigError
+from qualmodel.safety import clean_stale, temp_prefix
 
 __all__ = [
     "current_umask",
@@ -90,7 +91,9 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder, then rename.
 
     Readers never see a half-written file: on any error the temporary file is removed and
-    an existing ``path`` is left untouched.
+    an existing ``path`` is left untouched. The temporary is named
+    ``.<name>.tmp-<pid>-<random>``; ones left by a killed process are removed on the next
+    write to the same path (:func:`qualmodel.safety.clean_stale`).
 
     Parameters
     ----------
@@ -163,7 +166,8 @@ def open_atomic(path: str | Path) -> Iterator[BinaryIO]:
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; give a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_stale(path.parent, (f".{path.name}.tmp-",))  # left by a killed writer
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name, "tmp"), dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh

@@ -23,6 +23,7 @@ import typer
 
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError, InputError
+from qualmodel.safety import check_output, refuse_overlap
 
 
 def default_data_dirs(source: str) -> list[Path]:
@@ -160,8 +161,16 @@ def import_command(
         raise ConfigError("--out: give the journeys folder to write, or --dry-run to only check")
     mp = load_mapping(mapping)
     tables = _import_tables(mp, csv, history, touchpoints, table, data_dir)
-    if out is not None and out.exists() and not force and not dry_run:
-        raise InputError(f"{out}: already exists; pass --force to replace it or choose another")
+    if not dry_run:
+        labels = {"main": "--csv", "history": "--history", "touchpoints": "--touchpoints"}
+        # the files, not --data-dir: a new folder inside it is fine
+        inputs: dict[str, Path | None] = {
+            labels.get(k, f"--table {k}"): v for k, v in tables.items()
+        }
+        if Path(mapping).is_file():
+            inputs["--mapping"] = Path(mapping)
+        refuse_overlap({"--out": out}, inputs)
+        check_output(out, "--out", force=force, kind="journeys")
     journeys = import_crm(tables, mp, observed_until=observed_until)
     if dry_run:
         typer.echo(describe_import(journeys))

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qualmodel.errors import ConfigError
 from qualmodel.journeys import BANT_COLUMNS, STAGE_COLUMNS, TRUTH_PREFIX
+from qualmodel.safety import load_yaml, read_text
 
 __all__ = [
     "AttributeSpec",
@@ -554,21 +554,8 @@ def load_mapping(path_or_name: str | Path | Mapping | AbcMapping[str, Any]) -> M
                 f"{path}: no such mapping file{hint}; give a built-in name or a path to a "
                 f"mapping YAML"
             )
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(
-            f"{label}: YAML syntax error{where} ({exc.problem or exc.context}); fix the "
-            f"indentation/quoting there"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{label}: YAML error ({exc}); fix the file") from None
+        text = read_text(path, "mapping file", ConfigError)
+    raw = load_yaml(text, label, ConfigError)
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{label}: expected a YAML mapping of keys (source, file, created_at, ...), got "
