@@ -773,4 +773,5 @@ def test_keep_journeys_refuses_a_folder_it_did_not_simulate(tiny_notebooks, tmp_
             progress=False, keep_journeys=tmp_path / "mine",
         )  # fmt: skip
     assert (foreign / "notes.txt").read_text() == "keep me"
-    assert list(out.iterdir()) == []  # no staging folder left behind
+    # no staging folder left behind (only the marker of a qualmodel reports folder)
+    assert [p.name for p in out.iterdir()] in ([], [".qualmodel-output.json"])
