@@ -42,6 +42,7 @@ from qualmodel.crm.mapping import (
     snake_case,
 )
 from qualmodel.crm.readers import (
+    LookupView,
     Table,
     apply_map,
     file_digest,
@@ -122,6 +123,7 @@ def _join_lookups(
                 f"lookups.{name}.columns: {preview(clash)} already exist in {main.name}; "
                 f"rename them ({{source_column: new_name}})"
             )
+        right_rows = np.flatnonzero(lf[key].notna().to_numpy())
         right = lf.dropna(subset=[key]).set_index(key)
         pos = right.index.get_indexer(frame[lk.key])
         keys = frame[lk.key]
@@ -139,7 +141,11 @@ def _join_lookups(
                     f"normalise: {{{lk.key}: {{{vals[0]}: <value in {tab.name}>}}}} entry to the "
                     f"mapping, or set lookups.{name}.on_unmatched: keep"
                 )
+        view = LookupView(
+            tab, np.where(pos >= 0, right_rows[np.maximum(pos, 0)] if len(right_rows) else -1, -1)
+        )
         for src, dest in wanted.items():
+            main.sources[dest] = view
             col = right[src].to_numpy(dtype=object)
             vals = np.where(pos >= 0, col[np.maximum(pos, 0)] if len(col) else None, None)
             frame[dest] = pd.Series(vals, index=frame.index, dtype=object)
@@ -168,7 +174,8 @@ class _Import:
     def dates(self, col: str) -> pd.Series:
         """Return column ``col`` of the main table parsed as dates (parsed once)."""
         if col not in self._dates:
-            self._dates[col] = parse_dates(self.main, col, self.frame[col], self.mp.dates)
+            table = self.main.sources.get(col, self.main)
+            self._dates[col] = parse_dates(table, col, self.frame[col], self.mp.dates)
         return self._dates[col]
 
     def invalid(
@@ -231,6 +238,10 @@ def import_crm(
     """
     mp = load_mapping(mapping)
     label = str(mapping) if isinstance(mapping, str | Path) else mp.source
+    if mp.history is not None:
+        from qualmodel.crm.history_import import import_history
+
+        return import_history(source, mp, label=label, observed_until=observed_until)
     run = _read_main(source, mp)
     _lead_columns(run)
     for i, block in enumerate(mp.status):
@@ -239,7 +250,8 @@ def import_crm(
     _observation_cutoff(run, observed_until)
     _check_order(run)
     for name, spec in mp.attributes.items():
-        typed = typed_attribute(run.main, name, spec, run.frame[spec.column], mp.dates)
+        table = run.main.sources.get(spec.column, run.main)
+        typed = typed_attribute(table, name, spec, run.frame[spec.column], mp.dates)
         run.leads[name] = typed.set_axis(run.leads.index)
     events = _build_events(run)
     leads = _kept_leads(run)

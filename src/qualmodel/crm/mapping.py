@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qualmodel.errors import ConfigError
 from qualmodel.journeys import BANT_COLUMNS, STAGE_COLUMNS, TRUTH_PREFIX
+from qualmodel.safety import load_yaml, read_text
 
 __all__ = [
     "AttributeSpec",
@@ -323,13 +323,13 @@ class Mapping(_Strict):
 
     source: str
     description: str = ""
-    file: str
+    file: str | None = None
     csv: CsvOptions = Field(default_factory=CsvOptions)
     dates: DateOptions = Field(default_factory=DateOptions)
     normalise: dict[str, dict[str, Any]] = Field(default_factory=dict)
     lookups: dict[str, Lookup] = Field(default_factory=dict)
     lead_id: LeadIdSpec = Field(default_factory=LeadIdSpec)
-    created_at: TimeSource
+    created_at: TimeSource | None = None
     observed_until: TimeSource = Field(default_factory=lambda: TimeSource(latest=True))
     stages: dict[str, str] = Field(default_factory=dict)
     status: list[StatusSpec] = Field(default_factory=list)
@@ -337,6 +337,8 @@ class Mapping(_Strict):
     events: list[EventSpec] = Field(default_factory=list)
     on_invalid: Literal["error", "drop", "clip"] = "error"
     timing: Literal["real", "none"] = "real"
+    history: HistorySpec | None = None
+    touchpoints: TouchpointSpec | None = None
     outcomes: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("outcomes")
@@ -430,6 +432,11 @@ class Mapping(_Strict):
                         f"status[{i}] sets {val.stage}, which stages: already maps to a "
                         f"column; keep only one"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _tables(self) -> Mapping:
+        check_history_tables(self)
         return self
 
     def resolved_hash(self) -> str:
@@ -547,21 +554,8 @@ def load_mapping(path_or_name: str | Path | Mapping | AbcMapping[str, Any]) -> M
                 f"{path}: no such mapping file{hint}; give a built-in name or a path to a "
                 f"mapping YAML"
             )
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(
-            f"{label}: YAML syntax error{where} ({exc.problem or exc.context}); fix the "
-            f"indentation/quoting there"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{label}: YAML error ({exc}); fix the file") from None
+        text = read_text(path, "mapping file", ConfigError)
+    raw = load_yaml(text, label, ConfigError)
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{label}: expected a YAML mapping of keys (source, file, created_at, ...), got "
@@ -571,3 +565,13 @@ def load_mapping(path_or_name: str | Path | Mapping | AbcMapping[str, Any]) -> M
         return Mapping.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_validation_message(label, exc)) from None
+
+
+# The history schema builds on _Strict above; imported last to avoid an import cycle.
+from qualmodel.crm.history_mapping import (  # noqa: E402
+    HistorySpec,
+    TouchpointSpec,
+    check_history_tables,
+)
+
+Mapping.model_rebuild()
