@@ -456,13 +456,16 @@ def _run(
 
 #: Dask settings applied while :func:`local_cluster` starts its workers: the worker's
 #: statistical profiler (a stack sample every 10 ms) and its 20 ms / 100 ms / 500 ms
-#: monitors cost ~3% of a core when idle and more while busy (measured in
-#: docs/scaling.md); replicates need none of them.
+#: monitors cost ~3% of a core when idle and more while busy; Dask's default
+#: ``MALLOC_TRIM_THRESHOLD_=65536`` makes glibc hand freed memory back at once, which
+#: quadruples the page faults of a replicate (its arrays are allocated and freed again
+#: and again). Measured in docs/scaling.md; replicates need none of them.
 LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
 }
 
 
