@@ -263,8 +263,8 @@ def power(
     client : dask.distributed.Client, optional
         Run replicates on this client; in-process when None.
     progress : bool, default False
-        Show a progress bar (terminal: tqdm; Jupyter: tqdm's notebook bar when ipywidgets
-        is installed, else a text bar on stdout).
+        Show a progress bar (terminal: tqdm on stderr; Jupyter: tqdm's notebook widget
+        when ipywidgets is installed, else one text output updated in place).
     chunk_size : int, optional
         Replicates per Dask task; None: :func:`auto_chunk_size`. Ignored in-process.
     mde_power : float, default 0.8
