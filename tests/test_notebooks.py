@@ -1,6 +1,6 @@
 """The real notebook templates in notebooks/: structure, a full tiny report run, papermill CLI.
 
-The full run executes every template for the three built-in scenarios (15 runs) plus the
+The full run executes every template for the three built-in scenarios (18 runs) plus the
 cross-scenario notebook with tiny parameters (1,500 leads, 50 bootstrap resamples) through
 :func:`qualmodel.report.run_reports`; every template is also run under the plain
 ``papermill`` CLI with ``-p`` overrides from an unrelated working folder.
@@ -32,6 +32,7 @@ EXPECTED = [
     "01-journeys",
     "02-time-to-sqo",
     "03-compare-criteria",
+    "04-power-analysis",
     "10-client-report",
     "20-cross-scenario",
 ]
@@ -65,7 +66,7 @@ def test_templates_present_and_clean():
 
 @pytest.mark.slow
 def test_full_tiny_report_run(tmp_path):
-    """One run of all 16 executions (one test, so pytest-xdist never repeats the run)."""
+    """One run of all 19 executions (one test, so pytest-xdist never repeats the run)."""
     out = tmp_path / "reports"
     summary = report.run_reports("all", params=TINY, jobs=2, out=out, progress=False)
     rendered = (out, summary)
@@ -86,7 +87,7 @@ def _all_metrics(out: Path):
 
 def check_run_succeeds_without_warnings(rendered):
     out, summary = rendered
-    assert len(summary.results) == 3 * 5 + 1
+    assert len(summary.results) == 3 * 6 + 1
     assert all(r.ok for r in summary.results)
     assert [(r.job.label, r.warnings) for r in summary.results if r.warnings] == []
     targets = sorted(p.name for p in out.iterdir() if p.is_dir())
@@ -120,6 +121,7 @@ def check_recorded_metrics_are_sane(rendered):
         ("01-journeys", "n_sal"),
         ("02-time-to-sqo", "median_days_to_sqo"),
         ("03-compare-criteria", "recommended_precision"),
+        ("04-power-analysis", "power_mde"),
         ("10-client-report", "recommended_criterion"),
         ("20-cross-scenario", "sqo_by_horizon.consultancy"),
     ]:
@@ -135,7 +137,7 @@ def check_recorded_metrics_are_sane(rendered):
 def check_html_has_no_errors_or_warnings_and_images_resolve(rendered):
     out, _ = rendered
     pages = sorted(out.rglob("*.html"))
-    assert len(pages) == 3 * 5 + 1 + 1
+    assert len(pages) == 3 * 6 + 1 + 1
     for page in pages:
         text = page.read_text(encoding="utf-8")
         parsed = parse_html(page)
@@ -219,6 +221,13 @@ def _papermill(args, cwd):
             "consultancy",
         ),
         (
+            "04-power-analysis",
+            ["-p", "scenario", "consultancy", "-p", "n_leads", "3000", "-p", "n_replicates",
+             "10", "-y", "sample_sizes: [100, 300]"],
+            "power_mde",
+            "| 20/20 [",  # the one progress line, final state: 2 sizes x 10 replicates
+        ),
+        (
             "10-client-report",
             ["-p", "scenario", "consultancy", "-p", "n_leads", "1500", "-p", "n_boot", "40"],
             "sqo_by_horizon",
@@ -265,6 +274,10 @@ def test_plain_papermill_cli(name, overrides, key, evidence, tmp_path):
     # the -p / -y overrides reached the kernel: their effect shows in the outputs
     outputs = json.dumps([c.get("outputs", []) for c in nb.cells], ensure_ascii=False)
     assert evidence in outputs
+    if name == "04-power-analysis":  # progress: one output updated in place, not a stream
+        bars = [o for c in nb.cells for o in c.get("outputs", []) if "%|" in json.dumps(o)]
+        assert len(bars) == 1 and bars[0]["output_type"] == "display_data", bars
+        assert "3,000 leads per arm" in outputs
     if name == "20-cross-scenario":
         assert sorted(metrics) == [
             "sqo_by_horizon.digital_agency",

@@ -17,6 +17,8 @@ _EXPORTS: dict[str, str] = {
     # contract and errors
     "Journeys": "qualmodel.journeys",
     "power": "qualmodel.power",
+    "mde_at": "qualmodel.mde",
+    "leads_needed": "qualmodel.mde",
     "QualmodelError": "qualmodel.errors",
     "ContractError": "qualmodel.errors",
     "ConfigError": "qualmodel.errors",

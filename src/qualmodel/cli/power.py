@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,31 @@ from qualmodel.atomic import share_like_umask, write_csv_atomic
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError
 from qualmodel.safety import check_output, refuse_overlap
+
+
+def _render_png(table, plot: Path) -> str:
+    """Draw the power curve into a temporary PNG next to ``plot``; return its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from qualmodel.plotting import plot_power_curve
+
+    folder = plot.parent if str(plot.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"--plot {plot}: folder {folder} does not exist; create it first")
+    ax = plot_power_curve(table)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{plot.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        ax.figure.savefig(tmp, dpi=110, format="png")
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    finally:
+        plt.close(ax.figure)
+    return tmp
 
 
 @app.command("power")
@@ -33,11 +59,24 @@ def power_cmd(
     dask: Annotated[
         str | None, typer.Option("--dask", help="local:N or tcp://host:port (default in-process).")
     ] = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option("--chunk-size", help="Replicates per Dask task (default: automatic)."),
+    ] = None,
+    mde_power: Annotated[
+        float, typer.Option("--mde-power", help="Power that defines the mde column.")
+    ] = 0.8,
     plot: Annotated[Path | None, typer.Option("--plot", help="Power-curve PNG.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress", help="Progress bar on stderr (default: when a terminal)."
+        ),
+    ] = None,
 ) -> None:
-    """Power per sample size and metric with Wilson Monte-Carlo 95% intervals."""
-    from qualmodel.power import connect, power
+    """Power per sample size and metric with Wilson Monte-Carlo 95% intervals and the MDE."""
+    from qualmodel.power import _validate, connect, power
 
     try:
         ns = [int(x) for x in n_leads.split(",") if x.strip()]
@@ -46,10 +85,9 @@ def power_cmd(
             f"--n-leads: expected comma-separated integers, got '{n_leads}'"
         ) from None
     metrics = [m.strip() for m in metric.split(",") if m.strip()]
-    kw = dict(metric=metrics, n_leads=ns, n_replicates=n_replicates, alpha=alpha, seed=seed)
-    from qualmodel.power import _validate
-
     _validate(metrics, ns, n_replicates, alpha)
+    if chunk_size is not None and chunk_size < 1:
+        raise ConfigError(f"--chunk-size: must be ≥ 1, got {chunk_size}")
     outputs = {"--out": out, "--plot": plot}
     inputs = {f"--{k}": Path(v) for k, v in (("scenario", scenario), ("baseline", baseline),
               ("candidate", candidate)) if Path(v).is_file()}  # fmt: skip
@@ -57,40 +95,24 @@ def power_cmd(
     for option, path in outputs.items():
         if path is not None:
             check_output(path, option, force=force, kind="file")
+    show = sys.stderr.isatty() if progress is None else progress
+    kw = dict(metric=metrics, n_leads=ns, n_replicates=n_replicates, alpha=alpha, seed=seed)
+    kw.update(chunk_size=chunk_size, mde_power=mde_power, progress=show)
     client = connect(dask) if dask else None
     try:
-        table = power(scenario, baseline, candidate, client=client, progress=True, **kw)
+        table = power(scenario, baseline, candidate, client=client, **kw)
     finally:
         if client is not None:
             client.close()
-    write_csv_atomic(table, out)
+    tmp_png = _render_png(table, plot) if plot is not None else None
+    try:
+        write_csv_atomic(table, out)
+    except BaseException:
+        if tmp_png:
+            os.unlink(tmp_png)
+        raise
     typer.echo(f"{out}: {len(table)} rows")
-    if plot is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for m, g in table.groupby("metric"):
-            ax.errorbar(
-                g["n_leads"],
-                g["power"],
-                yerr=[g["power"] - g["power_lo"], g["power_hi"] - g["power"]],
-                marker="o",
-                label=m,
-                capsize=3,
-            )
-        ax.axhline(0.8, ls=":", c="grey")
-        ax.set(xlabel="leads per arm", ylabel="power", ylim=(0, 1.02))
-        ax.legend()
-        fd, tmp = tempfile.mkstemp(dir=plot.parent if str(plot.parent) else ".", suffix=".png")
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=110, format="png")
-            share_like_umask(tmp)
-            os.replace(tmp, plot)
-        finally:
-            plt.close(fig)
-            Path(tmp).unlink(missing_ok=True)
+    if tmp_png is not None:
+        share_like_umask(tmp_png)
+        os.replace(tmp_png, plot)
         typer.echo(f"{plot}: power curve")
