@@ -128,7 +128,7 @@ def test_plots_have_titles_labels_and_legends(small):
     ax = plot_funnel(funnel(small))
     assert ax.get_title() == "Lead funnel"
     assert ax.get_xlabel() == "leads (count)"
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["created", "mql", "sal", "sqo", "won"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["created", "MQL", "SAL", "SQO", "won"]
     assert ax.get_legend() is not None
     texts = [t.get_text() for t in ax.texts]
     assert any("50.0% of sal" in t for t in texts)
