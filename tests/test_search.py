@@ -1,0 +1,135 @@
+"""search_criteria: vectorised evaluation equals qualify, frontier, split, winner, planted truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qualmodel import load_criteria, qualify, simulate
+from qualmodel.errors import ConfigError
+from qualmodel.search import criteria_yaml, frontier_mask, search_criteria
+from qualmodel.search_space import INF, CandidateGrid, list_search_spaces, load_search_space
+
+
+@pytest.fixture(scope="module")
+def saas():
+    j = simulate("startup_saas", n_leads=4000, seed=3)
+    return j.subset(j.leads.loc[j.leads["sal_at"].notna(), "lead_id"])
+
+
+def test_vectorised_times_equal_qualify(saas):
+    """The grid's qualified_at equals qualify() of the candidate criterion, lead by lead."""
+    grid = CandidateGrid(saas, load_search_space("startup_saas"))
+    rng = np.random.default_rng(7)
+    idx = rng.choice(len(grid.table), size=40, replace=False)
+    # always include the pure parts: score only, BANT only, events only
+    kinds = grid.table.groupby("n_parts").head(3).index.to_numpy()
+    idx = np.unique(np.r_[idx, kinds])
+    times = grid.times(idx)
+    for row, i in zip(times, idx, strict=True):
+        q = qualify(saas, grid.criterion(i))["qualified_at"].to_numpy().view(np.int64)
+        expect = np.where(q == np.iinfo(np.int64).min, INF, q)
+        assert np.array_equal(row, expect), grid.table.at[i, "name"]
+    assert (times != INF).any() and (times == INF).any()
+
+
+def test_frontier_mask_matches_brute_force():
+    rng = np.random.default_rng(1)
+    p, r = rng.integers(0, 6, 300) / 5, rng.integers(0, 6, 300) / 5
+    w = rng.integers(0, 6, 300).astype(float)
+    w[5] = np.nan
+    got = frontier_mask(p, r, w)
+    for i in range(300):
+        dominated = not np.isfinite(w[i])
+        for j in range(300):
+            if j == i or not np.isfinite(w[j]):
+                continue
+            ge = p[j] >= p[i] and r[j] >= r[i] and w[j] <= w[i]
+            strict = p[j] > p[i] or r[j] > r[i] or w[j] < w[i]
+            if ge and (strict or j < i):
+                dominated = True
+        assert got[i] == (not dominated), i
+
+
+def _planted(saas):
+    """Wins are exactly the leads meeting 'need confirmed and quote requested'."""
+    rule = load_criteria(
+        "criteria:\n- name: truth\n  all_of:\n  - bant: {require: [need]}\n"
+        "  - events: {all: [quote_requested]}\n"
+    )[0]
+    q = qualify(saas, rule)["qualified_at"]
+    leads = saas.leads.copy()
+    won = q.notna().to_numpy()
+    for col in ("won_at", "lost_at"):
+        leads[col] = pd.NaT
+    leads.loc[won, "won_at"] = leads.loc[won, "observed_until"]
+    return type(saas)(leads, saas.events, dict(saas.meta)), won
+
+
+def test_search_recovers_planted_definition(saas):
+    j, won = _planted(saas)
+    assert won.sum() > 50
+    res = search_criteria(j, "startup_saas", n_boot=50)
+    row = res.candidates[res.candidates["winner"]].iloc[0]
+    assert row["precision"] == 1.0 and row["recall"] == 1.0
+    assert row["precision_test"] == 1.0 and row["recall_test"] == 1.0
+    assert "need" in row["bant"] and row["events"] == "quote_requested"
+    held = res.holdout_row(res.winner.name)
+    assert held["precision"] == 1.0 and held["recall"] == 1.0
+
+
+def test_split_capacity_and_yaml_roundtrip(saas):
+    res = search_criteria(saas, "startup_saas", capacity_per_week=10, n_boot=50)
+    sal = saas.leads["sal_at"]
+    assert res.settings["n_holdout"] == int((sal >= res.split_at).sum())
+    assert res.settings["n_fit"] == int((sal < res.split_at).sum())
+    assert abs(res.settings["n_holdout"] / len(sal) - 0.3) < 0.01
+    win = res.candidates[res.candidates["winner"]].iloc[0]
+    assert win["per_week"] <= 10 and win["on_frontier"]
+    within = res.frontier[res.frontier["per_week"] <= 10]
+    assert win["f1"] == within["f1"].max()
+    assert res.holdout["criterion"].iloc[0] == res.winner.name
+    # every frontier point is a regular criterion: YAML round trip gives the same times
+    names = list(res.criteria)[:5]
+    back = load_criteria(criteria_yaml([res.criteria[n] for n in names]))
+    for crit in back:
+        a = qualify(saas, crit)["qualified_at"]
+        b = qualify(saas, res.criteria[crit.name])["qualified_at"]
+        pd.testing.assert_series_equal(a, b)
+    with pytest.raises(ConfigError, match="no frontier definition fits 0.01 SQOs/week"):
+        search_criteria(saas, "startup_saas", capacity_per_week=0.01, n_boot=0)
+
+
+def test_holdout_share_knob(saas):
+    res = search_criteria(saas, "startup_saas", holdout_share=0.5, n_boot=0)
+    assert abs(res.settings["n_holdout"] / saas.n_leads - 0.5) < 0.01
+    with pytest.raises(ConfigError, match="holdout_share must be in"):
+        search_criteria(saas, "startup_saas", holdout_share=1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("score: {threshold: [10], half_life_days: [0]}\n", r"score.half_life_days: .*> 0"),
+        ("bant: {choose_from: [budget, money]}\n", r"bant.choose_from\[1\]"),
+        ("events: {choose_frm: [a]}\n", r"events.choose_frm: unknown key"),
+        ("name: x\n", "give at least one of"),
+        ("score: {threshold: {min: 5, max: 1, step: 1}, events: {a: 1}}\n", "below min"),
+    ],
+)
+def test_space_errors_are_one_line(text, match):
+    with pytest.raises(ConfigError, match=match) as info:
+        load_search_space(text)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_event_in_space(saas):
+    with pytest.raises(ConfigError, match="unknown event.*demo_complete"):
+        search_criteria(saas, "events: {choose_from: [demo_complete]}\n")
+
+
+def test_builtin_spaces_load():
+    assert list_search_spaces() == ["consultancy", "digital_agency", "startup_saas"]
+    for name in list_search_spaces():
+        assert load_search_space(name).scenario == name
