@@ -133,3 +133,45 @@ def test_builtin_spaces_load():
     assert list_search_spaces() == ["consultancy", "digital_agency", "startup_saas"]
     for name in list_search_spaces():
         assert load_search_space(name).scenario == name
+
+
+def test_cli_search_writes_outputs(tmp_path, saas):
+    from qualmodel.cli import main
+
+    saas.write(tmp_path / "j")
+    out = tmp_path / "out"
+    main(
+        [
+            "search",
+            "-j",
+            str(tmp_path / "j"),
+            "-s",
+            "startup_saas",
+            "--n-boot",
+            "20",
+            "--capacity-per-week",
+            "10",
+            "--out",
+            str(out),
+        ]
+    )
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["frontier.csv", "frontier.png", "frontier.yaml", "holdout.csv", "winner.yaml"]
+    winner = load_criteria(out / "winner.yaml")
+    assert len(winner) == 1 and winner[0].name == pd.read_csv(out / "holdout.csv")["criterion"][0]
+    assert len(load_criteria(out / "frontier.yaml")) == len(pd.read_csv(out / "frontier.csv"))
+    assert (out / "frontier.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_search_errors_exit_2(tmp_path, saas, capsys):
+    from qualmodel.cli import main
+
+    saas.write(tmp_path / "j")
+    bad = tmp_path / "space.yaml"
+    bad.write_text("bant: {choose_from: [budgett]}\n")
+    with pytest.raises(SystemExit) as info:
+        main(["search", "-j", str(tmp_path / "j"), "-s", str(bad), "--out", str(tmp_path / "o")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "space.yaml: bant.choose_from[0]" in err
+    assert not (tmp_path / "o").exists()

@@ -15,7 +15,7 @@ import pandas as pd
 
 from qualmodel.errors import ConfigError
 
-__all__ = ["write_csv_atomic", "write_text_atomic"]
+__all__ = ["write_bytes_atomic", "write_csv_atomic", "write_text_atomic"]
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
@@ -41,14 +41,37 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     ConfigError
         When ``path`` is an existing folder.
     """
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (e.g. a PNG); see :func:`write_text_atomic`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Destination file; its folder is created when missing.
+    data : bytes
+        Content.
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+
+    Raises
+    ------
+    ConfigError
+        When ``path`` is an existing folder.
+    """
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; give a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

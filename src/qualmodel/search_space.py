@@ -452,7 +452,11 @@ class CandidateGrid:
         if row["i_score"] >= 0:
             thr, hl = self.score_opts[int(row["i_score"])]
             parts.append(Criterion(score=self.space.score.rule(thr, hl)))
-            text.append(f"score ≥ {thr:g} (half-life {_fmt(hl)} days)")
+            text.append(
+                f"score ≥ {thr:g} ("
+                + ("no decay" if hl is None else f"half-life {hl:g} days")
+                + ")"
+            )
         bant = self.bant_opts[int(row["i_bant"])]
         if bant:
             td = self.space.bant.timeline_days if self.space.bant else None

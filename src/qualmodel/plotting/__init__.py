@@ -7,4 +7,5 @@ is the one import path.
 from qualmodel.plotting.criteria import *  # noqa: F403
 from qualmodel.plotting.funnel import *  # noqa: F403
 from qualmodel.plotting.models import *  # noqa: F403
+from qualmodel.plotting.search import *  # noqa: F403
 from qualmodel.plotting.survival import *  # noqa: F403
