@@ -14,16 +14,23 @@ help:
 	@echo "make lint    - ruff"
 	@echo "make bench   - benchmarks (numbers printed and written to benchmarks/results/)"
 
+# Set-up prints one line per step; pip's own output goes to .venv/pip.log (shown on failure).
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@test -x $(BIN)/python || { echo "setup: creating $(VENV) with $(PYTHON) -m venv"; \
+		$(PYTHON) -m venv $(VENV); }
+	@echo "setup: upgrading pip in $(VENV)"
+	@$(BIN)/python -m pip install --upgrade pip > $(VENV)/pip.log 2>&1 \
+		|| { cat $(VENV)/pip.log; exit 1; }
+	@echo "setup: installing qualmodel and its dependencies (pip install -e .[dev]; about a minute the first time)"
+	@$(BIN)/python -m pip install -e '.[dev]' >> $(VENV)/pip.log 2>&1 \
+		|| { cat $(VENV)/pip.log; exit 1; }
 	@touch $(STAMP)
+	@echo "setup: done ($(VENV) ready; pip log in $(VENV)/pip.log)"
 
 setup: $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/qualmodel report --scenario all --out reports --jobs $(JOBS)
+	$(BIN)/qualmodel report --scenario all --out reports --keep-journeys data/simulated --jobs $(JOBS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) tests

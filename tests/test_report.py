@@ -540,11 +540,11 @@ def test_outcome_plan_prefers_sqo_and_falls_back_to_won(journeys_factory):
         "won",
         "lost",
     )
-    with pytest.raises(ConfigError, match="no lead reached that stage"):
+    with pytest.raises(ConfigError, match="target 'sqo_at': no such stage"):
         report.outcome_plan(won, "sqo_at")
-    with pytest.raises(ConfigError, match="'mql_at' is not one of sqo_at, won_at"):
-        report.outcome_plan(won, "mql_at")
-    with pytest.raises(ConfigError, match="no lead has a SAL date"):
+    with pytest.raises(ConfigError, match="target 'sal_at' is the start stage"):
+        report.outcome_plan(won, "sal")
+    with pytest.raises(ConfigError, match="no lead reached sqo_at or won_at"):
         report.outcome_plan(_stage_journeys(journeys_factory, with_sqo=False, with_sal=False))
 
 

@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "logrank": "qualmodel.survival",
     "rmst": "qualmodel.survival",
     "median_survival": "qualmodel.survival",
+    "median_among_reached": "qualmodel.medians",
     "cohort_conversion": "qualmodel.survival",
     # lead scoring fitted from outcomes
     "fit_score_criterion": "qualmodel.scoring",

@@ -1,7 +1,10 @@
 """Atomic writers: write a temporary file in the destination folder, then rename.
 
 Every writer of the package (CLI outputs, journeys, reports) goes through these so that a
-reader never sees a half-written file.
+reader never sees a half-written file. Temporary files and folders are created private
+(``tempfile`` uses modes 600/700); the writers here give them the modes an ordinary
+``open``/``mkdir`` would (``0o666``/``0o777`` minus the process umask) before they are
+renamed into place, so outputs can be shared like any other file.
 """
 
 from __future__ import annotations
@@ -15,7 +18,69 @@ import pandas as pd
 
 from qualmodel.errors import ConfigError
 
-__all__ = ["write_bytes_atomic", "write_csv_atomic", "write_text_atomic"]
+__all__ = [
+    "current_umask",
+    "make_temp_dir",
+    "share_like_umask",
+    "write_bytes_atomic",
+    "write_csv_atomic",
+    "write_text_atomic",
+]
+
+
+def current_umask() -> int:
+    """Return the process umask without changing it for other threads.
+
+    Reads ``/proc/self/status`` where available (Linux); elsewhere sets and restores the
+    mask with :func:`os.umask` (a short window in which other threads see mask 0).
+
+    Returns
+    -------
+    int
+        The umask, e.g. ``0o022``.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def share_like_umask(path: str | os.PathLike[str]) -> None:
+    """Give ``path`` the mode ``open``/``mkdir`` would: 0o666 (files) or 0o777 minus umask.
+
+    Parameters
+    ----------
+    path : path-like
+        A file or folder made by :mod:`tempfile` (private modes 600/700).
+    """
+    base = 0o777 if os.path.isdir(path) else 0o666
+    os.chmod(path, base & ~current_umask())
+
+
+def make_temp_dir(parent: str | os.PathLike[str], prefix: str) -> Path:
+    """Create a uniquely named folder in ``parent`` with the umask's ordinary mode.
+
+    Parameters
+    ----------
+    parent : path-like
+        Existing folder to create it in (the destination's folder, so a rename is atomic).
+    prefix : str
+        Name prefix (e.g. ``".journeys.tmp-"``).
+
+    Returns
+    -------
+    pathlib.Path
+        The new, empty folder (mode ``0o777 & ~umask``, e.g. 755).
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    share_like_umask(tmp)
+    return tmp
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
@@ -72,6 +137,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        share_like_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qualmodel.atomic import make_temp_dir
 from qualmodel.errors import ContractError, InputError, preview
 
 #: Stage timestamp columns a ``leads`` table may carry (all optional).
@@ -47,6 +49,8 @@ STAGE_COLUMNS: tuple[str, ...] = (
     "lost_at",
     "recycled_at",
 )
+#: Stages that end a journey; extra outcomes declared in ``meta["outcomes"]`` join them.
+TERMINAL_COLUMNS: tuple[str, ...] = ("won_at", "lost_at")
 #: Columns every ``leads`` table must have.
 REQUIRED_LEAD_COLUMNS: tuple[str, ...] = ("lead_id", "created_at", "observed_until")
 #: Columns every ``events`` table must have (``value`` is optional).
@@ -94,7 +98,82 @@ def _to_ns(series: pd.Series, table: str, column: str) -> pd.Series:
     return series.astype("datetime64[ns]")
 
 
-def _normalise_leads(leads: pd.DataFrame) -> pd.DataFrame:
+def outcome_labels(meta: Mapping[str, Any]) -> dict[str, str]:
+    """Column → label of the outcomes named in ``meta["outcomes"]`` (``{label: column}``).
+
+    Parameters
+    ----------
+    meta : mapping
+        A journeys ``meta`` dict (validated or not).
+
+    Returns
+    -------
+    dict
+        ``{"lost_at": "declined", "withdrawn_at": "cancelled"}`` for
+        ``meta["outcomes"] = {"declined": "lost", "cancelled": "withdrawn"}``: a column may
+        be given with or without its ``_at`` suffix. Empty when nothing is declared.
+    """
+    raw = meta.get("outcomes") or {}
+    if not isinstance(raw, Mapping):
+        return {}
+    return {_outcome_column(str(col)): str(label) for label, col in raw.items()}
+
+
+def _outcome_column(col: str) -> str:
+    return col if col.endswith("_at") else f"{col}_at"
+
+
+def extra_outcome_columns(meta: Mapping[str, Any]) -> list[str]:
+    """Outcome columns declared in ``meta["outcomes"]`` beyond :data:`STAGE_COLUMNS`.
+
+    Parameters
+    ----------
+    meta : mapping
+
+    Returns
+    -------
+    list of str
+        In declaration order, e.g. ``["withdrawn_at"]``.
+    """
+    return [c for c in outcome_labels(meta) if c not in STAGE_COLUMNS]
+
+
+def _check_outcomes(meta: Mapping[str, Any]) -> None:
+    raw = meta.get("outcomes")
+    if raw is None:
+        return
+    if not isinstance(raw, Mapping):
+        raise ContractError(
+            f"meta['outcomes'] must map outcome labels to columns, e.g. "
+            f"{{'declined': 'lost', 'cancelled': 'withdrawn'}}; got {type(raw).__name__}"
+        )
+    seen: dict[str, str] = {}
+    for label, col in raw.items():
+        if not isinstance(label, str) or not label.strip() or not isinstance(col, str):
+            raise ContractError(
+                f"meta['outcomes']: entry {label!r}: {col!r} must map a non-empty label to a "
+                f"column name such as 'withdrawn'"
+            )
+        column = _outcome_column(col)
+        if not re.fullmatch(r"[a-z][a-z0-9_]*_at", column) or column in _NOT_OUTCOMES:
+            raise ContractError(
+                f"meta['outcomes']: {label!r} maps to {col!r}, which cannot be an outcome "
+                f"column; use a lowercase name such as 'withdrawn' (stored as withdrawn_at) "
+                f"or one of won, lost, disqualified"
+            )
+        if column in seen:
+            raise ContractError(
+                f"meta['outcomes']: {seen[column]!r} and {label!r} both map to {column}; "
+                f"give each outcome its own column"
+            )
+        seen[column] = label
+
+
+#: Columns that cannot be declared outcomes (they are not terminal stages).
+_NOT_OUTCOMES: frozenset[str] = frozenset({"created_at", "observed_until_at", "mql_at", "sal_at"})
+
+
+def _normalise_leads(leads: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
     if not isinstance(leads, pd.DataFrame):
         raise ContractError(f"leads must be a pandas DataFrame, got {type(leads).__name__}")
     missing = [c for c in REQUIRED_LEAD_COLUMNS if c not in leads.columns]
@@ -129,7 +208,14 @@ def _normalise_leads(leads: pd.DataFrame) -> pd.DataFrame:
             f"convert with .astype(str)"
         )
     out["lead_id"] = ids
-    for col in ("created_at", "observed_until", *[c for c in STAGE_COLUMNS if c in out]):
+    missing = [c for c in extra if c not in out.columns]
+    if missing:
+        raise ContractError(
+            f"leads: outcome column(s) {preview(missing)} declared in meta['outcomes'] are "
+            f"missing; add them (NaT where not reached) or drop them from meta['outcomes']"
+        )
+    stamps = [c for c in STAGE_COLUMNS if c in out] + list(extra)
+    for col in ("created_at", "observed_until", *stamps):
         out[col] = _to_ns(out[col], "leads", col)
     return out
 
@@ -191,7 +277,7 @@ def _normalise_events(events: pd.DataFrame, lead_ids: pd.Index) -> pd.DataFrame:
     return out
 
 
-def _check_leads(leads: pd.DataFrame) -> None:
+def _check_leads(leads: pd.DataFrame, extra: Sequence[str] = ()) -> None:
     ids = leads["lead_id"]
     if ids.duplicated().any():
         dup = pd.unique(ids[ids.duplicated()])
@@ -211,7 +297,7 @@ def _check_leads(leads: pd.DataFrame) -> None:
                 f"every lead needs {col}"
             )
     present = set(leads.columns)
-    stamps = ["created_at", *[c for c in STAGE_COLUMNS if c in present]]
+    stamps = ["created_at", *[c for c in STAGE_COLUMNS if c in present], *extra]
     end = leads["observed_until"].to_numpy()
     for col in stamps:
         v = leads[col].to_numpy()
@@ -235,15 +321,22 @@ def _check_leads(leads: pd.DataFrame) -> None:
                 f"sqo_at ≤ won_at/lost_at ≤ observed_until — fix the timestamps or clear "
                 f"'{late}'"
             )
-    if "won_at" in present and "lost_at" in present:
-        both = leads["won_at"].notna().to_numpy() & leads["lost_at"].notna().to_numpy()
-        if both.any():
+    _check_terminal(leads, ids, [c for c in TERMINAL_COLUMNS if c in present] + list(extra))
+    for col in extra:
+        a, b = leads["created_at"].to_numpy(), leads[col].to_numpy()
+        bad = ~np.isnat(b) & (b < a)
+        if bad.any():
             raise ContractError(
-                f"leads: {int(both.sum())} lead(s) are both won and lost ({preview(ids[both])}); "
-                f"keep only the final outcome"
+                f"leads: outcome '{col}' is before 'created_at' for {int(bad.sum())} lead(s) "
+                f"({preview(ids[bad])}); fix the timestamps or clear '{col}'"
             )
     for col in leads.columns:
-        if col.startswith(TRUTH_PREFIX) or col in REQUIRED_LEAD_COLUMNS or col in STAGE_COLUMNS:
+        if (
+            col.startswith(TRUTH_PREFIX)
+            or col in REQUIRED_LEAD_COLUMNS
+            or col in STAGE_COLUMNS
+            or col in extra
+        ):
             continue
         if col in ("budget_confirmed", "authority", "need"):
             s = leads[col]
@@ -257,6 +350,23 @@ def _check_leads(leads: pd.DataFrame) -> None:
                 f"leads: column 'timeline_days' has dtype {leads[col].dtype}, expected a "
                 f"number of days; convert with pandas.to_numeric"
             )
+
+
+def _check_terminal(leads: pd.DataFrame, ids: pd.Series, columns: Sequence[str]) -> None:
+    """Reject leads with two terminal outcomes (won, lost or a declared extra outcome)."""
+    for i, a in enumerate(columns):
+        for b in columns[i + 1 :]:
+            both = leads[a].notna().to_numpy() & leads[b].notna().to_numpy()
+            if both.any():
+                what = (
+                    "both won and lost"
+                    if {a, b} == {"won_at", "lost_at"}
+                    else (f"both {a.removesuffix('_at')} and {b.removesuffix('_at')}")
+                )
+                raise ContractError(
+                    f"leads: {int(both.sum())} lead(s) are {what} ({preview(ids[both])}); "
+                    f"keep only the final outcome"
+                )
 
 
 def _check_events(events: pd.DataFrame, leads: pd.DataFrame) -> None:
@@ -302,6 +412,7 @@ def _check_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(meta, Mapping):
         raise ContractError(f"meta must be a dict, got {type(meta).__name__}")
     out = dict(meta)
+    _check_outcomes(out)
     try:
         json.dumps(out, sort_keys=True)
     except (TypeError, ValueError) as exc:
@@ -348,14 +459,16 @@ class Journeys:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        leads = _normalise_leads(self.leads)
-        _check_leads(leads)
+        meta = _check_meta(self.meta)
+        extra = extra_outcome_columns(meta)
+        leads = _normalise_leads(self.leads, extra)
+        _check_leads(leads, extra)
         index = pd.Index(leads["lead_id"].to_numpy(), dtype=object)
         events = _normalise_events(self.events, index)
         _check_events(events, leads)
         object.__setattr__(self, "leads", leads)
         object.__setattr__(self, "events", events)
-        object.__setattr__(self, "meta", _check_meta(self.meta))
+        object.__setattr__(self, "meta", meta)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -450,7 +563,8 @@ class Journeys:
 
         The folder is written under a temporary name next to ``path`` and renamed into
         place, so a reader never sees a half-written folder and a failure leaves any
-        previous content intact.
+        previous content intact. Folder and files get the modes ``mkdir``/``open`` would
+        give (the process umask applies).
 
         Parameters
         ----------
@@ -470,7 +584,7 @@ class Journeys:
         if target.exists() and not target.is_dir():
             raise InputError(f"{target}: exists and is not a folder; choose another path")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        tmp = make_temp_dir(target.parent, f".{target.name}.tmp-")  # mode as mkdir's
         try:
             self.leads.to_parquet(tmp / "leads.parquet", index=False)
             self.events.to_parquet(tmp / "events.parquet", index=False)

@@ -826,6 +826,7 @@ def cure_model(
     covariates: str | Sequence[str] | None = None,
     event: int = 1,
     conf_level: float = 0.95,
+    zero_time: float | None = 0.5,
 ) -> ModelFit:
     """Mixture cure model with a Weibull latency (lifelines ``MixtureCureFitter``).
 
@@ -855,6 +856,13 @@ def cure_model(
         Level of the limits; the cured fraction's limits are Wald limits on the logit
         scale (they stay inside (0, 1); NaN when the estimate is at the boundary), shape
         and scale on the log scale.
+    zero_time : float or None, default 0.5
+        Duration given to events at duration 0 (the Weibull likelihood is undefined
+        there). The default, half a unit, places an event on the start day of day-rounded
+        data (``resolution=1``) at mid-day — the midpoint of the interval it is known to
+        lie in. It must be positive and at most the smallest positive event duration
+        (otherwise pass a smaller value, e.g. for exact timestamps). ``None``: zero event
+        durations raise a :class:`ConfigError`. ``summary["zero_events"]`` counts them.
 
     Returns
     -------
@@ -868,8 +876,9 @@ def cure_model(
     Raises
     ------
     ConfigError
-        Covariates given, missing ``event`` values, too few events, zero event durations,
-        no convergence.
+        Covariates given, missing ``event`` values, too few events, zero event durations
+        with ``zero_time=None`` (or a ``zero_time`` above the smallest positive event
+        duration), no convergence.
 
     Warns
     -----
@@ -890,12 +899,7 @@ def cure_model(
     status = (data["event"].to_numpy() == event).astype(np.int64)
     _check_events(int(status.sum()), 3, "cure_model", event)
     zero = (dur <= 0) & (status == 1)
-    if zero.any():
-        raise ConfigError(
-            f"cure_model: {int(zero.sum())} event(s) at duration 0; add a small offset "
-            f"(e.g. duration + 0.5 for day-rounded data) or drop them"
-        )
-    t = np.where(dur <= 0, 1e-9, dur)
+    t = _zero_durations(dur, status, zero, zero_time)
     fitter = MixtureCureFitter(WeibullFitter(), alpha=1 - conf_level)
     # start near the Kaplan-Meier plateau and a moment-based Weibull scale
     km_plateau = float(np.exp(-_km_cumhaz_end(t, status)))
@@ -944,8 +948,31 @@ def cure_model(
         "max_time": float(t.max()),
         "event": int(event),
         "conf_level": conf_level,
+        "zero_events": int(zero.sum()),
+        "zero_time": zero_time,
     }
     return ModelFit("cure", table, summary)
+
+
+def _zero_durations(
+    dur: np.ndarray, status: np.ndarray, zero: np.ndarray, zero_time: float | None
+) -> np.ndarray:
+    """Durations with zero-duration events at ``zero_time`` (censored zeros at ~0)."""
+    if zero.any():
+        if zero_time is None:
+            raise ConfigError(
+                f"cure_model: {int(zero.sum())} event(s) at duration 0; pass zero_time "
+                f"(default 0.5, mid-day for day-rounded data) or drop them"
+            )
+        positive = dur[(status == 1) & (dur > 0)]
+        smallest = float(positive.min()) if positive.size else float("inf")
+        if not (np.isfinite(zero_time) and 0 < zero_time <= smallest):
+            raise ConfigError(
+                f"cure_model: zero_time={zero_time!r} must be positive and at most the "
+                f"smallest positive event duration ({smallest:g}); pass a smaller zero_time"
+            )
+    t = np.where(zero, zero_time if zero_time is not None else 0.0, dur)
+    return np.where(t <= 0, 1e-9, t)
 
 
 def _km_cumhaz_end(t: np.ndarray, status: np.ndarray) -> float:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from qualmodel.atomic import write_csv_atomic
+from qualmodel.atomic import share_like_umask, write_csv_atomic
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError
 
@@ -79,5 +79,6 @@ def power_cmd(
         os.close(fd)
         fig.savefig(tmp, dpi=110, format="png")
         plt.close(fig)
+        share_like_umask(tmp)
         os.replace(tmp, plot)
         typer.echo(f"{plot}: power curve")

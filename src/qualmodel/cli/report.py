@@ -58,8 +58,22 @@ def report(
         typer.Option("--notebooks-dir", help="Folder of the NN-name.ipynb templates."),
     ] = None,
     progress: Annotated[
-        bool, typer.Option("--progress/--no-progress", help="Progress bar per notebook.")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Progress bar per running notebook on stderr (default: only when stderr is "
+            "a terminal) and a line per finished notebook; --no-progress: neither.",
+            show_default=False,
+        ),
+    ] = None,
+    keep_journeys: Annotated[
+        Path | None,
+        typer.Option(
+            "--keep-journeys",
+            help="Keep the journeys simulated for --scenario runs in DIR/<scenario> "
+            "(default: a temporary folder); an existing simulation there is replaced.",
+        ),
+    ] = None,
 ) -> None:
     """Run the report notebooks (papermill) and write HTML reports plus an index page."""
     from qualmodel.report import run_reports
@@ -75,10 +89,14 @@ def report(
         out=out,
         notebooks_dir=notebooks_dir,
         progress=progress,
+        keep_journeys=keep_journeys,
     )
     for res in summary.results:
         for problem in res.warnings:
             print(f"warning: {res.job.label}: {problem}", file=sys.stderr)
+    if keep_journeys is not None and summary.simulate_seconds:
+        kept = ", ".join(str(keep_journeys / t) for t in summary.simulate_seconds)
+        print(f"simulated journeys kept in {kept}")
     print(
         f"{len(summary.results)} notebook(s) rendered in {summary.seconds:.1f} s; "
         f"open {summary.index}"

@@ -23,6 +23,7 @@ from typing import Annotated
 
 import typer
 
+from qualmodel.atomic import make_temp_dir
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError, InputError
 
@@ -175,7 +176,7 @@ def survival_command(
 
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = make_temp_dir(out.parent, f".{out.name}.tmp-")
     try:
         tables = {
             "time_to_event": table,

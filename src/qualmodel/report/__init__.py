@@ -32,8 +32,9 @@ parameter checking), :mod:`~qualmodel.report.helpers` (what notebooks call),
 
 from __future__ import annotations
 
+from qualmodel.medians import median_among_reached, median_definition, median_sentence
+from qualmodel.outcomes import headline, label_missing
 from qualmodel.report.helpers import (
-    OUTCOMES,
     at_horizon,
     ci_table,
     criteria_for,
@@ -41,6 +42,7 @@ from qualmodel.report.helpers import (
     format_metric,
     group_columns,
     journeys_for,
+    median_metric,
     metric,
     metrics_payload,
     outcome_plan,
@@ -80,7 +82,6 @@ __all__ = [
     "FAILED_DIR",
     "IGNORED_STDERR",
     "METRICS_MIMETYPE",
-    "OUTCOMES",
     "PATH_PARAMETERS",
     "REPORT_DEFAULTS",
     "RUNNER_PARAMETERS",
@@ -100,8 +101,14 @@ __all__ = [
     "find_notebooks_dir",
     "format_metric",
     "group_columns",
+    "headline",
     "inspect_parameters",
     "journeys_for",
+    "median_among_reached",
+    "median_definition",
+    "median_metric",
+    "median_sentence",
+    "label_missing",
     "metric",
     "metrics_payload",
     "outcome_plan",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qualmodel.errors import ConfigError
-from qualmodel.report.templates import _NAME_RE
+from qualmodel.report.templates import _NAME_RE, STAGING_PREFIX
 from qualmodel.scenario import BUILTIN_SCENARIOS
 
 if TYPE_CHECKING:
@@ -57,85 +57,41 @@ def journeys_for(
     return simulate(load_scenario(scenario), n_leads=n_leads, seed=seed)
 
 
-#: The outcome a notebook times from SAL, by target column: display name, metric key
-#: prefix, competing column, its display name and its metric key prefix.
-OUTCOMES: dict[str, tuple[str, str, str, str, str]] = {
-    "sqo_at": ("SQO", "sqo", "disqualified_at", "disqualified", "dq"),
-    "won_at": ("won", "won", "lost_at", "lost", "lost"),
-}
+def outcome_plan(
+    journeys: Any,
+    target: str | None = None,
+    start: str | None = None,
+    competing: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Choose the start stage, the outcome a report times and its competing outcomes.
 
-
-def outcome_plan(journeys: Any, target: str | None = None) -> dict[str, Any]:
-    """Choose the outcome a report times from SAL, and its competing outcome.
-
-    Simulated journeys and CRM exports with an SQO stage are analysed as SAL → SQO with
-    disqualification competing. Exports without SQOs (an opportunity pipeline such as
-    Maven CRM's, which records only acceptance and the close) fall back to SAL → won with
-    lost competing, so the same notebooks run on them.
+    Thin wrapper of :func:`qualmodel.outcomes.plan_outcomes` (read it for the defaults):
+    start at SAL when some lead has one, else at the earliest stage present; target SQO
+    when some lead reached it, else won; every terminal outcome present that ends some
+    journey first competes, each separately, under the data's own name.
 
     Parameters
     ----------
     journeys : Journeys
         The data set.
-    target : str, optional
-        Stage column to time (``"sqo_at"`` or ``"won_at"``); None picks ``sqo_at`` when
-        some lead reached SQO, else ``won_at``.
+    target, start : str, optional
+        Stage stem, column or the data's label (``"sqo"``, ``"won_at"``, ``"approved"``).
+    competing : sequence of str, optional
+        Competing outcomes; ``[]`` for none; default from the data.
 
     Returns
     -------
     dict
-        ``start`` (``"sal_at"``), ``target``, ``competing`` (what to pass as
-        ``time_to_event(..., competing=)``: the competing column, or for ``won_at`` on data
-        that also records disqualification the earlier of ``lost_at`` and
-        ``disqualified_at``), ``competing_columns`` (the columns behind it),
-        ``name`` / ``competing_name`` (words for titles), ``verb`` / ``competing_verb``
-        (for sentences: "become SQOs" / "are disqualified"), ``key`` / ``competing_key``
-        (metric name prefixes, e.g. ``"sqo"`` / ``"dq"``).
+        See :func:`qualmodel.outcomes.plan_outcomes`.
 
     Raises
     ------
     ConfigError
-        No SAL stage, an unknown target, or a target no lead reached.
+        An unknown stage, or a start or target no lead reached.
     """
-    leads = journeys.leads
-    if "sal_at" not in leads.columns or not leads["sal_at"].notna().any():
-        raise ConfigError(
-            f"{journeys.meta.get('source', 'journeys')}: no lead has a SAL date (sal_at), "
-            "so time from SAL cannot be analysed; map a SAL stage in the import mapping"
-        )
-    if target is None:
-        reached = [c for c in OUTCOMES if c in leads.columns and leads[c].notna().any()]
-        if not reached:
-            raise ConfigError(
-                f"{journeys.meta.get('source', 'journeys')}: no lead reached sqo_at or "
-                "won_at; nothing to time from SAL"
-            )
-        target = reached[0]
-    if target not in OUTCOMES:
-        raise ConfigError(f"target {target!r} is not one of {', '.join(OUTCOMES)}; pick one")
-    if target not in leads.columns or not leads[target].notna().any():
-        raise ConfigError(f"target {target!r}: no lead reached that stage in these journeys")
-    name, key, competing, competing_name, competing_key = OUTCOMES[target]
-    verbs = {"sqo": ("become SQOs", "are disqualified"), "won": ("are won", "are lost")}[key]
-    columns = [competing] if competing in leads.columns else []
-    spec: list[Any] = list(columns)
-    if target == "won_at" and "disqualified_at" in leads.columns:
-        # a disqualified SAL can no longer be won either: it competes like a lost deal
-        columns.append("disqualified_at")
-        spec = [leads[columns].min(axis=1).rename("lost_or_disqualified_at")]
-        competing_name, verbs = "lost or disqualified", (verbs[0], "are lost or disqualified")
-    return {
-        "start": "sal_at",
-        "target": target,
-        "competing": spec,
-        "competing_columns": columns,
-        "name": name,
-        "competing_name": competing_name,
-        "verb": verbs[0],
-        "competing_verb": verbs[1],
-        "key": key,
-        "competing_key": competing_key,
-    }
+    from qualmodel.outcomes import plan_outcomes
+
+    return plan_outcomes(journeys, start=start, target=target, competing=competing)
 
 
 def at_horizon(cif: pd.DataFrame, horizon: float, events: Sequence[int] = (1, 2)) -> pd.DataFrame:
@@ -163,8 +119,51 @@ def at_horizon(cif: pd.DataFrame, horizon: float, events: Sequence[int] = (1, 2)
     return out
 
 
+def median_metric(
+    result: Mapping[str, Any], goal: str, competing: str, start: str = "SAL"
+) -> dict[str, Any]:
+    """Record the headline median as a metric, with the same label and definition everywhere.
+
+    Parameters
+    ----------
+    result : mapping
+        Output of :func:`qualmodel.medians.median_among_reached`.
+    goal, competing : str
+        Names of the outcome and of the competing outcome (``plan["name"]``,
+        ``plan["competing_name"]`` of :func:`outcome_plan`).
+    start : str, default "SAL"
+        Name of the start stage (``plan["start_name"]``).
+
+    Returns
+    -------
+    dict
+        A :func:`metric` record in days whose ``note`` is
+        :func:`qualmodel.medians.median_definition` (listed on the index page).
+    """
+    from qualmodel.medians import median_definition
+
+    h = result["horizon"]
+    return metric(
+        result["median"],
+        result["lower"],
+        result["upper"],
+        unit="days",
+        label=f"median days {start} → {goal} (of {start}s reaching {goal} by day {h:g})",
+        note=median_definition(goal, competing, h, start),
+    )
+
+
+def outcome_plan_start(journeys: Any) -> str:
+    """Return the default start column of :func:`outcome_plan` (SAL, else the earliest)."""
+    from qualmodel.outcomes import default_start
+
+    return default_start(journeys.leads)
+
+
 def group_columns(
-    journeys: Any, candidates: Sequence[str] = ("segment", "nurtured", "source")
+    journeys: Any,
+    candidates: Sequence[str] = ("segment", "nurtured", "source"),
+    start: str | None = None,
 ) -> list[str]:
     """Lead columns worth comparing groups by: those with at least two levels among SALs.
 
@@ -175,15 +174,18 @@ def group_columns(
     candidates : sequence of str, default ("segment", "nurtured", "source")
         Columns to consider, in order.
 
+    start : str, optional
+        Start-stage column; default the plan's default start (SAL when present).
+
     Returns
     -------
     list of str
         The candidates present in ``journeys.leads`` with two or more non-missing values
-        among leads that reached SAL (all leads when there is no ``sal_at``).
+        among leads that reached the start stage.
     """
+    start = start or outcome_plan_start(journeys)
     leads = journeys.leads
-    if "sal_at" in leads.columns and leads["sal_at"].notna().any():
-        leads = leads[leads["sal_at"].notna()]
+    leads = leads[leads[start].notna()]
     return [c for c in candidates if c in leads.columns and leads[c].nunique(dropna=True) >= 2]
 
 
@@ -212,7 +214,7 @@ def criteria_for(journeys: Any, criteria_file: str | os.PathLike[str] | None = N
     return []
 
 
-def describe_data(journeys: Any, groups: Sequence[str] = ()) -> str:
+def describe_data(journeys: Any, groups: Sequence[str] = (), start: str | None = None) -> str:
     """One Markdown line describing the data a notebook analyses.
 
     Parameters
@@ -221,17 +223,23 @@ def describe_data(journeys: Any, groups: Sequence[str] = ()) -> str:
         The data set.
     groups : sequence of str, default ()
         Grouping columns the notebook uses (see :func:`group_columns`).
+    start : str, optional
+        Start-stage column counted (default: :func:`outcome_plan`'s default start).
 
     Returns
     -------
     str
-        ``**Data:** <source> — N leads, M events, K SALs; lead groups: ...``.
+        ``**Data:** <source> — N leads, M events, K SALs; lead groups: ...`` with the
+        start stage named as the data names it.
     """
-    leads = journeys.leads
-    n_sal = int(leads["sal_at"].notna().sum()) if "sal_at" in leads.columns else 0
+    from qualmodel.outcomes import stage_labels
+
+    start = start or outcome_plan_start(journeys)
+    n_start = int(journeys.leads[start].notna().sum())
+    label = stage_labels(journeys)[start]
     return (
         f"**Data:** {journeys.meta.get('source', 'journeys')} — {journeys.n_leads:,} leads, "
-        f"{journeys.n_events:,} events, {n_sal:,} SALs; lead groups: "
+        f"{journeys.n_events:,} events, {n_start:,} {label}s; lead groups: "
         f"{', '.join(groups) or 'none'}."
     )
 
@@ -304,6 +312,7 @@ def metric(
     *,
     unit: str = "",
     label: str = "",
+    note: str = "",
 ) -> dict[str, Any]:
     """Build one metric record for :func:`record_metrics`.
 
@@ -317,19 +326,26 @@ def metric(
         ``"share"`` (a rate in [0, 1], shown as %), ``"days"``, ``"leads"``, ... .
     label : str
         Human-readable name shown on the index page.
+    note : str
+        Definition of the metric, listed under the index page's table when the metric is a
+        headline (e.g. :func:`qualmodel.medians.median_definition`); left out when empty.
 
     Returns
     -------
     dict
-        ``{value, lower, upper, unit, label}`` with plain Python numbers.
+        ``{value, lower, upper, unit, label}`` (plus ``note`` when given) with plain
+        Python numbers.
     """
-    return {
+    rec = {
         "value": _finite(value),
         "lower": _finite(lower),
         "upper": _finite(upper),
         "unit": unit,
         "label": label,
     }
+    if note:
+        rec["note"] = note
+    return rec
 
 
 def _normalise_metrics(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -344,6 +360,7 @@ def _normalise_metrics(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
                 val.get("upper"),
                 unit=str(val.get("unit", "")),
                 label=str(val.get("label", "")),
+                note=str(val.get("note", "")),
             )
         else:
             rec = metric(val)
@@ -413,6 +430,37 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+#: Notebook parameters that only choose a simulation: not listed by :func:`provenance`
+#: when the notebook read a journeys folder instead (they were not used).
+SIMULATION_PARAMETERS: tuple[str, ...] = ("scenario", "n_leads")
+
+
+def in_staging(path: Any) -> bool:
+    """Whether ``path`` lies inside a ``qualmodel report`` staging folder (removed after a run).
+
+    Parameters
+    ----------
+    path : path-like or None
+
+    Returns
+    -------
+    bool
+    """
+    return path is not None and any(
+        part.startswith(STAGING_PREFIX) for part in Path(str(path)).parts
+    )
+
+
+def _provenance_value(key: str, val: Any) -> str:
+    """Show a parameter; a journeys folder inside a report staging folder is temporary."""
+    if key in ("journeys_dir", "journeys_root") and in_staging(val):
+        return (
+            "journeys simulated by qualmodel report into a temporary folder (removed "
+            "after the run); the scenario, n_leads and seed above re-create them"
+        )
+    return str(val)
+
+
 def provenance(journeys: Any = None, **parameters: Any):
     """Tabulate package versions, run parameters and the journeys' provenance.
 
@@ -421,20 +469,26 @@ def provenance(journeys: Any = None, **parameters: Any):
     journeys : Journeys, optional
         Its ``meta`` (source / scenario, seed, configuration hash, ...) and sizes are listed.
     **parameters
-        Run parameters to list (seed, n_leads, ...).
+        Run parameters to list (seed, n_leads, ...). When ``journeys_dir`` is given (not
+        None), the simulation-only parameters :data:`SIMULATION_PARAMETERS` are left out:
+        the notebook read that folder and did not use them. A ``journeys_dir`` inside a
+        ``qualmodel report`` staging folder (removed after the run) is described as such.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``item, value``.
+        One column ``value``, indexed by ``item`` (shown without a row number).
     """
     import platform
 
     import pandas as pd
 
     rows: list[tuple[str, str]] = []
+    read_folder = parameters.get("journeys_dir") is not None
     for key, val in parameters.items():
-        rows.append((f"parameter {key}", str(val)))
+        if read_folder and key in SIMULATION_PARAMETERS:
+            continue
+        rows.append((f"parameter {key}", _provenance_value(key, val)))
     if journeys is not None:
         for key, val in sorted(dict(journeys.meta).items()):
             if isinstance(val, (dict, list)):
@@ -454,7 +508,7 @@ def provenance(journeys: Any = None, **parameters: Any):
         "papermill",
     ):
         rows.append((dist, _version(dist)))
-    return pd.DataFrame(rows, columns=["item", "value"])
+    return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
 
 
 def format_metric(rec: Mapping[str, Any] | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -11,7 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qualmodel.errors import ConfigError
-from qualmodel.report.helpers import _builtin_scenarios, _has_builtin_criteria, journeys_for
+from qualmodel.report.helpers import (
+    SIMULATION_PARAMETERS,
+    _builtin_scenarios,
+    _has_builtin_criteria,
+    journeys_for,
+)
 from qualmodel.report.templates import (
     CROSS_TARGET,
     FAILED_DIR,
@@ -239,15 +245,55 @@ def plan_run(
     return Plan(targets, scenarios, per, cross, typed, journeys_path)
 
 
-def plan_simulation(plan: Plan, scratch: Path) -> Simulation:
-    """Whether the run simulates journeys, and with which ``n_leads`` and ``seed``."""
+def plan_simulation(
+    plan: Plan, scratch: Path, keep_journeys: str | os.PathLike[str] | None = None
+) -> Simulation:
+    """Whether the run simulates journeys, with which ``n_leads`` and ``seed``, and where.
+
+    Parameters
+    ----------
+    plan : Plan
+    scratch : Path
+        The run's scratch folder (removed after the run): journeys go to
+        ``scratch/journeys/<target>`` unless ``keep_journeys`` is given.
+    keep_journeys : path, optional
+        Folder that keeps the simulated journeys, one ``<keep_journeys>/<target>`` per
+        scenario (created when missing; an existing one is replaced only when it holds a
+        qualmodel simulation).
+
+    Raises
+    ------
+    ConfigError
+        A ``<keep_journeys>/<target>`` that exists but is not a saved qualmodel simulation.
+    """
     merged: dict[str, Any] = dict(REPORT_DEFAULTS)
     for t in plan.selected:
         merged.update({k: v for k, v in plan.typed[t.name].items() if k in ("n_leads", "seed")})
     needed = plan.journeys_path is None and any(
         "journeys_dir" in t.parameters or "journeys_root" in t.parameters for t in plan.selected
     )
-    return Simulation(needed, int(merged["n_leads"]), int(merged["seed"]), scratch / "journeys")
+    root = scratch / "journeys"
+    if keep_journeys is not None and needed:
+        root = Path(keep_journeys).expanduser().resolve()
+        for target in plan.targets:
+            _check_replaceable(root / target)
+    return Simulation(needed, int(merged["n_leads"]), int(merged["seed"]), root)
+
+
+def _check_replaceable(folder: Path) -> None:
+    """Refuse to replace anything but a journeys folder that ``qualmodel simulate`` wrote."""
+    if not folder.exists():
+        return
+    meta = folder / "meta.json"
+    try:
+        generator = json.loads(meta.read_text(encoding="utf-8")).get("generator")
+    except (OSError, ValueError, AttributeError):
+        generator = None
+    if generator != "qualmodel.simulate":
+        raise ConfigError(
+            f"--keep-journeys: {folder} exists and is not a saved qualmodel simulation; "
+            "choose another --keep-journeys folder or move it away"
+        )
 
 
 def _cross_jobs(plan: Plan, sim: Simulation, stage: Path, scratch: Path) -> list[Job]:
@@ -281,6 +327,10 @@ def _target_job(
     """Build the job of one per-target template on one target."""
     journeys_path = plan.journeys_path
     params_t = _effective(t, plan.typed[t.name])
+    if journeys_path is not None:  # a folder is read: runner defaults that simulate don't apply
+        for key in SIMULATION_PARAMETERS:
+            if key not in plan.typed[t.name]:
+                params_t.pop(key, None)
     if "scenario" in t.parameters and scen and journeys_path is None:
         params_t["scenario"] = scen
     elif "scenario" in t.parameters and scen and scen in _builtin_scenarios():

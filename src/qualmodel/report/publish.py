@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from qualmodel.report.runner import Result
 
     pass
-from qualmodel.report.helpers import format_metric
+from qualmodel.report.helpers import format_metric, in_staging
 
 
 def _target_summary(
@@ -41,8 +41,7 @@ def _target_summary(
             "parameters": {
                 k: v
                 for k, v in r.job.parameters.items()
-                if k not in ("journeys_dir", "journeys_root", "figures_dir")
-                or journeys_path is not None
+                if k != "figures_dir" and not in_staging(v if "journeys" in k else None)
             },
             "metrics": r.metrics,
         }
@@ -93,12 +92,15 @@ def write_index(out: str | os.PathLike[str]) -> Path:
     columns = [s for s in summaries if s.get("kind") != "cross"]
     heads: list[str] = []
     labels: dict[str, str] = {}
+    notes: dict[str, str] = {}
     for s in columns:
         for h in s.get("headline") or []:
             if h not in heads:
                 heads.append(h)
             rec = s.get("metrics", {}).get(h) or {}
             labels.setdefault(h, rec.get("label") or h.replace("_", " "))
+            if rec.get("note"):
+                notes.setdefault(labels[h], rec["note"])
     esc = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -109,7 +111,9 @@ def write_index(out: str | os.PathLike[str]) -> Path:
         "text-align:left}th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}"
         "</style></head><body>",
         "<h1>qualmodel reports</h1>",
-        "<p>SAL → SQO lead-qualification reports. Intervals are 95% confidence intervals.</p>",
+        "<p>Lead-qualification reports: how accepted leads (SALs) progress to the outcome "
+        "each report names (SQO, or a won deal on data without an SQO stage). Intervals are "
+        "95% confidence intervals.</p>",
     ]
     if heads and columns:
         parts.append("<h2>Key metrics across reports</h2><table><thead><tr><th>metric</th>")
@@ -125,6 +129,10 @@ def write_index(out: str | os.PathLike[str]) -> Path:
                 parts.append(f'<td class="num">{esc(cell)}</td>')
             parts.append("</tr>")
         parts.append("</tbody></table>")
+        if notes:
+            parts.append('<dl class="definitions">')
+            parts += [f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in notes.items()]
+            parts.append("</dl>")
     parts.append("<h2>Reports</h2>")
     for s in summaries:
         title = "Cross-scenario comparison" if s.get("kind") == "cross" else s["name"]

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualmodel.atomic import write_text_atomic
+from qualmodel.atomic import make_temp_dir, write_text_atomic
+from qualmodel.report.helpers import in_staging
 from qualmodel.report.plan import (
     Job,
     Plan,
@@ -29,6 +30,7 @@ from qualmodel.report.templates import (
     FAILED_DIR,
     IGNORED_STDERR,
     METRICS_MIMETYPE,
+    STAGING_PREFIX,
     ReportError,
     parse_param_assignments,
 )
@@ -249,17 +251,47 @@ class _Slots:
             self._free.sort()
 
 
-def _run_job(job: Job, progress: bool, slots: _Slots) -> Result:
+def progress_bar_options(label: str, slot: int, progress: bool | None) -> bool | dict[str, Any]:
+    """Papermill ``progress_bar`` argument for one notebook: tqdm options, or False.
+
+    Parameters
+    ----------
+    label : str
+        Bar description (``target/notebook``).
+    slot : int
+        Line of the bar among the notebooks running at once.
+    progress : bool or None
+        True: always draw bars on stderr; False: never; None: when stderr is a terminal.
+
+    Returns
+    -------
+    bool or dict
+        ``False`` or tqdm keyword arguments writing to the current ``sys.stderr`` with a
+        fixed width: the terminal's, or 100 columns when it reports none (pseudo-terminals
+        without a size, pipes), where tqdm would otherwise draw empty bars.
+    """
+    if progress is False or (progress is None and not sys.stderr.isatty()):
+        return False
+    try:
+        columns = os.get_terminal_size(sys.stderr.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        columns = 0
+    return {
+        "desc": label,
+        "position": slot,
+        "leave": False,
+        "file": sys.stderr,
+        "ncols": columns if columns > 0 else 100,
+    }
+
+
+def _run_job(job: Job, progress: bool | None, slots: _Slots) -> Result:
     import nbformat
 
     out_ipynb = job.out_dir / f"{job.template.name}.ipynb"
     job.out_dir.mkdir(parents=True, exist_ok=True)
     slot = slots.take()
-    bar: bool | dict[str, Any] = (
-        {"desc": job.label, "position": slot, "leave": False, "file": sys.stderr}
-        if progress and sys.stderr.isatty()
-        else False
-    )
+    bar = progress_bar_options(job.label, slot, progress)
     start = time.perf_counter()
     try:
         execute_notebook(
@@ -304,7 +336,11 @@ def _run_job(job: Job, progress: bool, slots: _Slots) -> Result:
 
 def _annotate_injected(nb: Any, job: Job) -> None:
     """Note in the injected-parameters cell which values were temporary runner paths."""
-    temp_keys = [k for k in ("journeys_dir", "journeys_root") if k in job.parameters]
+    temp_keys = [
+        k
+        for k in ("journeys_dir", "journeys_root")
+        if k in job.parameters and in_staging(job.parameters[k])
+    ]
     if not temp_keys or job.depends_on is None:
         return
     for cell in nb.cells:
@@ -325,7 +361,8 @@ def run_reports(
     jobs: int | None = None,
     out: str | os.PathLike[str] = "reports",
     notebooks_dir: str | os.PathLike[str] | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
+    keep_journeys: str | os.PathLike[str] | None = None,
 ) -> RunSummary:
     """Render the notebook reports; all-or-nothing.
 
@@ -349,9 +386,16 @@ def run_reports(
         Output folder.
     notebooks_dir : path, optional
         Templates folder (see :func:`find_notebooks_dir`).
-    progress : bool, default True
-        Show a tqdm bar per running notebook (when stderr is a terminal) and one line per
-        finished notebook.
+    progress : bool, optional
+        ``None`` (default): one line per finished notebook on stderr, plus a tqdm bar per
+        running notebook when stderr is a terminal; ``True``: lines and bars even when
+        stderr is not a terminal; ``False``: silent.
+    keep_journeys : path, optional
+        Keep the journeys the run simulates in ``<keep_journeys>/<scenario>`` (seeded, so
+        re-running reproduces them); the notebooks read them there and their provenance
+        names that folder. Default: a temporary folder removed after the run. An existing
+        ``<keep_journeys>/<scenario>`` is replaced only when it holds a qualmodel
+        simulation (else ConfigError before any kernel starts).
 
     Returns
     -------
@@ -371,7 +415,11 @@ def run_reports(
         scenario, raw, journeys=journeys, notebooks=notebooks, notebooks_dir=notebooks_dir
     )
     out_dir, stage, scratch = _open_stage(out)
-    sim = plan_simulation(plan, scratch)
+    try:
+        sim = plan_simulation(plan, scratch, keep_journeys)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
     job_list = build_jobs(plan, sim, stage, scratch)
     results, sim_seconds = _execute(job_list, plan, sim, jobs, progress, stage)
     _keep_failed(results, out_dir, stage)
@@ -386,7 +434,7 @@ def _open_stage(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     """Create the output folder and a fresh staging folder (with ``.run/logs``) inside it."""
     out_dir = Path(out).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    stage = make_temp_dir(out_dir, STAGING_PREFIX)
     scratch = stage / ".run"
     (scratch / "logs").mkdir(parents=True)
     return out_dir, stage, scratch
@@ -398,7 +446,7 @@ def _run_when_ready(
     failed: threading.Event,
     lock: threading.Lock,
     slots: _Slots,
-    progress: bool,
+    progress: bool | None,
 ) -> Result | None:
     """Wait for the job's simulations, then run it unless the run already failed."""
     deps = (
@@ -418,7 +466,7 @@ def _run_when_ready(
     res = _run_job(job, progress, slots)
     if not res.ok:
         failed.set()
-    if progress:
+    if progress is not False:
         from tqdm.auto import tqdm
 
         mark = "ok " if res.ok else "FAILED"
@@ -428,7 +476,12 @@ def _run_when_ready(
 
 
 def _execute(
-    job_list: Sequence[Job], plan: Plan, sim: Simulation, jobs: int, progress: bool, stage: Path
+    job_list: Sequence[Job],
+    plan: Plan,
+    sim: Simulation,
+    jobs: int,
+    progress: bool | None,
+    stage: Path,
 ) -> tuple[list[Result], dict[str, float]]:
     """Simulate (if needed) and run every job on a thread pool; Ctrl-C leaves no staging."""
     results: list[Result] = []

@@ -31,6 +31,8 @@ METRICS_MIMETYPE = "application/vnd.qualmodel.metrics+json"
 CROSS_TARGET = "cross-scenario"
 #: Folder name (inside the output folder) that keeps the output of a failed run.
 FAILED_DIR = "_failed"
+#: Name prefix of the staging folder a run writes into (inside the output folder).
+STAGING_PREFIX = ".staging-"
 #: Parameter values the runner uses for ``qualmodel report`` / ``make report`` when the
 #: user does not override them (applied only to notebooks that declare the name). The
 #: notebooks' own literal defaults are smaller so that opening or nbval-testing a template

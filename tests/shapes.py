@@ -1,0 +1,88 @@
+"""Small generated funnels of the shapes real data comes in (seeded, a few hundred leads).
+
+Every lead enters the start stage on its creation day; a share ``cure`` never reaches the
+target, the others would reach it after a Weibull time (median about ``median`` days);
+each competing outcome has an exponential time. Leads are created over ``span`` days and
+observed until one cut-off, so early leads are followed long past every conversion (a
+plateau the cure model can see). Timestamps carry hours and minutes (not day-rounded).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from qualmodel import Journeys
+
+T0 = pd.Timestamp("2024-01-01")
+
+#: shape → (start column, target column, competing columns, meta["outcomes"])
+SHAPES: dict[str, tuple[str, str, tuple[str, ...], dict[str, str]]] = {
+    "no_sal": ("mql_at", "sqo_at", ("disqualified_at",), {}),
+    "no_sqo": ("sal_at", "won_at", ("lost_at",), {}),
+    "no_lost": ("mql_at", "won_at", (), {}),
+    "three_competing": (
+        "sal_at",
+        "won_at",
+        ("lost_at", "withdrawn_at", "expired_at"),
+        {"approved": "won", "declined": "lost", "cancelled": "withdrawn", "expired": "expired"},
+    ),
+}
+
+
+def make_shape(
+    shape: str,
+    n: int = 400,
+    seed: int = 1,
+    cure: float = 0.6,
+    median: float = 12.0,
+    competing_rate: float = 0.01,
+    span: float = 300.0,
+    follow: float = 120.0,
+) -> Journeys:
+    """Generate journeys of one of :data:`SHAPES`.
+
+    Parameters
+    ----------
+    shape : str
+        Key of :data:`SHAPES`.
+    n, seed : int
+        Leads and seed.
+    cure : float
+        Share that never reaches the target.
+    median : float
+        Median days to the target among the others (Weibull, shape 1.3).
+    competing_rate : float
+        Daily hazard of each competing outcome.
+    span, follow : float
+        Leads are created over ``span`` days; the cut-off is ``follow`` days after the last.
+    """
+    start, target, competing, outcomes = SHAPES[shape]
+    rng = np.random.default_rng(seed)
+    created = T0 + pd.to_timedelta(np.sort(rng.uniform(0, span, n)), unit="D").round("min")
+    cutoff = T0 + pd.Timedelta(days=span + follow)
+    k = 1.3
+    scale = median / np.log(2) ** (1 / k)
+    t_target = np.where(rng.random(n) < cure, np.inf, scale * rng.weibull(k, n))
+    t_comp = [rng.exponential(1 / competing_rate, n) for _ in competing]
+    times = np.column_stack([t_target, *t_comp]) if t_comp else t_target[:, None]
+    first = times.argmin(axis=1)
+    t_first = times.min(axis=1)
+    ends = created + pd.to_timedelta(np.minimum(t_first, 1e4), unit="D").round("min")
+    seen = np.asarray(ends <= cutoff) & np.isfinite(t_first)
+    leads = pd.DataFrame(
+        {
+            "lead_id": [f"L{i:04d}" for i in range(n)],
+            "created_at": created,
+            "observed_until": cutoff,
+            start: created,
+            "segment": np.where(rng.random(n) < 0.5, "smb", "enterprise"),
+            "source": np.where(rng.random(n) < 0.1, None, "web"),
+        }
+    )
+    for j, col in enumerate((target, *competing)):
+        leads[col] = pd.Series(ends, index=leads.index).where(seen & (first == j))
+    meta = {"source": f"shape-{shape}", "seed": seed}
+    if outcomes:
+        meta["outcomes"] = outcomes
+    return Journeys.build(leads, None, meta)
