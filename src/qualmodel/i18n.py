@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import string
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from numbers import Number
 from pathlib import Path
@@ -39,7 +39,9 @@ __all__ = [
     "fmt_number",
     "fmt_percent",
     "localize_figure",
+    "display_value",
     "localize_table",
+    "say",
     "t",
     "value_label",
 ]
@@ -61,16 +63,17 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and key not in ("figure", "values"):
+        # ``figure`` and every ``values.<group>`` stay mappings (text → label)
+        if isinstance(value, dict) and key != "figure" and prefix != "values.":
             out.update(_flatten(value, f"{name}."))
         else:
             out[name] = value
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str = "en") -> dict[str, Any]:
-    """The flattened message catalogue of ``lang`` (dotted keys → strings or mappings).
+    """Return the flattened message catalogue of ``lang`` (dotted keys → texts or mappings).
 
     Parameters
     ----------
@@ -168,14 +171,49 @@ def t(key: str, lang: str = "en", /, **values: Any) -> str:
         ) from None
 
 
-def value_label(group: str, value: Any, lang: str = "en") -> str:
+def value_label(group: str, value: Any, lang: str = "en", default: Any = None) -> str:
     """Display label of a data value from the catalogue's ``values.<group>`` mapping.
 
-    Unknown values are returned as ``str(value)`` (identifiers such as criterion names).
+    Unknown values give ``default`` (when given) or ``str(value)`` (identifiers such as
+    criterion names stay as they are).
     """
     mapping = catalogue(lang).get(f"values.{group}") or {}
     key = str(value).lower() if isinstance(value, bool) else str(value)
-    return str(mapping.get(key, value))
+    if key in mapping:
+        return str(mapping[key])
+    return str(value if default is None else default)
+
+
+def display_value(value: Any, lang: str = "en") -> str:
+    """Return a raw value (provenance, metadata) as text in ``lang``.
+
+    English gives ``str(value)``. Otherwise booleans and ``None`` get the ``values.bool`` /
+    ``values.none`` labels, numbers the language's separators, ISO dates the language's
+    date format, and words listed in ``values.meta`` their label.
+    """
+    import re
+
+    if lang == "en":
+        return str(value)
+    if value is None:
+        return value_label("none", "none", lang)
+    if isinstance(value, bool):
+        return value_label("bool", value, lang)
+    if isinstance(value, int):  # seeds, sizes of runs: plain digits
+        return str(value)
+    if isinstance(value, float):
+        return fmt_number(value, lang, ",.6g")
+    text = str(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return fmt_date(text, lang)
+    return value_label("meta", text, lang)
+
+
+def say(key: str, lang: str = "en", /, **values: Any) -> None:
+    """Display the message ``key`` (see :func:`t`) as Markdown in a notebook."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(t(key, lang, **values)))
 
 
 def _translate(text: str, lang: str) -> str:
@@ -192,6 +230,36 @@ def _translate(text: str, lang: str) -> str:
     if stripped.lstrip("−-").isdigit():
         return localize_number_text(text, lang)
     return text
+
+
+@lru_cache(maxsize=1)
+def _local_formatter_class() -> Any:
+    """Build the tick formatter class (lazily: matplotlib is imported only for figures)."""
+    from matplotlib.ticker import Formatter
+
+    class LocalFormatter(Formatter):
+        """Tick labels of another formatter with the separators of a language."""
+
+        def __init__(self, inner: Any, lang: str) -> None:
+            self.inner, self.lang = inner, lang
+
+        def set_axis(self, axis: Any) -> None:
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def set_locs(self, locs: Any) -> None:
+            self.inner.set_locs(locs)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return localize_number_text(self.inner(x, pos), self.lang)
+
+        def format_ticks(self, values: Any) -> list[str]:
+            return [localize_number_text(v, self.lang) for v in self.inner.format_ticks(values)]
+
+        def get_offset(self) -> str:
+            return localize_number_text(self.inner.get_offset(), self.lang)
+
+    return LocalFormatter
 
 
 def localize_figure(fig: Any, lang: str = "en") -> Any:
@@ -217,20 +285,16 @@ def localize_figure(fig: Any, lang: str = "en") -> Any:
         return fig
     import matplotlib.dates as mdates
     from matplotlib.text import Text
-    from matplotlib.ticker import FuncFormatter
 
+    local = _local_formatter_class()
     figure = getattr(fig, "figure", None) or fig
     for axes in figure.axes:
         for axis in (axes.xaxis, axes.yaxis):
             old = axis.get_major_formatter()
             if isinstance(old, (mdates.AutoDateFormatter, mdates.ConciseDateFormatter)):
                 axis.set_major_formatter(mdates.DateFormatter(_DATE_FORMAT[lang]))
-            elif not isinstance(old, FuncFormatter) or not getattr(old, "_qm_local", False):
-                new = FuncFormatter(
-                    lambda v, p, old=old: localize_number_text(old(v, p).replace("−", "-"), lang)
-                )
-                new._qm_local = True  # type: ignore[attr-defined]
-                axis.set_major_formatter(new)
+            elif not isinstance(old, local):
+                axis.set_major_formatter(local(old, lang))
     for artist in figure.findobj(Text):
         text = artist.get_text()
         new = _translate(text, lang)
@@ -239,19 +303,28 @@ def localize_figure(fig: Any, lang: str = "en") -> Any:
     return fig
 
 
-def localize_table(table: Any, lang: str = "en", spec: str = ",.3g") -> Any:
-    """A copy of ``table`` ready for display in ``lang``.
+def localize_table(
+    table: Any,
+    lang: str = "en",
+    spec: str = ",.3g",
+    values: dict[str, str] | None = None,
+) -> Any:
+    """Return a copy of ``table`` ready for display in ``lang``.
 
-    In English the table is returned unchanged. Otherwise float cells become strings
-    formatted with ``spec`` in the language's conventions, integers get thousands
-    separators, timestamps the language's date format, and booleans the catalogue's
-    ``values.bool`` labels.
+    In English the table is returned unchanged. Otherwise the index becomes columns, cells
+    of the columns named in ``values`` are replaced by their catalogue labels
+    (``values.<group>``), float cells become strings formatted with ``spec`` in the
+    language's conventions, integers get thousands separators, timestamps the language's
+    date format, booleans the ``values.bool`` labels, and column names their
+    ``values.columns`` labels.
 
     Parameters
     ----------
     table : pandas.DataFrame
     lang : str, default "en"
     spec : str, default ",.3g"
+    values : dict, optional
+        Column name → catalogue value group, e.g. ``{"stage": "stage"}``.
 
     Returns
     -------
@@ -262,7 +335,13 @@ def localize_table(table: Any, lang: str = "en", spec: str = ",.3g") -> Any:
     check_lang(lang)
     if lang == "en":
         return table
-    out = table.copy()
+    named = [n for n in table.index.names if n is not None]
+    out = table.reset_index() if named else table.copy()
+    for col, group in (values or {}).items():
+        if col in out.columns:
+            out[col] = out[col].map(
+                lambda v, g=group: "–" if v is None else value_label(g, v, lang)
+            )
     for col in out.columns:
         s = out[col]
         if pd.api.types.is_bool_dtype(s):
@@ -273,4 +352,5 @@ def localize_table(table: Any, lang: str = "en", spec: str = ",.3g") -> Any:
             out[col] = s.map(lambda v: "–" if pd.isna(v) else fmt_number(v, lang, spec))
         elif pd.api.types.is_datetime64_any_dtype(s):
             out[col] = s.map(lambda v: fmt_date(v, lang))
+    out.columns = [value_label("columns", c, lang) for c in out.columns]
     return out
