@@ -80,7 +80,7 @@ def test_search_recovers_planted_definition(saas):
 
 
 def test_split_capacity_and_yaml_roundtrip(saas):
-    res = search_criteria(saas, "startup_saas", capacity_per_week=10, n_boot=50)
+    res = search_criteria(saas, "startup_saas", capacity_per_week=10, n_boot=50, mature_days=0)
     sal = saas.leads["sal_at"]
     assert res.settings["n_holdout"] == int((sal >= res.split_at).sum())
     assert res.settings["n_fit"] == int((sal < res.split_at).sum())
@@ -102,10 +102,23 @@ def test_split_capacity_and_yaml_roundtrip(saas):
 
 
 def test_holdout_share_knob(saas):
-    res = search_criteria(saas, "startup_saas", holdout_share=0.5, n_boot=0)
+    res = search_criteria(saas, "startup_saas", holdout_share=0.5, n_boot=0, mature_days=0)
     assert abs(res.settings["n_holdout"] / saas.n_leads - 0.5) < 0.01
     with pytest.raises(ConfigError, match="holdout_share must be in"):
         search_criteria(saas, "startup_saas", holdout_share=1.0)
+
+
+def test_mature_days_knob(saas):
+    """Default: only SALs followed for ≥ horizon_days; mature_days=0 keeps all."""
+    follow = (saas.leads["observed_until"] - saas.leads["sal_at"]).dt.days
+    res = search_criteria(saas, "startup_saas", n_boot=0, horizon_days=60)
+    s = res.settings
+    assert s["mature_days"] == 60
+    assert s["n_fit"] + s["n_holdout"] == int((follow >= 60).sum()) < saas.n_leads
+    res = search_criteria(saas, "startup_saas", n_boot=0, mature_days=0)
+    assert res.settings["n_fit"] + res.settings["n_holdout"] == saas.n_leads
+    with pytest.raises(ConfigError, match="mature_days must be ≥ 0"):
+        search_criteria(saas, "startup_saas", mature_days=-1)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@
 work at most K SQOs a week?":
 
 1. **Population** — leads with ``sal_at`` (the population of
-   :func:`~qualmodel.compare_criteria`).
+   :func:`~qualmodel.compare_criteria`) followed for at least ``mature_days`` (default
+   ``horizon_days``) by ``observed_until``: younger SALs have mostly unobserved outcomes.
 2. **Time-based split** (knob ``holdout_share``, default 0.3) — leads are ordered by
    ``sal_at``; the latest ``holdout_share`` of them (every lead with ``sal_at`` at or
    after the split instant ``split_at``) are held out. Candidates are scored and the
@@ -82,7 +83,7 @@ class SearchResult:
     split_at : pandas.Timestamp
         Held-out leads have ``sal_at ≥ split_at``.
     settings : dict
-        ``objective, capacity_per_week, holdout_share, min_qualified, horizon_days,
+        ``objective, capacity_per_week, holdout_share, mature_days, min_qualified, horizon_days,
         n_boot, seed, n_fit, n_holdout, sal_per_week, n_candidates``.
     """
 
@@ -228,7 +229,9 @@ def _pick(table: pd.DataFrame, objective: str, capacity: float | None) -> int | 
 
 
 # ---------------------------------------------------------------------------- search
-def _population(journeys: Journeys, holdout_share: float) -> tuple[Journeys, np.ndarray, Any]:
+def _population(
+    journeys: Journeys, holdout_share: float, mature_days: float
+) -> tuple[Journeys, np.ndarray, Any]:
     leads = journeys.leads
     if "sal_at" not in leads.columns or leads["sal_at"].isna().all():
         raise ConfigError("search_criteria: no lead has 'sal_at' set; the search needs SALs")
@@ -237,7 +240,16 @@ def _population(journeys: Journeys, holdout_share: float) -> tuple[Journeys, np.
             f"search_criteria: holdout_share must be in (0, 1), got {holdout_share}; "
             f"e.g. 0.3 holds out the latest 30% of SALs"
         )
-    pop = journeys.subset(leads.loc[leads["sal_at"].notna(), "lead_id"])
+    if not mature_days >= 0:
+        raise ConfigError(f"search_criteria: mature_days must be ≥ 0, got {mature_days}")
+    follow = (leads["observed_until"] - leads["sal_at"]).dt.total_seconds() / 86_400
+    keep = leads["sal_at"].notna() & (follow >= mature_days)
+    if keep.sum() < 2:
+        raise ConfigError(
+            f"search_criteria: fewer than 2 SALs were followed for ≥ {mature_days:g} days; "
+            f"lower mature_days"
+        )
+    pop = journeys.subset(leads.loc[keep, "lead_id"])
     sal = pop.leads["sal_at"].to_numpy().view(np.int64)
     split = np.sort(sal)[int(np.floor((1 - holdout_share) * len(sal)))]
     held = sal >= split
@@ -264,6 +276,7 @@ def search_criteria(
     seed: int = 0,
     *,
     holdout_share: float = 0.3,
+    mature_days: float | None = None,
     min_qualified: int = 20,
     n_boot: int = 1000,
     builtins: Sequence[Criterion] | None = None,
@@ -285,6 +298,10 @@ def search_criteria(
         Seed of the bootstrap resamples of the held-out comparison.
     holdout_share : float, default 0.3
         Share of SAL leads, latest ``sal_at`` first, held out for evaluation.
+    mature_days : float, optional
+        SALs followed for fewer days (``observed_until − sal_at``) are left out of the
+        search and the evaluation: most of their outcomes are not observed yet. Default
+        ``horizon_days``; 0 keeps every SAL.
     min_qualified : int, default 20
         Fewest qualified fit leads for a candidate to be on the frontier.
     n_boot : int, default 1000
@@ -306,7 +323,8 @@ def search_criteria(
             f"search_criteria: capacity_per_week must be > 0, got {capacity_per_week}"
         )
     space = load_search_space(space)
-    pop, held, split_at = _population(journeys, holdout_share)
+    mature = horizon_days if mature_days is None else mature_days
+    pop, held, split_at = _population(journeys, holdout_share, mature)
     leads = pop.leads
     sal = leads["sal_at"].to_numpy().view(np.int64)
     until = leads["observed_until"].to_numpy().view(np.int64)
@@ -357,6 +375,7 @@ def search_criteria(
         "objective": objective,
         "capacity_per_week": capacity_per_week,
         "holdout_share": holdout_share,
+        "mature_days": mature,
         "min_qualified": min_qualified,
         "horizon_days": horizon_days,
         "n_boot": n_boot,

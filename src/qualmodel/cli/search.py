@@ -30,6 +30,10 @@ def search_cmd(
     holdout_share: Annotated[
         float, typer.Option(help="Share of SALs (latest first) held out for evaluation.")
     ] = 0.3,
+    mature_days: Annotated[
+        float | None,
+        typer.Option(help="Leave out SALs followed fewer days (default: --horizon-days)."),
+    ] = None,
     min_qualified: Annotated[
         int, typer.Option(help="Fewest qualified fit leads of a frontier definition.")
     ] = 20,
@@ -62,6 +66,7 @@ def search_cmd(
         horizon_days=horizon_days,
         seed=seed,
         holdout_share=holdout_share,
+        mature_days=mature_days,
         min_qualified=min_qualified,
         n_boot=n_boot,
     )
