@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "SearchSpace": "qualmodel.search_space",
     "load_search_space": "qualmodel.search_space",
     "list_search_spaces": "qualmodel.search_space",
+    "search_space_for": "qualmodel.search_space",
     # reports (#5)
     "run_reports": "qualmodel.report",
     # durations and survival (#4)

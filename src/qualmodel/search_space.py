@@ -59,6 +59,7 @@ __all__ = [
     "SearchSpace",
     "list_search_spaces",
     "load_search_space",
+    "search_space_for",
 ]
 
 INF = np.iinfo(np.int64).max  # "never" in int64 ns
@@ -194,6 +195,22 @@ def list_search_spaces() -> list[str]:
     list of str
     """
     return sorted(p.stem for p in _spaces_dir().glob("*.yaml"))
+
+
+def search_space_for(journeys: Journeys) -> str | None:
+    """Name of the built-in search space of a simulated scenario's journeys, else ``None``.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        Simulated journeys carry the scenario name in ``meta['source']``.
+
+    Returns
+    -------
+    str or None
+    """
+    source = str(journeys.meta.get("source", ""))
+    return source if source in list_search_spaces() else None
 
 
 def _where(err: dict[str, Any]) -> str:
