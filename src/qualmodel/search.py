@@ -99,7 +99,7 @@ class SearchResult:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def describe(self, name: str | None = None, lang: str = "en") -> str:
-        """Plain-language description of a candidate (default: the winner) in ``lang``."""
+        """Describe a candidate (default: the winner) in plain words in ``lang``."""
         from qualmodel.i18n import t, value_label
 
         name = self.winner.name if name is None else name
@@ -119,7 +119,7 @@ class SearchResult:
         return t("search.joiner", lang).join(parts)
 
     def summary(self, lang: str = "en") -> str:
-        """The recommendation in one sentence with held-out 95% intervals, in ``lang``."""
+        """Return the recommendation in one sentence with held-out 95% intervals, in ``lang``."""
         from qualmodel.i18n import t
 
         row = self.holdout_row(self.winner.name)

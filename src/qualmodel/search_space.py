@@ -198,7 +198,7 @@ def list_search_spaces() -> list[str]:
 
 
 def search_space_for(journeys: Journeys) -> str | None:
-    """Name of the built-in search space of a simulated scenario's journeys, else ``None``.
+    """Return the built-in search space name of simulated journeys, else ``None``.
 
     Parameters
     ----------
