@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from common import best_of, emit, peak_rss_mb
 
-from qualmodel.io import import_crm
+from qualmodel.crm import import_crm
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

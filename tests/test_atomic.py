@@ -1,4 +1,5 @@
-"""Atomic writers keep the modes an ordinary ``open``/``mkdir`` gives (the process umask)."""
+"""Atomic writers: modes of an ordinary ``open``/``mkdir`` (the umask); the old file survives a
+failed write and no temp file is left behind."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from qualmodel.atomic import (
     write_text_atomic,
 )
 from qualmodel.cli import main
+from qualmodel.errors import ConfigError
 
 
 def _mode(path: Path) -> int:
@@ -80,3 +82,21 @@ def test_cli_csv_and_folder_outputs_are_shareable_with_umask_022(tmp_path, capsy
     assert len(outputs) > 8
     for path in outputs:
         assert _mode(path) == (0o755 if path.is_dir() else 0o644), path
+
+
+def test_write_text_atomic_keeps_old_file_on_error(tmp_path):
+    target = tmp_path / "out.csv"
+    write_text_atomic(target, "a,b\n1,2\n")
+    assert target.read_bytes() == b"a,b\n1,2\n"
+    with pytest.raises(UnicodeEncodeError):
+        write_text_atomic(target, "a\n\ud800\n")  # not encodable: fails mid-write
+    assert target.read_bytes() == b"a,b\n1,2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]  # no temp left
+    with pytest.raises(ConfigError, match="is a folder"):
+        write_text_atomic(tmp_path, "x")
+
+
+def test_write_csv_atomic_round_trip(tmp_path):
+    frame = pd.DataFrame({"x": [1, 2], "t": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    path = write_csv_atomic(frame, tmp_path / "sub" / "t.csv", date_format="%Y-%m-%d")
+    assert path.read_text() == "x,t\n1,2024-01-01\n2,2024-01-02\n"

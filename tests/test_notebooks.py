@@ -275,7 +275,7 @@ def test_plain_papermill_cli(name, overrides, key, evidence, tmp_path):
 @pytest.mark.realdata
 def test_imported_crm_report(shared_data, tmp_path):
     """An imported opportunity pipeline (no SQO stage) gets a SAL → won report."""
-    from qualmodel.io import import_crm
+    from qualmodel.crm import import_crm
 
     pipeline = shared_data / "maven_crm" / "sales_pipeline.csv"
     folder = import_crm(pipeline, "maven_crm").write(tmp_path / "maven")

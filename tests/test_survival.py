@@ -305,12 +305,10 @@ def test_bad_inputs(sim, call, err, match):
 
 
 def test_maven_through_import_crm_and_time_to_event(shared_data, maven):
-    io = pytest.importorskip("qualmodel.io")
-    if not hasattr(io, "import_crm"):
-        pytest.skip("qualmodel.io.import_crm not available")
+    from qualmodel.crm import import_crm
     from qualmodel.durations import time_to_event
 
-    journeys = io.import_crm(shared_data / "maven_crm" / "sales_pipeline.csv", "maven_crm")
+    journeys = import_crm(shared_data / "maven_crm" / "sales_pipeline.csv", "maven_crm")
     tte = time_to_event(
         journeys, start="sal_at", target="won_at", competing="lost_at", covariates=["product"]
     )

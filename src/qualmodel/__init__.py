@@ -68,10 +68,10 @@ _EXPORTS: dict[str, str] = {
     "weibull_aft": "qualmodel.models",
     "cure_model": "qualmodel.models",
     # CRM import
-    "import_crm": "qualmodel.io",
-    "load_mapping": "qualmodel.io",
-    "list_mappings": "qualmodel.io",
-    "Mapping": "qualmodel.io",
+    "import_crm": "qualmodel.crm",
+    "load_mapping": "qualmodel.crm",
+    "list_mappings": "qualmodel.crm",
+    "Mapping": "qualmodel.crm",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

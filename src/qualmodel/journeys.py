@@ -60,8 +60,9 @@ BANT_COLUMNS: tuple[str, ...] = ("budget_confirmed", "authority", "need", "timel
 #: Prefix of columns that only a simulation knows; criteria must never read them.
 TRUTH_PREFIX = "true_"
 
-# (earlier, later) pairs checked when both timestamps are set.
-_ORDER_RULES: tuple[tuple[str, str], ...] = (
+#: (earlier, later) stage pairs checked when both timestamps are set (the CRM importer
+#: applies its ``on_invalid`` policy to the same pairs).
+ORDER_RULES: tuple[tuple[str, str], ...] = (
     ("created_at", "mql_at"),
     ("created_at", "sal_at"),
     ("mql_at", "sal_at"),
@@ -308,7 +309,7 @@ def _check_leads(leads: pd.DataFrame, extra: Sequence[str] = ()) -> None:
                 f"({preview(ids[bad])}); a stage cannot be seen after the data cut-off — "
                 f"move observed_until or clear the stage"
             )
-    for early, late in _ORDER_RULES:
+    for early, late in ORDER_RULES:
         if early not in present or late not in present:
             continue
         a = leads[early].to_numpy()

@@ -34,7 +34,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from qualmodel.criteria import AttributePoints, Criterion, EventPoints, ScoreRule
+from qualmodel.criteria_schema import AttributePoints, Criterion, EventPoints, ScoreRule
 from qualmodel.errors import ConfigError
 from qualmodel.journeys import TRUTH_PREFIX, Journeys
 

@@ -74,7 +74,7 @@ def import_command(
     ] = False,
 ) -> None:
     """Import a CRM export (CSV) into a journeys folder through a mapping."""
-    from qualmodel.io import import_crm, load_mapping
+    from qualmodel.crm import import_crm, load_mapping
 
     mp = load_mapping(mapping)
     if csv is None:
@@ -112,7 +112,7 @@ def import_command(
 @app.command("mappings")
 def mappings_command() -> None:
     """List the built-in CRM mappings."""
-    from qualmodel.io import list_mappings, load_mapping
+    from qualmodel.crm import list_mappings, load_mapping
 
     for name in list_mappings():
         mp = load_mapping(name)

@@ -1,75 +1,17 @@
-"""CRM import: the two real exports and every class of bad input (one-line messages)."""
+"""CRM journey building: stages, status, ids, order policies, events, lookups, real exports."""
 
 from __future__ import annotations
-
-import textwrap
 
 import numpy as np
 import pandas as pd
 import pytest
+from crm_helpers import GOOD_ROWS, mapping, one_line, write_csv
 
 from qualmodel import Journeys
-from qualmodel.atomic import write_csv_atomic, write_text_atomic
-from qualmodel.errors import ConfigError, InputError, QualmodelError
-from qualmodel.io import (
-    Mapping,
-    import_crm,
-    list_mappings,
-    load_mapping,
-)
-
-# ---------------------------------------------------------------- helpers
-BASE_MAPPING = {
-    "source": "tiny",
-    "file": "deals.csv",
-    "lead_id": {"column": "id", "prefix": "D"},
-    "created_at": "created",
-    "stages": {"sal_at": "engaged"},
-    "status": {
-        "column": "stage",
-        "date": "closed",
-        "values": {"Won": "won_at", "Lost": "lost_at", "Open": "open", "New": "drop"},
-    },
-    "observed_until": "2020-12-31",
-    "attributes": {
-        "segment": "region",
-        "deal_value": {"column": "amount", "type": "float"},
-        "budget_confirmed": {
-            "column": "budget",
-            "type": "bool",
-            "map": {"Select": None},
-        },
-    },
-}
-GOOD_ROWS = [
-    "id,created,engaged,stage,closed,region,amount,budget",
-    "7,2020-01-01,2020-01-05,Won,2020-02-01,EU,100,yes",
-    "12,2020-01-02,2020-01-03,Lost,2020-01-10,US,,no",
-    "3,2020-01-03,2020-01-04,Open,,EU,50,Select",
-    "4,2020-01-04,,New,,US,,",
-]
+from qualmodel.crm import Mapping, import_crm, list_mappings, load_mapping
+from qualmodel.errors import ConfigError, InputError
 
 
-def write_csv(tmp_path, lines, name="deals.csv"):
-    path = tmp_path / name
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def mapping(**changes):
-    m = {k: (dict(v) if isinstance(v, dict) else v) for k, v in BASE_MAPPING.items()}
-    m["observed_until"] = pd.Timestamp("2020-12-31").date()
-    m.update(changes)
-    return m
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc)
-    assert "\n" not in text
-    return text
-
-
-# ---------------------------------------------------------------- happy path (tiny)
 def test_tiny_import_stages_attributes_and_meta(tmp_path):
     path = write_csv(tmp_path, GOOD_ROWS)
     j = import_crm(path, mapping())
@@ -162,107 +104,6 @@ def test_generated_ids_when_no_id_column(tmp_path):
     m = mapping(lead_id={"prefix": "R"})
     j = import_crm(write_csv(tmp_path, GOOD_ROWS), m)
     assert j.leads["lead_id"].tolist() == ["R1", "R2", "R3"]
-
-
-def test_load_mapping_builtins_and_passthrough():
-    assert list_mappings() == ["maven_crm", "x_education"]
-    m = load_mapping("maven_crm")
-    assert isinstance(m, Mapping) and m.source == "maven_crm"
-    assert load_mapping(m) is m
-    assert load_mapping("x_education").timing == "none"
-
-
-# ---------------------------------------------------------------- bad CSV input
-def test_wrong_field_count_names_file_and_line(tmp_path):
-    rows = [*GOOD_ROWS[:2], "12,2020-01-02,2020-01-03,Lost,2020-01-10,US,,no,EXTRA", GOOD_ROWS[3]]
-    with pytest.raises(InputError) as info:
-        import_crm(write_csv(tmp_path, rows), mapping())
-    msg = one_line(info.value)
-    assert "deals.csv" in msg and "line 3" in msg and "9 fields" in msg and "quote" in msg
-
-
-def test_unclosed_quote_names_line(tmp_path):
-    rows = [*GOOD_ROWS[:2], '12,2020-01-02,"2020-01-03,Lost,2020-01-10,US,,no', GOOD_ROWS[3]]
-    with pytest.raises(InputError) as info:
-        import_crm(write_csv(tmp_path, rows), mapping())
-    msg = one_line(info.value)
-    assert "deals.csv" in msg and "line 3" in msg and "quote" in msg
-
-
-def test_bad_encoding_names_line_and_fix(tmp_path):
-    path = tmp_path / "deals.csv"
-    text = "\n".join(GOOD_ROWS[:3]) + "\n3,2020-01-03,2020-01-04,Open,,Z\xfcrich,50,no\n"
-    path.write_bytes(text.encode("latin-1"))
-    with pytest.raises(InputError) as info:
-        import_crm(path, mapping())
-    msg = one_line(info.value)
-    assert "deals.csv" in msg and "line 4" in msg and "csv.encoding" in msg
-    j = import_crm(path, mapping(csv={"encoding": "latin-1"}))
-    assert "Zürich" in set(j.leads["segment"])
-
-
-def test_empty_file_and_header_only(tmp_path):
-    empty = tmp_path / "deals.csv"
-    empty.write_text("")
-    with pytest.raises(InputError, match=r"deals\.csv: file is empty"):
-        import_crm(empty, mapping())
-    header = write_csv(tmp_path, GOOD_ROWS[:1])
-    with pytest.raises(InputError, match="no data rows"):
-        import_crm(header, mapping())
-
-
-def test_nonexistent_file(tmp_path):
-    with pytest.raises(InputError) as info:
-        import_crm(tmp_path / "nope.csv", mapping())
-    assert "nope.csv: no such file" in one_line(info.value)
-
-
-def test_missing_column_lists_available(tmp_path):
-    rows = [r.rsplit(",", 1)[0] for r in GOOD_ROWS]  # drop 'budget'
-    with pytest.raises(InputError) as info:
-        import_crm(write_csv(tmp_path, rows), mapping())
-    msg = one_line(info.value)
-    assert "deals.csv" in msg and "'budget'" in msg and "attributes.budget_confirmed" in msg
-    assert "available columns: id, created, engaged" in msg
-
-
-def test_unparseable_date_names_line_column_value(tmp_path):
-    rows = list(GOOD_ROWS)
-    rows[2] = "12,2020-01-02,2020-01-03,Lost,2020-13-45,US,,no"
-    with pytest.raises(InputError) as info:
-        import_crm(write_csv(tmp_path, rows), mapping())
-    msg = one_line(info.value)
-    assert "deals.csv: line 3, column 'closed'" in msg
-    assert "'2020-13-45'" in msg and "dates.format" in msg
-
-
-def test_line_numbers_count_multiline_quoted_values(tmp_path):
-    rows = [
-        GOOD_ROWS[0],
-        '7,2020-01-01,2020-01-05,Won,2020-02-01,"E\nU",100,yes',
-        "12,2020-01-02,2020-01-03,Lost,not-a-date,US,,no",
-    ]
-    with pytest.raises(InputError, match=r"line 4, column 'closed'"):
-        import_crm(write_csv(tmp_path, rows), mapping())
-
-
-def test_bad_number_names_line(tmp_path):
-    rows = list(GOOD_ROWS)
-    rows[1] = "7,2020-01-01,2020-01-05,Won,2020-02-01,EU,1O0,yes"
-    with pytest.raises(InputError) as info:
-        import_crm(write_csv(tmp_path, rows), mapping())
-    msg = one_line(info.value)
-    assert "line 2, column 'amount'" in msg and "'1O0' is not a number" in msg
-
-
-def test_bool_value_not_in_map(tmp_path):
-    rows = list(GOOD_ROWS)
-    rows[1] = "7,2020-01-01,2020-01-05,Won,2020-02-01,EU,1,maybe"
-    with pytest.raises(InputError) as info:
-        import_crm(write_csv(tmp_path, rows), mapping())
-    msg = one_line(info.value)
-    assert "line(s) 2" in msg and "'budget'" in msg and "maybe" in msg
-    assert "attributes.budget_confirmed.map" in msg
 
 
 def test_unknown_stage_value_lists_known(tmp_path):
@@ -363,93 +204,6 @@ def test_lookup_join_and_unmatched(tmp_path):
     assert import_crm(main, m).meta["import"]["lookups"]["regions"]["unmatched_rows"] == 0
 
 
-# ---------------------------------------------------------------- bad mappings
-def write_yaml(tmp_path, text):
-    path = tmp_path / "m.yaml"
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def test_yaml_syntax_error_has_line_and_column(tmp_path):
-    path = write_yaml(tmp_path, "source: x\nfile: a.csv\ncreated_at: [a, b\nstages: {}\n")
-    with pytest.raises(ConfigError) as info:
-        load_mapping(path)
-    msg = one_line(info.value)
-    assert "m.yaml: YAML syntax error at line" in msg and "column" in msg
-
-
-def test_unknown_key_lists_allowed(tmp_path):
-    path = write_yaml(tmp_path, "source: x\nfile: a.csv\ncreated_at: c\nstagez: {}\n")
-    with pytest.raises(ConfigError) as info:
-        load_mapping(path)
-    msg = one_line(info.value)
-    assert "m.yaml" in msg and "stagez" in msg and "allowed keys: source" in msg
-
-
-def test_nested_unknown_key_path(tmp_path):
-    path = write_yaml(
-        tmp_path,
-        """
-        source: x
-        file: a.csv
-        created_at: c
-        lookups:
-          accounts: {file: a.csv, on: account}
-        """,
-    )
-    with pytest.raises(ConfigError) as info:
-        load_mapping(path)
-    msg = one_line(info.value)
-    assert "key 'lookups.accounts'" in msg and "quote them" in msg  # YAML reads 'on' as True
-
-
-def test_wrong_type_names_key_path(tmp_path):
-    path = write_yaml(
-        tmp_path,
-        """
-        source: x
-        file: a.csv
-        created_at: c
-        attributes:
-          deal_value: {column: v, type: money}
-        """,
-    )
-    with pytest.raises(ConfigError) as info:
-        load_mapping(path)
-    msg = one_line(info.value)
-    assert "key 'attributes.deal_value.type'" in msg and "docs/import.md" in msg
-
-
-def test_missing_required_key(tmp_path):
-    path = write_yaml(tmp_path, "source: x\nfile: a.csv\n")
-    with pytest.raises(ConfigError, match="key 'created_at': required key is missing"):
-        load_mapping(path)
-
-
-def test_bad_stage_name_and_reserved_attribute():
-    with pytest.raises(ConfigError, match="status.*stage 'closed_at'"):
-        load_mapping(mapping(status={"column": "s", "date": "d", "values": {"W": "closed_at"}}))
-    with pytest.raises(ConfigError, match="reserved"):
-        load_mapping(mapping(attributes={"sal_at": "x"}))
-    with pytest.raises(ConfigError, match="true_"):
-        load_mapping(mapping(attributes={"true_buyer": "x"}))
-    with pytest.raises(ConfigError, match="needs type: bool"):
-        load_mapping(mapping(attributes={"need": "x"}))
-
-
-def test_unknown_mapping_name_and_not_a_dict(tmp_path):
-    with pytest.raises(ConfigError, match="built-in mappings: maven_crm, x_education"):
-        load_mapping("salesforce")
-    with pytest.raises(ConfigError, match="expected a YAML mapping"):
-        load_mapping(write_yaml(tmp_path, "- a\n- b\n"))
-
-
-def test_every_error_is_a_qualmodel_error(tmp_path):
-    with pytest.raises(QualmodelError):
-        load_mapping(tmp_path / "missing.yaml")
-
-
-# ---------------------------------------------------------------- real data
 @pytest.fixture(scope="module")
 def maven(request):
     shared = request.getfixturevalue("shared_data")
@@ -537,55 +291,11 @@ def test_x_education(shared_data):
     assert "post-outcome" in j.meta["import"]["attribute_notes"]["tags"]
 
 
-def test_unquoted_yes_key_in_value_map_is_rejected(tmp_path):
-    path = write_yaml(
-        tmp_path,
-        """
-        source: x
-        file: a.csv
-        created_at: c
-        attributes:
-          need: {column: n, type: bool, map: {yes: true, "no": false}}
-        """,
-    )
-    with pytest.raises(ConfigError) as info:
-        load_mapping(path)
-    msg = one_line(info.value)
-    assert "attributes.need.map" in msg and "quote it" in msg
-
-
-def test_documented_example_mappings_validate():
-    import re
-    from pathlib import Path
-
-    import yaml
-
-    text = (Path(__file__).resolve().parents[1] / "docs" / "import.md").read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
-    assert len(blocks) >= 3
-    for block in blocks:
-        assert isinstance(load_mapping(yaml.safe_load(block)), Mapping)
-
-
 def test_public_exports():
     import qualmodel
 
     assert qualmodel.import_crm is import_crm and qualmodel.load_mapping is load_mapping
     assert qualmodel.list_mappings is list_mappings and qualmodel.Mapping is Mapping
-
-
-def test_timezone_offsets_become_utc_and_blank_lines_keep_line_numbers(tmp_path):
-    rows = [
-        GOOD_ROWS[0],
-        "7,2020-01-01T23:30:00-02:00,2020-01-05T10:00:00Z,Won,2020-02-01,EU,100,yes",
-        "",
-        "12,2020-01-02,2020-01-03,Lost,bad,US,,no",
-    ]
-    with pytest.raises(InputError, match=r"line 4, column 'closed'"):
-        import_crm(write_csv(tmp_path, rows), mapping())
-    rows[3] = GOOD_ROWS[2]
-    j = import_crm(write_csv(tmp_path, rows), mapping())
-    assert j.leads.set_index("lead_id").loc["D07", "created_at"] == pd.Timestamp("2020-01-02 01:30")
 
 
 def test_unmatched_keep_and_unknown_table_name(tmp_path):
@@ -602,31 +312,3 @@ def test_unmatched_keep_and_unknown_table_name(tmp_path):
     other = write_csv(tmp_path, ["region,zone", "EU,E", "US,A"], name="other.csv")
     j = import_crm({"main": main, "regions": other}, mapping(lookups={"regions": lk}))
     assert j.meta["import"]["lookups"]["regions"]["unmatched_rows"] == 0
-
-
-def test_wrong_delimiter_hint(tmp_path):
-    rows = [r.replace(",", ";") for r in GOOD_ROWS]
-    with pytest.raises(InputError) as info:
-        import_crm(write_csv(tmp_path, rows), mapping())
-    msg = one_line(info.value)
-    assert "missing column(s)" in msg and "set csv.delimiter" in msg
-    j = import_crm(write_csv(tmp_path, rows), mapping(csv={"delimiter": ";"}))
-    assert j.n_leads == 3
-
-
-def test_write_text_atomic_keeps_old_file_on_error(tmp_path):
-    target = tmp_path / "out.csv"
-    write_text_atomic(target, "a,b\n1,2\n")
-    assert target.read_bytes() == b"a,b\n1,2\n"
-    with pytest.raises(UnicodeEncodeError):
-        write_text_atomic(target, "a\n\ud800\n")  # not encodable: fails mid-write
-    assert target.read_bytes() == b"a,b\n1,2\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]  # no temp left
-    with pytest.raises(ConfigError, match="is a folder"):
-        write_text_atomic(tmp_path, "x")
-
-
-def test_write_csv_atomic_round_trip(tmp_path):
-    frame = pd.DataFrame({"x": [1, 2], "t": pd.to_datetime(["2024-01-01", "2024-01-02"])})
-    path = write_csv_atomic(frame, tmp_path / "sub" / "t.csv", date_format="%Y-%m-%d")
-    assert path.read_text() == "x,t\n1,2024-01-01\n2,2024-01-02\n"

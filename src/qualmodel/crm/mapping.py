@@ -1,0 +1,507 @@
+"""CRM mapping schema: the pydantic models of a mapping YAML and how mappings are loaded.
+
+A *mapping* (YAML, validated by :class:`Mapping`) says which CSV columns hold the lead id,
+the creation time, each stage timestamp (directly, or through a status column plus a date
+column), the observation cut-off, the attributes to copy and the events to emit. The
+built-in mappings are the YAML files in ``qualmodel/mappings`` (``maven_crm`` and
+``x_education``); see ``docs/import.md``.
+
+A bad mapping raises :class:`~qualmodel.errors.ConfigError` in one line: YAML syntax with
+line/column, unknown keys with the allowed ones, wrong types with the YAML key path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Mapping as AbcMapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from qualmodel.errors import ConfigError
+from qualmodel.journeys import BANT_COLUMNS, STAGE_COLUMNS, TRUTH_PREFIX
+
+__all__ = [
+    "AttributeSpec",
+    "CsvOptions",
+    "DateOptions",
+    "EventSpec",
+    "LeadIdSpec",
+    "Lookup",
+    "Mapping",
+    "StatusSpec",
+    "StatusValue",
+    "TimeSource",
+    "list_mappings",
+    "load_mapping",
+]
+
+#: Built-in mapping names are the YAML files shipped in ``qualmodel/mappings``.
+_MAPPING_PACKAGE = "qualmodel.mappings"
+_DOCS = "docs/import.md"
+_RESERVED = frozenset({"lead_id", "created_at", "observed_until", *STAGE_COLUMNS})
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+# ====================================================================== mapping schema
+class _Strict(BaseModel):
+    """Base model: unknown keys are errors that list the allowed keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = list(cls.model_fields)
+            unknown = [str(k) for k in data if k not in cls.model_fields]
+            if any(isinstance(k, bool) for k in data):
+                unknown.append("(YAML reads on/off/yes/no keys as true/false: quote them)")
+            if unknown:
+                raise ValueError(
+                    f"unknown key(s) {', '.join(unknown)}; allowed keys: {', '.join(allowed)}"
+                )
+        return data
+
+
+def as_timestamp(value: Any) -> pd.Timestamp:
+    """Return ``value`` as a naive UTC timestamp; raise ``ValueError`` with the fix."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"cannot read {value!r} as a date; write it as YYYY-MM-DD") from None
+    if ts is pd.NaT:
+        raise ValueError("empty date; write it as YYYY-MM-DD")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
+class TimeSource(_Strict):
+    """Where a lead timestamp comes from: a CSV ``column`` or a fixed ``value``.
+
+    In YAML a plain string is shorthand for ``{column: ...}`` and an unquoted date
+    (``2017-12-31``) for ``{value: ...}``; ``max`` means the latest timestamp in the data.
+    """
+
+    column: str | None = None
+    value: dt.datetime | None = None
+    latest: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dt.date):
+            return {"value": data}
+        if data == "max":
+            return {"latest": True}
+        if isinstance(data, str):
+            return {"column": data}
+        return data
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _date(cls, v: Any) -> Any:
+        return None if v is None else as_timestamp(v).to_pydatetime()
+
+    @model_validator(mode="after")
+    def _one(self) -> TimeSource:
+        n = (self.column is not None) + (self.value is not None) + bool(self.latest)
+        if n != 1:
+            raise ValueError("give exactly one of column, value (a date) or max")
+        return self
+
+
+class CsvOptions(_Strict):
+    """How the CSV files are read."""
+
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+    na_values: list[str] = Field(default_factory=lambda: [""])
+    strip: bool = True
+
+
+class DateOptions(_Strict):
+    """How date strings are parsed: ``format`` (strftime codes, ``ISO8601`` or ``mixed``)."""
+
+    format: str = "ISO8601"
+    dayfirst: bool = False
+
+
+class LeadIdSpec(_Strict):
+    """The lead id column; digit-only ids are zero-padded so string order = numeric order."""
+
+    column: str | None = None
+    prefix: str = ""
+    pad: int | Literal["auto"] | None = "auto"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"column": data} if isinstance(data, str) else data
+
+
+class Lookup(_Strict):
+    """A lookup table joined to the main table on a key column (many-to-one)."""
+
+    file: str
+    key: str
+    lookup_key: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    normalise: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    on_unmatched: Literal["error", "keep"] = "error"
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _list(cls, v: Any) -> Any:
+        return {str(c): str(c) for c in v} if isinstance(v, list) else v
+
+
+class StatusValue(_Strict):
+    """What one status value means: set ``stage`` from ``date``, keep ``open``, or ``drop``."""
+
+    action: Literal["stage", "open", "drop"] = "stage"
+    stage: str | None = None
+    date: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if data is None:
+            return {"action": "open"}
+        if isinstance(data, str):
+            if data in ("open", "drop"):
+                return {"action": data}
+            return {"action": "stage", "stage": data}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> StatusValue:
+        if self.action == "stage":
+            if self.stage not in STAGE_COLUMNS:
+                raise ValueError(
+                    f"stage {self.stage!r} is not one of {', '.join(STAGE_COLUMNS)} "
+                    f"(or use open / drop)"
+                )
+        elif self.stage is not None or self.date is not None:
+            raise ValueError(f"'{self.action}' takes no stage or date")
+        return self
+
+
+class StatusSpec(_Strict):
+    """A status column (e.g. ``deal_stage``) whose known values map to stages."""
+
+    column: str
+    date: str | None = None
+    values: dict[str, StatusValue]
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        return _yaml_keys(v)
+
+    @model_validator(mode="after")
+    def _dates(self) -> StatusSpec:
+        if not self.values:
+            raise ValueError("values: list at least one known status value")
+        for name, val in self.values.items():
+            if val.action == "stage" and val.date is None and self.date is None:
+                raise ValueError(
+                    f"value {name!r} sets {val.stage} but no date column is given; add "
+                    f"date: <column> to the status block or to the value"
+                )
+        return self
+
+
+class AttributeSpec(_Strict):
+    """A lead attribute copied from a CSV column, with an optional value map and type."""
+
+    column: str
+    type: Literal["str", "category", "float", "int", "bool", "date"] = "str"
+    map: dict[str, Any] = Field(default_factory=dict)
+    strict: bool = False
+    note: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"column": data} if isinstance(data, str) else data
+
+    @field_validator("map", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        return _yaml_keys(v)
+
+
+class EventSpec(_Strict):
+    """Events from CSV columns.
+
+    ``name`` gives a fixed event name; ``name_from`` takes the name from a categorical
+    column (snake_cased, after ``map``; missing or mapped-to-null values emit nothing).
+    The time comes from a CSV date column ``at`` (real timing) or from a lead timestamp
+    ``at_stage`` such as ``created_at`` (placeholder timing, recorded in ``meta``).
+    """
+
+    name: str | None = None
+    name_from: str | None = None
+    prefix: str = ""
+    map: dict[str, Any] = Field(default_factory=dict)
+    at: str | None = None
+    at_stage: str | None = None
+    value: str | None = None
+
+    @field_validator("map", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        return _yaml_keys(v)
+
+    @model_validator(mode="after")
+    def _check(self) -> EventSpec:
+        if (self.name is None) == (self.name_from is None):
+            raise ValueError("give exactly one of name (fixed) or name_from (a column)")
+        if (self.at is None) == (self.at_stage is None):
+            raise ValueError("give exactly one of at (a date column) or at_stage")
+        if self.at_stage is not None and self.at_stage not in (
+            "created_at",
+            "observed_until",
+            *STAGE_COLUMNS,
+        ):
+            raise ValueError(
+                f"at_stage {self.at_stage!r} must be created_at, observed_until or a stage "
+                f"({', '.join(STAGE_COLUMNS)})"
+            )
+        return self
+
+
+class Mapping(_Strict):
+    """A validated CRM mapping (see ``docs/import.md`` for every key).
+
+    Build it with :func:`load_mapping`; ``Mapping.model_validate(dict)`` also works.
+    """
+
+    source: str
+    description: str = ""
+    file: str
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+    dates: DateOptions = Field(default_factory=DateOptions)
+    normalise: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    lookups: dict[str, Lookup] = Field(default_factory=dict)
+    lead_id: LeadIdSpec = Field(default_factory=LeadIdSpec)
+    created_at: TimeSource
+    observed_until: TimeSource = Field(default_factory=lambda: TimeSource(latest=True))
+    stages: dict[str, str] = Field(default_factory=dict)
+    status: list[StatusSpec] = Field(default_factory=list)
+    attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
+    events: list[EventSpec] = Field(default_factory=list)
+    on_invalid: Literal["error", "drop", "clip"] = "error"
+    timing: Literal["real", "none"] = "real"
+
+    @field_validator("status", "events", mode="before")
+    @classmethod
+    def _one_or_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
+
+    @field_validator("normalise", mode="before")
+    @classmethod
+    def _norm_keys(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(c): _yaml_keys(m) for c, m in v.items()}
+        return v
+
+    @field_validator("stages")
+    @classmethod
+    def _stage_names(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if k not in STAGE_COLUMNS]
+        if bad:
+            raise ValueError(
+                f"unknown stage(s) {', '.join(bad)}; stages are {', '.join(STAGE_COLUMNS)}"
+            )
+        return v
+
+    @field_validator("attributes")
+    @classmethod
+    def _attr_names(cls, v: dict[str, AttributeSpec]) -> dict[str, AttributeSpec]:
+        for name, spec in v.items():
+            if not _NAME_RE.match(name):
+                raise ValueError(
+                    f"attribute name {name!r} must be snake_case (a-z, 0-9, _), e.g. "
+                    f"{snake_case(name) or 'my_column'!r}"
+                )
+            if name in _RESERVED:
+                raise ValueError(
+                    f"attribute name {name!r} is a reserved lead column; set it under "
+                    f"lead_id / created_at / observed_until / stages / status instead"
+                )
+            if name.startswith(TRUTH_PREFIX):
+                raise ValueError(
+                    f"attribute name {name!r}: the prefix {TRUTH_PREFIX!r} is reserved for "
+                    f"simulation truth; rename it"
+                )
+            if name in BANT_COLUMNS[:3] and spec.type != "bool":
+                raise ValueError(f"BANT attribute {name!r} needs type: bool (with a map)")
+            if name == "timeline_days" and spec.type not in ("float", "int"):
+                raise ValueError("attribute 'timeline_days' needs type: float")
+        return v
+
+    @model_validator(mode="after")
+    def _cross(self) -> Mapping:
+        stage_sets: dict[str, str] = {s: "stages" for s in self.stages}
+        for i, block in enumerate(self.status):
+            for val in block.values.values():
+                if (
+                    val.action == "stage"
+                    and val.stage in stage_sets
+                    and (stage_sets[val.stage] == "stages")
+                ):
+                    raise ValueError(
+                        f"status[{i}] sets {val.stage}, which stages: already maps to a "
+                        f"column; keep only one"
+                    )
+        return self
+
+    def resolved_hash(self) -> str:
+        """Return a short hash of the resolved mapping (for provenance in ``meta``)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _yaml_key(k: Any) -> str:
+    """Return a YAML map key as the CSV text it matches (``null`` → ``""``, ``1`` → ``"1"``).
+
+    Unquoted ``yes``/``no``/``on``/``off`` keys are read by YAML as booleans; the original
+    spelling is lost, so they are rejected with a hint to quote them.
+    """
+    if k is None:
+        return ""
+    if isinstance(k, bool):
+        raise ValueError(
+            f"YAML read an unquoted key (yes/no/on/off/true/false) as {k}; quote it, "
+            f'e.g. "yes": ...'
+        )
+    return str(k)
+
+
+def _yaml_keys(v: Any) -> Any:
+    """Return a YAML map with its keys as CSV text (see :func:`_yaml_key`); others as is."""
+    if isinstance(v, dict):
+        return {_yaml_key(k): x for k, x in v.items()}
+    return v
+
+
+def snake_case(text: str) -> str:
+    """Return ``text`` as snake_case (``"Email Opened"`` → ``"email_opened"``)."""
+    return re.sub(r"[^0-9a-z]+", "_", str(text).strip().lower()).strip("_")
+
+
+# ====================================================================== loading mappings
+def list_mappings() -> list[str]:
+    """Return the names of the built-in mappings (sorted).
+
+    Returns
+    -------
+    list of str
+        For example ``["maven_crm", "x_education"]``.
+    """
+    folder = resources.files(_MAPPING_PACKAGE)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif str(item).startswith(("function-", "literal[", "union[")):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _validation_message(label: str, exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "missing":
+        msg = "required key is missing"
+    elif first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    more = f" (+{len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"{label}: key '{_loc(first['loc'])}': {msg}{more}; fix the mapping (see {_DOCS})"
+
+
+def load_mapping(path_or_name: str | Path | Mapping | AbcMapping[str, Any]) -> Mapping:
+    """Load and validate a CRM mapping.
+
+    Parameters
+    ----------
+    path_or_name : str, path-like, Mapping or dict
+        A built-in name (see :func:`list_mappings`), a path to a YAML file, an already
+        loaded :class:`Mapping` (returned as is) or a plain dict.
+
+    Returns
+    -------
+    Mapping
+
+    Raises
+    ------
+    ConfigError
+        Unknown name or missing file, YAML syntax error (with line and column), or a
+        schema problem (with the YAML key path).
+    """
+    if isinstance(path_or_name, Mapping):
+        return path_or_name
+    if isinstance(path_or_name, AbcMapping):
+        try:
+            return Mapping.model_validate(dict(path_or_name))
+        except ValidationError as exc:
+            raise ConfigError(_validation_message("mapping", exc)) from None
+    text_name = str(path_or_name)
+    builtin = list_mappings()
+    if isinstance(path_or_name, str) and text_name in builtin:
+        label = f"mapping '{text_name}'"
+        text = resources.files(_MAPPING_PACKAGE).joinpath(f"{text_name}.yaml").read_text("utf-8")
+    else:
+        path = Path(path_or_name)
+        label = str(path)
+        if not path.is_file():
+            hint = (
+                f"; built-in mappings: {', '.join(builtin)}"
+                if path.suffix not in (".yaml", ".yml")
+                else ""
+            )
+            raise ConfigError(
+                f"{path}: no such mapping file{hint}; give a built-in name or a path to a "
+                f"mapping YAML"
+            )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(
+            f"{label}: YAML syntax error{where} ({exc.problem or exc.context}); fix the "
+            f"indentation/quoting there"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{label}: YAML error ({exc}); fix the file") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{label}: expected a YAML mapping of keys (source, file, created_at, ...), got "
+            f"{type(raw).__name__}; see {_DOCS}"
+        )
+    try:
+        return Mapping.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_validation_message(label, exc)) from None

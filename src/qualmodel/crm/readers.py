@@ -1,0 +1,322 @@
+"""CRM CSV reading: the string-typed table reader and the column helpers built on it.
+
+Every problem with a CSV is one :class:`~qualmodel.errors.InputError` line naming the file,
+the CSV line (the header is line 1, so the first data record is line 2; quoted values
+spanning several lines are counted as in a text editor), the column and the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import warnings
+from collections.abc import Mapping as AbcMapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qualmodel.crm.mapping import AttributeSpec, CsvOptions, DateOptions, Mapping
+from qualmodel.errors import ConfigError, InputError, preview
+
+_DEFAULT_TRUE = ("yes", "y", "true", "t", "1")
+_DEFAULT_FALSE = ("no", "n", "false", "f", "0")
+
+
+# ====================================================================== reading CSV
+class Table:
+    """A CSV read as strings, with lazy line numbers for error messages."""
+
+    def __init__(self, path: Path, opts: CsvOptions, role: str) -> None:
+        self.path = path
+        self.opts = opts
+        self.role = role
+        self._lines: np.ndarray | None = None
+        self.frame = self._read()
+
+    @property
+    def name(self) -> str:
+        """The file name (without folder), for short messages."""
+        return self.path.name
+
+    def _read(self) -> pd.DataFrame:
+        path, o = self.path, self.opts
+        if not path.exists():
+            raise InputError(
+                f"{path}: no such file ({self.role} table); check the path or pass it with "
+                f"--csv / --table"
+            )
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder, expected the CSV file of the {self.role} table")
+        try:
+            df = pd.read_csv(
+                path,
+                sep=o.delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_values=o.na_values,
+                encoding=o.encoding,
+                skipinitialspace=False,
+            )
+        except pd.errors.EmptyDataError:
+            raise InputError(
+                f"{path}: file is empty (no header line); export the table again with a header row"
+            ) from None
+        except pd.errors.ParserError as exc:
+            raise InputError(self._parser_message(exc)) from None
+        except UnicodeDecodeError as exc:
+            raise InputError(self._unicode_message(exc)) from None
+        except LookupError:
+            raise InputError(
+                f"{path}: unknown encoding {o.encoding!r} in csv.encoding; use e.g. utf-8 "
+                f"or latin-1"
+            ) from None
+        if df.empty:
+            raise InputError(f"{path}: has a header but no data rows; export the data too")
+        df.columns = [str(c).strip() for c in df.columns]
+        if df.columns.duplicated().any():
+            dup = df.columns[df.columns.duplicated()].tolist()
+            raise InputError(f"{path}: duplicated column name(s) {preview(dup)}; rename them")
+        if o.strip:
+            na = set(o.na_values)
+            for c in df.columns:
+                df[c] = per_unique(
+                    df[c], lambda u, na=na: [None if (x := v.strip()) in na else x for v in u]
+                )
+        return df
+
+    def _parser_message(self, exc: Exception) -> str:
+        text = str(exc).strip()
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+        if m:
+            return (
+                f"{self.path}: line {m.group(2)} has {m.group(3)} fields but the header has "
+                f"{m.group(1)}; quote values that contain '{self.opts.delimiter}' or fix "
+                f"the delimiter (csv.delimiter)"
+            )
+        m = re.search(r"EOF inside string starting at row (\d+)", text)
+        if m:
+            return (
+                f"{self.path}: line {int(m.group(1)) + 1}: a quoted value is never closed "
+                f"(unbalanced '\"'); close or remove the quote"
+            )
+        return f"{self.path}: malformed CSV ({text.splitlines()[-1]}); fix the file"
+
+    def _unicode_message(self, exc: UnicodeDecodeError) -> str:
+        raw = self.path.read_bytes()
+        try:
+            raw.decode(self.opts.encoding)
+            line = "?"
+        except UnicodeDecodeError as full:
+            line = str(raw.count(b"\n", 0, full.start) + 1)
+        return (
+            f"{self.path}: line {line}: bytes are not valid {self.opts.encoding} "
+            f"({exc.reason}); set csv.encoding in the mapping (e.g. latin-1 or cp1252) or "
+            f"re-export as UTF-8"
+        )
+
+    def lines(self, rows: np.ndarray) -> list[int]:
+        """Return file line numbers (header = line 1) of 0-based data ``rows``."""
+        if self._lines is None:
+            starts: list[int] = []
+            with self.path.open(encoding=self.opts.encoding, newline="") as fh:
+                reader = csv.reader(fh, delimiter=self.opts.delimiter)
+                prev = 0
+                for record in reader:
+                    start = prev + 1
+                    prev = reader.line_num
+                    if record and not (len(record) == 1 and not record[0].strip()):
+                        starts.append(start)
+            self._lines = np.asarray(starts[1:], dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(self._lines) == len(self.frame):
+            return self._lines[rows].tolist()
+        return (rows + 2).tolist()
+
+    def where(self, rows: np.ndarray) -> str:
+        """Return ``"line(s) 2, 5, ..."`` for positional ``rows`` (for error messages)."""
+        return f"line(s) {preview(self.lines(rows))}"
+
+    def require(self, columns: dict[str, str]) -> None:
+        """Raise when a needed column is absent; ``columns`` maps column → mapping key."""
+        missing = [c for c in columns if c not in self.frame.columns]
+        if missing:
+            keys = ", ".join(f"'{c}' (mapping key {columns[c]})" for c in missing)
+            hint = ""
+            if any(re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", c) for c in missing):
+                hint = " (a fixed date must be unquoted or written as {value: YYYY-MM-DD})"
+            if len(self.frame.columns) == 1:
+                other = [d for d in (";", "\t", "|", ",") if d in self.frame.columns[0]]
+                if other:
+                    hint += f" (the header looks {other[0]!r}-separated: set csv.delimiter)"
+            raise InputError(
+                f"{self.path}: missing column(s) {keys}{hint}; available columns: "
+                f"{', '.join(self.frame.columns)}; fix the mapping or the export"
+            )
+
+
+def parse_dates(table: Table, column: str, values: pd.Series, opts: DateOptions) -> pd.Series:
+    """Parse date strings; raise naming the first bad value and its line."""
+    fmt = None if opts.format in ("", "infer") else opts.format
+    kw: dict[str, Any] = {"format": fmt, "dayfirst": opts.dayfirst, "errors": "coerce"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            out = pd.to_datetime(values, **kw)
+            if not pd.api.types.is_datetime64_dtype(out.dtype):
+                out = pd.to_datetime(values, utc=True, **kw).dt.tz_localize(None)
+        except (ValueError, TypeError):
+            out = pd.to_datetime(values, utc=True, **kw).dt.tz_localize(None)
+    if isinstance(out.dtype, pd.DatetimeTZDtype):
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    bad = out.isna().to_numpy() & values.notna().to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        first = values.iloc[rows[0]]
+        raise InputError(
+            f"{table.path}: line {table.lines(rows[:1])[0]}, column '{column}': cannot parse "
+            f"{first!r} as a date with format {opts.format!r}"
+            f"{' (dayfirst)' if opts.dayfirst else ''} ({int(bad.sum())} bad value(s)); fix "
+            f"the value(s) or set dates.format in the mapping"
+        )
+    return out.astype("datetime64[ns]")
+
+
+def per_unique(values: pd.Series, fn: Any, dtype: str = "object") -> pd.Series:
+    """Apply ``fn`` (list of distinct non-missing values → same-length sequence) per value.
+
+    CRM columns repeat few distinct values, so working on the distinct values only is much
+    faster than element-wise string operations; missing cells stay missing.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.asarray(fn(pd.Series(uniques, dtype=object)), dtype=dtype)
+    out = np.empty(len(values), dtype=dtype)
+    if dtype == "object":
+        out[:] = None
+    else:
+        out[:] = np.nan
+    hit = codes >= 0
+    out[hit] = mapped[codes[hit]]
+    return pd.Series(out, index=values.index, name=values.name)
+
+
+def apply_map(values: pd.Series, mapping: dict[str, Any]) -> pd.Series:
+    """Replace the values that are keys of ``mapping`` by their mapped value; keep others."""
+    if not mapping:
+        return values
+    keys = {k: v for k, v in mapping.items()}
+    hit = values.isin(list(keys))
+    if not hit.any():
+        return values
+    out = values.astype(object).copy()
+    out[hit] = values[hit].map(keys)
+    return out
+
+
+def resolve_tables(
+    source: str | Path | AbcMapping[str, str | Path], mapping: Mapping
+) -> dict[str, Path]:
+    """Return ``{"main": path, <lookup name>: path}``; lookups default to the main folder."""
+    if isinstance(source, AbcMapping):
+        given = {str(k): Path(v) for k, v in source.items()}
+        unknown = [k for k in given if k != "main" and k not in mapping.lookups]
+        if unknown:
+            raise ConfigError(
+                f"unknown table name(s) {', '.join(unknown)}; this mapping has tables: main"
+                f"{''.join(', ' + n for n in mapping.lookups)}"
+            )
+        if "main" not in given:
+            raise ConfigError("tables: give the main table as 'main' (e.g. --csv FILE)")
+    else:
+        given = {"main": Path(source)}
+    folder = given["main"].parent
+    tables = {"main": given["main"]}
+    for name, lk in mapping.lookups.items():
+        tables[name] = given.get(name, folder / lk.file)
+    return tables
+
+
+def file_digest(path: Path) -> str:
+    """Return the SHA-256 hex digest of the file's bytes (provenance in ``meta``)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def typed_attribute(
+    table: Table, name: str, spec: AttributeSpec, s: pd.Series, dates: DateOptions
+) -> pd.Series:
+    """Return column ``s`` as the attribute's ``type`` (bool, float, int, date, category, str).
+
+    ``map`` is applied first; with ``strict`` unmapped values are errors; bool columns read
+    yes/no spellings unless ``strict``. Bad values raise one line naming file, line, column.
+    """
+    col = spec.column
+    known_map = spec.map
+    if spec.type == "bool":
+        lower = s.str.lower()
+        mapped = pd.Series(pd.NA, index=s.index, dtype="boolean")
+        handled = s.isna().to_numpy().copy()
+        if known_map:
+            hit = s.isin(list(known_map)).to_numpy()
+            for key, val in known_map.items():
+                sel = (s == key).to_numpy()
+                if val is None:
+                    continue
+                if not isinstance(val, bool):
+                    raise ConfigError(
+                        f"attributes.{name}.map: value for {key!r} must be true, false or "
+                        f"null for a bool attribute"
+                    )
+                mapped[sel] = val
+            handled |= hit
+        if not spec.strict:
+            t = lower.isin(_DEFAULT_TRUE).to_numpy() & ~handled
+            f = lower.isin(_DEFAULT_FALSE).to_numpy() & ~handled
+            mapped[t] = True
+            mapped[f] = False
+            handled |= t | f
+        if not handled.all():
+            rows = np.flatnonzero(~handled)
+            raise InputError(
+                f"{table.path}: {table.where(rows)}, column '{col}': value(s) "
+                f"{preview(pd.unique(s.iloc[rows]))} are not yes/no; add them to "
+                f"attributes.{name}.map (true / false / null)"
+            )
+        return mapped
+    if spec.strict and known_map:
+        bad = s.notna().to_numpy() & ~s.isin(list(known_map)).to_numpy()
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise InputError(
+                f"{table.path}: {table.where(rows)}, column '{col}': value(s) "
+                f"{preview(pd.unique(s.iloc[rows]))} are not in attributes.{name}.map "
+                f"(strict: true); add them to the map"
+            )
+    s = apply_map(s, known_map)
+    if spec.type in ("float", "int"):
+        num = per_unique(s, lambda u: pd.to_numeric(u, errors="coerce"), dtype="float64")
+        bad = num.isna().to_numpy() & s.notna().to_numpy()
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise InputError(
+                f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
+                f"{s.iloc[rows[0]]!r} is not a number ({int(bad.sum())} bad value(s)); fix "
+                f"it, add it to csv.na_values, or map it in attributes.{name}.map"
+            )
+        if spec.type == "int":
+            frac = num.notna() & (num != np.round(num))
+            if frac.any():
+                rows = np.flatnonzero(frac.to_numpy())
+                raise InputError(
+                    f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
+                    f"{s.iloc[rows[0]]!r} is not a whole number; use type: float"
+                )
+            return num.astype("Int64")
+        return num.astype("float64")
+    if spec.type == "date":
+        return parse_dates(table, col, s, dates)
+    out = s.astype(object).where(s.notna(), None)
+    if spec.type == "category":
+        return out.astype("category")
+    return out
