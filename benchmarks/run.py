@@ -12,9 +12,10 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from qualmodel.atomic import write_text_atomic
 
 HERE = Path(__file__).resolve().parent
 
@@ -50,13 +51,8 @@ def main(argv: list[str]) -> int:
             print(proc.stderr[-3000:], file=sys.stderr)
             continue
         results["benchmarks"][script.stem] = payload
-    out = HERE / "results" / "latest.json"
-    out.parent.mkdir(exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(results, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, out)
+    out = HERE / "results" / "latest.json"  # not tracked (.gitignore): git status stays clean
+    write_text_atomic(out, json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(f"results: {out}")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)

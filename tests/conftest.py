@@ -35,6 +35,17 @@ def make_journeys(
     return Journeys.build(ldf, edf, meta or {"source": "test"})
 
 
+def run_cli(args: list[str], capsys) -> tuple[int, object]:
+    """Run ``qualmodel`` in-process: (exit code, 0 when it returns; captured output)."""
+    from qualmodel.cli import main
+
+    try:
+        main(args)
+    except SystemExit as exc:
+        return exc.code, capsys.readouterr()
+    return 0, capsys.readouterr()
+
+
 @pytest.fixture
 def journeys_factory():
     """Return :func:`make_journeys`."""

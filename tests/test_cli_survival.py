@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from qualmodel import survival as sv
 from qualmodel.cli import main
@@ -121,8 +122,8 @@ def test_existing_out_needs_force(journeys_dir, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--target", "signed"], "--target 'signed': unknown stage; use one of created, mql"),
-        (["--competing", "bogus"], "--competing 'bogus': unknown stage"),
+        (["--target", "signed"], "--target 'signed': no such stage in these journeys; use one of"),
+        (["--competing", "bogus"], "--competing 'bogus': no such stage in these journeys"),
         (["--by", "region"], "--by 'region': not a column"),
         (["--unit", "months"], "unit 'months' is not supported"),
         (["--ages", "a,b"], "--ages 'a,b'"),
@@ -178,4 +179,50 @@ def test_unknown_start_stage(journeys_dir, tmp_path, capsys):
         capsys,
     )
     assert code == 2
-    assert cap.err.strip().startswith("error: --start 'nowhere': unknown stage")
+    assert cap.err.strip().startswith("error: --start 'nowhere': no such stage")
+
+
+def test_defaults_follow_the_stages_present(tmp_path, capsys):
+    """MQL → won without a lost stage: no competing outcome, said in one line."""
+    from shapes import make_shape
+
+    folder = make_shape("no_lost", n=120, seed=5).write(tmp_path / "mql_won")
+    code, cap = run_cli(
+        ["survival", "-j", str(folder), "--start", "mql", "--target", "won", "-o",
+         str(tmp_path / "a")],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, cap.err
+    assert cap.out.splitlines()[0].startswith("competing outcomes: none in these data")
+    tte = pd.read_csv(tmp_path / "a" / "time_to_event.csv")
+    assert set(tte["event"]) == {0, 1}
+    code, cap = run_cli(
+        ["survival", "-j", str(folder), "--competing", "none", "-o", str(tmp_path / "b")],
+        capsys,
+    )
+    assert code == 0 and "competing outcomes" not in cap.out
+    code, cap = run_cli(
+        ["survival", "-j", str(folder), "--competing", "lost", "-o", str(tmp_path / "c")],
+        capsys,
+    )
+    assert code == 2
+    assert cap.err.strip() == (
+        "error: --competing 'lost': no such stage in these journeys; use one of created, "
+        "mql, won; or pass --competing none"
+    )
+
+
+def test_three_competing_outcomes_named_as_the_data_does(tmp_path, capsys):
+    from shapes import make_shape
+
+    folder = make_shape("three_competing", n=150, seed=5).write(tmp_path / "loans")
+    code, cap = run_cli(
+        ["survival", "-j", str(folder), "--target", "approved", "--by", "source", "-o",
+         str(tmp_path / "a")],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, cap.err
+    assert "competing outcomes: declined, cancelled, expired" in cap.out
+    cif = pd.read_csv(tmp_path / "a" / "cumulative_incidence.csv")
+    assert sorted(cif["event"].unique()) == [1, 2, 3, 4]
+    assert set(cif["source"]) == {"web", "(missing)"}  # no NaN-labelled group

@@ -56,3 +56,34 @@ def test_python_requirement_matches():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert f"python{data['project']['requires-python']}" in env["dependencies"]
+
+
+def test_generated_outputs_are_ignored_by_git():
+    """What `make setup/report/bench` and the README's import example write stays untracked."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "--keep-journeys data/simulated" in makefile  # make report keeps its journeys here
+    written = [
+        ".venv/pip.log",  # make setup
+        "reports/index.html",  # make report
+        "reports/startup_saas/figures/02-cif-all.png",
+        "data/simulated/startup_saas/leads.parquet",
+        "benchmarks/results/latest.json",  # make bench
+        "data/imported/maven/meta.json",  # README import example
+        "reports/maven/summary.json",
+    ]
+    proc = subprocess.run(
+        ["git", "check-ignore", "--no-index", *written], cwd=ROOT, capture_output=True, text=True
+    )
+    assert sorted(proc.stdout.split()) == sorted(written)
+    kept = ["reports/.gitkeep", "data/.gitkeep", "benchmarks/run.py", "notebooks/01-journeys.ipynb"]
+    proc = subprocess.run(
+        ["git", "check-ignore", "--no-index", *kept], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.stdout == ""

@@ -146,3 +146,26 @@ def test_plot_funnel_rejects_other_tables():
 
     with pytest.raises(ConfigError, match="plot_funnel: table lacks column"):
         plot_funnel(pd.DataFrame({"x": [1]}))
+
+
+def test_every_terminal_outcome_is_counted_without_sqo_or_sal():
+    """A pipeline without SQO (Maven-like) still shows its lost deals; labels from meta."""
+    from shapes import make_shape
+
+    no_sqo = make_shape("no_sqo", n=200, seed=4)
+    f = funnel(no_sqo).set_index("stage")
+    assert f.loc["lost", "n"] == int(no_sqo.leads["lost_at"].notna().sum()) > 0
+    assert f.loc["lost", "from_stage"] == "sal"
+    no_sal = make_shape("no_sal", n=200, seed=4)
+    f = funnel(no_sal).set_index("stage")
+    assert f.loc["disqualified", "from_stage"] == "mql"
+    assert f.loc["disqualified", "n"] == int(no_sal.leads["disqualified_at"].notna().sum())
+    loans = make_shape("three_competing", n=200, seed=4)
+    f = funnel(loans).set_index("stage")
+    assert f.loc[["won", "lost", "withdrawn", "expired"], "label"].tolist() == [
+        "approved", "declined", "cancelled", "expired"
+    ]  # fmt: skip
+    exits = f[f["kind"] == "exit"]
+    assert exits["n"].sum() + f.loc["won", "n"] == int(
+        loans.leads[["won_at", "lost_at", "withdrawn_at", "expired_at"]].notna().any(axis=1).sum()
+    )

@@ -9,8 +9,10 @@ cross-scenario notebook with tiny parameters (1,500 leads, 50 bootstrap resample
 from __future__ import annotations
 
 import ast
+import html
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -274,13 +276,21 @@ def test_plain_papermill_cli(name, overrides, key, evidence, tmp_path):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_imported_crm_report(shared_data, tmp_path):
-    """An imported opportunity pipeline (no SQO stage) gets a SAL → won report."""
+    """An imported opportunity pipeline (no SQO stage) gets a SAL → won report.
+
+    The rendered HTML carries no simulation parameter, no pointer to a notebook that was not
+    rendered, and the same headline median (number and definition) as the index page.
+    """
     from qualmodel.crm import import_crm
 
     pipeline = shared_data / "maven_crm" / "sales_pipeline.csv"
     folder = import_crm(pipeline, "maven_crm").write(tmp_path / "maven")
     out = tmp_path / "reports"
-    summary = report.run_reports(None, journeys=folder, jobs=2, out=out, progress=False)
+    old_umask = os.umask(0o022)
+    try:
+        summary = report.run_reports(None, journeys=folder, jobs=2, out=out, progress=False)
+    finally:
+        os.umask(old_umask)
     assert sorted(r.job.template.name for r in summary.results) == [
         "01-journeys",
         "02-time-to-sqo",
@@ -293,5 +303,60 @@ def test_imported_crm_report(shared_data, tmp_path):
     assert won["value"] + lost["value"] < 1
     assert "SALs → won by day 90" in won["label"]
     client = (out / "maven" / "10-client-report.html").read_text(encoding="utf-8")
-    assert "No candidate definitions were compared" in client
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "No candidate SQO definitions were compared" in client
     assert "Traceback" not in client
+    # no simulation leftovers and no pointer to a notebook that was not rendered
+    for page, text in (("client", client), ("index", index)):
+        for leftover in (
+            "startup_saas",
+            "n_leads",
+            "20000",
+            "20,000",
+            ".staging-",
+            "SAL → SQO",
+            "03-compare-criteria",
+            "Choosing the SQO definition",
+        ):
+            assert leftover not in text, (page, leftover)  # fmt: skip
+    assert not (out / "maven" / "03-compare-criteria.html").exists()
+    assert f"<th>parameter journeys_dir</th>\n<td>{folder.resolve()}</td>" in client
+    assert re.search(r"<th>\s*0\s*</th>", client) is None  # provenance without row numbers
+    for name in ("01-journeys", "02-time-to-sqo"):  # the analyst notebooks' outputs too
+        nb = nbformat.read(out / "maven" / f"{name}.ipynb", as_version=4)
+        outputs = json.dumps([c.get("outputs", []) for c in nb.cells], ensure_ascii=False)
+        assert "startup_saas" not in outputs and "n_leads" not in outputs, name
+    # one headline median, same number and definition in the index and the client report
+    median = metrics["median_days_to_won"]
+    assert median["lower"] <= median["value"] <= median["upper"]
+    assert f"half did so within <strong>{median['value']:.0f} days</strong>" in client
+    definition = report.median_definition("won", "lost", 90)
+    assert definition in html.unescape(client) and definition in html.unescape(index)
+    assert report.format_metric(median) in index
+    # shareable files with umask 022
+    for path in [out, *out.rglob("*")]:
+        assert path.stat().st_mode & 0o777 == (0o755 if path.is_dir() else 0o644), path
+
+
+@pytest.mark.slow
+def test_compare_criteria_without_criteria_ends_with_explanation(tmp_path, journeys_factory):
+    """Plain papermill on data without criteria: exit 0, the last output is the one line."""
+    folder = journeys_factory(
+        [{"lead_id": "L1", "created_at": "2025-01-01", "sal_at": "2025-01-02",
+          "won_at": "2025-01-20", "observed_until": "2025-03-01"},
+         {"lead_id": "L2", "created_at": "2025-01-01", "sal_at": "2025-01-03",
+          "observed_until": "2025-03-01"}],
+        meta={"source": "crm_export"},
+    ).write(tmp_path / "crm")  # fmt: skip
+    proc = _papermill(
+        [NOTEBOOKS / "03-compare-criteria.ipynb", "out.ipynb", "-p", "journeys_dir", folder],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    nb = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert all(o["output_type"] != "error" for o in outputs)
+    last = outputs[-1]["data"]["text/markdown"]
+    assert last.startswith("**No criteria to compare:** crm_export is not a simulation")
+    assert "criteria_file" in last and "\n" not in last

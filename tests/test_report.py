@@ -421,6 +421,10 @@ def test_journeys_mode(tiny_notebooks, tmp_path, journeys_factory):
     assert summ["kind"] == "journeys"
     assert summ["metrics"]["where"]["value"] == "True"
     assert summ["notebooks"]["01-first"]["parameters"]["journeys_dir"] == str(folder.resolve())
+    # a folder was read: the runner's simulation defaults are not injected or reported
+    assert "n_leads" not in summ["notebooks"]["01-first"]["parameters"]
+    assert summ["metrics"]["n"]["value"] == 10  # the notebook's own literal, unused
+    assert "n_leads" not in (out / "index.html").read_text(encoding="utf-8")
     with pytest.raises(QualmodelError):
         report.run_reports(None, journeys=tmp_path / "missing", notebooks_dir=tiny_notebooks)
 
@@ -617,3 +621,155 @@ def test_describe_data_counts(journeys_factory):
     assert report.describe_data(j, ["segment"]) == (
         "**Data:** test — 2 leads, 0 events, 2 SALs; lead groups: segment."
     )
+
+
+# ------------------------------------------------------------------ provenance, index
+
+
+def test_provenance_lists_what_was_used(journeys_factory, tmp_path):
+    j = journeys_factory(
+        [{"lead_id": "L1", "created_at": "2025-01-01", "observed_until": "2025-03-01"}],
+        meta={"source": "crm_export"},
+    )
+    simulated = report.provenance(
+        j, scenario="startup_saas", n_leads=20000, seed=1, journeys_dir=None
+    )
+    assert simulated.index.name == "item" and list(simulated.columns) == ["value"]
+    assert simulated.loc["parameter n_leads", "value"] == "20000"
+    folder = report.provenance(
+        j, scenario="startup_saas", n_leads=20000, seed=1, journeys_dir=str(tmp_path)
+    )
+    assert "parameter scenario" not in folder.index and "parameter n_leads" not in folder.index
+    assert folder.loc["parameter journeys_dir", "value"] == str(tmp_path)
+    assert folder.loc["journeys source", "value"] == "crm_export"
+    staged = report.provenance(j, journeys_dir=str(tmp_path / ".staging-abc" / ".run" / "x"))
+    assert ".staging-" not in staged.loc["parameter journeys_dir", "value"]
+    assert "temporary folder" in staged.loc["parameter journeys_dir", "value"]
+
+
+def test_index_states_headline_definitions(tmp_path):
+    median = report.median_metric(
+        {"median": 16.0, "lower": 15.0, "upper": 18.0, "reached": 0.4, "horizon": 90.0},
+        "won",
+        "lost",
+    )
+    summary = {
+        "name": "maven",
+        "kind": "journeys",
+        "journeys_dir": "/data/maven",
+        "headline": ["median_days_to_won"],
+        "metrics": {"median_days_to_won": median},
+        "notebooks": {"10-client-report": {"html": "10.html", "ipynb": "10.ipynb",
+                                           "parameters": {"seed": 1}}},
+    }  # fmt: skip
+    (tmp_path / "maven").mkdir()
+    (tmp_path / "maven" / "summary.json").write_text(json.dumps(summary))
+    text = report.write_index(tmp_path).read_text(encoding="utf-8")
+    assert "SAL → SQO lead-qualification" not in text
+    assert "16.0 d [15.0 d, 18.0 d]" in text
+    assert "<dt>median days SAL → won (of SALs reaching won by day 90)</dt>" in text
+    assert report.median_definition("won", "lost", 90) in text.replace("&#x27;", "'")
+
+
+# ------------------------------------------------------------------ progress
+
+
+def test_progress_bar_options(monkeypatch):
+    import io
+
+    pipe = io.StringIO()  # not a terminal
+    monkeypatch.setattr(sys, "stderr", pipe)
+    assert runner.progress_bar_options("t/nb", 0, None) is False
+    assert runner.progress_bar_options("t/nb", 0, False) is False
+    forced = runner.progress_bar_options("t/nb", 1, True)
+    assert forced["file"] is pipe and forced["desc"] == "t/nb" and forced["position"] == 1
+    assert forced["ncols"] == 100  # no terminal size: a fixed width, never an empty bar
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=4, unit="cell", **forced)
+    bar.update(2)
+    bar.close()
+    drawn = re.search(r"t/nb: +0%\|.*cell/s\]", pipe.getvalue())
+    assert drawn and len(drawn.group(0)) > 90  # drawn at the fixed width
+
+
+@pytest.mark.slow
+def test_progress_bar_shows_under_a_pseudo_terminal(tiny_notebooks, tmp_path):
+    """A pty without a size (as under `script` or CI) still gets a drawn bar."""
+    import os
+    import pty
+
+    cmd = [sys.executable, "-m", "qualmodel", "report", "--notebooks-dir", str(tiny_notebooks),
+           "--scenario", "digital_agency", "--notebook", "10", "--param", "n_leads=200",
+           "--jobs", "1", "--out", str(tmp_path / "reports")]  # fmt: skip
+    pid, fd = pty.fork()
+    if pid == 0:  # child: stdout and stderr are the pseudo-terminal
+        os.chdir(tmp_path)
+        os.execv(sys.executable, cmd)
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert re.search(r"digital_agency/10-client: +\d+%\|", text), text
+    assert "ok  digital_agency/10-client" in text
+
+
+# ------------------------------------------------------------------ kept journeys, modes
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.mark.slow
+def test_keep_journeys_and_shareable_modes(tiny_notebooks, tmp_path):
+    import os
+
+    kept = tmp_path / "data" / "simulated"
+    out = tmp_path / "reports"
+    old = os.umask(0o022)
+    try:
+        for _ in range(2):  # the second run replaces the kept simulation
+            report.run_reports(
+                ["startup_saas"], notebooks=["01"], params={"n_leads": "300"}, jobs=1,
+                out=out, notebooks_dir=tiny_notebooks, progress=False, keep_journeys=kept,
+            )  # fmt: skip
+    finally:
+        os.umask(old)
+    from qualmodel import Journeys
+
+    folder = kept / "startup_saas"
+    j = Journeys.read(folder)
+    assert j.n_leads == 300 and j.meta["seed"] == report.REPORT_DEFAULTS["seed"]
+    summ = json.loads((out / "startup_saas" / "summary.json").read_text())
+    assert summ["notebooks"]["01-first"]["parameters"]["journeys_dir"] == str(folder)
+    nb = nbformat.read(out / "startup_saas" / "01-first.ipynb", as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "temporary" not in injected.source and str(folder) in injected.source
+    assert sorted(p.name for p in kept.iterdir()) == ["startup_saas"]  # no temp leftovers
+    paths = [out, *out.rglob("*"), kept, *kept.rglob("*")]
+    assert len(paths) > 8
+    for path in paths:  # umask 022: shareable from a web server or a drive
+        assert _mode(path) == (0o755 if path.is_dir() else 0o644), path
+
+
+def test_keep_journeys_refuses_a_folder_it_did_not_simulate(tiny_notebooks, tmp_path):
+    foreign = tmp_path / "mine" / "startup_saas"
+    foreign.mkdir(parents=True)
+    (foreign / "notes.txt").write_text("keep me")
+    out = tmp_path / "reports"
+    with pytest.raises(ConfigError, match="is not a saved qualmodel simulation"):
+        report.run_reports(
+            ["startup_saas"], notebooks=["01"], out=out, notebooks_dir=tiny_notebooks,
+            progress=False, keep_journeys=tmp_path / "mine",
+        )  # fmt: skip
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    assert list(out.iterdir()) == []  # no staging folder left behind

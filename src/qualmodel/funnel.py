@@ -11,6 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from qualmodel.journeys import extra_outcome_columns
+from qualmodel.outcomes import stage_labels
+
 __all__ = ["FUNNEL_STAGES", "events_per_lead", "funnel", "stage_durations"]
 
 #: Forward stages in order: (name, timestamp column; ``None`` for lead creation).
@@ -21,11 +24,13 @@ FUNNEL_STAGES: tuple[tuple[str, str], ...] = (
     ("sqo", "sqo_at"),
     ("won", "won_at"),
 )
-#: Exits: (name, timestamp column, stage they leave from).
+#: Exits: (name, timestamp column, stage they leave from when that stage is present).
 _EXITS: tuple[tuple[str, str, str], ...] = (
     ("disqualified", "disqualified_at", "sal"),
     ("lost", "lost_at", "sqo"),
 )
+#: Forward stages an exit can leave from, in funnel order (it falls back to earlier ones).
+_FROM_ORDER: tuple[str, ...] = ("created", "mql", "sal", "sqo")
 _DAY_NS = 86_400 * 10**9
 
 _COLUMNS = [
@@ -61,8 +66,12 @@ def funnel(journeys) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per forward stage present (``created``, ``mql``, ``sal``, ``sqo``, ``won``;
-        ``kind="stage"``) and per exit (``disqualified`` from SAL, ``lost`` from SQO;
-        ``kind="exit"``), with columns:
+        ``kind="stage"``) and per terminal exit present (``kind="exit"``):
+        ``disqualified`` from SAL, ``lost`` from SQO, and the extra outcomes declared in
+        ``meta["outcomes"]`` (from SQO); an exit whose usual stage is absent leaves from
+        the latest earlier forward stage present (``lost`` from SAL on a pipeline without
+        SQOs, ``disqualified`` from MQL on a funnel without SAL), so every terminal
+        outcome is counted. Columns:
 
         * ``from_stage`` – the stage the row converts from;
         * ``n`` – leads with the stage timestamp set;
@@ -71,7 +80,9 @@ def funnel(journeys) -> pd.DataFrame:
         * ``naive_rate_from_created`` – ``n`` over all leads (censoring-naive);
         * ``median_days_from_previous`` – median days from ``from_stage`` to this stage;
         * ``median_days_in_stage`` – median days spent in this stage before reaching the
-          next forward stage (NaN for the last one).
+          next forward stage (NaN for the last one);
+        * ``label`` – the stage as the data names it (``meta["outcomes"]``, e.g.
+          ``declined`` for ``lost``).
 
         ``DataFrame.attrs["note"]`` repeats that the rates ignore censoring.
     """
@@ -111,9 +122,7 @@ def funnel(journeys) -> pd.DataFrame:
             }
         )
     names = {s: c for s, c in stages}
-    for stage, col, src in _EXITS:
-        if col not in leads.columns or src not in names:
-            continue
+    for stage, col, src in _exits(journeys, names):
         at = leads[col].to_numpy()
         src_at = cols[names[src]]
         reached = ~np.isnat(at)
@@ -132,10 +141,27 @@ def funnel(journeys) -> pd.DataFrame:
             }
         )
     out = pd.DataFrame(rows, columns=_COLUMNS)
+    labels = stage_labels(journeys)
+    out["label"] = [labels.get(f"{s}_at", s) for s in out["stage"]]
     out.attrs["note"] = (
         "censoring-naive: leads still open at the cut-off count as not converted; "
         "use survival estimates for eventual conversion"
     )
+    return out
+
+
+def _exits(journeys, present: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(name, column, from stage) of every terminal exit column in the leads table."""
+    leads = journeys.leads
+    extra = [(c.removesuffix("_at"), c, "sqo") for c in extra_outcome_columns(journeys.meta)]
+    out = []
+    for stage, col, src in (*_EXITS, *extra):
+        if col not in leads.columns:
+            continue
+        if src not in present:
+            earlier = _FROM_ORDER[: _FROM_ORDER.index(src) + 1][::-1]
+            src = next(s for s in earlier if s in present)
+        out.append((stage, col, src))
     return out
 
 

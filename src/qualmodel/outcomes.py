@@ -123,8 +123,10 @@ def resolve_stage(journeys: Any, name: str, option: str = "stage") -> str:
     for col, label in labels.items():
         if wanted in (col.lower(), col.lower().removesuffix("_at"), label.lower()):
             return col
-    known = [f"{c.removesuffix('_at')}" + (f" ({v})" if v != c.removesuffix("_at") else "")
-             for c, v in labels.items()]  # fmt: skip
+    known = []
+    for col, label in labels.items():
+        stem = col.removesuffix("_at")
+        known.append(stem if label.lower() == stem else f"{stem} ({label})")
     raise ConfigError(
         f"{option} '{name}': no such stage in these journeys; use one of {', '.join(known)}"
     )
@@ -199,7 +201,8 @@ def plan_outcomes(
         ``start``, ``target`` (columns), ``competing`` (list of columns, as for
         ``time_to_event(..., competing=)``), ``competing_columns`` (same list),
         ``start_name``, ``name``, ``competing_names`` (labels), ``competing_name`` (labels
-        joined by " or "), ``verb`` / ``competing_verb`` (sentence fragments), ``key`` /
+        joined by " or "), ``verb`` / ``competing_verb`` / ``competing_verbs`` (sentence fragments:
+        "become SQOs", "are lost", "are cancelled"), ``key`` /
         ``competing_keys`` / ``competing_key`` (metric-name stems), ``event_labels``
         (event code → label, 0 = "still open").
 
@@ -232,9 +235,9 @@ def plan_outcomes(
     labels = stage_labels(journeys)
     name = labels[target_col]
     names = [labels[c] for c in cols]
-    verb = {"sqo_at": "become SQOs", "won_at": "are won"}.get(target_col, f"reach {name}")
-    dq_verbs = {"disqualified_at": "are disqualified", "lost_at": "are lost"}
-    competing_verb = " or ".join(dq_verbs.get(c, f"end {labels[c]}") for c in cols)
+    verb = _verb(target_col, name)
+    competing_verbs = [_verb(c, labels[c]) for c in cols]
+    competing_verb = " or ".join(competing_verbs)
     return {
         "start": start_col,
         "target": target_col,
@@ -246,11 +249,21 @@ def plan_outcomes(
         "competing_name": " or ".join(names) if names else "none",
         "verb": verb,
         "competing_verb": competing_verb or "end otherwise",
+        "competing_verbs": competing_verbs,
         "key": _key(target_col),
         "competing_keys": [_key(c) for c in cols],
         "competing_key": "_or_".join(_key(c) for c in cols) or "competing",
         "event_labels": {0: "still open", 1: name, **{i + 2: n for i, n in enumerate(names)}},
     }
+
+
+def _verb(column: str, label: str) -> str:
+    """Sentence fragment for leads reaching a stage: "become SQOs", "are won", "are declined"."""
+    if column == "sqo_at" and label == "SQO":
+        return "become SQOs"
+    if column in ("sal_at", "mql_at", "sqo_at"):
+        return f"reach {label}"
+    return f"are {label}"
 
 
 @dataclass(frozen=True)

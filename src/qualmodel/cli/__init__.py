@@ -5,6 +5,7 @@ Each submodule registers its commands on the shared typer :data:`app`.
 
 from qualmodel.cli import criteria as _criteria  # noqa: F401
 from qualmodel.cli import crm as _crm  # noqa: F401
+from qualmodel.cli import cure as _cure  # noqa: F401
 from qualmodel.cli import power as _power  # noqa: F401
 from qualmodel.cli import report as _report  # noqa: F401
 from qualmodel.cli import scoring as _scoring  # noqa: F401

@@ -10,7 +10,11 @@
 * ``survival.png``, ``cumulative_incidence.png``, ``naive_vs_competing.png``,
   ``cohort_maturity.png``.
 
-Stage names are shorthands for lead columns: ``sqo`` means ``sqo_at``.
+Stage names are shorthands for lead columns (``sqo`` means ``sqo_at``) or the data's own
+outcome labels (``meta["outcomes"]``, e.g. ``declined``). Without ``--competing`` the
+competing outcomes are the terminal stages present in the data that end some journey
+before the target (a one-line message names them); ``--competing none`` analyses the
+target alone.
 """
 
 from __future__ import annotations
@@ -26,50 +30,6 @@ import typer
 from qualmodel.atomic import make_temp_dir
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError, InputError
-
-#: Stage shorthands accepted by ``--start``, ``--target`` and ``--competing``.
-STAGES: tuple[str, ...] = (
-    "created",
-    "mql",
-    "sal",
-    "sqo",
-    "disqualified",
-    "won",
-    "lost",
-    "recycled",
-)
-#: Competing stage used when ``--competing`` is omitted, per target.
-DEFAULT_COMPETING: dict[str, tuple[str, ...]] = {
-    "sqo": ("disqualified",),
-    "won": ("lost",),
-    "lost": ("won",),
-}
-
-
-def stage_column(name: str, option: str) -> str:
-    """Map a stage shorthand (``sqo`` or ``sqo_at``) to its leads column.
-
-    Parameters
-    ----------
-    name : str
-        Stage name given on the command line.
-    option : str
-        The option it came from, for the error message.
-
-    Returns
-    -------
-    str
-        The column name, e.g. ``"sqo_at"``.
-
-    Raises
-    ------
-    ConfigError
-        For an unknown stage (the message lists the valid ones).
-    """
-    stem = name.strip().lower().removesuffix("_at")
-    if stem not in STAGES:
-        raise ConfigError(f"{option} '{name}': unknown stage; use one of {', '.join(STAGES)}")
-    return f"{stem}_at"
 
 
 def _parse_ages(text: str) -> list[float]:
@@ -96,17 +56,69 @@ def _replace_folder(tmp: Path, out: Path, force: bool) -> None:
         os.replace(tmp, out)
 
 
+def cli_plan(data, start: str | None, target: str | None, competing: list[str] | None) -> dict:
+    """Plan start, target and competing outcomes from CLI options; echo defaulted ones.
+
+    Parameters
+    ----------
+    data : Journeys
+    start, target : str or None
+        ``--start`` / ``--target`` values (stem, column or the data's label); None for
+        the defaults (SAL if present, else the earliest stage; SQO if present, else won).
+    competing : list of str or None
+        ``--competing`` values; None picks the defaults of
+        :func:`qualmodel.outcomes.plan_outcomes` (and says so on stdout); ``["none"]``
+        for none.
+
+    Returns
+    -------
+    dict
+        The plan (see :func:`qualmodel.outcomes.plan_outcomes`).
+
+    Raises
+    ------
+    ConfigError
+        A stage not in the data, named after the option it came from.
+    """
+    from qualmodel.outcomes import plan_outcomes, resolve_stage
+
+    start_col = None if start is None else resolve_stage(data, start, "--start")
+    target_col = None if target is None else resolve_stage(data, target, "--target")
+    names = competing
+    if names is not None and [n.lower() for n in names] == ["none"]:
+        names = []
+    for name in names or []:
+        try:
+            resolve_stage(data, name, "--competing")
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; or pass --competing none") from None
+    plan = plan_outcomes(data, start=start_col, target=target_col, competing=names)
+    if competing is None:
+        chosen = ", ".join(plan["competing_names"]) or "none in these data"
+        typer.echo(
+            f"competing outcomes: {chosen} (the terminal stages in the data that end some "
+            f"journey first; choose with --competing, or --competing none)"
+        )
+    return plan
+
+
 @app.command("survival")
 def survival_command(
     journeys: Annotated[Path, typer.Option("--journeys", "-j", help="Journeys folder.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (tables + figures).")],
-    start: Annotated[str, typer.Option(help="Stage where the clock starts.")] = "sal",
-    target: Annotated[str, typer.Option(help="Stage of interest (event 1).")] = "sqo",
+    start: Annotated[
+        str | None,
+        typer.Option(help="Stage where the clock starts. Default: sal if present, else earliest."),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(help="Stage of interest (event 1). Default: sqo if present, else won."),
+    ] = None,
     competing: Annotated[
         list[str] | None,
         typer.Option(
-            help="Competing stage (repeatable; events 2, 3, ...). Default: disqualified for "
-            "sqo, lost for won; 'none' for no competing stage."
+            help="Competing stage (repeatable; events 2, 3, ...). Default: the terminal "
+            "outcomes present that end some journey first; 'none' for no competing stage."
         ),
     ] = None,
     by: Annotated[str | None, typer.Option(help="Lead column that defines groups.")] = None,
@@ -129,16 +141,13 @@ def survival_command(
     from qualmodel.durations import time_to_event
     from qualmodel.journeys import Journeys
 
-    start_col = stage_column(start, "--start")
-    target_col = stage_column(target, "--target")
-    stem = target_col.removesuffix("_at")
-    names = DEFAULT_COMPETING.get(stem, ()) if competing is None else competing
-    names = [] if [n.lower() for n in names] == ["none"] else names
-    competing_cols = [stage_column(n, "--competing") for n in names]
     age_list = _parse_ages(ages)
     if out.exists() and not force:
         raise InputError(f"{out}: already exists; choose another --out or pass --force")
     data = Journeys.read(journeys)
+    plan = cli_plan(data, start, target, competing)
+    start_col, target_col, competing_cols = plan["start"], plan["target"], plan["competing"]
+    stem = plan["name"]
     if by is not None and by not in data.leads.columns:
         raise ConfigError(
             f"--by '{by}': not a column of {journeys}/leads.parquet; "
@@ -155,6 +164,10 @@ def survival_command(
     )
     if table.empty:
         raise InputError(f"{journeys}: no lead has '{start_col}' set; nothing to analyse")
+    if by is not None:
+        from qualmodel.outcomes import label_missing
+
+        table = label_missing(table, by)
     codes = list(range(1, len(competing_cols) + 2))
     km = sv.kaplan_meier(table, by=by)
     cif = sv.cumulative_incidence(table, by=by, events=codes)
@@ -189,9 +202,8 @@ def survival_command(
         }
         for name, frame in tables.items():
             frame.to_csv(tmp / f"{name}.csv", index=False)
-        start_label = start_col.removesuffix("_at").upper()
-        labels = {1: stem}
-        labels.update({i + 2: c.removesuffix("_at") for i, c in enumerate(competing_cols)})
+        start_label = plan["start_name"]
+        labels = {k: v for k, v in plan["event_labels"].items() if k}
         figures = {
             "survival": lambda ax: plotting.plot_survival(
                 km,

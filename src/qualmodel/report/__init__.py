@@ -49,6 +49,7 @@ from qualmodel.report.helpers import (
     provenance,
     record_metrics,
     save_figure,
+    skip_rest,
 )
 from qualmodel.report.plan import PATH_PARAMETERS, resolve_scenarios, scenario_folder
 from qualmodel.report.publish import write_index
@@ -120,5 +121,6 @@ __all__ = [
     "save_figure",
     "scenario_folder",
     "select_templates",
+    "skip_rest",
     "write_index",
 ]

@@ -62,7 +62,8 @@ def outcome_plan(
     target: str | None = None,
     start: str | None = None,
     competing: Sequence[str] | None = None,
-) -> dict[str, Any]:
+    missing_ok: bool = False,
+) -> dict[str, Any] | None:
     """Choose the start stage, the outcome a report times and its competing outcomes.
 
     Thin wrapper of :func:`qualmodel.outcomes.plan_outcomes` (read it for the defaults):
@@ -78,10 +79,13 @@ def outcome_plan(
         Stage stem, column or the data's label (``"sqo"``, ``"won_at"``, ``"approved"``).
     competing : sequence of str, optional
         Competing outcomes; ``[]`` for none; default from the data.
+    missing_ok : bool, default False
+        With no ``target`` given and no default target reached (no SQO, no won): return
+        None instead of raising (a notebook then skips its time-to-event section).
 
     Returns
     -------
-    dict
+    dict or None
         See :func:`qualmodel.outcomes.plan_outcomes`.
 
     Raises
@@ -91,6 +95,10 @@ def outcome_plan(
     """
     from qualmodel.outcomes import plan_outcomes
 
+    if missing_ok and target is None:
+        leads = journeys.leads
+        if not any(c in leads and leads[c].notna().any() for c in ("sqo_at", "won_at")):
+            return None
     return plan_outcomes(journeys, start=start, target=target, competing=competing)
 
 
@@ -153,11 +161,50 @@ def median_metric(
     )
 
 
-def outcome_plan_start(journeys: Any) -> str:
-    """Return the default start column of :func:`outcome_plan` (SAL, else the earliest)."""
-    from qualmodel.outcomes import default_start
+def outcome_plan_start(journeys: Any, start: str | None = None) -> str:
+    """Return the start column: ``start`` resolved, or the default (SAL, else the earliest).
 
+    Parameters
+    ----------
+    journeys : Journeys
+    start : str, optional
+        Stage stem, column or label; None for the default of :func:`outcome_plan`.
+
+    Returns
+    -------
+    str
+    """
+    from qualmodel.outcomes import default_start, resolve_stage
+
+    if start is not None:
+        return resolve_stage(journeys, start, "start")
     return default_start(journeys.leads)
+
+
+def skip_rest(message: str) -> None:
+    """Show ``message`` and turn every later cell of this notebook run into a no-op.
+
+    For a notebook that cannot apply to the data (e.g. criteria comparison on data without
+    criteria): the executed notebook, its HTML and plain ``papermill`` end with the
+    explanation instead of a traceback, and the run succeeds.
+
+    Parameters
+    ----------
+    message : str
+        Markdown shown as the cell's output (one line: what is missing and how to supply it).
+    """
+    from IPython import get_ipython
+    from IPython.display import Markdown, display
+
+    display(Markdown(message))
+    shell = get_ipython()
+    if shell is not None and _skip_cell not in shell.input_transformers_post:
+        shell.input_transformers_post.append(_skip_cell)
+
+
+def _skip_cell(lines: list[str]) -> list[str]:
+    """IPython input transformer of :func:`skip_rest`: run nothing."""
+    return []
 
 
 def group_columns(
@@ -175,7 +222,7 @@ def group_columns(
         Columns to consider, in order.
 
     start : str, optional
-        Start-stage column; default the plan's default start (SAL when present).
+        Start stage (stem, column or label); default the plan's default start.
 
     Returns
     -------
@@ -183,7 +230,7 @@ def group_columns(
         The candidates present in ``journeys.leads`` with two or more non-missing values
         among leads that reached the start stage.
     """
-    start = start or outcome_plan_start(journeys)
+    start = outcome_plan_start(journeys, start)
     leads = journeys.leads
     leads = leads[leads[start].notna()]
     return [c for c in candidates if c in leads.columns and leads[c].nunique(dropna=True) >= 2]
@@ -226,7 +273,7 @@ def describe_data(
     groups : sequence of str, default ()
         Grouping columns the notebook uses (see :func:`group_columns`).
     start : str, optional
-        Start-stage column counted (default: :func:`outcome_plan`'s default start).
+        Start stage counted (stem, column or label; default: :func:`outcome_plan`'s).
     lang : str, default "en"
         Report language (:mod:`qualmodel.i18n`).
 
@@ -238,7 +285,7 @@ def describe_data(
     """
     from qualmodel.outcomes import stage_labels
 
-    start = start or outcome_plan_start(journeys)
+    start = outcome_plan_start(journeys, start)
     n_start = int(journeys.leads[start].notna().sum())
     from qualmodel.i18n import t
 

@@ -267,21 +267,23 @@ def progress_bar_options(label: str, slot: int, progress: bool | None) -> bool |
     -------
     bool or dict
         ``False`` or tqdm keyword arguments writing to the current ``sys.stderr`` with a
-        fixed width: the terminal's, or 100 columns when it reports none (pseudo-terminals
-        without a size, pipes), where tqdm would otherwise draw empty bars.
+        fixed size: the terminal's, or 100 columns × 50 lines when it reports none
+        (pseudo-terminals without a size, pipes), where tqdm would otherwise draw empty
+        bars or hide them.
     """
     if progress is False or (progress is None and not sys.stderr.isatty()):
         return False
     try:
-        columns = os.get_terminal_size(sys.stderr.fileno()).columns
+        columns, lines = os.get_terminal_size(sys.stderr.fileno())
     except (AttributeError, OSError, ValueError):
-        columns = 0
+        columns = lines = 0
     return {
         "desc": label,
         "position": slot,
         "leave": False,
         "file": sys.stderr,
         "ncols": columns if columns > 0 else 100,
+        "nrows": lines if lines > 0 else 50,  # tqdm hides bars below a 0-line screen
     }
 
 

@@ -1,0 +1,93 @@
+"""The report notebooks on generated funnels of real-data shapes (tests/shapes.py).
+
+No SAL (MQL → SQO, disqualified competing), no SQO (SAL → won, lost competing), no lost
+(MQL → won, nothing competing) and three competing outcomes named by the data (approved;
+declined, cancelled, expired): every per-dataset notebook renders through
+``qualmodel report`` with the data's own stage and outcome names, and the client report's
+"expected never to convert" share equals the cure model's estimate — and is absent when
+the stated cure-model rule fails (short follow-up, no plateau).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+
+import pytest
+from shapes import make_shape
+
+from qualmodel import report
+from qualmodel.durations import time_to_event
+from qualmodel.models import cure_model
+from qualmodel.outcomes import cure_support, plan_outcomes
+
+NOTEBOOKS = ["01-journeys", "02-time-to-sqo", "03-compare-criteria", "10-client-report"]
+#: shape → (start label, names that must appear in the 02 and 10 pages)
+EXPECT = {
+    "no_sal": ("MQL", ["SQO", "disqualified"]),
+    "no_sqo": ("SAL", ["won", "lost"]),
+    "no_lost": ("MQL", ["won"]),
+    "three_competing": ("SAL", ["approved", "declined", "cancelled", "expired"]),
+}
+
+
+def _text(path) -> str:
+    html = path.read_text(encoding="utf-8")
+    html = re.sub(r"<(style|script)\b.*?</\1>", "", html, flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def _render(tmp_path, j, name, notebooks):
+    folder = j.write(tmp_path / name)
+    summary = report.run_reports(
+        None, journeys=folder, notebooks=notebooks, jobs=2, out=tmp_path / "r", progress=False
+    )
+    assert sorted(r.job.template.name for r in summary.results) == sorted(notebooks)
+    return tmp_path / "r" / name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", list(EXPECT))
+def test_every_notebook_renders_with_the_data_vocabulary(tmp_path, shape):
+    j = make_shape(shape, n=250, seed=3)
+    out = _render(tmp_path, j, shape, NOTEBOOKS)
+    first, names = EXPECT[shape]
+    pages = {nb: _text(out / f"{nb}.html") for nb in NOTEBOOKS}
+    for nb, text in pages.items():
+        assert "Traceback" not in text and "Error:" not in text, nb
+        assert f"{first}s" in text, (nb, first)
+    for nb in ("02-time-to-sqo", "10-client-report"):
+        for name in names:
+            assert name in pages[nb], (nb, name)
+    if first == "MQL":  # the client report never calls the MQLs "SALs"
+        assert "SALs" not in pages["10-client-report"].split("Method")[0]
+    plan = plan_outcomes(j)
+    tte = time_to_event(j, plan["start"], plan["target"], plan["competing"])
+    support = cure_support(tte)
+    assert support.supported, support.reason  # these shapes have a plateau
+    s = cure_model(tte).summary
+    client = pages["10-client-report"]
+    assert (
+        f"{s['cured_fraction']:.0%} of {first}s are expected never to reach {plan['name']} "
+        f"(95% CI {s['cured_fraction_lower']:.0%}–{s['cured_fraction_upper']:.0%}"
+    ) in client
+    assert "still open (no outcome by day 90)" in client
+    summ = json.loads((out / "summary.json").read_text())
+    rec = summ["notebooks"]["10-client-report"]["metrics"][f"never_{plan['key']}"]
+    assert (rec["value"], rec["lower"], rec["upper"]) == (
+        s["cured_fraction"],
+        s["cured_fraction_lower"],
+        s["cured_fraction_upper"],
+    )
+
+
+@pytest.mark.slow
+def test_never_convert_is_absent_when_the_cure_rule_fails(tmp_path):
+    j = make_shape("no_lost", n=250, cure=0.0, median=60, span=100, follow=20, seed=2)
+    out = _render(tmp_path, j, "short", ["10-client-report"])
+    client = _text(out / "10-client-report.html")
+    assert "expected never to" not in client
+    assert "Who will never reach won is not estimated: follow-up does not run well" in client
+    summ = json.loads((out / "summary.json").read_text())
+    assert "never_won" not in summ["notebooks"]["10-client-report"]["metrics"]
