@@ -191,18 +191,27 @@ def test_detectors_catch_english():
     assert english_numbers([f"12,5{NBSP}%", "1.234,5", "31.12.2026", "3.11.7", "4.000"]) == []
 
 
-def _papermill(notebook: str, out: Path, *params: str) -> dict:
-    cmd = [str(Path(sys.executable).with_name("papermill")), "--no-progress-bar",
-           str(ROOT / "notebooks" / notebook), str(out), *params]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=out.parent)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(out.read_text(encoding="utf-8"))
+def test_report_lang_option_errors(tmp_path, capsys):
+    from qualmodel.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["report", "--scenario", "startup_saas", "--lang", "fr", "--out", str(tmp_path)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "lang 'fr' is not available; choose one of en, de" in err
 
 
 @pytest.mark.slow
 def test_german_primer_has_no_english(tmp_path):
-    nb = _papermill("00-sal-vs-sqo-primer.ipynb", tmp_path / "de.ipynb",
-                    "-p", "lang", "de", "-p", "n_leads", "1500")  # fmt: skip
+    """``qualmodel report --lang de`` renders the primer in German (visible strings listed)."""
+    out = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "qualmodel", "report", "--scenario", "startup_saas",
+           "--notebook", "00", "--lang", "de", "--param", "n_leads=1500", "--jobs", "1",
+           "--no-progress", "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (path,) = (out / "startup_saas").glob("00-*.ipynb")
+    nb = json.loads(path.read_text(encoding="utf-8"))
     strings = visible_strings(nb)
     text = "\n".join(strings)
     assert "vertriebsakzeptierten Lead (SAL)" in text
