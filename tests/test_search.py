@@ -188,3 +188,32 @@ def test_cli_search_errors_exit_2(tmp_path, saas, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "space.yaml: bant.choose_from[0]" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_plot_frontier_draws_candidates_frontier_and_winner(saas):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from qualmodel.plotting import plot_frontier
+
+    res = search_criteria(saas, "startup_saas", capacity_per_week=10, n_boot=0)
+    ax = plot_frontier(res, labels={"title": "Gesuchte SQO-Definitionen"})
+    sizes = [len(c.get_offsets()) for c in ax.collections]
+    n_over = int((res.frontier["per_week"] > 10).sum())
+    assert sizes[0] == len(res.candidates)  # every candidate in grey
+    assert sizes[1] + n_over == len(res.frontier)
+    assert 1 in sizes  # the winner's star
+    assert ax.get_title() == "Gesuchte SQO-Definitionen"
+    plt.close(ax.figure)
+
+
+def test_summary_sentence_states_winner_and_cis(saas):
+    res = search_criteria(saas, "startup_saas", n_boot=50)
+    row = res.holdout_row(res.winner.name)
+    en, de = res.summary(), res.summary("de")
+    assert res.winner.name in en and res.winner.name in de
+    assert f"{row['precision_lo']:.0%}–{row['precision_hi']:.0%}" in en
+    assert f"{row['recall']:.0%}".replace("%", "\u00a0%") in de
+    assert en.count(". ") == 0  # one sentence
