@@ -3,7 +3,8 @@
 Simulates the SaaS scenario until it has at least ``N_SAL`` sales-accepted leads, keeps the
 first ``N_SAL`` of them, and searches the built-in ``startup_saas`` space (thresholds ×
 half-lives × BANT subsets × required events). Reported: the search alone (candidate grid,
-metrics on fit and held-out cohorts, frontier, winner; ``n_boot=0``) and the full call
+metrics on fit and held-out cohorts, frontier, winner; ``n_boot=0``; ``mature_days=0`` so all
+SALs count) and the full call
 with the held-out bootstrap comparison (``n_boot=1000``). A sample of candidates is
 re-checked against :func:`qualmodel.qualify` (must be equal).
 
@@ -43,9 +44,13 @@ def main(argv: list[str]) -> None:
         f"simulated {j.n_leads:,} SALs / {j.n_events:,} events in "
         f"{time.perf_counter() - t0:.1f} s (load avg {os.getloadavg()[0]:.2f})"
     )
-    t_search, res = best_of(lambda: search_criteria(j, "startup_saas", n_boot=0), repeat=2)
+    t_search, res = best_of(
+        lambda: search_criteria(j, "startup_saas", n_boot=0, mature_days=0), repeat=2
+    )
     n_cand = res.settings["n_candidates"]
-    t_full, res = best_of(lambda: search_criteria(j, "startup_saas", n_boot=1000), repeat=1)
+    t_full, res = best_of(
+        lambda: search_criteria(j, "startup_saas", n_boot=1000, mature_days=0), repeat=1
+    )
     # exactness spot check on 10 candidates
     grid = CandidateGrid(j, load_search_space("startup_saas"))
     idx = np.random.default_rng(0).choice(len(grid.table), 10, replace=False)

@@ -217,3 +217,14 @@ def test_summary_sentence_states_winner_and_cis(saas):
     assert f"{row['precision_lo']:.0%}–{row['precision_hi']:.0%}" in en
     assert f"{row['recall']:.0%}".replace("%", "\u00a0%") in de
     assert en.count(". ") == 0  # one sentence
+
+
+def test_holdout_metrics_match_compare_criteria(saas):
+    """The vectorised held-out metrics of the winner equal compare_criteria's (same leads)."""
+    res = search_criteria(saas, "startup_saas", n_boot=0)
+    row = res.candidates[res.candidates["winner"]].iloc[0]
+    held = res.holdout_row(res.winner.name)
+    assert row["precision_test"] == pytest.approx(held["precision"], abs=1e-12)
+    assert row["recall_test"] == pytest.approx(held["recall"], abs=1e-12)
+    assert row["lead_time_days_test"] == pytest.approx(held["lead_time_days"], abs=1e-9)
+    assert res.candidates.loc[~res.candidates["on_frontier"], "lead_time_days"].isna().all()

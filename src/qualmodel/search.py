@@ -18,7 +18,7 @@ work at most K SQOs a week?":
    harmonic mean), ``per_week`` — the workload, SQOs per week at the data's SAL inflow:
    ``qualified_rate × n_SAL / (sal_at span in weeks)`` (all SAL leads, so fit and
    held-out workloads are on the same scale), and ``lead_time_days`` (median of
-   ``qualified_at − true_ready_at``, simulations only).
+   ``qualified_at − true_ready_at``; simulations only, computed for frontier points).
 5. **Pareto frontier** on the fit cohorts — candidates with at least ``min_qualified``
    qualified leads that no other candidate beats on precision, recall *and* workload
    (≥, ≥, ≤ with one strict; of candidates with identical metrics the first in grid
@@ -65,7 +65,8 @@ class SearchResult:
     ----------
     candidates : pandas.DataFrame
         Every candidate: ``name, threshold, half_life_days, bant, events, n_parts``, fit
-        metrics ``n_qualified, precision, recall, f1, per_week, lead_time_days``, the same
+        metrics ``n_qualified, precision, recall, f1, per_week, lead_time_days`` (frontier
+        points only; NaN elsewhere), the same
         on held-out leads with suffix ``_test``, and flags ``on_frontier``,
         ``within_capacity``, ``winner``.
     frontier : pandas.DataFrame
@@ -197,11 +198,18 @@ def _set_metrics(
         "lead_time_days": np.full(len(nq), np.nan),
     }
     if ready is not None:
-        ok = qual & (ready != _NAT)
+        out["lead_time_days"] = _lead_time(times, ready)
+    return out
+
+
+def _lead_time(times: np.ndarray, ready: np.ndarray) -> np.ndarray:
+    """Median days from ``true_ready_at`` to qualification per row (NaN when none)."""
+    ok = (times != INF) & (ready != _NAT)
+    out = np.full(times.shape[0], np.nan)
+    has = ok.any(axis=1)
+    if has.any():
         lt = np.where(ok, (times - ready) / _DAY_NS, np.nan)
-        has = ok.any(axis=1)
-        if has.any():
-            out["lead_time_days"][has] = np.nanmedian(lt[has], axis=1)
+        out[has] = np.nanmedian(lt[has], axis=1)
     return out
 
 
@@ -380,7 +388,7 @@ def search_criteria(
     sal_per_week = len(sal) / span_weeks
     grid = CandidateGrid(pop, space)
     masks = {"fit": ~held, "test": held}
-    res = _evaluate(grid, masks, won, ready, sal_per_week)
+    res = _evaluate(grid, masks, won, None, sal_per_week)  # lead times: frontier only
     table = grid.table.drop(columns=["i_score", "i_bant", "i_events"])
     table = pd.concat([table, res["fit"], res["test"].add_suffix("_test")], axis=1)
     eligible = table["n_qualified"].to_numpy() >= min_qualified
@@ -400,9 +408,14 @@ def search_criteria(
             f"(lowest workload found: {low:.1f}/week, with ≥ {min_qualified} qualified fit "
             f"leads); raise the capacity or add higher thresholds / stricter parts"
         )
-    win_idx = int(np.flatnonzero(front)[pos])
-    table["winner"] = np.arange(len(table)) == win_idx
     front_idx = np.flatnonzero(front)
+    if ready is not None:
+        t = grid.times(front_idx)
+        for key, m in masks.items():
+            col = "lead_time_days" + ("_test" if key == "test" else "")
+            table.loc[front_idx, col] = _lead_time(t[:, m], ready[m])
+    win_idx = int(front_idx[pos])
+    table["winner"] = np.arange(len(table)) == win_idx
     crits = {str(table.at[i, "name"]): grid.criterion(i) for i in front_idx}
     winner = crits[str(table.at[win_idx, "name"])]
     frontier = table.iloc[front_idx].sort_values("per_week", kind="mergesort")

@@ -326,6 +326,14 @@ class CandidateGrid:
         self._score_times()
         self._bant_times()
         self._event_times()
+        # a part met after observed_until never counts, so clip every part once: the latest
+        # of the parts is after observed_until exactly when one of them is
+        for parts in (self.score_t, self.bant_t, self.event_t):
+            parts[parts > self.until] = INF
+        # every (BANT subset, events subset) pair combined once
+        self._base = np.maximum(self.bant_t[:, None, :], self.event_t[None, :, :]).reshape(
+            -1, self.n
+        )
         self.table = self._table()
 
     # -- parts ------------------------------------------------------------------
@@ -453,12 +461,13 @@ class CandidateGrid:
         """
         tab = self.table.iloc[np.asarray(idx, dtype=np.intp)]
         i_s = tab["i_score"].to_numpy()
-        i_b, i_e = tab["i_bant"].to_numpy(), tab["i_events"].to_numpy()
-        out = np.maximum(self.bant_t[i_b], self.event_t[i_e])
+        pair = tab["i_bant"].to_numpy() * len(self.event_opts) + tab["i_events"].to_numpy()
+        out = self._base[pair]
         has = i_s >= 0
-        if has.any():
+        if has.all():
+            np.maximum(out, self.score_t[i_s], out=out)
+        elif has.any():
             out[has] = np.maximum(out[has], self.score_t[i_s[has]])
-        out[out > self.until] = INF
         return out
 
     def criterion(self, i: int, description: str = "") -> Criterion:
