@@ -99,6 +99,8 @@ def test_split_capacity_and_yaml_roundtrip(saas):
         pd.testing.assert_series_equal(a, b)
     with pytest.raises(ConfigError, match="no frontier definition fits 0.01 SQOs/week"):
         search_criteria(saas, "startup_saas", capacity_per_week=0.01, n_boot=0)
+    with pytest.raises(ConfigError, match="no candidate qualifies ≥ 100000 fit leads"):
+        search_criteria(saas, "startup_saas", min_qualified=100_000, n_boot=0)
 
 
 def test_holdout_share_knob(saas):

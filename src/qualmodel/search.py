@@ -400,9 +400,14 @@ def search_criteria(
     table["within_capacity"] = (
         True if capacity_per_week is None else table["per_week"] <= capacity_per_week
     )
+    if not front.any():
+        raise ConfigError(
+            f"search_criteria: no candidate qualifies ≥ {min_qualified} fit leads "
+            f"({int((~held).sum())} fit SALs); lower min_qualified or use more leads"
+        )
     pos = _pick(table[front], objective, capacity_per_week)
     if pos is None:
-        low = table.loc[front, "per_week"].min() if front.any() else float("nan")
+        low = table.loc[front, "per_week"].min()
         raise ConfigError(
             f"search_criteria: no frontier definition fits {capacity_per_week:g} SQOs/week "
             f"(lowest workload found: {low:.1f}/week, with ≥ {min_qualified} qualified fit "
