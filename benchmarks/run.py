@@ -1,6 +1,7 @@
 """Run every ``benchmarks/bench_*.py`` in its own process and collect the results.
 
-Usage: ``python benchmarks/run.py [NAME ...]`` (names without ``bench_`` and ``.py``).
+Usage: ``python benchmarks/run.py [NAME ...]`` (names without ``bench_`` and ``.py``, e.g.
+``history`` for the 1M-row stage-history import of ``bench_history.py``).
 Each script prints human-readable lines and one final line ``BENCH_JSON {...}``; the
 collected results go to ``benchmarks/results/latest.json`` (written atomically).
 """

@@ -78,3 +78,19 @@ def parse_html(path: Path) -> _Links:
     p = _Links()
     p.feed(path.read_text(encoding="utf-8"))
     return p
+
+
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory) -> Path:
+    """The small world of the hostile-input tests (see ``bad_input_helpers.py``)."""
+    from bad_input_helpers import make_template
+
+    return make_template(tmp_path_factory.mktemp("world"))
+
+
+@pytest.fixture
+def world(world_template, tmp_path, monkeypatch) -> Path:
+    """A fresh copy of :func:`world_template`, made the current folder."""
+    from bad_input_helpers import enter_world
+
+    return enter_world(world_template, tmp_path, monkeypatch)

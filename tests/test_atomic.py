@@ -1,5 +1,4 @@
-"""Atomic writers: modes of an ordinary ``open``/``mkdir`` (the umask); the old file survives a
-failed write and no temp file is left behind."""
+"""Atomic writers keep the modes an ordinary ``open``/``mkdir`` gives (the process umask)."""
 
 from __future__ import annotations
 

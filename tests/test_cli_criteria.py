@@ -94,7 +94,7 @@ def test_qualify_writes_csv(folder, capsys):
     assert got[("score", "A")] == pd.Timestamp("2026-01-06")
     assert pd.isna(got[("score", "B")]) and pd.isna(got[("demo", "C")])
     assert not list(folder.glob(".q.csv.*"))  # no temp file left
-    code, _, _ = run(
+    code, _, err = run(
         [
             "qualify",
             "-j",
@@ -108,6 +108,12 @@ def test_qualify_writes_csv(folder, capsys):
         ],
         capsys,
     )
+    assert code == 2 and "--force" in err  # an existing output needs --force
+    code, _, _ = run(
+        ["qualify", "-j", str(folder / "j"), "-c", str(folder / "c.yaml"), "--name", "score",
+         "-o", str(out), "--force"],
+        capsys,
+    )  # fmt: skip
     assert code == 0 and set(pd.read_csv(out)["criterion"]) == {"score"}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from qualmodel import Journeys
@@ -74,12 +75,20 @@ def test_existing_out_needs_force(tiny, capsys):
     out.mkdir()
     (out / "keep.txt").write_text("x")
     args = ["import", "-m", str(tiny / "m.yaml"), "--csv", str(tiny / "deals.csv"), "-o", str(out)]
+    for force in ([], ["--force"]):  # a folder qualmodel did not write: never replaced
+        code, _, err = run([*args, *force], capsys)
+        assert_one_line_error(code, err)
+        assert "not a journeys folder written by qualmodel" in err
+        assert (out / "keep.txt").read_text() == "x"
+    args[-1] = str(tiny / "out2")
+    code, _, err = run(args, capsys)
+    assert code == 0, err
     code, _, err = run(args, capsys)
     assert_one_line_error(code, err)
-    assert "--force" in err and (out / "keep.txt").exists()
+    assert "--force" in err
     code, _, err = run([*args, "--force"], capsys)
     assert code == 0, err
-    assert not (out / "keep.txt").exists() and (out / "leads.parquet").exists()
+    assert (tiny / "out2" / "leads.parquet").exists()
 
 
 @pytest.mark.parametrize(
@@ -91,7 +100,7 @@ def test_existing_out_needs_force(tiny, capsys):
         (ROWS + ["3,2020-01-01,2020-01-02,Won,2020-01-05,x"], MAPPING, "line 4 has 6 fields"),
         (ROWS, MAPPING.replace("lead_id: id", "lead_id: opp_id"), "available columns: id"),
         (ROWS, MAPPING.replace("stages:", "stagez:"), "allowed keys"),
-        (ROWS, MAPPING.replace("status:", "status: ["), "YAML syntax error at line"),
+        (ROWS, MAPPING.replace("status:", "status: ["), "invalid YAML at line"),
     ],
     ids=[
         "unknown-stage",
@@ -161,7 +170,7 @@ def test_mappings_lists_builtins(capsys):
     code, stdout, _ = run(["mappings"], capsys)
     assert code == 0
     names = [line.split("\t")[0] for line in stdout.strip().splitlines()]
-    assert names == ["maven_crm", "x_education"]
+    assert names == ["event_log", "maven_crm", "salesforce_opportunity_history", "x_education"]
 
 
 @pytest.mark.realdata
@@ -200,7 +209,8 @@ def test_subprocess_x_education_and_error(shared_data, tmp_path):
     assert proc.returncode == 0, proc.stderr
     j = Journeys.read(out)
     assert j.n_leads == 9240 and j.meta["timing"] == "none"
-    assert (j.leads["observed_until"] == "2020-01-01").all()
+    # a date-only cut-off is the end of that day
+    assert (j.leads["observed_until"] == pd.Timestamp("2020-01-02") - pd.Timedelta(1, "ns")).all()
     bad = tmp_path / "bad.csv"
     bad.write_text('Prospect ID,Lead Number\n"a,1\n')
     proc = subprocess.run(

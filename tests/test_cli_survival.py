@@ -110,11 +110,15 @@ def test_existing_out_needs_force(journeys_dir, tmp_path, capsys):
     out = tmp_path / "surv"
     out.mkdir()
     (out / "keep.txt").write_text("x")
+    for force in ([], ["--force"]):  # a folder qualmodel did not write: never replaced
+        code, cap = _run(["survival", "-j", str(journeys_dir), "-o", str(out), *force], capsys)
+        assert code == 2 and "not a qualmodel survival folder" in cap.err
+        assert (out / "keep.txt").read_text() == "x"
+    out = tmp_path / "surv2"
+    main(["survival", "-j", str(journeys_dir), "-o", str(out)])
     code, cap = _run(["survival", "-j", str(journeys_dir), "-o", str(out)], capsys)
     assert code == 2 and "already exists" in cap.err and "--force" in cap.err
-    assert (out / "keep.txt").exists()
     main(["survival", "-j", str(journeys_dir), "-o", str(out), "--force", "--competing", "none"])
-    assert not (out / "keep.txt").exists()
     assert pd.read_csv(out / "cumulative_incidence.csv")["event"].unique().tolist() == [1]
     assert pd.read_csv(out / "logrank.csv").empty  # no --by
 

@@ -46,7 +46,11 @@ def test_roundtrip_write_read(tmp_path):
 
 def test_observed_until_parameter_overrides_mapping(tmp_path):
     j = import_crm(write_csv(tmp_path, GOOD_ROWS), mapping(), observed_until="2021-06-30")
-    assert (j.leads["observed_until"] == pd.Timestamp("2021-06-30")).all()
+    # a date without a time is the end of that day: events later that day stay in
+    end_of_day = pd.Timestamp("2021-07-01") - pd.Timedelta(1, "ns")
+    assert (j.leads["observed_until"] == end_of_day).all()
+    j = import_crm(write_csv(tmp_path, GOOD_ROWS), mapping(), observed_until="2021-06-30 08:00")
+    assert (j.leads["observed_until"] == pd.Timestamp("2021-06-30 08:00")).all()
     with pytest.raises(ConfigError, match="observed_until"):
         import_crm(write_csv(tmp_path, GOOD_ROWS), mapping(), observed_until="soon")
 
@@ -58,6 +62,17 @@ def test_observed_until_max_and_column(tmp_path):
     rows = [GOOD_ROWS[0] + ",cut"] + [r + ",2020-03-01" for r in GOOD_ROWS[1:]]
     j = import_crm(write_csv(tmp_path, rows), mapping(observed_until="cut"))
     assert (j.leads["observed_until"] == pd.Timestamp("2020-03-01")).all()
+
+
+def test_observed_until_max_is_the_last_timestamp_in_the_file(tmp_path):
+    """An unmapped date column (a last-activity stamp) and open deals' dates count too."""
+    rows = [GOOD_ROWS[0] + ",last_touch,note"] + [
+        r + f",{d},x"
+        for r, d in zip(GOOD_ROWS[1:], ["2020-02-03", "", "2020-03-09", ""], strict=True)
+    ]
+    j = import_crm(write_csv(tmp_path, rows), mapping(observed_until="max"))
+    assert (j.leads["observed_until"] == pd.Timestamp("2020-03-09")).all()
+    assert "latest timestamp in the file" in j.meta["import"]["observed_until"]
 
 
 def test_date_format_and_dayfirst(tmp_path):
@@ -312,3 +327,37 @@ def test_unmatched_keep_and_unknown_table_name(tmp_path):
     other = write_csv(tmp_path, ["region,zone", "EU,E", "US,A"], name="other.csv")
     j = import_crm({"main": main, "regions": other}, mapping(lookups={"regions": lk}))
     assert j.meta["import"]["lookups"]["regions"]["unmatched_rows"] == 0
+
+
+def test_mapping_outcomes_name_and_separate_competing_outcomes(tmp_path):
+    """outcomes: {declined: lost, cancelled: withdrawn} — a new outcome column, labels in meta."""
+    from qualmodel.outcomes import plan_outcomes
+
+    rows = GOOD_ROWS[:4] + ["5,2020-01-05,2020-01-06,Cancelled,2020-01-20,EU,5,yes"]
+    status = {
+        "column": "stage",
+        "date": "closed",
+        "values": {
+            "Won": "won_at",
+            "Lost": "lost_at",
+            "Cancelled": "withdrawn_at",
+            "Open": "open",
+            "New": "drop",
+        },
+    }
+    m = mapping(status=status, outcomes={"approved": "won", "declined": "lost",
+                                        "cancelled": "withdrawn"})  # fmt: skip
+    j = import_crm(write_csv(tmp_path, rows), m)
+    assert j.meta["outcomes"] == {
+        "approved": "won_at", "declined": "lost_at", "cancelled": "withdrawn_at"
+    }  # fmt: skip
+    assert j.leads.set_index("lead_id").loc["D05", "withdrawn_at"] == pd.Timestamp("2020-01-20")
+    plan = plan_outcomes(j)
+    assert (plan["name"], plan["competing_names"]) == ("approved", ["declined", "cancelled"])
+    # a declared outcome no row reaches is still a (empty) column
+    j = import_crm(write_csv(tmp_path, GOOD_ROWS), mapping(outcomes={"expired": "expired"}))
+    assert j.leads["expired_at"].isna().all()
+    with pytest.raises(ConfigError, match="nor declared under outcomes:"):
+        import_crm(write_csv(tmp_path, rows), mapping(status=status))
+    with pytest.raises(ConfigError, match="is not an outcome"):
+        import_crm(write_csv(tmp_path, rows), mapping(outcomes={"x": "sal"}))

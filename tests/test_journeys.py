@@ -332,6 +332,10 @@ def test_read_reports_contract_errors_with_folder(tmp_path):
     folder = Journeys(_leads(), _ok_events()).write(tmp_path / "j")
     bad = _leads(sal_at=[END + pd.Timedelta(days=1), pd.NaT, pd.NaT])
     bad.to_parquet(folder / "leads.parquet", index=False)
+    # a folder written before checksums existed: read, and the contract is still checked
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    del meta["checksums"]
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ContractError, match=f"{folder}: leads: 'sal_at' is after"):
         Journeys.read(folder)
 

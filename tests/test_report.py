@@ -281,6 +281,7 @@ def test_run_reports_layout_index_and_html(tiny_notebooks, tmp_path):
         progress=False,
     )
     assert sorted(p.name for p in out.iterdir()) == [
+        ".qualmodel-output.json",  # the marker: a reports folder written by qualmodel
         "consultancy",
         "cross-scenario",
         "index.html",
@@ -380,7 +381,7 @@ def test_failing_notebook_keeps_previous_reports(tiny_notebooks, tmp_path):
     assert kept and set(kept) <= {"01-first.ipynb", "10-client.ipynb"}
     nb = nbformat.read(failed / kept[0], as_version=4)
     assert any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".qualmodel-output.json"]
 
     # a later successful run replaces the reports and clears _failed
     report.run_reports(

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
 from qualmodel.errors import ConfigError
+from qualmodel.safety import clean_stale, temp_prefix
 
 __all__ = [
     "current_umask",
     "make_temp_dir",
+    "open_atomic",
     "share_like_umask",
     "write_bytes_atomic",
     "write_csv_atomic",
@@ -87,7 +91,9 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder, then rename.
 
     Readers never see a half-written file: on any error the temporary file is removed and
-    an existing ``path`` is left untouched.
+    an existing ``path`` is left untouched. The temporary is named
+    ``.<name>.tmp-<pid>-<random>``; ones left by a killed process are removed on the next
+    write to the same path (:func:`qualmodel.safety.clean_stale`).
 
     Parameters
     ----------
@@ -110,7 +116,7 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (e.g. a PNG); see :func:`write_text_atomic`.
+    """Write ``data`` to ``path`` atomically; see :func:`write_text_atomic`.
 
     Parameters
     ----------
@@ -129,20 +135,47 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     ConfigError
         When ``path`` is an existing folder.
     """
+    with open_atomic(path) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+@contextmanager
+def open_atomic(path: str | Path) -> Iterator[BinaryIO]:
+    """Open a temporary binary file next to ``path``; rename it to ``path`` on success.
+
+    For writers that stream large outputs piece by piece. On any error inside the ``with``
+    block the temporary file is removed and an existing ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Destination file; its folder is created when missing.
+
+    Yields
+    ------
+    BinaryIO
+        The open temporary file.
+
+    Raises
+    ------
+    ConfigError
+        When ``path`` is an existing folder.
+    """
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; give a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_stale(path.parent, (f".{path.name}.tmp-",))  # left by a killed writer
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name, "tmp"), dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
         share_like_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:

@@ -599,7 +599,9 @@ def _as_criterion(criterion: Criterion | str) -> Criterion:
     if isinstance(criterion, Criterion):
         return criterion
     if isinstance(criterion, str):
-        data = yaml.safe_load(criterion)
+        from qualmodel.safety import load_yaml
+
+        data = load_yaml(criterion, "<criterion yaml>", ConfigError)
         if isinstance(data, dict) and "criteria" not in data:
             data = [data]
         crits = load_criteria(yaml.safe_dump({"criteria": data}))

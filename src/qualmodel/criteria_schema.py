@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -336,13 +335,10 @@ def load_criteria(source: str | Path, known_events: Iterable[str] | None = None)
         Naming the file and the YAML path, e.g. ``startup_saas.yaml: criteria[2].events.
         all[1]: unknown event 'demo_complete' (known: ...); fix the name``.
     """
+    from qualmodel.safety import load_yaml
+
     text, where = _read_source(source)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        pos = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{where}: invalid YAML{pos}; fix the syntax") from None
+    data = load_yaml(text, where, ConfigError)
     if isinstance(data, list):
         data = {"criteria": data}
     if not isinstance(data, dict):
@@ -389,7 +385,9 @@ def _read_source(source: str | Path) -> tuple[str, str]:
 def _read_file(path: Path) -> str:
     if not path.is_file():
         raise ConfigError(f"{path}: no such criteria file; check the path")
-    return path.read_text(encoding="utf-8")
+    from qualmodel.safety import read_text
+
+    return read_text(path, "criteria file", ConfigError)
 
 
 def scenario_criteria(name: str) -> list[Criterion]:

@@ -23,6 +23,7 @@ Use :meth:`Journeys.build` to also sort unsorted input.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -80,6 +81,59 @@ ORDER_RULES: tuple[tuple[str, str], ...] = (
 )
 
 _FILES = ("leads.parquet", "events.parquet", "meta.json")
+_DATA_FILES = ("leads.parquet", "events.parquet")
+#: Key of ``meta.json`` holding ``{file name: "sha256:<hex>"}`` of the data files; written
+#: by :meth:`Journeys.write`, checked by :meth:`Journeys.read`, never part of ``meta``.
+CHECKSUMS_KEY = "checksums"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """``"sha256:<hex digest>"`` of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def checksums_present(folder: str | os.PathLike[str]) -> bool:
+    """Whether the ``meta.json`` of a journeys folder stores data-file checksums.
+
+    Parameters
+    ----------
+    folder : path-like
+        A journeys folder (already read successfully, so ``meta.json`` is valid JSON).
+
+    Returns
+    -------
+    bool
+        ``False`` for folders written before checksums existed (read without the check).
+    """
+    try:
+        meta = json.loads((Path(folder) / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and isinstance(meta.get(CHECKSUMS_KEY), dict)
+
+
+def _verify_checksums(folder: Path, meta: dict[str, Any]) -> None:
+    """Compare the data files with the checksums of ``meta.json`` (absent: older folder)."""
+    sums = meta.pop(CHECKSUMS_KEY, None)
+    if sums is None:
+        return
+    if not isinstance(sums, dict):
+        raise InputError(
+            f"{folder / 'meta.json'}: '{CHECKSUMS_KEY}' must map file names to sha256 "
+            f"digests; re-create the folder (qualmodel simulate / qualmodel import)"
+        )
+    for name in _DATA_FILES:
+        want = sums.get(name)
+        if want is not None and file_sha256(folder / name) != want:
+            raise InputError(
+                f"{folder / name}: checksum does not match meta.json (the file was changed or "
+                f"corrupted after it was written); re-create the folder with qualmodel "
+                f"simulate or re-import it with qualmodel import"
+            )
 
 
 def _to_ns(series: pd.Series, table: str, column: str) -> pd.Series:
@@ -564,8 +618,11 @@ class Journeys:
 
         The folder is written under a temporary name next to ``path`` and renamed into
         place, so a reader never sees a half-written folder and a failure leaves any
-        previous content intact. Folder and files get the modes ``mkdir``/``open`` would
-        give (the process umask applies).
+        previous content intact; folder and files get the modes ``mkdir``/``open`` would
+        give (the process umask applies); temporaries left by a killed process are removed first.
+        ``meta.json`` also stores the SHA-256 of both data files under ``"checksums"``
+        (checked by :meth:`read`; not part of :attr:`meta`). A non-empty folder that is not
+        a journeys folder (no ``meta.json`` with ``qualmodel_version``) is never replaced.
 
         Parameters
         ----------
@@ -579,21 +636,34 @@ class Journeys:
         pathlib.Path
             The folder written.
         """
+        from qualmodel.safety import clean_stale, is_journeys_folder, temp_prefix
+
         target = Path(path)
-        if target.exists() and not overwrite:
-            raise InputError(f"{target}: folder exists; pass overwrite=True or choose another")
         if target.exists() and not target.is_dir():
             raise InputError(f"{target}: exists and is not a folder; choose another path")
+        if target.exists() and any(target.iterdir()):
+            if not overwrite:
+                raise InputError(f"{target}: folder exists; pass overwrite=True or choose another")
+            if not is_journeys_folder(target):
+                raise InputError(
+                    f"{target}: exists and is not a journeys folder written by qualmodel; "
+                    f"refusing to replace it — choose another path"
+                )
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = make_temp_dir(target.parent, f".{target.name}.tmp-")  # mode as mkdir's
+        clean_stale(target.parent, (f".{target.name}.tmp-", f".{target.name}.old-"))
+        tmp = make_temp_dir(target.parent, temp_prefix(target.name, "tmp"))  # mode as mkdir's
         try:
             self.leads.to_parquet(tmp / "leads.parquet", index=False)
             self.events.to_parquet(tmp / "events.parquet", index=False)
+            meta = dict(self.meta)
+            meta[CHECKSUMS_KEY] = {name: file_sha256(tmp / name) for name in _DATA_FILES}
             (tmp / "meta.json").write_text(
-                json.dumps(self.meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+                json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
             if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                old = Path(
+                    tempfile.mkdtemp(prefix=temp_prefix(target.name, "old"), dir=target.parent)
+                )
                 old.rmdir()
                 target.rename(old)
                 tmp.rename(target)
@@ -621,7 +691,9 @@ class Journeys:
         Raises
         ------
         InputError
-            When the folder or one of its files is missing or unreadable.
+            When the folder or one of its files is missing or unreadable, or a data file
+            does not match its checksum in ``meta.json`` (folders written before checksums
+            existed have none and are read without this check).
         ContractError
             When the content breaks the contract.
         """
@@ -641,20 +713,33 @@ class Journeys:
                 raise InputError(
                     f"{folder / name}: missing; a journeys folder holds {', '.join(_FILES)}"
                 )
+        meta_path = folder / "meta.json"
+        try:
+            meta = json.loads(meta_path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{meta_path}: not UTF-8 text (byte at offset {exc.start}); re-create the "
+                f"folder or save meta.json as UTF-8"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{meta_path}: invalid JSON at line {exc.lineno} column "
+                f"{exc.colno} ({exc.msg}); fix or rewrite the file"
+            ) from None
+        if not isinstance(meta, dict):
+            raise InputError(
+                f"{meta_path}: expected a JSON object, got {type(meta).__name__}; fix or "
+                f"rewrite the file"
+            )
+        _verify_checksums(folder, meta)
         try:
             leads = pd.read_parquet(folder / "leads.parquet")
             events = pd.read_parquet(folder / "events.parquet")
         except Exception as exc:  # pyarrow raises many types for corrupt files
             raise InputError(
                 f"{folder}: cannot read Parquet ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}); rewrite the folder"
-            ) from None
-        try:
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{folder / 'meta.json'}: invalid JSON at line {exc.lineno} column "
-                f"{exc.colno} ({exc.msg}); fix or rewrite the file"
+                f"{str(exc).splitlines()[0] if str(exc) else ''}); re-create the folder "
+                f"(qualmodel simulate) or re-import it (qualmodel import)"
             ) from None
         try:
             return cls(leads, events, meta)

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from qualmodel.errors import ConfigError
@@ -55,8 +54,20 @@ COVARIATES: tuple[str, ...] = ("intent", "nurtured", "budget", "authority", "nee
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 OpenProbability = Annotated[float, Field(gt=0.0, lt=1.0)]
-PositiveFloat = Annotated[float, Field(gt=0.0)]
-NonNegFloat = Annotated[float, Field(ge=0.0)]
+#: Upper bound of every duration in days (30 years): larger windows would allocate
+#: unbounded daily grids (``window.days: 1e9`` asked for ~180 GiB).
+MAX_DAYS = 10_950.0
+#: Upper bound of spreads (``intent.sd``, log-normal ``sigma``, Weibull ``shape``).
+MAX_SPREAD = 20.0
+#: Bound of every log-scale effect (log odds, log rate ratio, log hazard ratio, means on
+#: the intent scale): ``exp(50)`` is already ~5e21, far beyond any plausible effect.
+MAX_LOG_EFFECT = 50.0
+#: Upper bound of Poisson rates per 30 days.
+MAX_RATE = 1_000.0
+PositiveFloat = Annotated[float, Field(gt=0.0, le=MAX_DAYS, allow_inf_nan=False)]
+Spread = Annotated[float, Field(gt=0.0, le=MAX_SPREAD, allow_inf_nan=False)]
+LogEffect = Annotated[float, Field(ge=-MAX_LOG_EFFECT, le=MAX_LOG_EFFECT, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0.0, le=MAX_RATE, allow_inf_nan=False)]
 Source = Annotated[str, Field(min_length=3)]
 
 
@@ -86,14 +97,14 @@ class Segment(_Model):
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
     share: OpenProbability
-    intent_mean: float
+    intent_mean: LogEffect
     source: Source
 
 
 class Intent(_Model):
     """Latent intent ``z ~ Normal(segment.intent_mean, sd)``."""
 
-    sd: PositiveFloat
+    sd: Spread
     source: Source
 
 
@@ -101,8 +112,8 @@ class BantAttribute(_Model):
     """A boolean BANT fact: marginal share and its dependence on intent and segment."""
 
     share: OpenProbability
-    intent_log_odds: float
-    segment_log_odds: dict[str, float] = Field(default_factory=dict)
+    intent_log_odds: LogEffect
+    segment_log_odds: dict[str, LogEffect] = Field(default_factory=dict)
     discovery_mean_days: PositiveFloat
     source: Source
 
@@ -111,8 +122,8 @@ class Timeline(_Model):
     """Buying timeline in days: log-normal with an intent effect on the log scale."""
 
     median_days: PositiveFloat
-    sigma: PositiveFloat
-    intent_log_effect: float
+    sigma: Spread
+    intent_log_effect: LogEffect
     discovery_mean_days: PositiveFloat
     source: Source
 
@@ -130,7 +141,7 @@ class Stage(_Model):
     """A funnel step reached with a stated share (of the previous stage) after a delay."""
 
     share: OpenProbability
-    intent_log_odds: float
+    intent_log_odds: LogEffect
     delay_mean_days: PositiveFloat
     source: Source
 
@@ -156,9 +167,9 @@ class Touchpoint(_Model):
 
     kind: Literal["sal", "sqo", "generic"]
     rate_per_30d: NonNegFloat
-    intent_log_rr: float = 0.0
-    nurture_log_rr: float = 0.0
-    segment_log_rr: dict[str, float] = Field(default_factory=dict)
+    intent_log_rr: LogEffect = 0.0
+    nurture_log_rr: LogEffect = 0.0
+    segment_log_rr: dict[str, LogEffect] = Field(default_factory=dict)
     p_ready: Probability = 0.0
     ready_lead_mean_days: PositiveFloat = 7.0
     source: Source
@@ -168,20 +179,20 @@ class NeverConvert(_Model):
     """Cure fraction: share of SALs that never reach SQO, and what drives it."""
 
     share: OpenProbability
-    no_budget_log_odds: float
-    no_authority_log_odds: float
-    no_need_log_odds: float
-    intent_log_odds: float
+    no_budget_log_odds: LogEffect
+    no_authority_log_odds: LogEffect
+    no_need_log_odds: LogEffect
+    intent_log_odds: LogEffect
     source: Source
 
 
 class WeibullPH(_Model):
     """Weibull proportional-hazards time from SAL: ``h(t|x) = (k/λ)(t/λ)^(k-1) exp(xβ)``."""
 
-    shape: PositiveFloat
+    shape: Spread
     scale_days: PositiveFloat
-    log_hr: dict[str, float] = Field(default_factory=dict)
-    never_convert_log_hr: float = 0.0
+    log_hr: dict[str, LogEffect] = Field(default_factory=dict)
+    never_convert_log_hr: LogEffect = 0.0
     source: Source
 
 
@@ -189,10 +200,10 @@ class Close(_Model):
     """Won vs lost after SQO, and the time from SQO to close."""
 
     win_share: OpenProbability
-    intent_log_odds: float
-    segment_log_odds: dict[str, float] = Field(default_factory=dict)
+    intent_log_odds: LogEffect
+    segment_log_odds: dict[str, LogEffect] = Field(default_factory=dict)
     days_median: dict[str, PositiveFloat]
-    days_sigma: PositiveFloat
+    days_sigma: Spread
     source: Source
 
 
@@ -213,7 +224,7 @@ class Scenario(_Model):
 
     name: Annotated[str, Field(min_length=1)]
     description: Annotated[str, Field(min_length=1)]
-    n_leads: Annotated[int, Field(ge=1)]
+    n_leads: Annotated[int, Field(ge=1, le=50_000_000)]
     window: Window
     segments: Annotated[list[Segment], Field(min_length=1)]
     intent: Intent
@@ -366,13 +377,9 @@ def _validate(data: Any, label: str) -> Scenario:
 
 
 def _parse_yaml(text: str, label: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{label}: invalid YAML{where} ({problem}); fix the syntax") from None
+    from qualmodel.safety import load_yaml
+
+    return load_yaml(text, label, ConfigError)
 
 
 def _builtin_text(name: str) -> str:
@@ -410,10 +417,9 @@ def load_scenario(name_or_path: str | os.PathLike[str] | Scenario) -> Scenario:
                 f"{path}: scenario file not found; give an existing YAML path or one of "
                 f"{', '.join(BUILTIN_SCENARIOS)}"
             )
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read scenario file ({exc}); check it") from None
+        from qualmodel.safety import read_text
+
+        text = read_text(path, "scenario file", ConfigError)
         return _validate(_parse_yaml(text, path.name), path.name)
     raise ConfigError(
         f"unknown scenario '{text_name}'; choose one of {', '.join(BUILTIN_SCENARIOS)} "

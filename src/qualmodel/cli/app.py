@@ -7,6 +7,7 @@ one line on stderr and exit code 2 (never a traceback).
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Sequence
 
@@ -50,6 +51,16 @@ def fail(message: str) -> None:
     raise SystemExit(EXIT_USAGE)
 
 
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error (read-only file system, disk full, ...)."""
+    where = exc.filename or "output"
+    if exc.errno == errno.EROFS:
+        return f"{where}: read-only file system; choose a writable location for the output"
+    if exc.errno == errno.ENOSPC:
+        return f"{where}: no space left on the device; free space or write elsewhere"
+    return f"{where}: {exc.strerror or exc}; check the path and its permissions"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; map every user-facing error to one stderr line and exit code 2.
 
@@ -87,5 +98,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         fail(f"{exc.filename}: is a folder, expected a file")
     except NotADirectoryError as exc:
         fail(f"{exc.filename}: is a file, expected a folder")
+    except OSError as exc:
+        fail(os_error_message(exc))
     if isinstance(rc, int) and rc != 0:
         raise SystemExit(rc)

@@ -11,13 +11,42 @@ import typer
 from qualmodel.atomic import write_csv_atomic
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError
+from qualmodel.safety import check_output, refuse_overlap
+
+FORCE_HELP = "Replace an existing output file."
 
 
 def _write_csv_atomic(frame: pd.DataFrame, out: Path) -> None:
     """Write ``frame`` to ``out`` through a temporary file in the same folder."""
-    if out.exists() and out.is_dir():
-        raise ConfigError(f"{out}: is a folder; give a .csv file path for --out")
     write_csv_atomic(frame, out, date_format="%Y-%m-%dT%H:%M:%S.%f")
+
+
+def _criteria_inputs(sources: list[str]) -> dict[str, Path]:
+    """Criteria files named on the command line (built-in names are not files)."""
+    parts = [p.strip() for src in sources for p in src.split(",") if p.strip()]
+    return {f"--criteria {p}": Path(p) for p in parts if Path(p).exists()}
+
+
+def _guard(
+    outputs: dict[str, Path | None], journeys: Path, criteria: list[str], force: bool
+) -> None:
+    """Overlap guard and overwrite rule for the CSV outputs of qualify/compare."""
+    refuse_overlap(outputs, {"--journeys": journeys, **_criteria_inputs(criteria)})
+    for option, path in outputs.items():
+        if path is not None:
+            check_output(path, option, force=force, kind="file")
+
+
+def _check_stamp(jr, column: str, option: str, journeys: Path) -> None:
+    """``column`` must be a timestamp column of the leads table."""
+    leads = jr.leads
+    if column not in leads.columns or not pd.api.types.is_datetime64_any_dtype(leads[column].dtype):
+        stamps = [c for c in leads.columns if pd.api.types.is_datetime64_any_dtype(leads[c])]
+        what = "not a column" if column not in leads.columns else "not a date column"
+        raise ConfigError(
+            f"{option} '{column}': {what} of {journeys}/leads.parquet; use one of "
+            f"{', '.join(stamps)}"
+        )
 
 
 def _load_all(sources: list[str], known: list[str] | None = None):
@@ -51,11 +80,13 @@ def qualify_cmd(
         bool,
         typer.Option("--strict/--lenient", help="Unknown event names are errors (default)."),
     ] = True,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
     """First time each lead meets each criterion: CSV lead_id, criterion, qualified_at, score."""
     from qualmodel.criteria import qualify
     from qualmodel.journeys import Journeys
 
+    _guard({"--out": out}, journeys, [criteria], force)
     jr = Journeys.read(journeys)
     crits = _load_all([criteria])
     if name is not None:
@@ -101,6 +132,7 @@ def compare_cmd(
         bool,
         typer.Option("--strict/--lenient", help="Unknown event names are errors (default)."),
     ] = True,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
 ) -> None:
     """Compare criteria on the same leads: rates, timing, precision/recall, workload, CIs."""
     from qualmodel.compare import compare_criteria, pairwise_tests
@@ -110,8 +142,13 @@ def compare_cmd(
         raise ConfigError(f"--n-boot must be ≥ 0, got {n_boot}")
     if not horizon_days > 0:
         raise ConfigError(f"--horizon-days must be positive, got {horizon_days}")
+    _guard({"--out": out, "--pairwise": pairwise}, journeys, criteria, force)
     jr = Journeys.read(journeys)
+    _check_stamp(jr, start, "--start", journeys)
+    _check_stamp(jr, outcome, "--outcome", journeys)
     crits = _load_all(criteria)
+    if pairwise is not None and len(crits) < 2:
+        raise ConfigError("--pairwise needs at least two criteria")
     table = compare_criteria(
         jr,
         crits,
@@ -122,10 +159,9 @@ def compare_cmd(
         outcome=outcome,
         strict=strict,
     )
+    pairs = None if pairwise is None else pairwise_tests(jr, crits, start=start, strict=strict)
     _write_csv_atomic(table, out)
     typer.echo(f"{out}: {len(crits)} criteria compared on {int(table['n_leads'].iloc[0])} leads")
     if pairwise is not None:
-        if len(crits) < 2:
-            raise ConfigError("--pairwise needs at least two criteria")
-        _write_csv_atomic(pairwise_tests(jr, crits, start=start, strict=strict), pairwise)
+        _write_csv_atomic(pairs, pairwise)
         typer.echo(f"{pairwise}: {len(crits) * (len(crits) - 1) // 2} pairs")

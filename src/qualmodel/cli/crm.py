@@ -1,23 +1,29 @@
 """CLI commands for CRM import: ``qualmodel import`` and ``qualmodel mappings``.
 
-``qualmodel import --mapping NAME|FILE [--csv FILE] [--table NAME=FILE ...]
-[--data-dir DIR] [--observed-until DATE] --out DIR [--force]`` reads a CRM export through a
-mapping and writes a journeys folder (atomically: a failed import leaves nothing behind).
+``qualmodel import --mapping NAME|FILE [--csv FILE] [--history FILE] [--touchpoints FILE]
+[--table NAME=FILE ...] [--data-dir DIR] [--observed-until DATE] (--out DIR [--force] |
+--dry-run)`` reads a CRM export through a mapping and writes a journeys folder (atomically:
+a failed import leaves nothing behind); ``--dry-run`` prints what would be imported (counts
+per stage, events, dropped rows and why) and writes nothing.
 
 When ``--csv`` is omitted, the main table is the mapping's ``file`` inside ``--data-dir``;
 without ``--data-dir`` the folders ``data/<source>`` and ``../shared/data/<source>``
-(relative to the current folder) are tried in that order.
+(relative to the current folder) are tried in that order. The history and touchpoints
+tables default to the mapping's file names next to the main table (or in those folders).
+
+``qualmodel mappings --template history`` prints a commented starting mapping.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError, InputError
+from qualmodel.safety import check_output, refuse_overlap
 
 
 def default_data_dirs(source: str) -> list[Path]:
@@ -46,6 +52,62 @@ def _parse_tables(items: list[str]) -> dict[str, Path]:
     return tables
 
 
+def _find_file(name: str, source: str, data_dir: Path | None, what: str, flag: str) -> Path:
+    """Return ``data_dir/name`` or the first of the default folders that holds ``name``."""
+    if data_dir is not None:
+        return data_dir / name
+    tried = [d / name for d in default_data_dirs(source)]
+    found = [p for p in tried if p.is_file()]
+    if not found:
+        raise InputError(
+            f"no {flag} given and {name} ({what}) not found in "
+            f"{' or '.join(str(p.parent) for p in tried)}; pass {flag} FILE or --data-dir DIR"
+        )
+    return found[0]
+
+
+def _import_tables(
+    mp: Any,
+    csv: Path | None,
+    history: Path | None,
+    touchpoints: Path | None,
+    table: list[str] | None,
+    data_dir: Path | None,
+) -> dict[str, Path]:
+    """Resolve every table of the mapping from the options (see the module docstring)."""
+    tables: dict[str, Path] = {}
+    folder = data_dir
+    if mp.file:
+        tables["main"] = csv or _find_file(mp.file, mp.source, data_dir, "main table", "--csv")
+        folder = tables["main"].parent
+    elif csv is not None:
+        raise ConfigError(
+            "--csv: this mapping has no leads table (no file: key); give the event log with "
+            "--history FILE"
+        )
+    hist = getattr(mp, "history", None)
+    if hist is not None:
+        tables["history"] = history or (
+            folder / hist.file
+            if folder is not None
+            else _find_file(hist.file, mp.source, None, "history", "--history")
+        )
+        folder = folder or tables["history"].parent
+    elif history is not None:
+        raise ConfigError("--history: this mapping has no history: block; see docs/import.md")
+    tp = getattr(mp, "touchpoints", None)
+    if tp is not None:
+        assert folder is not None
+        tables["touchpoints"] = touchpoints or folder / tp.file
+    elif touchpoints is not None:
+        raise ConfigError("--touchpoints: this mapping has no touchpoints: block")
+    tables.update(_parse_tables(table or []))
+    for name, lk in mp.lookups.items():
+        assert folder is not None
+        tables.setdefault(name, folder / lk.file)
+    return tables
+
+
 @app.command("import")
 def import_command(
     mapping: Annotated[
@@ -54,8 +116,18 @@ def import_command(
             "--mapping", "-m", help="Built-in mapping (see 'qualmodel mappings') or YAML file."
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Journeys folder to write.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Journeys folder to write (not with --dry-run)."),
+    ] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="Main CSV table of the export.")] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option("--history", help="Stage history / event log (CSV, Parquet, XES)."),
+    ] = None,
+    touchpoints: Annotated[
+        Path | None, typer.Option("--touchpoints", help="Touchpoints table of the mapping.")
+    ] = None,
     table: Annotated[
         list[str] | None,
         typer.Option(
@@ -67,54 +139,74 @@ def import_command(
         typer.Option("--data-dir", help="Folder with the mapping's files when --csv is omitted."),
     ] = None,
     observed_until: Annotated[
-        str | None, typer.Option("--observed-until", help="Override the cut-off (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            "--observed-until",
+            help="Override the cut-off: YYYY-MM-DD (the end of that day) or YYYY-MM-DD HH:MM.",
+        ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Report counts per stage and dropped rows; write nothing."),
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing --out folder.")
     ] = False,
 ) -> None:
-    """Import a CRM export (CSV) into a journeys folder through a mapping."""
+    """Import a CRM export (CSV tables, stage history or event log) into a journeys folder."""
     from qualmodel.crm import import_crm, load_mapping
+    from qualmodel.crm.summary import describe_import
 
+    if out is None and not dry_run:
+        raise ConfigError("--out: give the journeys folder to write, or --dry-run to only check")
     mp = load_mapping(mapping)
-    if csv is None:
-        if data_dir is not None:
-            main_csv = data_dir / mp.file
-        else:
-            tried = [d / mp.file for d in default_data_dirs(mp.source)]
-            found = [p for p in tried if p.is_file()]
-            if not found:
-                raise InputError(
-                    f"no --csv given and {mp.file} not found in "
-                    f"{' or '.join(str(p.parent) for p in tried)}; pass --csv FILE or "
-                    f"--data-dir DIR"
-                )
-            main_csv = found[0]
-        data_folder = main_csv.parent
-    else:
-        main_csv = csv
-        data_folder = csv.parent
-    tables = {"main": main_csv, **_parse_tables(table or [])}
-    for name, lk in mp.lookups.items():
-        tables.setdefault(name, data_folder / lk.file)
-    if out.exists() and not force:
-        raise InputError(f"{out}: already exists; pass --force to replace it or choose another")
+    tables = _import_tables(mp, csv, history, touchpoints, table, data_dir)
+    if not dry_run:
+        labels = {"main": "--csv", "history": "--history", "touchpoints": "--touchpoints"}
+        # the files, not --data-dir: a new folder inside it is fine
+        inputs: dict[str, Path | None] = {
+            labels.get(k, f"--table {k}"): v for k, v in tables.items()
+        }
+        if Path(mapping).is_file():
+            inputs["--mapping"] = Path(mapping)
+        refuse_overlap({"--out": out}, inputs)
+        check_output(out, "--out", force=force, kind="journeys")
     journeys = import_crm(tables, mp, observed_until=observed_until)
+    if dry_run:
+        typer.echo(describe_import(journeys))
+        typer.echo("dry run: nothing written")
+        return
+    assert out is not None
     journeys.write(out, overwrite=True)
     info = journeys.meta["import"]
-    dropped = ", ".join(f"{k} {v}" for k, v in info["dropped"].items()) or "none"
+    dropped = ", ".join(f"{k} {v}" for k, v in info.get("dropped", {}).items()) or "none"
+    first = next(iter(tables.values()))
     typer.echo(
-        f"imported {journeys.n_leads} leads and {journeys.n_events} events from {main_csv} "
+        f"imported {journeys.n_leads} leads and {journeys.n_events} events from {first} "
         f"(mapping {mapping}; dropped: {dropped}; timing: {journeys.meta['timing']}) -> {out}"
     )
 
 
 @app.command("mappings")
-def mappings_command() -> None:
-    """List the built-in CRM mappings."""
+def mappings_command(
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            help="Print a commented starting mapping instead: 'history' (stage history / "
+            "event log).",
+        ),
+    ] = None,
+) -> None:
+    """List the built-in CRM mappings, or print a mapping template to start from."""
     from qualmodel.crm import list_mappings, load_mapping
 
+    if template is not None:
+        from qualmodel.crm.templates import mapping_template
+
+        typer.echo(mapping_template(template), nl=False)
+        return
     for name in list_mappings():
         mp = load_mapping(name)
         first = mp.description.split(". ")[0].strip().rstrip(".")
-        typer.echo(f"{name}\t{mp.file}\t{first}")
+        typer.echo(f"{name}\t{mp.file or mp.history.file}\t{first}")

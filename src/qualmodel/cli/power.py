@@ -12,6 +12,7 @@ import typer
 from qualmodel.atomic import share_like_umask, write_csv_atomic
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError
+from qualmodel.safety import check_output, refuse_overlap
 
 
 @app.command("power")
@@ -33,6 +34,7 @@ def power_cmd(
         str | None, typer.Option("--dask", help="local:N or tcp://host:port (default in-process).")
     ] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Power-curve PNG.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
 ) -> None:
     """Power per sample size and metric with Wilson Monte-Carlo 95% intervals."""
     from qualmodel.power import connect, power
@@ -48,6 +50,13 @@ def power_cmd(
     from qualmodel.power import _validate
 
     _validate(metrics, ns, n_replicates, alpha)
+    outputs = {"--out": out, "--plot": plot}
+    inputs = {f"--{k}": Path(v) for k, v in (("scenario", scenario), ("baseline", baseline),
+              ("candidate", candidate)) if Path(v).is_file()}  # fmt: skip
+    refuse_overlap(outputs, inputs)
+    for option, path in outputs.items():
+        if path is not None:
+            check_output(path, option, force=force, kind="file")
     client = connect(dask) if dask else None
     try:
         table = power(scenario, baseline, candidate, client=client, progress=True, **kw)
@@ -77,8 +86,11 @@ def power_cmd(
         ax.legend()
         fd, tmp = tempfile.mkstemp(dir=plot.parent if str(plot.parent) else ".", suffix=".png")
         os.close(fd)
-        fig.savefig(tmp, dpi=110, format="png")
-        plt.close(fig)
-        share_like_umask(tmp)
-        os.replace(tmp, plot)
+        try:
+            fig.savefig(tmp, dpi=110, format="png")
+            share_like_umask(tmp)
+            os.replace(tmp, plot)
+        finally:
+            plt.close(fig)
+            Path(tmp).unlink(missing_ok=True)
         typer.echo(f"{plot}: power curve")

@@ -9,6 +9,7 @@ import typer
 
 from qualmodel.atomic import write_text_atomic
 from qualmodel.cli.app import app
+from qualmodel.safety import check_output, refuse_overlap
 
 
 @app.command("fit-score")
@@ -45,12 +46,18 @@ def fit_score_cmd(
     coefficients: Annotated[
         Path | None, typer.Option(help="Also write the coefficient table as CSV here.")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
 ) -> None:
     """Fit points per event and attribute by logistic regression; write a criteria YAML."""
     from qualmodel.journeys import Journeys
     from qualmodel.scoring import fit_score_criterion
     from qualmodel.search import criteria_yaml
 
+    outputs = {"--out": out, "--coefficients": coefficients}
+    refuse_overlap(outputs, {"--journeys": journeys})
+    for option, path in outputs.items():
+        if path is not None:
+            check_output(path, option, force=force, kind="file")
     j = Journeys.read(journeys)
     fit = fit_score_criterion(
         j,

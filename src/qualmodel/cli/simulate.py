@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from qualmodel.atomic import write_csv_atomic
 from qualmodel.cli.app import app
-from qualmodel.errors import InputError
+from qualmodel.safety import check_output, refuse_overlap
 
 
 def _fmt_rate(x: float) -> str:
@@ -57,6 +57,9 @@ def simulate_cmd(
         bool | None,
         typer.Option("--progress/--no-progress", help="Progress bar (default: when large)."),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing journeys folder at --out.")
+    ] = False,
 ) -> None:
     """Simulate lead journeys from a scenario and write them to a folder."""
     from qualmodel.scenario import load_scenario
@@ -66,8 +69,9 @@ def simulate_cmd(
     n, seed = _check_params(sc.n_leads if n_leads is None else n_leads, seed)
     if out is None:
         out = Path("data") / "simulated" / sc.name
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder; choose another --out")
+    scenario_file = Path(scenario) if Path(scenario).is_file() else None
+    refuse_overlap({"--out": out}, {"--scenario": scenario_file})
+    check_output(out, "--out", force=force, kind="journeys")
     # simulation + writing take about a second from ~100,000 leads on a small machine
     show = n >= 100_000 if progress is None else progress
     t0 = time.perf_counter()
@@ -94,14 +98,19 @@ def validate_cmd(
     folder: Annotated[Path, typer.Argument(help="Journeys folder (leads/events Parquet).")],
 ) -> None:
     """Read a journeys folder, check the data contract, print a one-line summary."""
-    from qualmodel.journeys import Journeys
+    from qualmodel.journeys import Journeys, checksums_present
 
     j = Journeys.read(folder)
     leads = j.leads
     span = f"{leads['created_at'].min():%Y-%m-%d} to {leads['observed_until'].max():%Y-%m-%d}"
+    sums = (
+        "checksums verified"
+        if checksums_present(folder)
+        else "no checksums (written before qualmodel stored them; write it again to add them)"
+    )
     typer.echo(
         f"OK {folder}: {j.n_leads:,} leads, {j.n_events:,} events, "
-        f"{len(j.event_names)} event types, {span}, source {j.meta.get('source', '?')}"
+        f"{len(j.event_names)} event types, {span}, source {j.meta.get('source', '?')}, {sums}"
     )
 
 
@@ -111,11 +120,15 @@ def funnel_cmd(
     csv: Annotated[
         Path | None, typer.Option("--csv", help="Also write the table as CSV to this file.")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --csv file.")] = False,
 ) -> None:
     """Print stage counts, censoring-naive conversion rates and median days in stage."""
     from qualmodel.funnel import funnel
     from qualmodel.journeys import Journeys
 
+    if csv is not None:
+        refuse_overlap({"--csv": csv}, {"FOLDER": folder})
+        check_output(csv, "--csv", force=force, kind="file")
     j = Journeys.read(folder)
     table = funnel(j)
     shown = table.assign(

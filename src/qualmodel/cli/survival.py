@@ -30,6 +30,7 @@ import typer
 from qualmodel.atomic import make_temp_dir
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError, InputError
+from qualmodel.safety import check_output, clean_stale, refuse_overlap, temp_prefix, write_marker
 
 
 def _parse_ages(text: str) -> list[float]:
@@ -42,13 +43,22 @@ def _parse_ages(text: str) -> list[float]:
     return ages
 
 
+#: Files a survival output folder held before the marker file existed (still replaced).
+LEGACY_OUTPUTS = frozenset(
+    [
+        *(f"{n}.csv" for n in ("time_to_event", "kaplan_meier", "cumulative_incidence",
+                               "naive_conversion", "logrank", "rmst", "cohort_conversion")),
+        *(f"{n}.png" for n in ("survival", "cumulative_incidence", "naive_vs_competing",
+                               "cohort_maturity")),
+    ]
+)  # fmt: skip
+
+
 def _replace_folder(tmp: Path, out: Path, force: bool) -> None:
     """Move the finished ``tmp`` folder to ``out`` (replacing it when ``force``)."""
     if out.exists():
-        if not force:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise InputError(f"{out}: already exists; choose another --out or pass --force")
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        check_output(out, "--out", force=force, kind="survival", legacy=LEGACY_OUTPUTS)
+        old = Path(tempfile.mkdtemp(prefix=temp_prefix(out.name, "old"), dir=out.parent))
         os.replace(out, old / out.name)
         os.replace(tmp, out)
         shutil.rmtree(old, ignore_errors=True)
@@ -142,8 +152,8 @@ def survival_command(
     from qualmodel.journeys import Journeys
 
     age_list = _parse_ages(ages)
-    if out.exists() and not force:
-        raise InputError(f"{out}: already exists; choose another --out or pass --force")
+    refuse_overlap({"--out": out}, {"--journeys": journeys})
+    check_output(out, "--out", force=force, kind="survival", legacy=LEGACY_OUTPUTS)
     data = Journeys.read(journeys)
     plan = cli_plan(data, start, target, competing)
     start_col, target_col, competing_cols = plan["start"], plan["target"], plan["competing"]
@@ -189,8 +199,10 @@ def survival_command(
 
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = make_temp_dir(out.parent, f".{out.name}.tmp-")
+    clean_stale(out.parent, (f".{out.name}.tmp-", f".{out.name}.old-"))
+    tmp = make_temp_dir(out.parent, temp_prefix(out.name, "tmp"))
     try:
+        write_marker(tmp, "survival")
         tables = {
             "time_to_event": table,
             "kaplan_meier": km,

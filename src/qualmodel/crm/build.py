@@ -37,11 +37,12 @@ from qualmodel.crm.mapping import (
     LeadIdSpec,
     Mapping,
     StatusSpec,
-    as_timestamp,
+    cutoff_timestamp,
     load_mapping,
     snake_case,
 )
 from qualmodel.crm.readers import (
+    LookupView,
     Table,
     apply_map,
     file_digest,
@@ -49,7 +50,7 @@ from qualmodel.crm.readers import (
     resolve_tables,
     typed_attribute,
 )
-from qualmodel.errors import ConfigError, ContractError, InputError, preview
+from qualmodel.errors import ConfigError, ContractError, InputError, QualmodelError, preview
 from qualmodel.journeys import ORDER_RULES, STAGE_COLUMNS, Journeys
 
 __all__ = ["import_crm"]
@@ -122,6 +123,7 @@ def _join_lookups(
                 f"lookups.{name}.columns: {preview(clash)} already exist in {main.name}; "
                 f"rename them ({{source_column: new_name}})"
             )
+        right_rows = np.flatnonzero(lf[key].notna().to_numpy())
         right = lf.dropna(subset=[key]).set_index(key)
         pos = right.index.get_indexer(frame[lk.key])
         keys = frame[lk.key]
@@ -139,7 +141,11 @@ def _join_lookups(
                     f"normalise: {{{lk.key}: {{{vals[0]}: <value in {tab.name}>}}}} entry to the "
                     f"mapping, or set lookups.{name}.on_unmatched: keep"
                 )
+        view = LookupView(
+            tab, np.where(pos >= 0, right_rows[np.maximum(pos, 0)] if len(right_rows) else -1, -1)
+        )
         for src, dest in wanted.items():
+            main.sources[dest] = view
             col = right[src].to_numpy(dtype=object)
             vals = np.where(pos >= 0, col[np.maximum(pos, 0)] if len(col) else None, None)
             frame[dest] = pd.Series(vals, index=frame.index, dtype=object)
@@ -168,7 +174,8 @@ class _Import:
     def dates(self, col: str) -> pd.Series:
         """Return column ``col`` of the main table parsed as dates (parsed once)."""
         if col not in self._dates:
-            self._dates[col] = parse_dates(self.main, col, self.frame[col], self.mp.dates)
+            table = self.main.sources.get(col, self.main)
+            self._dates[col] = parse_dates(table, col, self.frame[col], self.mp.dates)
         return self._dates[col]
 
     def invalid(
@@ -231,6 +238,10 @@ def import_crm(
     """
     mp = load_mapping(mapping)
     label = str(mapping) if isinstance(mapping, str | Path) else mp.source
+    if mp.history is not None:
+        from qualmodel.crm.history_import import import_history
+
+        return import_history(source, mp, label=label, observed_until=observed_until)
     run = _read_main(source, mp)
     _lead_columns(run)
     for i, block in enumerate(mp.status):
@@ -239,11 +250,17 @@ def import_crm(
     _observation_cutoff(run, observed_until)
     _check_order(run)
     for name, spec in mp.attributes.items():
-        typed = typed_attribute(run.main, name, spec, run.frame[spec.column], mp.dates)
+        table = run.main.sources.get(spec.column, run.main)
+        typed = typed_attribute(table, name, spec, run.frame[spec.column], mp.dates)
         run.leads[name] = typed.set_axis(run.leads.index)
     events = _build_events(run)
     leads = _kept_leads(run)
+    for col in mp.extra_outcomes():  # declared outcomes no status value reached
+        if col not in leads:
+            leads[col] = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[ns]")
     meta = _import_meta(run, label)
+    if mp.outcomes:
+        meta["outcomes"] = dict(mp.outcomes)
     try:
         return Journeys.build(leads, events, meta)
     except ContractError as exc:
@@ -366,11 +383,11 @@ def _observation_cutoff(run: _Import, observed_until: str | dt.date | pd.Timesta
     mp, leads, origin = run.mp, run.leads, run.origin
     if observed_until is not None:
         try:
-            cut = as_timestamp(observed_until)
+            cut = cutoff_timestamp(observed_until)
         except ValueError as exc:
             raise ConfigError(f"observed_until: {exc}") from None
         leads["observed_until"] = cut
-        origin["observed_until"] = f"fixed {cut.date()} (parameter)"
+        origin["observed_until"] = f"fixed {cut} (parameter)"
     elif mp.observed_until.column:
         column = mp.observed_until.column
         leads["observed_until"] = run.dates(column).to_numpy()
@@ -380,15 +397,39 @@ def _observation_cutoff(run: _Import, observed_until: str | dt.date | pd.Timesta
             problem = f"observed_until (column '{column}') is empty"
             run.invalid(np.flatnonzero(miss), problem, key="missing:observed_until")
     elif mp.observed_until.value is not None:
-        leads["observed_until"] = pd.Timestamp(mp.observed_until.value)
-        origin["observed_until"] = f"fixed {pd.Timestamp(mp.observed_until.value).date()}"
+        cut = pd.Timestamp(mp.observed_until.value)  # as written: midnight for a date
+        leads["observed_until"] = cut
+        origin["observed_until"] = f"fixed {cut}"
     else:
         keep = run.keep
         stamps = [leads[c][keep].max() for c in ("created_at", *STAGE_COLUMNS) if c in leads]
         stamps += [run.dates(ev.at)[keep].max() for ev in mp.events if ev.at]
+        stamps += _file_stamps(run)
         latest = pd.Series(stamps, dtype="datetime64[ns]").max()
         leads["observed_until"] = latest
-        origin["observed_until"] = f"latest timestamp in the data ({pd.Timestamp(latest).date()})"
+        origin["observed_until"] = f"latest timestamp in the file ({pd.Timestamp(latest)})"
+
+
+def _file_stamps(run: _Import) -> list[pd.Timestamp]:
+    """Latest value of every text column of the main table that parses as dates (kept rows).
+
+    ``observed_until: max`` is the last timestamp in the file, not only in the mapped
+    columns: a close date of a still-open deal or an unmapped "last activity" column counts.
+    Columns that do not parse as dates with the mapping's ``dates`` options are skipped.
+    """
+    out = []
+    for col in run.main.frame.columns:
+        values = run.frame[col]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        if not values[run.keep].notna().any():
+            continue
+        try:
+            parsed = run.dates(col)
+        except QualmodelError:
+            continue
+        out.append(parsed[run.keep].max())
+    return out
 
 
 def _kept_leads(run: _Import) -> pd.DataFrame:
@@ -447,7 +488,8 @@ def _check_order(run: _Import) -> None:
         problem = f"{label(late)} is before {label(early)}"
         _clip_or_invalid(run, late, bad, a, problem, f"{late}<{early}", clippable=True)
     end = leads["observed_until"].to_numpy()
-    for col in ("created_at", *[c for c in STAGE_COLUMNS if c in present]):
+    extra = [c for c in run.mp.extra_outcomes() if c in present]
+    for col in ("created_at", *[c for c in STAGE_COLUMNS if c in present], *extra):
         v = leads[col].to_numpy()
         bad = run.keep & ~np.isnat(v) & (v > end)
         problem = f"{label(col)} is after observed_until ({origin.get('observed_until')})"

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qualmodel.errors import ConfigError
 from qualmodel.journeys import BANT_COLUMNS, STAGE_COLUMNS, TRUTH_PREFIX
+from qualmodel.safety import load_yaml, read_text
 
 __all__ = [
     "AttributeSpec",
@@ -81,6 +81,39 @@ def as_timestamp(value: Any) -> pd.Timestamp:
         raise ValueError("empty date; write it as YYYY-MM-DD")
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Column name of an extra outcome declared under ``outcomes:`` (e.g. ``withdrawn_at``).
+_OUTCOME_RE = re.compile(r"[a-z][a-z0-9_]*_at")
+
+
+def cutoff_timestamp(value: Any) -> pd.Timestamp:
+    """Return a data cut-off: a date without a time means the **end** of that day.
+
+    Parameters
+    ----------
+    value : str, date or datetime-like
+        ``"2017-12-31"`` or ``datetime.date(2017, 12, 31)`` → 2017-12-31 23:59:59.999999999
+        (events later that day stay inside the window); a value with a time is kept as is.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Naive UTC.
+
+    Raises
+    ------
+    ValueError
+        When the value is not a date.
+    """
+    date_only = (isinstance(value, dt.date) and not isinstance(value, dt.datetime)) or (
+        isinstance(value, str) and _DATE_ONLY.fullmatch(value.strip()) is not None
+    )
+    ts = as_timestamp(value)
+    if date_only:
+        ts = ts.normalize() + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
     return ts
 
 
@@ -185,10 +218,12 @@ class StatusValue(_Strict):
     @model_validator(mode="after")
     def _check(self) -> StatusValue:
         if self.action == "stage":
-            if self.stage not in STAGE_COLUMNS:
+            if self.stage not in STAGE_COLUMNS and not (
+                isinstance(self.stage, str) and _OUTCOME_RE.fullmatch(self.stage)
+            ):
                 raise ValueError(
                     f"stage {self.stage!r} is not one of {', '.join(STAGE_COLUMNS)} "
-                    f"(or use open / drop)"
+                    f"(or an outcome column declared under outcomes:, or open / drop)"
                 )
         elif self.stage is not None or self.date is not None:
             raise ValueError(f"'{self.action}' takes no stage or date")
@@ -288,13 +323,13 @@ class Mapping(_Strict):
 
     source: str
     description: str = ""
-    file: str
+    file: str | None = None
     csv: CsvOptions = Field(default_factory=CsvOptions)
     dates: DateOptions = Field(default_factory=DateOptions)
     normalise: dict[str, dict[str, Any]] = Field(default_factory=dict)
     lookups: dict[str, Lookup] = Field(default_factory=dict)
     lead_id: LeadIdSpec = Field(default_factory=LeadIdSpec)
-    created_at: TimeSource
+    created_at: TimeSource | None = None
     observed_until: TimeSource = Field(default_factory=lambda: TimeSource(latest=True))
     stages: dict[str, str] = Field(default_factory=dict)
     status: list[StatusSpec] = Field(default_factory=list)
@@ -302,6 +337,30 @@ class Mapping(_Strict):
     events: list[EventSpec] = Field(default_factory=list)
     on_invalid: Literal["error", "drop", "clip"] = "error"
     timing: Literal["real", "none"] = "real"
+    history: HistorySpec | None = None
+    touchpoints: TouchpointSpec | None = None
+    outcomes: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcome_names(cls, v: dict[str, str]) -> dict[str, str]:
+        """Label → outcome column (``lost`` or ``lost_at``; new names become columns)."""
+        out = {}
+        for label, stem in v.items():
+            col = stem if stem.endswith("_at") else f"{stem}_at"
+            if not _OUTCOME_RE.fullmatch(col) or col in ("mql_at", "sal_at", "created_at"):
+                raise ValueError(
+                    f"outcomes: {label!r}: {stem!r} is not an outcome; use won, lost, "
+                    f"disqualified or a new snake_case name such as withdrawn"
+                )
+            out[str(label)] = col
+        if len(set(out.values())) < len(out):
+            raise ValueError("outcomes: two labels name the same outcome; keep one per outcome")
+        return out
+
+    def extra_outcomes(self) -> list[str]:
+        """Outcome columns declared under ``outcomes:`` beyond the standard stages."""
+        return [c for c in self.outcomes.values() if c not in STAGE_COLUMNS]
 
     @field_validator("status", "events", mode="before")
     @classmethod
@@ -354,7 +413,16 @@ class Mapping(_Strict):
     def _cross(self) -> Mapping:
         stage_sets: dict[str, str] = {s: "stages" for s in self.stages}
         for i, block in enumerate(self.status):
-            for val in block.values.values():
+            for value, val in block.values.items():
+                if val.action == "stage" and val.stage not in (
+                    *STAGE_COLUMNS,
+                    *self.extra_outcomes(),
+                ):
+                    raise ValueError(
+                        f"status[{i}].values.{value}: stage {val.stage!r} is neither a stage "
+                        f"({', '.join(STAGE_COLUMNS)}) nor declared under outcomes:, e.g. "
+                        f"outcomes: {{cancelled: {val.stage.removesuffix('_at')}}}"
+                    )
                 if (
                     val.action == "stage"
                     and val.stage in stage_sets
@@ -364,6 +432,11 @@ class Mapping(_Strict):
                         f"status[{i}] sets {val.stage}, which stages: already maps to a "
                         f"column; keep only one"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _tables(self) -> Mapping:
+        check_history_tables(self)
         return self
 
     def resolved_hash(self) -> str:
@@ -481,21 +554,8 @@ def load_mapping(path_or_name: str | Path | Mapping | AbcMapping[str, Any]) -> M
                 f"{path}: no such mapping file{hint}; give a built-in name or a path to a "
                 f"mapping YAML"
             )
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(
-            f"{label}: YAML syntax error{where} ({exc.problem or exc.context}); fix the "
-            f"indentation/quoting there"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{label}: YAML error ({exc}); fix the file") from None
+        text = read_text(path, "mapping file", ConfigError)
+    raw = load_yaml(text, label, ConfigError)
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{label}: expected a YAML mapping of keys (source, file, created_at, ...), got "
@@ -505,3 +565,13 @@ def load_mapping(path_or_name: str | Path | Mapping | AbcMapping[str, Any]) -> M
         return Mapping.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_validation_message(label, exc)) from None
+
+
+# The history schema builds on _Strict above; imported last to avoid an import cycle.
+from qualmodel.crm.history_mapping import (  # noqa: E402
+    HistorySpec,
+    TouchpointSpec,
+    check_history_tables,
+)
+
+Mapping.model_rebuild()

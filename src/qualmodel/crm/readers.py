@@ -23,6 +23,8 @@ from qualmodel.errors import ConfigError, InputError, preview
 
 _DEFAULT_TRUE = ("yes", "y", "true", "t", "1")
 _DEFAULT_FALSE = ("no", "n", "false", "f", "0")
+#: Largest magnitude a float64 holds without losing integer digits (2**53 - 1).
+_MAX_EXACT_INT = 2**53 - 1
 
 
 # ====================================================================== reading CSV
@@ -34,6 +36,8 @@ class Table:
         self.opts = opts
         self.role = role
         self._lines: np.ndarray | None = None
+        #: Columns joined from lookup tables → where their values came from.
+        self.sources: dict[str, LookupView] = {}
         self.frame = self._read()
 
     @property
@@ -50,6 +54,7 @@ class Table:
             )
         if path.is_dir():
             raise InputError(f"{path}: is a folder, expected the CSV file of the {self.role} table")
+        self._check_raw()
         try:
             df = pd.read_csv(
                 path,
@@ -78,7 +83,9 @@ class Table:
         df.columns = [str(c).strip() for c in df.columns]
         if df.columns.duplicated().any():
             dup = df.columns[df.columns.duplicated()].tolist()
-            raise InputError(f"{path}: duplicated column name(s) {preview(dup)}; rename them")
+            raise InputError(
+                f"{path}: line 1: duplicated column name(s) {preview(dup)}; rename them"
+            )
         if o.strip:
             na = set(o.na_values)
             for c in df.columns:
@@ -86,6 +93,46 @@ class Table:
                     df[c], lambda u, na=na: [None if (x := v.strip()) in na else x for v in u]
                 )
         return df
+
+    def _check_raw(self) -> None:
+        """Refuse NUL bytes and duplicated header names before pandas reads the file.
+
+        pandas silently cuts a value at a NUL byte (``1<NUL>2`` is read as ``1``) and
+        renames a repeated header (``amount``, ``amount.1``); both would import wrong data.
+        """
+        enc = self.opts.encoding.lower().replace("_", "-")
+        if enc.startswith(("utf-16", "utf-32", "utf16", "utf32")):
+            return  # NUL bytes are part of these encodings
+        with self.path.open("rb") as fh:
+            raw = fh.read()
+        nul = raw.find(b"\x00")
+        if nul >= 0:
+            line_no = raw.count(b"\n", 0, nul) + 1
+            start = raw.rfind(b"\n", 0, nul) + 1
+            end = raw.find(b"\n", nul)
+            text = raw[start : end if end >= 0 else len(raw)].decode(self.opts.encoding, "replace")
+            column = "?"
+            header = next(csv.reader([raw[: raw.find(b"\n")].decode(self.opts.encoding, "replace")],
+                                     delimiter=self.opts.delimiter), [])  # fmt: skip
+            fields = next(csv.reader([text], delimiter=self.opts.delimiter), [])
+            for i, value in enumerate(fields):
+                if "\x00" in value:
+                    column = header[i].strip() if i < len(header) and line_no > 1 else f"#{i + 1}"
+                    break
+            n_nul = raw.count(b"\x00")
+            raise InputError(
+                f"{self.path}: line {line_no}, column '{column}': NUL byte (\\x00) inside a "
+                f"value ({n_nul} in the file); the file is corrupt or binary — "
+                f"re-export it (or set csv.encoding if it is UTF-16)"
+            )
+        first = raw.split(b"\n", 1)[0].decode(self.opts.encoding, "replace").lstrip("\ufeff")
+        names = [c.strip() for c in next(csv.reader([first], delimiter=self.opts.delimiter), [])]
+        dup = sorted({c for c in names if c and names.count(c) > 1})
+        if dup:
+            raise InputError(
+                f"{self.path}: line 1: duplicated column name(s) {preview(dup)} in the header; "
+                f"rename or drop the repeated column(s) so each name is used once"
+            )
 
     def _parser_message(self, exc: Exception) -> str:
         text = str(exc).strip()
@@ -157,7 +204,36 @@ class Table:
             )
 
 
-def parse_dates(table: Table, column: str, values: pd.Series, opts: DateOptions) -> pd.Series:
+class LookupView:
+    """The rows of a lookup table as seen from the main table (for error messages).
+
+    Columns joined from a lookup table are checked on the main table's rows; this view maps
+    those rows back to the lookup file, so an error names the lookup file and its own line.
+    """
+
+    def __init__(self, table: Table, pos: np.ndarray) -> None:
+        self.table = table
+        self.pos = pos
+        self.path = table.path
+
+    @property
+    def name(self) -> str:
+        """The lookup file name."""
+        return self.table.name
+
+    def lines(self, rows: np.ndarray) -> list[int]:
+        """Lookup-file line numbers of main-table ``rows`` (distinct, in order)."""
+        pos = self.pos[np.asarray(rows, dtype=np.int64)]
+        return self.table.lines(pd.unique(pos[pos >= 0]))
+
+    def where(self, rows: np.ndarray) -> str:
+        """``"line(s) ..."`` of the lookup file."""
+        return f"line(s) {preview(self.lines(rows))}"
+
+
+def parse_dates(
+    table: Table | LookupView, column: str, values: pd.Series, opts: DateOptions
+) -> pd.Series:
     """Parse date strings; raise naming the first bad value and its line."""
     fmt = None if opts.format in ("", "infer") else opts.format
     kw: dict[str, Any] = {"format": fmt, "dayfirst": opts.dayfirst, "errors": "coerce"}
@@ -244,7 +320,7 @@ def file_digest(path: Path) -> str:
 
 
 def typed_attribute(
-    table: Table, name: str, spec: AttributeSpec, s: pd.Series, dates: DateOptions
+    table: Table | LookupView, name: str, spec: AttributeSpec, s: pd.Series, dates: DateOptions
 ) -> pd.Series:
     """Return column ``s`` as the attribute's ``type`` (bool, float, int, date, category, str).
 
@@ -303,6 +379,16 @@ def typed_attribute(
                 f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
                 f"{s.iloc[rows[0]]!r} is not a number ({int(bad.sum())} bad value(s)); fix "
                 f"it, add it to csv.na_values, or map it in attributes.{name}.map"
+            )
+        limit = _MAX_EXACT_INT if spec.type == "int" else np.finfo(np.float64).max
+        huge = num.notna().to_numpy() & ~(num.abs() <= limit).to_numpy()
+        if huge.any():
+            rows = np.flatnonzero(huge)
+            shown = f"{_MAX_EXACT_INT:,}" if spec.type == "int" else "1.8e308"
+            raise InputError(
+                f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
+                f"{s.iloc[rows[0]]!r} is too large (beyond ±{shown}: digits would be lost "
+                f"or it overflows); use type: str for ids or codes, or fix the value"
             )
         if spec.type == "int":
             frac = num.notna() & (num != np.round(num))

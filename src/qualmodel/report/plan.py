@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -95,6 +96,88 @@ def _resolve_path_parameters(typed: dict[str, dict[str, Any]]) -> None:
                     f"--param {key}={val}: no such file ({path}); give an existing file"
                 )
             values[key] = str(path)
+
+
+def _positive_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 50_000_000
+
+
+def _non_negative_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _positive_days(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 36_500
+
+
+#: Value rules of notebook parameters, the same as the CLI applies to its options
+#: (``simulate --n-leads/--seed``, ``compare --horizon-days/--n-boot``), checked on
+#: ``--param`` values before any kernel starts: name → (test, allowed values).
+PARAMETER_RULES: dict[str, tuple[Any, str]] = {
+    "n_leads": (_positive_int, "an integer from 1 to 50,000,000"),
+    "seed": (_non_negative_int, "a non-negative integer"),
+    "n_boot": (_non_negative_int, "a non-negative integer (0: no bootstrap)"),
+    "horizon_days": (_positive_days, "a number of days in (0, 36500]"),
+    "ripe_days": (_positive_days, "a number of days in (0, 36500]"),
+    "target": (lambda v: v is None or v in ("sqo_at", "won_at"), "sqo_at, won_at or None"),
+}
+
+
+def check_parameter_values(typed: Mapping[str, Mapping[str, Any]]) -> None:
+    """Apply :data:`PARAMETER_RULES` to typed ``--param`` values (nan and inf never pass).
+
+    Parameters
+    ----------
+    typed : mapping
+        Template name → typed parameters (from ``check_parameters``).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the parameter, the value and the allowed values.
+    """
+    for values in typed.values():
+        for key, value in values.items():
+            rule = PARAMETER_RULES.get(key)
+            bad_float = isinstance(value, float) and not math.isfinite(value)
+            if bad_float or (rule is not None and not rule[0](value)):
+                allowed = rule[1] if rule is not None else "a finite number"
+                raise ConfigError(f"--param {key}={value!r}: must be {allowed}; fix the value")
+
+
+def check_report_output(
+    plan: Plan, out: str | os.PathLike[str], notebooks_dir: str | os.PathLike[str] | None
+) -> None:
+    """Refuse an ``--out`` that overlaps an input or is a foreign folder (before any kernel).
+
+    Parameters
+    ----------
+    plan : Plan
+        The checked plan (its journeys folder, scenario files and ``criteria_file`` values
+        are inputs).
+    out : path-like
+        The reports folder.
+    notebooks_dir : path-like, optional
+        The templates folder (an input too).
+
+    Raises
+    ------
+    ConfigError
+        Overlap with an input, or an existing non-empty folder that holds neither the
+        qualmodel marker nor a reports ``index.html``.
+    """
+    from qualmodel.report.templates import find_notebooks_dir
+    from qualmodel.safety import check_output, refuse_overlap
+
+    inputs: dict[str, Any] = {"--journeys": plan.journeys_path}
+    inputs.update({f"--scenario {s}": Path(s) for s in plan.scenarios if Path(s).is_file()})
+    for values in plan.typed.values():
+        if isinstance(values.get("criteria_file"), str):
+            inputs["--param criteria_file"] = Path(values["criteria_file"])
+    inputs["--notebooks-dir"] = find_notebooks_dir(notebooks_dir)
+    refuse_overlap({"--out": out}, inputs)
+    if not (Path(out) / "index.html").is_file():  # reports written before the marker
+        check_output(out, "--out", force=False, kind="report")
 
 
 def _target_name(scenario: str) -> str:
@@ -239,6 +322,7 @@ def plan_run(
             "per-dataset notebooks need --scenario or --journeys"
         )
     typed = check_parameters(selected, raw)
+    check_parameter_values(typed)
     _resolve_path_parameters(typed)
     for s in scenarios:
         _check_scenario(s)

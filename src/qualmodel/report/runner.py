@@ -22,6 +22,7 @@ from qualmodel.report.plan import (
     Simulation,
     _simulate_to,
     build_jobs,
+    check_report_output,
     plan_run,
     plan_simulation,
 )
@@ -416,6 +417,7 @@ def run_reports(
     plan = plan_run(
         scenario, raw, journeys=journeys, notebooks=notebooks, notebooks_dir=notebooks_dir
     )
+    check_report_output(plan, out, notebooks_dir)
     out_dir, stage, scratch = _open_stage(out)
     try:
         sim = plan_simulation(plan, scratch, keep_journeys)
@@ -433,10 +435,19 @@ def run_reports(
 
 
 def _open_stage(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
-    """Create the output folder and a fresh staging folder (with ``.run/logs``) inside it."""
+    """Create the output folder and a fresh staging folder (with ``.run/logs``) inside it.
+
+    Staging / trash folders left by a killed run (their process is gone) are removed first,
+    and the folder gets the marker that recognises it as a qualmodel reports folder.
+    """
+    from qualmodel.safety import MARKER, clean_stale, write_marker
+
     out_dir = Path(out).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    stage = make_temp_dir(out_dir, STAGING_PREFIX)
+    clean_stale(out_dir, (STAGING_PREFIX, ".old-"))
+    if not (out_dir / MARKER).exists():
+        write_marker(out_dir, "report")
+    stage = make_temp_dir(out_dir, f"{STAGING_PREFIX}{os.getpid()}-")
     scratch = stage / ".run"
     (scratch / "logs").mkdir(parents=True)
     return out_dir, stage, scratch
@@ -537,7 +548,7 @@ def _keep_failed(results: Sequence[Result], out_dir: Path, stage: Path) -> None:
 
 def _swap_in(stage: Path, out_dir: Path, names: Sequence[str]) -> None:
     """Move ``stage/<name>`` to ``out_dir/<name>``, replacing older folders (rename only)."""
-    trash = Path(tempfile.mkdtemp(prefix=".old-", dir=out_dir))
+    trash = Path(tempfile.mkdtemp(prefix=f".old-{os.getpid()}-", dir=out_dir))
     moved: list[str] = []
     try:
         for name in names:

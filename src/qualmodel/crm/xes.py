@@ -1,0 +1,246 @@
+"""Streaming reader of XES event logs (IEEE 1849), plain or gzip-compressed.
+
+The file is fed in chunks to the standard library's expat parser (the parser under
+:mod:`xml.etree.ElementTree`, without building elements: about four times faster than
+``iterparse`` with element clearing), so memory grows with the number of *kept values*
+(a few columns per event), not with the XML tree. Only the
+attributes asked for are kept. Trace attributes are available as ``case:<key>`` (the
+process-mining convention: the case id is ``case:concept:name``).
+
+A malformed file raises one :class:`~qualmodel.errors.InputError` line with the XML line
+and column of the problem.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+from xml.parsers import expat
+
+import pandas as pd
+
+from qualmodel.errors import InputError
+
+__all__ = ["read_xes", "write_xes"]
+
+_ATTRIBUTE_TAGS = frozenset({"string", "date", "int", "float", "boolean", "id"})
+
+
+def _open(path: Path) -> IO[bytes]:
+    if not path.is_file():
+        raise InputError(f"{path}: no such XES file; check the path")
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+_NESTING = _ATTRIBUTE_TAGS | {"list", "container", "values"}
+
+
+class _Collector:
+    """Expat callbacks that keep the wanted attributes of each event (and its trace).
+
+    The callbacks run once per XML element, so they are kept to a few dictionary look-ups
+    (state in a small list, no attribute access on ``self``).
+    """
+
+    def __init__(self, wanted: list[str]) -> None:
+        self.event_keys = [k for k in wanted if not k.startswith("case:")]
+        self.trace_keys = [k[5:] for k in wanted if k.startswith("case:")]
+        self.data: dict[str, list[str | None]] = {k: [] for k in wanted}
+        self.trace_no: list[int] = []
+        self.n_traces = 0
+        # state: [level (0 log, 1 trace, 2 event), nesting inside attributes, trace start]
+        self.state = [0, 0, 0]
+        self.trace_attrs: dict[str, str] = {}
+        self.event: dict[str, str] = {}
+
+    def handlers(self) -> tuple[Any, Any]:
+        """Return the (start, end) element callbacks."""
+        st, ev, tr = self.state, self.event, self.trace_attrs
+        ev_keys, tr_keys = set(self.event_keys), set(self.trace_keys)
+        columns = [self.data[k] for k in self.event_keys]
+        trace_cols = [(k, self.data["case:" + k]) for k in self.trace_keys]
+        event_keys, trace_no, nesting = self.event_keys, self.trace_no, _NESTING
+
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            if ":" in tag:
+                tag = tag.rsplit(":", 1)[1]
+            if tag in nesting:
+                st[1] += 1
+                if st[1] == 1:
+                    key = attrs.get("key")
+                    if st[0] == 2:
+                        if key in ev_keys:
+                            ev[key] = attrs.get("value")
+                    elif st[0] == 1 and key in tr_keys:
+                        tr[key] = attrs.get("value")
+            elif tag == "event" and st[0] == 1:
+                st[0] = 2
+                ev.clear()
+            elif tag == "trace" and st[0] == 0:
+                st[0] = 1
+                self.n_traces += 1
+                st[2] = len(trace_no)
+                tr.clear()
+
+        def end(tag: str) -> None:
+            if ":" in tag:
+                tag = tag.rsplit(":", 1)[1]
+            if tag in nesting:
+                st[1] -= 1
+            elif tag == "event" and st[0] == 2:
+                st[0] = 1
+                for k, c in zip(event_keys, columns, strict=True):
+                    c.append(ev.get(k))
+                trace_no.append(self.n_traces)
+            elif tag == "trace" and st[0] == 1:
+                st[0] = 0
+                count = len(trace_no) - st[2]
+                for k, c in trace_cols:
+                    c.extend([tr.get(k)] * count)
+
+        return start, end
+
+
+def read_xes(path: str | Path, columns: Iterable[str]) -> pd.DataFrame:
+    """Read the events of an XES log into a table of strings, one row per event.
+
+    The file is fed to the expat parser in 1 MiB chunks and only the wanted attribute
+    values are kept, so memory grows with the kept values, not with the XML.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``.xes`` or ``.xes.gz`` file (gzip is detected from the content, not the name).
+    columns : iterable of str
+        Attribute keys to keep: event attributes (``concept:name``, ``time:timestamp``,
+        ``org:resource``, ...) and trace attributes prefixed with ``case:``
+        (``case:concept:name`` is the case id).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per requested key (object dtype; missing values are ``None``), in file
+        order, plus ``_trace`` (1-based trace number) and ``_event`` (1-based event number
+        in the file) for error messages.
+
+    Raises
+    ------
+    InputError
+        Missing file, damaged gzip, malformed XML (with line and column), or a file
+        without any ``<trace>``.
+    """
+    path = Path(path)
+    col = _Collector(list(dict.fromkeys(columns)))
+    parser = expat.ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler = col.handlers()
+    try:
+        with _open(path) as fh:
+            while chunk := fh.read(1 << 20):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        raise InputError(
+            f"{path}: line {exc.lineno}, column {exc.offset + 1}: malformed XES "
+            f"({expat.ErrorString(exc.code)}); fix the XML there or export the log again"
+        ) from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(
+            f"{path}: damaged gzip data ({exc}); export or download the .xes.gz file again"
+        ) from None
+    if col.n_traces == 0:
+        raise InputError(
+            f"{path}: no <trace> element found; an XES log needs one trace per case (is this "
+            f"an XES file?)"
+        )
+    out = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in col.data.items()})
+    out["_trace"] = pd.Series(col.trace_no, dtype="int64")
+    out["_event"] = pd.RangeIndex(1, len(out) + 1)
+    return out
+
+
+def _xml_attr(text: str) -> str:
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\n", "&#10;")
+    )
+
+
+def write_xes(frame: pd.DataFrame, path: str | Path, *, case: str, activity: str, ts: str) -> Path:
+    """Write a long table as an XES log (one trace per case, events in table order).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows grouped by case (consecutive rows of one case form one trace).
+    path : str or pathlib.Path
+        Destination; ``.gz`` at the end compresses with gzip. Written atomically, in
+        chunks (memory does not grow with the log).
+    case, activity, ts : str
+        Columns holding the case id, activity name and timestamp (``datetime64``, written
+        as ISO 8601 UTC). Every other non-missing value is written as a ``<string>`` or
+        ``<float>`` event attribute named after its column.
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+    """
+    from qualmodel.atomic import open_atomic
+
+    extra = [c for c in frame.columns if c not in (case, activity, ts)]
+    numeric = {c: pd.api.types.is_numeric_dtype(frame[c].dtype) for c in extra}
+    chunk = 50_000
+    with open_atomic(path) as raw:
+        out = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if str(path).endswith(".gz") else raw
+        out.write(
+            b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b'<log xes.version="1.0" xmlns="http://www.xes-standard.org/">\n'
+        )
+        prev = None
+        for lo in range(0, len(frame), chunk):
+            part = frame.iloc[lo : lo + chunk]
+            cases = part[case].astype(str).to_numpy()
+            acts = part[activity].astype(str).to_numpy()
+            stamps = pd.to_datetime(part[ts]).dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00").to_numpy()
+            vals = {c: part[c].to_numpy() for c in extra}
+            lines: list[str] = []
+            for i in range(len(part)):
+                if cases[i] != prev:
+                    if prev is not None:
+                        lines.append("  </trace>\n")
+                    lines.append(
+                        f'  <trace>\n    <string key="concept:name" '
+                        f'value="{_xml_attr(cases[i])}"/>\n'
+                    )
+                    prev = cases[i]
+                lines.append(
+                    f'    <event>\n      <string key="concept:name" '
+                    f'value="{_xml_attr(acts[i])}"/>\n'
+                    f'      <date key="time:timestamp" value="{stamps[i]}"/>\n'
+                )
+                for c in extra:
+                    v = vals[c][i]
+                    if v is None or (isinstance(v, float) and v != v):
+                        continue
+                    tag = "float" if numeric[c] else "string"
+                    lines.append(
+                        f'      <{tag} key="{_xml_attr(c)}" value="{_xml_attr(str(v))}"/>\n'
+                    )
+                lines.append("    </event>\n")
+            out.write("".join(lines).encode("utf-8"))
+        if prev is not None:
+            out.write(b"  </trace>\n")
+        out.write(b"</log>\n")
+        if out is not raw:
+            out.close()
+    return Path(path)
