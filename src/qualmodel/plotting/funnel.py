@@ -63,7 +63,8 @@ def plot_funnel(funnel_df: pd.DataFrame, ax: Axes | None = None, title: str | No
                 text += f", {100 * row.naive_rate_from_created:.1f}% of created"
             text += ")"
         ax.text(bar.get_width() + 0.01 * top, yi, text, va="center", fontsize=8)
-    ax.set_yticks(y, [str(s) for s in stages["stage"]])
+    names = stages["label"] if "label" in stages.columns else stages["stage"]
+    ax.set_yticks(y, [str(s) for s in names])
     ax.set_xlim(0, top * 1.6)
     ax.set_xlabel("leads (count)")
     ax.set_ylabel("stage")
