@@ -44,6 +44,13 @@ _EXPORTS: dict[str, str] = {
     "list_criteria_files": "qualmodel.criteria",
     "criteria_event_names": "qualmodel.criteria",
     "qualification_table": "qualmodel.compare",
+    # criteria search (#12)
+    "search_criteria": "qualmodel.search",
+    "criteria_yaml": "qualmodel.search",
+    "SearchSpace": "qualmodel.search_space",
+    "load_search_space": "qualmodel.search_space",
+    "list_search_spaces": "qualmodel.search_space",
+    "search_space_for": "qualmodel.search_space",
     # reports (#5)
     "run_reports": "qualmodel.report",
     # durations and survival (#4)

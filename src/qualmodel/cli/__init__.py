@@ -9,6 +9,7 @@ from qualmodel.cli import cure as _cure  # noqa: F401
 from qualmodel.cli import power as _power  # noqa: F401
 from qualmodel.cli import report as _report  # noqa: F401
 from qualmodel.cli import scoring as _scoring  # noqa: F401
+from qualmodel.cli import search as _search  # noqa: F401
 from qualmodel.cli import simulate as _simulate  # noqa: F401
 from qualmodel.cli import survival as _survival  # noqa: F401
 from qualmodel.cli.app import app, fail, main

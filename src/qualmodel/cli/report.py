@@ -66,6 +66,14 @@ def report(
             show_default=False,
         ),
     ] = None,
+    lang: Annotated[
+        str,
+        typer.Option(
+            "--lang",
+            help="Report language of the notebooks that declare a 'lang' parameter "
+            "(the primer 00): en or de.",
+        ),
+    ] = "en",
     keep_journeys: Annotated[
         Path | None,
         typer.Option(
@@ -76,15 +84,22 @@ def report(
     ] = None,
 ) -> None:
     """Run the report notebooks (papermill) and write HTML reports plus an index page."""
+    from qualmodel.i18n import check_lang
     from qualmodel.report import run_reports
 
     if journeys is not None and scenario:
         raise typer.BadParameter("use either --scenario or --journeys, not both")
+    params = list(param or [])
+    if lang != "en":
+        check_lang(lang)
+        if any(p.split("=", 1)[0].strip() == "lang" for p in params):
+            raise typer.BadParameter("give the language once: --lang or --param lang=..., not both")
+        params.append(f"lang={lang}")
     summary = run_reports(
         None if journeys is not None else (scenario or ["all"]),
         journeys=journeys,
         notebooks=notebook or None,
-        params=list(param or []),
+        params=params,
         jobs=jobs,
         out=out,
         notebooks_dir=notebooks_dir,

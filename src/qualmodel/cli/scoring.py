@@ -6,22 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
 from qualmodel.atomic import write_text_atomic
 from qualmodel.cli.app import app
 from qualmodel.safety import check_output, refuse_overlap
-
-
-def criteria_yaml(criteria: list, description: str = "") -> str:
-    """Serialise criteria into the YAML form read by :func:`qualmodel.load_criteria`."""
-    items = [
-        c.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True) for c in criteria
-    ]
-    for item, crit in zip(items, criteria, strict=True):
-        item["name"] = crit.name
-    doc = {"description": description, "criteria": items} if description else {"criteria": items}
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=90)
 
 
 @app.command("fit-score")
@@ -63,6 +51,7 @@ def fit_score_cmd(
     """Fit points per event and attribute by logistic regression; write a criteria YAML."""
     from qualmodel.journeys import Journeys
     from qualmodel.scoring import fit_score_criterion
+    from qualmodel.search import criteria_yaml
 
     outputs = {"--out": out, "--coefficients": coefficients}
     refuse_overlap(outputs, {"--journeys": journeys})

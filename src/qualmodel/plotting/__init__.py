@@ -8,4 +8,5 @@ from qualmodel.plotting.criteria import *  # noqa: F403
 from qualmodel.plotting.funnel import *  # noqa: F403
 from qualmodel.plotting.models import *  # noqa: F403
 from qualmodel.plotting.power import *  # noqa: F403
+from qualmodel.plotting.search import *  # noqa: F403
 from qualmodel.plotting.survival import *  # noqa: F403

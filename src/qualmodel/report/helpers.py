@@ -261,7 +261,9 @@ def criteria_for(journeys: Any, criteria_file: str | os.PathLike[str] | None = N
     return []
 
 
-def describe_data(journeys: Any, groups: Sequence[str] = (), start: str | None = None) -> str:
+def describe_data(
+    journeys: Any, groups: Sequence[str] = (), start: str | None = None, lang: str = "en"
+) -> str:
     """One Markdown line describing the data a notebook analyses.
 
     Parameters
@@ -272,6 +274,8 @@ def describe_data(journeys: Any, groups: Sequence[str] = (), start: str | None =
         Grouping columns the notebook uses (see :func:`group_columns`).
     start : str, optional
         Start stage counted (stem, column or label; default: :func:`outcome_plan`'s).
+    lang : str, default "en"
+        Report language (:mod:`qualmodel.i18n`).
 
     Returns
     -------
@@ -283,11 +287,18 @@ def describe_data(journeys: Any, groups: Sequence[str] = (), start: str | None =
 
     start = outcome_plan_start(journeys, start)
     n_start = int(journeys.leads[start].notna().sum())
+    from qualmodel.i18n import t
+
     label = stage_labels(journeys)[start]
-    return (
-        f"**Data:** {journeys.meta.get('source', 'journeys')} — {journeys.n_leads:,} leads, "
-        f"{journeys.n_events:,} events, {n_start:,} {label}s; lead groups: "
-        f"{', '.join(groups) or 'none'}."
+    return t(
+        "data.describe",
+        lang,
+        source=journeys.meta.get("source", "journeys"),
+        n_leads=journeys.n_leads,
+        n_events=journeys.n_events,
+        n_start=n_start,
+        label=label,
+        groups=", ".join(groups) or t("data.no_groups", lang),
     )
 
 
@@ -468,13 +479,15 @@ def record_metrics(metrics: Mapping[str, Any], *, headline: bool | Iterable[str]
     display({METRICS_MIMETYPE: payload, "text/plain": text}, raw=True)
 
 
-def _version(dist: str) -> str:
+def _version(dist: str, lang: str = "en") -> str:
     from importlib.metadata import PackageNotFoundError, version
+
+    from qualmodel.i18n import t
 
     try:
         return version(dist)
     except PackageNotFoundError:
-        return "not installed"
+        return t("provenance.not_installed", lang)
 
 
 #: Notebook parameters that only choose a simulation: not listed by :func:`provenance`
@@ -498,17 +511,16 @@ def in_staging(path: Any) -> bool:
     )
 
 
-def _provenance_value(key: str, val: Any) -> str:
+def _provenance_value(key: str, val: Any, lang: str = "en") -> str:
     """Show a parameter; a journeys folder inside a report staging folder is temporary."""
+    from qualmodel.i18n import display_value, t
+
     if key in ("journeys_dir", "journeys_root") and in_staging(val):
-        return (
-            "journeys simulated by qualmodel report into a temporary folder (removed "
-            "after the run); the scenario, n_leads and seed above re-create them"
-        )
-    return str(val)
+        return t("provenance.staging", lang)
+    return display_value(val, lang)
 
 
-def provenance(journeys: Any = None, **parameters: Any):
+def provenance(journeys: Any = None, *, lang: str = "en", **parameters: Any):
     """Tabulate package versions, run parameters and the journeys' provenance.
 
     Parameters
@@ -520,6 +532,9 @@ def provenance(journeys: Any = None, **parameters: Any):
         None), the simulation-only parameters :data:`SIMULATION_PARAMETERS` are left out:
         the notebook read that folder and did not use them. A ``journeys_dir`` inside a
         ``qualmodel report`` staging folder (removed after the run) is described as such.
+    lang : str, default "en"
+        Report language of the labels (:mod:`qualmodel.i18n`); listed as a parameter
+        when not English.
 
     Returns
     -------
@@ -530,19 +545,23 @@ def provenance(journeys: Any = None, **parameters: Any):
 
     import pandas as pd
 
+    from qualmodel.i18n import display_value, fmt_number, t
+
     rows: list[tuple[str, str]] = []
     read_folder = parameters.get("journeys_dir") is not None
+    if lang != "en":
+        parameters = {**parameters, "lang": lang}
     for key, val in parameters.items():
         if read_folder and key in SIMULATION_PARAMETERS:
             continue
-        rows.append((f"parameter {key}", _provenance_value(key, val)))
+        rows.append((t("provenance.parameter", lang, key=key), _provenance_value(key, val, lang)))
     if journeys is not None:
         for key, val in sorted(dict(journeys.meta).items()):
             if isinstance(val, (dict, list)):
                 val = json.dumps(val, sort_keys=True, default=str)
-            rows.append((f"journeys {key}", str(val)))
-        rows.append(("journeys leads", f"{journeys.n_leads:,}"))
-        rows.append(("journeys events", f"{journeys.n_events:,}"))
+            rows.append((t("provenance.journeys", lang, key=key), display_value(val, lang)))
+        rows.append((t("provenance.leads", lang), fmt_number(journeys.n_leads, lang, ",")))
+        rows.append((t("provenance.events", lang), fmt_number(journeys.n_events, lang, ",")))
     rows.append(("python", platform.python_version()))
     for dist in (
         "qualmodel",
@@ -554,8 +573,9 @@ def provenance(journeys: Any = None, **parameters: Any):
         "matplotlib",
         "papermill",
     ):
-        rows.append((dist, _version(dist)))
-    return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+        rows.append((dist, _version(dist, lang)))
+    item, value = t("provenance.item", lang), t("provenance.value", lang)
+    return pd.DataFrame(rows, columns=[item, value]).set_index(item)
 
 
 def format_metric(rec: Mapping[str, Any] | None) -> str:
