@@ -1,0 +1,318 @@
+"""Cox partial-likelihood engine on sorted cumulative sums (numpy only).
+
+Every subject ``i`` is at risk on a contiguous range ``[lo_i, hi_i)`` of the **event
+groups** (distinct event times of its stratum, ordered by stratum then time). Risk-set sums
+at every group are then reverse cumulative sums of ``np.bincount`` arrays, the Hessian is
+one weighted cross product ``Xᵀ diag(a) X`` (the weight ``a_i`` collects the group
+contributions over the subject's range), so a Newton step costs O(n·p²) time and O(n·p)
+memory with no loop over times. Right-censored data, counting-process ``(start, stop]``
+rows, strata, case weights, Efron or Breslow ties, and (for Fine–Gray) a *tail*: rows that
+stay in later risk sets with a group-dependent weight ``tail_weight_i · group_mult_k``.
+
+The iteration reproduces R ``coxph`` (``coxfit6``/``agfit4``): start at β = 0, Newton
+steps with step halving when the log-likelihood drops, convergence when
+``|1 − ℓ_old/ℓ_new| ≤ eps`` (``eps = 1e-9``, at most ``iter_max = 20`` steps), and the
+variance at the returned β. Same iterates → the same estimates as R to rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CoxProblem", "CoxResult", "fit_cox", "prepare"]
+
+#: R ``coxph.control()`` defaults.
+EPS = 1e-9
+ITER_MAX = 20
+TOLER_INF = float(np.sqrt(EPS))
+
+
+@dataclass
+class CoxProblem:
+    """Data of a Cox fit, indexed for the cumulative-sum passes (see :func:`prepare`)."""
+
+    x: np.ndarray  # (n, p) centred covariates
+    w: np.ndarray  # case weights
+    lo: np.ndarray  # first event group at risk
+    hi: np.ndarray  # one past the last event group at risk
+    ev: np.ndarray  # bool, row is an event
+    grp: np.ndarray  # event group of each event row (ev rows only)
+    n_groups: int
+    step_group: np.ndarray  # Efron/Breslow step -> group
+    step_frac: np.ndarray  # l / d of the step (0 for Breslow)
+    step_mw: np.ndarray  # weight of the step (mean death weight; Breslow: total)
+    group_stratum: np.ndarray
+    tail: np.ndarray | None = None  # bool: row stays at risk after hi with weights
+    tail_hi: np.ndarray | None = None  # one past the last tail group
+    tail_weight: np.ndarray | None = None  # 1 / G(T_i-)
+    group_mult: np.ndarray | None = None  # G(t_k-)
+
+
+@dataclass
+class CoxResult:
+    """Estimates of :func:`fit_cox`."""
+
+    coef: np.ndarray
+    var: np.ndarray
+    loglik_null: float
+    loglik: float
+    score: np.ndarray
+    iterations: int
+    converged: bool
+    infinite: list[int]
+
+
+def prepare(
+    stop: np.ndarray,
+    status: np.ndarray,
+    x: np.ndarray,
+    *,
+    start: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    strata: np.ndarray | None = None,
+    ties: str = "efron",
+) -> CoxProblem:
+    """Index a data set for :func:`fit_cox`.
+
+    Parameters
+    ----------
+    stop : numpy.ndarray
+        Event or censoring times (the ``stop`` of ``(start, stop]`` rows).
+    status : numpy.ndarray
+        1 for an event, 0 for censoring.
+    x : numpy.ndarray
+        ``(n, p)`` covariates (centred here; the coefficients do not change).
+    start : numpy.ndarray, optional
+        Entry times of counting-process rows (at risk on ``(start, stop]``).
+    weights : numpy.ndarray, optional
+        Case weights (R ``weights``), default 1.
+    strata : numpy.ndarray, optional
+        Integer stratum codes.
+    ties : {"efron", "breslow"}
+        Tie handling.
+
+    Returns
+    -------
+    CoxProblem
+    """
+    n = len(stop)
+    stop = np.asarray(stop, np.float64)
+    ev = np.asarray(status).astype(bool)
+    w = np.ones(n) if weights is None else np.asarray(weights, np.float64)
+    s = np.zeros(n, np.int64) if strata is None else np.asarray(strata, np.int64)
+    times = np.unique(stop if start is None else np.concatenate([stop, start]))
+    base = np.int64(len(times) + 1)
+    key_stop = s * base + np.searchsorted(times, stop)
+    groups = np.unique(key_stop[ev])
+    hi = np.searchsorted(groups, key_stop, side="right")
+    if start is None:
+        lo = np.searchsorted(groups, s * base, side="left")
+    else:
+        key_start = s * base + np.searchsorted(times, np.asarray(start, np.float64))
+        lo = np.searchsorted(groups, key_start, side="right")
+    grp = hi[ev] - 1
+    k = len(groups)
+    nd = np.bincount(grp, minlength=k)
+    wsum = np.bincount(grp, weights=w[ev], minlength=k)
+    if ties == "efron":
+        step_group = np.repeat(np.arange(k), nd)
+        first = np.cumsum(nd) - nd
+        step_frac = (np.arange(step_group.size) - first[step_group]) / nd[step_group]
+        step_mw = (wsum / np.maximum(nd, 1))[step_group]
+    else:
+        step_group, step_frac, step_mw = np.arange(k), np.zeros(k), wsum
+    xc = np.asarray(x, np.float64)
+    xc = xc - xc.mean(axis=0)
+    return CoxProblem(xc, w, lo, hi, ev, grp, k, step_group, step_frac, step_mw, groups // base)
+
+
+def _revcum(values: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
+    """``out[g] = Σ values[i] over index[i] > g`` for g in 0..k-1 (values 1-D or 2-D)."""
+    if values.ndim == 1:
+        b = np.bincount(index, weights=values, minlength=k + 1)
+        return np.cumsum(b[::-1])[::-1][1:]
+    cols = [
+        np.bincount(index, weights=values[:, j], minlength=k + 1) for j in range(values.shape[1])
+    ]
+    b = np.column_stack(cols) if cols else np.zeros((k + 1, 0))
+    return np.cumsum(b[::-1], axis=0)[::-1][1:]
+
+
+def _groupsum(values: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
+    if values.ndim == 1:
+        return np.bincount(index, weights=values, minlength=k)
+    return np.column_stack(
+        [np.bincount(index, weights=values[:, j], minlength=k) for j in range(values.shape[1])]
+    ).reshape(k, values.shape[1])
+
+
+def _range_sum(cum: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Σ over groups in [lo, hi) of a per-group quantity, from its prefix sums ``cum``."""
+    return cum[hi] - cum[lo]
+
+
+def _prefix(v: np.ndarray) -> np.ndarray:
+    pad = np.zeros((1,) + v.shape[1:])
+    return np.concatenate([pad, np.cumsum(v, axis=0)])
+
+
+@dataclass
+class _State:
+    eta: np.ndarray
+    r: np.ndarray
+    a: np.ndarray  # step denominators
+    xbar: np.ndarray  # step means
+    loglik: float
+    score: np.ndarray
+
+
+def _state(pb: CoxProblem, beta: np.ndarray) -> _State:
+    """Log-likelihood, score and step quantities at ``beta``."""
+    k = pb.n_groups
+    eta = pb.x @ beta
+    shift = float(eta.max()) if eta.size else 0.0
+    r = pb.w * np.exp(eta - shift)
+    rx = pb.x * r[:, None]
+    s0 = _revcum(r, pb.hi, k) - _revcum(r, pb.lo, k)
+    s1 = _revcum(rx, pb.hi, k) - _revcum(rx, pb.lo, k)
+    if pb.tail is not None:
+        t = pb.tail
+        q = r[t] * pb.tail_weight
+        s0 = s0 + pb.group_mult * (_revcum(q, pb.tail_hi, k) - _revcum(q, pb.hi[t], k))
+        qx = rx[t] * pb.tail_weight[:, None]
+        s1 = s1 + pb.group_mult[:, None] * (_revcum(qx, pb.tail_hi, k) - _revcum(qx, pb.hi[t], k))
+    d0 = np.bincount(pb.grp, weights=r[pb.ev], minlength=k)
+    d1 = _groupsum(rx[pb.ev], pb.grp, k)
+    g, f = pb.step_group, pb.step_frac
+    a = s0[g] - f * d0[g]
+    xbar = (s1[g] - f[:, None] * d1[g]) / a[:, None]
+    we = pb.w[pb.ev]
+    loglik = float(we @ eta[pb.ev] - pb.step_mw @ (np.log(a) + shift))
+    score = we @ pb.x[pb.ev] - pb.step_mw @ xbar
+    return _State(eta, r, a, xbar, loglik, score)
+
+
+def _subject_weights(pb: CoxProblem, st: _State, h: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Per-row ``r_i · Σ_k h_k`` over its at-risk groups (Efron: minus ``e_k`` if event)."""
+    hc = _prefix(h)
+    f = _range_sum(hc, pb.lo, pb.hi)
+    f[pb.ev] -= e[pb.grp]
+    if pb.tail is not None:
+        hm = _prefix(h * pb.group_mult)
+        t = np.flatnonzero(pb.tail)
+        f[t] += pb.tail_weight * _range_sum(hm, pb.hi[t], pb.tail_hi)
+    return st.r * f
+
+
+def information(pb: CoxProblem, st: _State, step_mult: np.ndarray | None = None) -> np.ndarray:
+    """Σ over steps of ``mult · mw · V_step`` (V = risk-set covariance), no n×p×p arrays."""
+    k = pb.n_groups
+    c = pb.step_mw if step_mult is None else pb.step_mw * step_mult
+    h = np.bincount(pb.step_group, weights=c / st.a, minlength=k)
+    e = np.bincount(pb.step_group, weights=c * pb.step_frac / st.a, minlength=k)
+    aw = _subject_weights(pb, st, h, e)
+    xw = pb.x * aw[:, None]
+    return pb.x.T @ xw - (st.xbar * c[:, None]).T @ st.xbar
+
+
+def score_residuals(pb: CoxProblem, st: _State) -> np.ndarray:
+    """Per-row score contributions ``U_i`` (weighted; Σ U_i = score), R's Efron split."""
+    k = pb.n_groups
+    c = pb.step_mw / st.a
+    h = np.bincount(pb.step_group, weights=c, minlength=k)
+    e = np.bincount(pb.step_group, weights=c * pb.step_frac, minlength=k)
+    gx = _groupsum(st.xbar * c[:, None], pb.step_group, k)
+    ge = _groupsum(st.xbar * (c * pb.step_frac)[:, None], pb.step_group, k)
+    rf = _subject_weights(pb, st, h, e)
+    gc = _prefix(gx)
+    gsum = _range_sum(gc, pb.lo, pb.hi)
+    gsum[pb.ev] -= ge[pb.grp]
+    if pb.tail is not None:
+        gm = _prefix(gx * pb.group_mult[:, None])
+        t = np.flatnonzero(pb.tail)
+        gsum[t] += pb.tail_weight[:, None] * _range_sum(gm, pb.hi[t], pb.tail_hi)
+    resid = -(pb.x * rf[:, None] - st.r[:, None] * gsum)
+    nd = np.bincount(pb.step_group, minlength=k)
+    mean_xbar = _groupsum(st.xbar, pb.step_group, k) / np.maximum(nd, 1)[:, None]
+    evi = np.flatnonzero(pb.ev)
+    resid[evi] += pb.w[evi, None] * (pb.x[evi] - mean_xbar[pb.grp])
+    return resid
+
+
+def fit_cox(
+    pb: CoxProblem,
+    init: np.ndarray | None = None,
+    eps: float = EPS,
+    iter_max: int = ITER_MAX,
+) -> tuple[CoxResult, _State]:
+    """Newton–Raphson as R ``coxph`` (see the module docstring).
+
+    Parameters
+    ----------
+    pb : CoxProblem
+        From :func:`prepare`.
+    init : numpy.ndarray, optional
+        Starting β (default 0).
+    eps : float, default 1e-9
+        Relative log-likelihood change that stops the iteration (``coxph.control(eps)``).
+    iter_max : int, default 20
+        Maximum Newton steps (``coxph.control(iter.max)``).
+
+    Returns
+    -------
+    result : CoxResult
+    state : _State
+        Quantities at the returned β (for residuals and tests).
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        The information matrix is singular.
+    """
+    p = pb.x.shape[1]
+    beta = np.zeros(p) if init is None else np.asarray(init, np.float64).copy()
+    st = _state(pb, beta)
+    imat = information(pb, st)
+    loglik0 = loglik = st.loglik
+    newbeta = beta + np.linalg.solve(imat, st.score)
+    halving, converged, it = False, False, 0
+    for it in range(1, iter_max + 1):
+        new = _state(pb, newbeta)
+        if np.isfinite(new.loglik) and abs(1 - loglik / new.loglik) <= eps and not halving:
+            st, beta, converged = new, newbeta, True
+            break
+        if it == iter_max:
+            st, beta = new, newbeta
+            break
+        if not np.isfinite(new.loglik) or new.loglik < loglik:
+            halving = True
+            newbeta = (newbeta + beta) / 2
+        else:
+            halving = False
+            loglik, beta, st = new.loglik, newbeta, new
+            imat = information(pb, st)
+            newbeta = beta + np.linalg.solve(imat, st.score)
+    imat = information(pb, st)
+    var = np.linalg.inv(imat)
+    step = np.abs(st.score @ var)
+    infinite = (
+        []
+        if not converged
+        else list(np.flatnonzero((step > eps) & (step > TOLER_INF * np.abs(beta))))
+    )
+    res = CoxResult(beta, var, loglik0, st.loglik, st.score, it, converged, infinite)
+    return res, st
+
+
+def robust_variance(
+    pb: CoxProblem, st: _State, var: np.ndarray, cluster: np.ndarray | None = None
+) -> np.ndarray:
+    """Sandwich ``V (Σ_c U_c U_cᵀ) V`` (R ``robust = TRUE`` / ``cluster``)."""
+    resid = score_residuals(pb, st)
+    if cluster is not None:
+        codes = np.unique(cluster, return_inverse=True)[1]
+        resid = _groupsum(resid, codes, int(codes.max()) + 1)
+    d = resid @ var
+    return d.T @ d
