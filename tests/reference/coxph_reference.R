@@ -4,8 +4,9 @@
 #   .venv/bin/python tests/reference/make_coxph_input.py
 #   Rscript tests/reference/coxph_reference.R ../shared/data/maven_crm
 #
-# Writes tests/reference/coxph_coef.csv, coxph_fit.csv, coxph_zph.csv, fg_coef.csv and
-# coxph_versions.txt (17 significant digits).
+# Writes tests/reference/coxph_coef.csv, coxph_fit.csv, coxph_zph.csv, fg_coef.csv, fg_cif.csv,
+# coxph_versions.txt (17 significant digits). crr is run with gtol = 1e-10 (its default 1e-6
+# stops early); on Maven cause 1 it still stalls (converged = FALSE, see tests).
 suppressPackageStartupMessages({
   library(survival)
   library(cmprsk)
@@ -99,7 +100,7 @@ fg_sets <- list(
   list(data = "maven", d = mv, rhs = ~ product_series + regional_office,
        factors = c("product_series", "regional_office"))
 )
-fg_rows <- list()
+fg_rows <- list(); cif_rows <- list()
 for (s in fg_sets) {
   d <- s$d
   for (cause in 1:2) {
@@ -110,6 +111,12 @@ for (s in fg_sets) {
       data = s$data, cause = cause, method = "crr", term = qm_terms(colnames(cov), s$factors),
       coef = unname(cr$coef), se = sqrt(diag(cr$var)), se_naive = NA_real_,
       loglik = cr$loglik, converged = cr$converged)
+    if (s$data == "cont" && cause == 1) {
+      # predicted CIF: p1 = reference grade (high), x1 = 0, x2 = 0; p2 = mid, 0.5, 1
+      pr <- predict(cr, cov1 = rbind(c(0, 0, 0, 0), c(0, 1, 0.5, 1)))
+      cif_rows[[1]] <- data.frame(profile = rep(c("p1", "p2"), each = nrow(pr)),
+                                  time = rep(pr[, 1], 2), cif = c(pr[, 2], pr[, 3]))
+    }
     d$ev <- factor(d$event, levels = 0:2)
     fgd <- finegray(Surv(duration, ev) ~ ., data = d, etype = as.character(cause))
     f <- update(s$rhs, Surv(fgstart, fgstop, fgstatus) ~ .)
@@ -121,6 +128,7 @@ for (s in fg_sets) {
   }
 }
 write_ref(do.call(rbind, fg_rows), "fg_coef.csv")
+write_ref(do.call(rbind, cif_rows), "fg_cif.csv")
 writeLines(c(R.version.string, paste("survival", as.character(packageVersion("survival"))),
              paste("cmprsk", as.character(packageVersion("cmprsk")))),
            file.path(here, "coxph_versions.txt"))

@@ -37,6 +37,7 @@ from qualmodel.models._common import ModelFit, ModelWarning, design_matrix
 from qualmodel.models.aft import weibull_aft
 from qualmodel.models.cox import cox, cox_zph
 from qualmodel.models.cure import cure_model
+from qualmodel.models.finegray import fine_gray, predict_cif
 
 __all__ = [
     "ModelFit",
@@ -45,5 +46,7 @@ __all__ = [
     "cox_zph",
     "cure_model",
     "design_matrix",
+    "fine_gray",
+    "predict_cif",
     "weibull_aft",
 ]

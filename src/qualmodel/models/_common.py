@@ -44,7 +44,7 @@ class ModelFit:
     Attributes
     ----------
     model : str
-        ``"cox"``, ``"weibull_aft"`` or ``"cure"``.
+        ``"cox"``, ``"fine_gray"``, ``"weibull_aft"`` or ``"cure"``.
     table : pandas.DataFrame
         One row per term; columns depend on the model (see each function).
     summary : dict
@@ -57,6 +57,9 @@ class ModelFit:
         :func:`cox_zph`.
     terms : dict
         Covariate column → its term names (several for a categorical).
+    baseline : pandas.DataFrame or None
+        (Fine–Gray only) ``stratum, time, hazard, cumhaz`` of the baseline
+        subdistribution hazard, used by :func:`~qualmodel.models.predict_cif`.
     """
 
     model: str
@@ -65,6 +68,7 @@ class ModelFit:
     references: dict[str, str] = field(default_factory=dict)
     design: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     terms: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    baseline: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
 
 # --------------------------------------------------------------------------- helpers

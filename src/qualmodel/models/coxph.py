@@ -44,6 +44,7 @@ class CoxProblem:
     step_frac: np.ndarray  # l / d of the step (0 for Breslow)
     step_mw: np.ndarray  # weight of the step (mean death weight; Breslow: total)
     group_stratum: np.ndarray
+    group_time: np.ndarray
     tail: np.ndarray | None = None  # bool: row stays at risk after hi with weights
     tail_hi: np.ndarray | None = None  # one past the last tail group
     tail_weight: np.ndarray | None = None  # 1 / G(T_i-)
@@ -125,7 +126,20 @@ def prepare(
         step_group, step_frac, step_mw = np.arange(k), np.zeros(k), wsum
     xc = np.asarray(x, np.float64)
     xc = xc - xc.mean(axis=0)
-    return CoxProblem(xc, w, lo, hi, ev, grp, k, step_group, step_frac, step_mw, groups // base)
+    return CoxProblem(
+        xc,
+        w,
+        lo,
+        hi,
+        ev,
+        grp,
+        k,
+        step_group,
+        step_frac,
+        step_mw,
+        groups // base,
+        times[groups % base],
+    )
 
 
 def _revcum(values: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
