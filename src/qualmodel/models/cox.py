@@ -150,14 +150,16 @@ def cox(
     se = se_naive
     robust = robust or cluster is not None
     if robust:
-        groups = None if cluster is None else data[cluster].to_numpy()
+        groups = None if cluster is None else data[cluster].to_numpy()[pb.order]
         se = np.sqrt(np.diag(coxph.robust_variance(pb, state, res.var, groups)))
     table = _wald(names, res.coef, se, zq, "hr")
     if robust:
         table["se_naive"] = se_naive
     conc = None
     if concordance and inp.weights is None and t0 is None:
-        conc = _concordance(time, inp.status, state.eta, inp.strata)
+        eta = np.empty_like(state.eta)
+        eta[pb.order] = state.eta
+        conc = _concordance(time, inp.status, eta, inp.strata)
     summary = {
         "n": int(len(data)),
         "events": int(inp.status.sum()),
@@ -313,7 +315,7 @@ def cox_zph(fit: ModelFit, data: pd.DataFrame, transform: str = "km") -> pd.Data
         strata=design["__strata"].to_numpy(),
         ties=fit.summary.get("ties", "efron"),
     )
-    u, imat = _zph_score(pb, fit.table["coef"].to_numpy(np.float64), g)
+    u, imat = _zph_score(pb, fit.table["coef"].to_numpy(np.float64), g[pb.order])
     p = len(names)
     rows = []
     for col, tnames in fit.terms.items():

@@ -49,6 +49,11 @@ class CoxProblem:
     tail_hi: np.ndarray | None = None  # one past the last tail group
     tail_weight: np.ndarray | None = None  # 1 / G(T_i-)
     group_mult: np.ndarray | None = None  # G(t_k-)
+    order: np.ndarray | None = None  # rows of the input in the problem's order
+    hi_pos: np.ndarray | None = None  # first sorted row with hi > k, per group k
+    has_lo: bool = True  # some row enters after the first group of its stratum
+    plain_steps: bool = False  # one step per group, no Efron fractions
+    ev_start: np.ndarray | None = None  # first event row (in event order) of each group
 
 
 @dataclass
@@ -113,18 +118,22 @@ def prepare(
     else:
         key_start = s * base + np.searchsorted(times, np.asarray(start, np.float64))
         lo = np.searchsorted(groups, key_start, side="right")
+    # rows sorted by their last at-risk group: risk-set sums become contiguous cumsums
+    order = np.argsort(hi, kind="stable")
+    hi, lo, ev, w = hi[order], lo[order], ev[order], w[order]
     grp = hi[ev] - 1
     k = len(groups)
     nd = np.bincount(grp, minlength=k)
     wsum = np.bincount(grp, weights=w[ev], minlength=k)
-    if ties == "efron":
+    plain = ties != "efron" or bool((nd <= 1).all())
+    if plain:
+        step_group, step_frac, step_mw = np.arange(k), np.zeros(k), wsum
+    else:
         step_group = np.repeat(np.arange(k), nd)
         first = np.cumsum(nd) - nd
         step_frac = (np.arange(step_group.size) - first[step_group]) / nd[step_group]
         step_mw = (wsum / np.maximum(nd, 1))[step_group]
-    else:
-        step_group, step_frac, step_mw = np.arange(k), np.zeros(k), wsum
-    xc = np.asarray(x, np.float64)
+    xc = np.asarray(x, np.float64)[order]
     xc = xc - xc.mean(axis=0)
     return CoxProblem(
         xc,
@@ -139,7 +148,19 @@ def prepare(
         step_mw,
         groups // base,
         times[groups % base],
+        order=order,
+        hi_pos=np.searchsorted(hi, np.arange(k), side="right"),
+        has_lo=bool(start is not None or (lo > 0).any()),
+        plain_steps=plain,
+        ev_start=np.searchsorted(grp, np.arange(k), side="left"),
     )
+
+
+def _revcum_sorted(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``Σ values[j:]`` at each ``j`` in ``pos`` (rows sorted by ``hi``: S(k) = Σ hi > k)."""
+    rc = np.cumsum(values[::-1], axis=0)[::-1]
+    pad = np.zeros((1,) + values.shape[1:])
+    return np.concatenate([rc, pad])[pos]
 
 
 def _revcum(values: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
@@ -189,19 +210,25 @@ def _state(pb: CoxProblem, beta: np.ndarray) -> _State:
     shift = float(eta.max()) if eta.size else 0.0
     r = pb.w * np.exp(eta - shift)
     rx = pb.x * r[:, None]
-    s0 = _revcum(r, pb.hi, k) - _revcum(r, pb.lo, k)
-    s1 = _revcum(rx, pb.hi, k) - _revcum(rx, pb.lo, k)
+    s0 = _revcum_sorted(r, pb.hi_pos)
+    s1 = _revcum_sorted(rx, pb.hi_pos)
+    if pb.has_lo:
+        s0 = s0 - _revcum(r, pb.lo, k)
+        s1 = s1 - _revcum(rx, pb.lo, k)
     if pb.tail is not None:
         t = pb.tail
         q = r[t] * pb.tail_weight
         s0 = s0 + pb.group_mult * (_revcum(q, pb.tail_hi, k) - _revcum(q, pb.hi[t], k))
         qx = rx[t] * pb.tail_weight[:, None]
         s1 = s1 + pb.group_mult[:, None] * (_revcum(qx, pb.tail_hi, k) - _revcum(qx, pb.hi[t], k))
-    d0 = np.bincount(pb.grp, weights=r[pb.ev], minlength=k)
-    d1 = _groupsum(rx[pb.ev], pb.grp, k)
-    g, f = pb.step_group, pb.step_frac
-    a = s0[g] - f * d0[g]
-    xbar = (s1[g] - f[:, None] * d1[g]) / a[:, None]
+    if pb.plain_steps:
+        a, xbar = s0, s1 / s0[:, None]
+    else:
+        g, f = pb.step_group, pb.step_frac
+        d0 = np.add.reduceat(r[pb.ev], pb.ev_start)
+        d1 = np.add.reduceat(rx[pb.ev], pb.ev_start, axis=0)
+        a = s0[g] - f * d0[g]
+        xbar = (s1[g] - f[:, None] * d1[g]) / a[:, None]
     we = pb.w[pb.ev]
     loglik = float(we @ eta[pb.ev] - pb.step_mw @ (np.log(a) + shift))
     score = we @ pb.x[pb.ev] - pb.step_mw @ xbar

@@ -52,10 +52,11 @@ def _problem(
         g_row[m] = left[np.searchsorted(ut, time[m])]
         gm = pb.group_stratum == s
         g_group[gm] = left[np.searchsorted(ut, gtimes[gm])]
-    comp = (code != 0) & (code != cause)
+    o = pb.order
+    comp = ((code != 0) & (code != cause))[o]
     pb.tail = comp
-    pb.tail_hi = np.searchsorted(pb.group_stratum, strata[comp], side="right")
-    pb.tail_weight = 1.0 / g_row[comp]
+    pb.tail_hi = np.searchsorted(pb.group_stratum, strata[o][comp], side="right")
+    pb.tail_weight = 1.0 / g_row[o][comp]
     pb.group_mult = g_group
     return pb, g_row
 
@@ -68,7 +69,12 @@ def _psi(
     strata: np.ndarray,
     g_row: np.ndarray,
 ) -> np.ndarray:
-    """Crr's correction ψ_i of the score residuals for the estimated censoring KM."""
+    """Return crr's correction ψ_i of the score residuals for the estimated censoring KM.
+
+    Inputs are in data order; rows of the result are in the problem's (sorted) order.
+    """
+    o = pb.order
+    time, code, strata, g_row = time[o], code[o], strata[o], g_row[o]
     n, p = pb.x.shape
     psi = np.zeros((n, p))
     comp = pb.tail
