@@ -50,6 +50,7 @@ class CoxProblem:
     tail_weight: np.ndarray | None = None  # 1 / G(T_i-)
     group_mult: np.ndarray | None = None  # G(t_k-)
     order: np.ndarray | None = None  # rows of the input in the problem's order
+    blocks: np.ndarray | None = None  # first row of each run of equal hi
     hi_pos: np.ndarray | None = None  # first sorted row with hi > k, per group k
     has_lo: bool = True  # some row enters after the first group of its stratum
     plain_steps: bool = False  # one step per group, no Efron fractions
@@ -108,21 +109,15 @@ def prepare(
     ev = np.asarray(status).astype(bool)
     w = np.ones(n) if weights is None else np.asarray(weights, np.float64)
     s = np.zeros(n, np.int64) if strata is None else np.asarray(strata, np.int64)
-    times = np.unique(stop if start is None else np.concatenate([stop, start]))
-    base = np.int64(len(times) + 1)
-    key_stop = s * base + np.searchsorted(times, stop)
-    groups = np.unique(key_stop[ev])
-    hi = np.searchsorted(groups, key_stop, side="right")
     if start is None:
-        lo = np.searchsorted(groups, s * base, side="left")
+        order, hi, lo, g_stratum, g_time = _index_right_censored(stop, ev, s)
     else:
-        key_start = s * base + np.searchsorted(times, np.asarray(start, np.float64))
-        lo = np.searchsorted(groups, key_start, side="right")
-    # rows sorted by their last at-risk group: risk-set sums become contiguous cumsums
-    order = np.argsort(hi, kind="stable")
-    hi, lo, ev, w = hi[order], lo[order], ev[order], w[order]
+        order, hi, lo, g_stratum, g_time = _index_counting(
+            stop, np.asarray(start, np.float64), ev, s
+        )
+    ev, w = ev[order], w[order]
     grp = hi[ev] - 1
-    k = len(groups)
+    k = len(g_time)
     nd = np.bincount(grp, minlength=k)
     wsum = np.bincount(grp, weights=w[ev], minlength=k)
     plain = ties != "efron" or bool((nd <= 1).all())
@@ -134,7 +129,8 @@ def prepare(
         step_frac = (np.arange(step_group.size) - first[step_group]) / nd[step_group]
         step_mw = (wsum / np.maximum(nd, 1))[step_group]
     xc = np.asarray(x, np.float64)[order]
-    xc = xc - xc.mean(axis=0)
+    xc -= xc.mean(axis=0)
+    blocks = np.flatnonzero(np.r_[True, hi[1:] != hi[:-1]])
     return CoxProblem(
         xc,
         w,
@@ -146,19 +142,58 @@ def prepare(
         step_group,
         step_frac,
         step_mw,
-        groups // base,
-        times[groups % base],
+        g_stratum,
+        g_time,
         order=order,
-        hi_pos=np.searchsorted(hi, np.arange(k), side="right"),
+        blocks=blocks,
+        hi_pos=np.searchsorted(hi[blocks], np.arange(k), side="right"),
         has_lo=bool(start is not None or (lo > 0).any()),
         plain_steps=plain,
         ev_start=np.searchsorted(grp, np.arange(k), side="left"),
     )
 
 
-def _revcum_sorted(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """``Σ values[j:]`` at each ``j`` in ``pos`` (rows sorted by ``hi``: S(k) = Σ hi > k)."""
-    rc = np.cumsum(values[::-1], axis=0)[::-1]
+def _index_right_censored(
+    stop: np.ndarray, ev: np.ndarray, s: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Row order (stratum, time) and at-risk group ranges from one sort, O(n) after it."""
+    order = np.lexsort((stop, s)) if s.any() else np.argsort(stop, kind="stable")
+    ts, ss, es = stop[order], s[order], ev[order]
+    new = np.r_[True, (ts[1:] != ts[:-1]) | (ss[1:] != ss[:-1])]
+    starts = np.flatnonzero(new)
+    has_event = np.logical_or.reduceat(es, starts)
+    groups_upto = np.cumsum(has_event)
+    hi = np.repeat(groups_upto, np.diff(np.r_[starts, len(ts)]))
+    g_stratum = ss[starts][has_event]
+    g_time = ts[starts][has_event]
+    per_stratum = np.bincount(g_stratum, minlength=int(s.max()) + 1 if s.size else 1)
+    lo = (np.cumsum(per_stratum) - per_stratum)[ss]
+    return order, hi, lo, g_stratum, g_time
+
+
+def _index_counting(
+    stop: np.ndarray, start: np.ndarray, ev: np.ndarray, s: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """As :func:`_index_right_censored` for (start, stop] rows."""
+    times = np.unique(np.concatenate([stop, start]))
+    base = np.int64(len(times) + 1)
+    key_stop = s * base + np.searchsorted(times, stop)
+    groups = np.unique(key_stop[ev])
+    hi = np.searchsorted(groups, key_stop, side="right")
+    key_start = s * base + np.searchsorted(times, start)
+    lo = np.searchsorted(groups, key_start, side="right")
+    order = np.argsort(hi, kind="stable")
+    return order, hi[order], lo[order], groups // base, times[groups % base]
+
+
+def _revcum_sorted(values: np.ndarray, blocks: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Risk-set sums ``S(k) = Σ values[i] over hi_i > k`` for rows sorted by ``hi``.
+
+    Block sums of equal-``hi`` rows (contiguous ``reduceat``), reverse cumulative sum over
+    blocks (small partial sums first), then the block where ``hi`` first exceeds ``k``.
+    """
+    sums = np.add.reduceat(values, blocks, axis=0)
+    rc = np.cumsum(sums[::-1], axis=0)[::-1]
     pad = np.zeros((1,) + values.shape[1:])
     return np.concatenate([rc, pad])[pos]
 
@@ -210,8 +245,8 @@ def _state(pb: CoxProblem, beta: np.ndarray) -> _State:
     shift = float(eta.max()) if eta.size else 0.0
     r = pb.w * np.exp(eta - shift)
     rx = pb.x * r[:, None]
-    s0 = _revcum_sorted(r, pb.hi_pos)
-    s1 = _revcum_sorted(rx, pb.hi_pos)
+    s0 = _revcum_sorted(r, pb.blocks, pb.hi_pos)
+    s1 = _revcum_sorted(rx, pb.blocks, pb.hi_pos)
     if pb.has_lo:
         s0 = s0 - _revcum(r, pb.lo, k)
         s1 = s1 - _revcum(rx, pb.lo, k)
