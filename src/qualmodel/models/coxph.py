@@ -55,6 +55,7 @@ class CoxProblem:
     has_lo: bool = True  # some row enters after the first group of its stratum
     plain_steps: bool = False  # one step per group, no Efron fractions
     ev_start: np.ndarray | None = None  # first event row (in event order) of each group
+    wx_events: np.ndarray | None = None  # Σ over events of w·x
 
 
 @dataclass
@@ -150,6 +151,7 @@ def prepare(
         has_lo=bool(start is not None or (lo > 0).any()),
         plain_steps=plain,
         ev_start=np.searchsorted(grp, np.arange(k), side="left"),
+        wx_events=w[ev] @ xc[ev],
     )
 
 
@@ -193,9 +195,9 @@ def _revcum_sorted(values: np.ndarray, blocks: np.ndarray, pos: np.ndarray) -> n
     blocks (small partial sums first), then the block where ``hi`` first exceeds ``k``.
     """
     sums = np.add.reduceat(values, blocks, axis=0)
-    rc = np.cumsum(sums[::-1], axis=0)[::-1]
-    pad = np.zeros((1,) + values.shape[1:])
-    return np.concatenate([rc, pad])[pos]
+    out = np.zeros((len(sums) + 1,) + values.shape[1:])
+    np.cumsum(sums[::-1], axis=0, out=out[-2::-1])
+    return out[pos]
 
 
 def _revcum(values: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
@@ -266,7 +268,7 @@ def _state(pb: CoxProblem, beta: np.ndarray) -> _State:
         xbar = (s1[g] - f[:, None] * d1[g]) / a[:, None]
     we = pb.w[pb.ev]
     loglik = float(we @ eta[pb.ev] - pb.step_mw @ (np.log(a) + shift))
-    score = we @ pb.x[pb.ev] - pb.step_mw @ xbar
+    score = pb.wx_events - pb.step_mw @ xbar
     return _State(eta, r, a, xbar, loglik, score)
 
 
