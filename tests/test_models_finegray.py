@@ -150,3 +150,14 @@ def test_simulated_subdistribution_truth_is_recovered():
     fit = md.fine_gray(data, ["a", "b"])
     z = (fit.table["coef"].to_numpy() - beta) / fit.table["se"].to_numpy()
     assert np.all(np.abs(z) < 3.5), z
+
+
+def test_stratified_fine_gray_matches_finegray_with_strata():
+    """Censoring KM per stratum and separate baselines: finegray(~ strata(s)) + coxph."""
+    fit = md.fine_gray(_input("cont"), COVS, strata="s")
+    ref = pd.read_csv(REF / "fg_strata.csv").set_index("term")
+    got = fit.table.set_index("term").loc[ref.index]
+    np.testing.assert_allclose(got["coef"], ref["coef"], rtol=0, atol=TOL)
+    np.testing.assert_allclose(got["se_naive"], ref["se_naive"], rtol=0, atol=TOL)
+    no_g = pd.Series(fit.summary["se_robust_no_g"])[ref.index]
+    np.testing.assert_allclose(no_g, ref["se"], rtol=0, atol=TOL)
