@@ -18,6 +18,7 @@ variance at the returned β. Same iterates → the same estimates as R to roundi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -235,9 +236,20 @@ class _State:
     eta: np.ndarray
     r: np.ndarray
     a: np.ndarray  # step denominators
-    xbar: np.ndarray  # step means
+    s1: np.ndarray  # (groups, p) risk-set sums of r·x
+    d1: np.ndarray | None  # (groups, p) sums over the tied events (Efron steps only)
     loglik: float
     score: np.ndarray
+    step_group: np.ndarray
+    step_frac: np.ndarray
+
+    @cached_property
+    def xbar(self) -> np.ndarray:
+        """Risk-set means at every step, ``(steps, p)`` (built on demand: not in Newton)."""
+        if self.d1 is None:
+            return self.s1 / self.a[:, None]
+        g, f = self.step_group, self.step_frac
+        return (self.s1[g] - f[:, None] * self.d1[g]) / self.a[:, None]
 
 
 def _state(pb: CoxProblem, beta: np.ndarray) -> _State:
@@ -259,17 +271,20 @@ def _state(pb: CoxProblem, beta: np.ndarray) -> _State:
         qx = rx[t] * pb.tail_weight[:, None]
         s1 = s1 + pb.group_mult[:, None] * (_revcum(qx, pb.tail_hi, k) - _revcum(qx, pb.hi[t], k))
     if pb.plain_steps:
-        a, xbar = s0, s1 / s0[:, None]
+        a, d1 = s0, None
+        score = pb.wx_events - (pb.step_mw / a) @ s1
     else:
         g, f = pb.step_group, pb.step_frac
         d0 = np.add.reduceat(r[pb.ev], pb.ev_start)
         d1 = np.add.reduceat(rx[pb.ev], pb.ev_start, axis=0)
         a = s0[g] - f * d0[g]
-        xbar = (s1[g] - f[:, None] * d1[g]) / a[:, None]
+        # Σ_l mw·xbar_l per group from scalar step sums: no (steps, p) array
+        h = np.bincount(g, weights=pb.step_mw / a, minlength=k)
+        e = np.bincount(g, weights=pb.step_mw * f / a, minlength=k)
+        score = pb.wx_events - h @ s1 + e @ d1
     we = pb.w[pb.ev]
     loglik = float(we @ eta[pb.ev] - pb.step_mw @ (np.log(a) + shift))
-    score = pb.wx_events - pb.step_mw @ xbar
-    return _State(eta, r, a, xbar, loglik, score)
+    return _State(eta, r, a, s1, d1, loglik, score, pb.step_group, pb.step_frac)
 
 
 def _subject_weights(pb: CoxProblem, st: _State, h: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -292,7 +307,17 @@ def information(pb: CoxProblem, st: _State, step_mult: np.ndarray | None = None)
     e = np.bincount(pb.step_group, weights=c * pb.step_frac / st.a, minlength=k)
     aw = _subject_weights(pb, st, h, e)
     xw = pb.x * aw[:, None]
-    return pb.x.T @ xw - (st.xbar * c[:, None]).T @ st.xbar
+    if st.d1 is None:
+        return pb.x.T @ xw - (st.s1 * (c / st.a**2)[:, None]).T @ st.s1
+    # Σ_l c·xbar_l xbar_lᵀ with xbar_l = (s1 − f·d1)/a_l, from scalar step sums per group
+    g, f, a2 = pb.step_group, pb.step_frac, st.a**2
+    q0 = np.bincount(g, weights=c / a2, minlength=k)
+    q1 = np.bincount(g, weights=c * f / a2, minlength=k)
+    q2 = np.bincount(g, weights=c * f * f / a2, minlength=k)
+    s1, d1 = st.s1, st.d1
+    cross = (s1 * q1[:, None]).T @ d1
+    outer = (s1 * q0[:, None]).T @ s1 - cross - cross.T + (d1 * q2[:, None]).T @ d1
+    return pb.x.T @ xw - outer
 
 
 def score_residuals(pb: CoxProblem, st: _State) -> np.ndarray:
