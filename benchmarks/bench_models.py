@@ -1,21 +1,14 @@
-"""Cox model cost: day-rounded vs continuous durations (lifelines ``CoxPHFitter``, Efron).
+"""Regression-model cost on 1,000,000 leads × 8 covariates: Cox with concordance, Weibull AFT.
 
-1,000,000 leads × 8 covariates. With day-rounded durations (a few hundred distinct event
-times) ``qualmodel.models.cox`` is fitted at full size. With continuous durations every
-event time is distinct and lifelines' cost grows with their number, so by default the
-continuous fit is measured at 250,000 and 500,000 rows and extrapolated linearly to
-1,000,000 (``--full`` runs it at full size too). Measured 2026-11 on the shared 2-core
-machine: 250,000 / 500,000 rows 22.7 s / 40.9 s → ≈77 s extrapolated; the full 1M fit
-took 103 s (load ≈1) and 183 s (load ≈2.8). Smaller sizes extrapolate worse: 100,000 /
-200,000 rows (11 s / 16 s) predicted only 55 s. Also times the Weibull
-AFT fit at full size. Cox times exclude the concordance index (``concordance=False``),
-which is timed once separately.
+Day-rounded durations. Times ``qualmodel.models.cox`` with and without Harrell's
+concordance (lifelines' counting, the costly part) and ``weibull_aft``. The Cox engine
+itself, continuous times and the peers (lifelines, PyPI ``survival``) are in
+``bench_cox.py``.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +22,6 @@ from qualmodel import models as md  # noqa: E402
 N = 1_000_000
 P = 8
 SEED = 11
-SMALL = (250_000, 500_000)
 
 
 def make_data(n: int = N, seed: int = SEED) -> pd.DataFrame:
@@ -50,7 +42,7 @@ def make_data(n: int = N, seed: int = SEED) -> pd.DataFrame:
     return data
 
 
-def main(full: bool = False) -> None:
+def main() -> None:
     covs = [f"x{j}" for j in range(P)]
     data = make_data()
     day = data.assign(duration=np.floor(data["duration"]))
@@ -61,22 +53,6 @@ def main(full: bool = False) -> None:
     print(f"cox, day-rounded, with concordance: {t_conc:.2f} s")
     t_aft, _ = best_of(lambda: md.weibull_aft(day.assign(duration=day.duration + 0.5), covs), 1)
     print(f"weibull_aft, {N:,} x {P}: {t_aft:.2f} s")
-    small = {}
-    for n in SMALL:
-        sub = data.iloc[:n]
-        t_n, _ = best_of(lambda sub=sub: md.cox(sub, covs, concordance=False), repeat=1)
-        small[n] = t_n
-        print(f"cox, continuous, {n:,} x {P}: {t_n:.2f} s")
-    (n1, n2), (s1, s2) = SMALL, (small[SMALL[0]], small[SMALL[1]])
-    slope = (s2 - s1) / (n2 - n1)
-    extrap = s2 + slope * (N - n2)
-    print(f"cox, continuous, {N:,} x {P}: ≈{extrap:.0f} s (linear extrapolation)")
-    t_full = None
-    if full:
-        t0 = time.perf_counter()
-        md.cox(data, covs, concordance=False)
-        t_full = time.perf_counter() - t0
-        print(f"cox, continuous, {N:,} x {P}: {t_full:.1f} s (measured)")
     print(f"peak RSS {peak_rss_mb():.0f} MiB")
     emit(
         {
@@ -87,9 +63,6 @@ def main(full: bool = False) -> None:
             "cox_day_with_concordance_s": round(t_conc, 3),
             "cox_day_distinct_event_times": n_days,
             "weibull_aft_s": round(t_aft, 3),
-            "cox_continuous_small_s": {str(k): round(v, 3) for k, v in small.items()},
-            "cox_continuous_extrapolated_s": round(extrap, 1),
-            "cox_continuous_measured_s": None if t_full is None else round(t_full, 1),
             "cox_day_loglik": fit.summary["log_likelihood"],
             "peak_rss_mb": round(peak_rss_mb(), 1),
         }
@@ -97,4 +70,4 @@ def main(full: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    main(full="--full" in sys.argv[1:])
+    main()

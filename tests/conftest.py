@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 from qualmodel import Journeys
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+#: ``../shared/data``; ``QUALMODEL_SHARED_DATA`` overrides it (e.g. from a git worktree).
+SHARED_DATA = Path(os.environ.get("QUALMODEL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
 def make_journeys(

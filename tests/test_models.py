@@ -1,7 +1,7 @@
 """qualmodel.models against R survival (tests/reference/cox_*, aft_*) and simulation truth.
 
-Tolerances (absolute differences): Cox and AFT coefficients 1e-6, standard errors 1e-5,
-log-likelihoods 1e-6, cox.zph chi-square statistics 1e-6.
+Tolerances (absolute differences): Cox coefficients, SEs and log-likelihoods 1e-8; AFT
+coefficients 1e-6, standard errors 1e-5, log-likelihoods 1e-6; cox.zph chi-square 1e-6.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from qualmodel.errors import ConfigError
 
 REF = Path(__file__).resolve().parent / "reference"
 COEF_TOL, SE_TOL, LL_TOL, ZPH_TOL = 1e-6, 1e-5, 1e-6, 1e-6
+# the Cox engine reproduces R coxph to rounding: its own, tighter tolerance
+COX_TOL = 1e-8
 
 SIM_MODELS = {
     "main": dict(covariates=["plan", "score", "partner"], event=1, strata=None),
@@ -52,15 +54,15 @@ def _check_cox(fit: md.ModelFit, data: pd.DataFrame, name: str, model: str) -> N
     got = fit.table.set_index("term")
     assert sorted(got.index) == sorted(ref.index)
     got = got.loc[ref.index]
-    np.testing.assert_allclose(got["coef"], ref["coef"], rtol=0, atol=COEF_TOL)
-    np.testing.assert_allclose(got["se"], ref["se"], rtol=0, atol=SE_TOL)
-    np.testing.assert_allclose(got["z"], ref["z"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(got["coef"], ref["coef"], rtol=0, atol=COX_TOL)
+    np.testing.assert_allclose(got["se"], ref["se"], rtol=0, atol=COX_TOL)
+    np.testing.assert_allclose(got["z"], ref["z"], rtol=0, atol=1e-6)
     np.testing.assert_allclose(got["p_value"], ref["p_value"], rtol=1e-4, atol=1e-10)
     fitref = _ref("cox_fit.csv", name, model).iloc[0]
     assert fit.summary["n"] == fitref["n"]
     assert fit.summary["events"] == fitref["events"]
-    assert abs(fit.summary["log_likelihood"] - fitref["loglik"]) <= LL_TOL
-    assert abs(fit.summary["log_likelihood_null"] - fitref["loglik_null"]) <= LL_TOL
+    assert abs(fit.summary["log_likelihood"] - fitref["loglik"]) <= COX_TOL
+    assert abs(fit.summary["log_likelihood_null"] - fitref["loglik_null"]) <= COX_TOL
     assert abs(fit.summary["concordance"] - fitref["concordance"]) <= 1e-9
     zref = _ref("cox_zph.csv", name, model).set_index("term")
     zph = md.cox_zph(fit, data).set_index("term")
@@ -275,8 +277,8 @@ def test_bad_input_is_a_one_line_config_error(sim_input, mutate, covs, needle, f
 
 
 def test_other_errors(sim_input):
-    with pytest.raises(ConfigError, match="ties='breslow'"):
-        md.cox(sim_input, ["score"], ties="breslow")
+    with pytest.raises(ConfigError, match="ties='exact'"):
+        md.cox(sim_input, ["score"], ties="exact")
     with pytest.raises(ConfigError, match="strata column"):
         md.cox(sim_input, ["score"], strata="nope")
     with pytest.raises(ConfigError, match="covariates are not supported"):

@@ -77,3 +77,37 @@ def test_forest_plot_rejects_non_positive_hazard_ratio():
     table = pd.DataFrame({"term": ["a"], "hr": [0.0], "hr_lower": [0.0], "hr_upper": [1.0]})
     with pytest.raises(ConfigError, match="not finite and positive"):
         qp.plot_hazard_ratios(table)
+
+
+@pytest.fixture(scope="module")
+def fg_fit() -> md.ModelFit:
+    return md.fine_gray(pd.read_csv(REF / "coxph_input.csv"), ["grade", "x1", "x2"])
+
+
+def test_forest_plot_of_fine_gray_is_labelled_subdistribution(fg_fit):
+    ax = qp.plot_hazard_ratios(fg_fit)
+    assert ax.get_xlabel() == "subdistribution hazard ratio (log scale)"
+    assert "Fine–Gray, cause 1" in ax.get_title()
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), fg_fit.table["hr"])
+    plt.close("all")
+
+
+def test_predicted_cif_plot_draws_one_step_curve_per_profile(fg_fit):
+    profiles = pd.DataFrame({"grade": ["high", "low"], "x1": [0.0, 0.0], "x2": [0, 0]})
+    profiles.index = ["high grade", "low grade"]
+    cif = md.predict_cif(fg_fit, profiles)
+    ax = qp.plot_predicted_cif(cif)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["high grade", "low grade"]
+    assert len(ax.lines) == 2
+    for line, (_, part) in zip(ax.lines, cif.groupby("profile", sort=False), strict=True):
+        assert line.get_ydata()[0] == 0.0
+        assert line.get_ydata()[-1] == pytest.approx(part["cif"].iloc[-1])
+    # grade low has a negative coefficient: its curve ends lower
+    assert ax.lines[1].get_ydata()[-1] < ax.lines[0].get_ydata()[-1]
+    assert ax.get_ylim() == (0.0, 1.0)
+    plt.close("all")
+
+
+def test_predicted_cif_plot_rejects_other_tables():
+    with pytest.raises(ConfigError, match="predict_cif"):
+        qp.plot_predicted_cif(pd.DataFrame({"time": [1.0]}))

@@ -67,6 +67,9 @@ _EXPORTS: dict[str, str] = {
     "fit_score_criterion": "qualmodel.scoring",
     # regression models for time to SQO
     "cox": "qualmodel.models",
+    "cox_zph": "qualmodel.models",
+    "fine_gray": "qualmodel.models",
+    "predict_cif": "qualmodel.models",
     "weibull_aft": "qualmodel.models",
     "cure_model": "qualmodel.models",
     # CRM import

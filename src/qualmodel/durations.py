@@ -134,6 +134,7 @@ def time_to_event(
     resolution: float | None = None,
     before_start: Literal["error", "zero"] = "error",
     rounding: Literal["floor", "ceil"] = "floor",
+    time_varying: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Build the duration / event-code table from ``start`` to the first outcome stamp.
 
@@ -166,6 +167,14 @@ def time_to_event(
     rounding : {"floor", "ceil"}, default "floor"
         With ``resolution``: ``"floor"`` counts completed units (day-0 events appear),
         ``"ceil"`` the unit the event falls in (no day 0 unless the stamps are equal).
+    time_varying : str or sequence of str, optional
+        Touchpoint names of ``journeys.events`` (e.g. ``"webinar_attended"``) turned into
+        time-varying 0/1 covariates "had it by t": the table becomes a counting-process
+        table with one row per lead and interval ``(start, duration]``, split at the first
+        occurrence of each touchpoint after ``start`` (a touchpoint at or before ``start``
+        counts from 0; one at or after the end of follow-up never switches on). Only the
+        last row of a lead carries its event code. Fit with
+        ``cox(table, [...], start="start", cluster="lead_id")``.
 
     Returns
     -------
@@ -173,7 +182,9 @@ def time_to_event(
         Columns ``lead_id`` (str), ``duration`` (float64, ``unit``), ``event`` (int64:
         0 censored, 1 target, 2.. competing), ``cohort`` (str ``YYYY-MM``, month of
         ``start``) and the covariates; one row per lead with ``start`` set, in
-        ``journeys.leads`` order, with a fresh RangeIndex.
+        ``journeys.leads`` order, with a fresh RangeIndex. With ``time_varying``: a
+        ``start`` column after ``lead_id`` and one 0/1 column per touchpoint, several rows
+        per lead (ordered by lead, then ``start``).
 
     Raises
     ------
@@ -269,4 +280,63 @@ def time_to_event(
     rows = np.flatnonzero(keep)
     for col in covariates:
         out[col] = leads[col].iloc[rows].reset_index(drop=True)
+    if time_varying is not None:
+        names = [time_varying] if isinstance(time_varying, str) else list(time_varying)
+        offsets = {
+            name: _first_offset(journeys, ids, start_ns, name, UNITS[unit], resolution)
+            for name in names
+        }
+        out = _split_intervals(out, offsets)
+    return out
+
+
+def _first_offset(
+    journeys: Journeys,
+    ids: np.ndarray,
+    start_ns: np.ndarray,
+    name: str,
+    unit_ns: int,
+    resolution: float | None,
+) -> np.ndarray:
+    """Units from start to the first ``name`` touchpoint (≤ 0 before start, inf if none)."""
+    ev = journeys.events
+    if not (ev["event"] == name).any():
+        known = sorted(pd.unique(ev["event"]).astype(str))
+        raise ConfigError(
+            f"time_to_event: time_varying touchpoint '{name}' never occurs in "
+            f"journeys.events; choose one of {preview(known, k=10)}"
+        )
+    first = ev.loc[ev["event"] == name].groupby("lead_id", sort=False, observed=True)["ts"].min()
+    ts = first.reindex(ids).to_numpy().astype("datetime64[ns]").view(np.int64)
+    nat = np.iinfo(np.int64).min
+    out = np.full(len(ids), np.inf)
+    seen = ts != nat
+    delta = ts[seen] - start_ns[seen]
+    units = _to_units(np.abs(delta), unit_ns, resolution)
+    out[seen] = np.where(delta <= 0, 0.0, units)
+    return out
+
+
+def _split_intervals(table: pd.DataFrame, offsets: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Counting-process form: split each lead's (0, duration] at its touchpoint offsets."""
+    n = len(table)
+    dur = table["duration"].to_numpy(np.float64)
+    lead = [np.arange(n)]
+    cut = [np.zeros(n)]
+    for off in offsets.values():
+        inside = (off > 0) & (off < dur)
+        lead.append(np.flatnonzero(inside))
+        cut.append(off[inside])
+    cuts = pd.DataFrame({"row": np.concatenate(lead), "start": np.concatenate(cut)})
+    cuts = cuts.drop_duplicates().sort_values(["row", "start"], kind="stable")
+    row = cuts["row"].to_numpy()
+    start = cuts["start"].to_numpy()
+    last = np.r_[row[1:] != row[:-1], True]
+    stop = np.where(last, dur[row], np.r_[start[1:], 0.0])
+    out = table.iloc[row].reset_index(drop=True)
+    out.insert(1, "start", start)
+    out["duration"] = stop
+    out["event"] = np.where(last, out["event"].to_numpy(), 0).astype(np.int64)
+    for name, off in offsets.items():
+        out[name] = (off[row] <= start).astype(np.int64)
     return out

@@ -1,4 +1,4 @@
-"""Regression-model figures: a forest plot of hazard ratios with confidence intervals."""
+"""Regression-model figures: forest plot of (subdistribution) hazard ratios, predicted CIFs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from matplotlib.ticker import FuncFormatter
 
 from qualmodel.errors import ConfigError
 
-__all__ = ["plot_hazard_ratios"]
+__all__ = ["plot_hazard_ratios", "plot_predicted_cif"]
 
 _COLUMNS = ("term", "hr", "hr_lower", "hr_upper")
 
@@ -23,8 +23,9 @@ def plot_hazard_ratios(table: pd.DataFrame | Any, ax: Axes | None = None) -> Axe
     Parameters
     ----------
     table : pandas.DataFrame or ModelFit
-        The ``table`` of :func:`qualmodel.models.cox` or :func:`qualmodel.models.weibull_aft`
-        (its implied PH hazard ratios), or the fit itself; needs ``term, hr, hr_lower,
+        The ``table`` of :func:`qualmodel.models.cox`, :func:`qualmodel.models.fine_gray`
+        (subdistribution hazard ratios) or :func:`qualmodel.models.weibull_aft` (its
+        implied PH hazard ratios), or the fit itself; needs ``term, hr, hr_lower,
         hr_upper``.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when omitted.
@@ -45,9 +46,13 @@ def plot_hazard_ratios(table: pd.DataFrame | Any, ax: Axes | None = None) -> Axe
         The table lacks the hazard-ratio columns, is empty, or has hazard ratios that are
         not finite and positive.
     """
-    title = "Hazard ratios"
+    title, xlabel = "Hazard ratios", "hazard ratio (log scale)"
     if hasattr(table, "table") and hasattr(table, "model"):
         title = f"Hazard ratios ({table.model})"
+        if table.model == "fine_gray":
+            cause = table.summary.get("cause", 1)
+            title = f"Subdistribution hazard ratios (Fine–Gray, cause {cause})"
+            xlabel = "subdistribution hazard ratio (log scale)"
         table = table.table
     if not isinstance(table, pd.DataFrame):
         raise ConfigError("plot_hazard_ratios: pass the table (or fit) of qualmodel.cox")
@@ -89,8 +94,58 @@ def plot_hazard_ratios(table: pd.DataFrame | Any, ax: Axes | None = None) -> Axe
     ax.set_yticks(y)
     ax.set_yticklabels(table["term"].astype(str))
     ax.set_ylim(-0.7, len(table) - 0.3)
-    ax.set_xlabel("hazard ratio (log scale)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("term")
     ax.set_title(title)
     ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_predicted_cif(
+    cif: pd.DataFrame, ax: Axes | None = None, title: str | None = None, unit: str = "days"
+) -> Axes:
+    """Predicted cumulative incidence per covariate profile (step curves).
+
+    Parameters
+    ----------
+    cif : pandas.DataFrame
+        Output of :func:`qualmodel.models.predict_cif`: ``profile, time, cif``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when omitted.
+    title : str, optional
+        Axes title (default "Predicted cumulative incidence (Fine–Gray)").
+    unit : str, default "days"
+        Time unit for the x label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One post-step curve per profile starting at (0, 0), labelled by profile; y from 0
+        to 1.
+
+    Raises
+    ------
+    ConfigError
+        The table lacks ``profile, time, cif`` or is empty.
+    """
+    missing = [c for c in ("profile", "time", "cif") if c not in getattr(cif, "columns", [])]
+    if missing:
+        raise ConfigError(
+            f"plot_predicted_cif: table lacks column(s) {', '.join(missing)}; pass the "
+            f"output of qualmodel.models.predict_cif(...)"
+        )
+    if cif.empty:
+        raise ConfigError("plot_predicted_cif: the table has no rows to plot")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    for profile, part in cif.groupby("profile", sort=False):
+        t = np.concatenate([[0.0], part["time"].to_numpy(np.float64)])
+        y = np.concatenate([[0.0], part["cif"].to_numpy(np.float64)])
+        ax.step(t, y, where="post", label=str(profile))
+    ax.set_ylim(0, 1)
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"time ({unit})")
+    ax.set_ylabel("cumulative incidence")
+    ax.set_title(title or "Predicted cumulative incidence (Fine–Gray)")
+    ax.legend(loc="best", fontsize="small", title="profile")
     return ax
