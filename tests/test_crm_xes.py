@@ -119,3 +119,25 @@ def test_write_then_read_round_trip(tmp_path):
         ts = pd.to_datetime(f["time:timestamp"], utc=True).dt.tz_localize(None)
         assert (ts.to_numpy() == frame["ts"].to_numpy()).all()
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_prefixed_tags_attribute_order_and_nesting(tmp_path):
+    """Namespace prefixes are ignored, ``value`` may come before ``key``, and only an
+    event's or trace's own attributes count (not ones nested in another attribute)."""
+    path = tmp_path / "log.xes"
+    path.write_text(
+        "<?xml version='1.0'?><x:log xmlns:x='http://www.xes-standard.org/'>"
+        "<x:trace><list key='concept:name'><string key='concept:name' value='nested'/></list>"
+        "<x:string value='c1' key='concept:name' other='o'/>"
+        "<x:event><x:string value='a' key='concept:name'/><string key='org:resource'/>"
+        "<container key='c'><date key='time:timestamp' value='nested'/></container>"
+        "<date key='time:timestamp' value='2024-01-01'/></x:event>"
+        "<event><string key='concept:name' value='b'/></event></x:trace></x:log>"
+    )
+    f = read_xes(path, COLS)
+    assert f["case:concept:name"].tolist() == ["c1", "c1"]
+    assert f["concept:name"].tolist() == ["a", "b"]
+    assert f["time:timestamp"].tolist() == ["2024-01-01", None]
+    assert f["org:resource"].tolist() == [None, None]
+    assert f["case:AMOUNT_REQ"].tolist() == [None, None]
+    assert list(f.columns) == [*COLS, "_trace", "_event"]

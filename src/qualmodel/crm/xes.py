@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 from xml.parsers import expat
 
+import numpy as np
 import pandas as pd
 
 from qualmodel.errors import InputError
@@ -41,71 +42,129 @@ def _open(path: Path) -> IO[bytes]:
 
 _NESTING = _ATTRIBUTE_TAGS | {"list", "container", "values"}
 
+# element kinds, by local name (a ``prefix:`` is ignored)
+_OTHER, _ATTRIBUTE, _EVENT, _TRACE = 0, 1, 2, 3
+
+
+class _Kinds(dict[str, int]):
+    """Element kind of each tag name, computed on first sight (a handful of names per log)."""
+
+    def __missing__(self, tag: str) -> int:
+        local = tag.rsplit(":", 1)[1] if ":" in tag else tag
+        kind = (
+            _ATTRIBUTE
+            if local in _NESTING
+            else _EVENT
+            if local == "event"
+            else _TRACE
+            if local == "trace"
+            else _OTHER
+        )
+        self[tag] = kind
+        return kind
+
+
+def _lookup(attrs: list[str], name: str) -> str | None:
+    """Value of attribute ``name`` in expat's ordered ``[name, value, ...]`` list."""
+    for i in range(0, len(attrs), 2):
+        if attrs[i] == name:
+            return attrs[i + 1]
+    return None
+
 
 class _Collector:
     """Expat callbacks that keep the wanted attributes of each event (and its trace).
 
-    The callbacks run once per XML element, so they are kept to a few dictionary look-ups
-    (state in a small list, no attribute access on ``self``).
+    The callbacks run once per XML element (millions of times for a large log), so they
+    do the least possible: a tag-kind look-up, a depth counter and, for a top-level
+    attribute of an event or trace, a slot look-up and a list store. Expat passes the
+    attributes as an ordered ``[name, value, ...]`` list (``ordered_attributes``,
+    cheaper than a dict). Trace values are kept once per trace and spread over the
+    trace's events at the end (:meth:`frame`).
+
+    Parameters
+    ----------
+    wanted : list of str
+        Requested keys, ``case:`` marking trace attributes.
     """
 
     def __init__(self, wanted: list[str]) -> None:
+        self.wanted = wanted
         self.event_keys = [k for k in wanted if not k.startswith("case:")]
         self.trace_keys = [k[5:] for k in wanted if k.startswith("case:")]
-        self.data: dict[str, list[str | None]] = {k: [] for k in wanted}
-        self.trace_no: list[int] = []
-        self.n_traces = 0
-        # state: [level (0 log, 1 trace, 2 event), nesting inside attributes, trace start]
-        self.state = [0, 0, 0]
-        self.trace_attrs: dict[str, str] = {}
-        self.event: dict[str, str] = {}
+        self.columns: list[list[str | None]] = [[] for _ in self.event_keys]
+        self.trace_no: list[int] = []  # per event: its 1-based trace number
+        self.traces: list[list[str | None]] = []  # per trace: its wanted values
 
     def handlers(self) -> tuple[Any, Any]:
         """Return the (start, end) element callbacks."""
-        st, ev, tr = self.state, self.event, self.trace_attrs
-        ev_keys, tr_keys = set(self.event_keys), set(self.trace_keys)
-        columns = [self.data[k] for k in self.event_keys]
-        trace_cols = [(k, self.data["case:" + k]) for k in self.trace_keys]
-        event_keys, trace_no, nesting = self.event_keys, self.trace_no, _NESTING
+        ev_slot = {k: i for i, k in enumerate(self.event_keys)}
+        tr_slot = {k: i for i, k in enumerate(self.trace_keys)}
+        n_tr = len(self.trace_keys)
+        pairs = list(zip(self.columns, range(len(self.columns)), strict=True))
+        trace_no, traces, kinds = self.trace_no, self.traces, _Kinds()
+        # level: 0 log, 1 trace, 2 event; depth: nesting inside attribute elements
+        level = depth = 0
+        ev: list[str | None] = [None] * len(self.event_keys)
+        tr: list[str | None] = []
 
-        def start(tag: str, attrs: dict[str, str]) -> None:
-            if ":" in tag:
-                tag = tag.rsplit(":", 1)[1]
-            if tag in nesting:
-                st[1] += 1
-                if st[1] == 1:
-                    key = attrs.get("key")
-                    if st[0] == 2:
-                        if key in ev_keys:
-                            ev[key] = attrs.get("value")
-                    elif st[0] == 1 and key in tr_keys:
-                        tr[key] = attrs.get("value")
-            elif tag == "event" and st[0] == 1:
-                st[0] = 2
-                ev.clear()
-            elif tag == "trace" and st[0] == 0:
-                st[0] = 1
-                self.n_traces += 1
-                st[2] = len(trace_no)
-                tr.clear()
+        def start(tag: str, attrs: list[str]) -> None:
+            nonlocal level, depth, tr
+            kind = kinds[tag]
+            if kind == _ATTRIBUTE:
+                depth += 1
+                if depth == 1 and level:
+                    key = attrs[1] if attrs and attrs[0] == "key" else _lookup(attrs, "key")
+                    i = (ev_slot if level == 2 else tr_slot).get(key)  # type: ignore[arg-type]
+                    if i is not None:
+                        (ev if level == 2 else tr)[i] = (
+                            attrs[3]
+                            if len(attrs) > 3 and attrs[2] == "value"
+                            else _lookup(attrs, "value")
+                        )
+            elif kind == _EVENT:
+                if level == 1:
+                    level = 2
+            elif kind == _TRACE and level == 0:
+                level = 1
+                tr = [None] * n_tr
+                traces.append(tr)
 
         def end(tag: str) -> None:
-            if ":" in tag:
-                tag = tag.rsplit(":", 1)[1]
-            if tag in nesting:
-                st[1] -= 1
-            elif tag == "event" and st[0] == 2:
-                st[0] = 1
-                for k, c in zip(event_keys, columns, strict=True):
-                    c.append(ev.get(k))
-                trace_no.append(self.n_traces)
-            elif tag == "trace" and st[0] == 1:
-                st[0] = 0
-                count = len(trace_no) - st[2]
-                for k, c in trace_cols:
-                    c.extend([tr.get(k)] * count)
+            nonlocal level, depth
+            kind = kinds[tag]
+            if kind == _ATTRIBUTE:
+                depth -= 1
+            elif kind == _EVENT:
+                if level == 2:
+                    level = 1
+                    for c, i in pairs:
+                        c.append(ev[i])
+                        ev[i] = None
+                    trace_no.append(len(traces))
+            elif kind == _TRACE and level == 1:
+                level = 0
 
         return start, end
+
+    def frame(self) -> pd.DataFrame:
+        """Return the kept values, one row per event (object columns; ``None`` if missing).
+
+        Columns in the order asked for, then ``_trace`` and ``_event``.
+        """
+        trace_no = np.array(self.trace_no, dtype=np.int64)
+        data = {
+            k: pd.Series(c, dtype=object)
+            for k, c in zip(self.event_keys, self.columns, strict=True)
+        }
+        for i, k in enumerate(self.trace_keys):
+            per_trace = np.empty(len(self.traces), dtype=object)
+            per_trace[:] = [t[i] for t in self.traces]
+            data["case:" + k] = pd.Series(per_trace[trace_no - 1], dtype=object)
+        out = pd.DataFrame({k: data[k] for k in self.wanted})
+        out["_trace"] = pd.Series(trace_no, dtype="int64")
+        out["_event"] = pd.RangeIndex(1, len(out) + 1)
+        return out
 
 
 def read_xes(path: str | Path, columns: Iterable[str]) -> pd.DataFrame:
@@ -139,6 +198,7 @@ def read_xes(path: str | Path, columns: Iterable[str]) -> pd.DataFrame:
     path = Path(path)
     col = _Collector(list(dict.fromkeys(columns)))
     parser = expat.ParserCreate()
+    parser.ordered_attributes = True
     parser.StartElementHandler, parser.EndElementHandler = col.handlers()
     try:
         with _open(path) as fh:
@@ -154,15 +214,12 @@ def read_xes(path: str | Path, columns: Iterable[str]) -> pd.DataFrame:
         raise InputError(
             f"{path}: damaged gzip data ({exc}); export or download the .xes.gz file again"
         ) from None
-    if col.n_traces == 0:
+    if not col.traces:
         raise InputError(
             f"{path}: no <trace> element found; an XES log needs one trace per case (is this "
             f"an XES file?)"
         )
-    out = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in col.data.items()})
-    out["_trace"] = pd.Series(col.trace_no, dtype="int64")
-    out["_event"] = pd.RangeIndex(1, len(out) + 1)
-    return out
+    return col.frame()
 
 
 def _xml_attr(text: str) -> str:
