@@ -200,6 +200,71 @@ def _clean(x: float) -> float:
     return float(x) if np.isfinite(x) else float("nan")
 
 
+def _prepare(
+    q: np.ndarray, s0: np.ndarray, u0: np.ndarray, ready: np.ndarray | None
+) -> tuple[np.ndarray, _KMPlan, np.ndarray, np.ndarray]:
+    """Qualified flags, KM plan of time to qualification, and lead-time rows/values.
+
+    ``q``, ``s0``, ``u0`` are qualification, start and ``observed_until`` stamps (int64
+    ns, NaT as the minimum int64) of the leads in the population; ``ready`` the true
+    readiness stamps or ``None``.
+    """
+    qual = q != _NAT
+    dur = np.where(qual, np.maximum(q - s0, 0), np.maximum(u0 - s0, 0)) / _DAY_NS
+    lt_ok = qual & (ready != _NAT) if ready is not None else np.zeros(len(q), dtype=bool)
+    lt = (q[lt_ok] - ready[lt_ok]) / _DAY_NS if ready is not None else np.zeros(0)
+    return qual, _KMPlan(dur, qual), lt_ok, lt
+
+
+def _result_row(
+    name: str,
+    prepared: tuple[np.ndarray, _KMPlan, np.ndarray, np.ndarray],
+    point: dict[str, np.ndarray],
+    boot: list[dict[str, np.ndarray]],
+    won: np.ndarray,
+    n_boot: int,
+    has_ready: bool,
+) -> dict[str, object]:
+    """One output row: counts, point estimates and percentile intervals of a criterion."""
+    row: dict[str, object] = {
+        "criterion": name,
+        "n_leads": len(won),
+        "n_won": int(won.sum()),
+        "n_qualified": int(prepared[0].sum()),
+        "n_lead_time": int(prepared[2].sum()),
+    }
+    for key, value in point.items():
+        row[key] = _clean(value[0])
+        if n_boot:
+            samples = np.concatenate([b[key] for b in boot])
+            row[f"{key}_lo"], row[f"{key}_hi"] = _ci(samples)
+        else:
+            row[f"{key}_lo"] = row[f"{key}_hi"] = float("nan")
+    if not has_ready:
+        for key in ("lead_time_days", "lead_time_days_lo", "lead_time_days_hi"):
+            row[key] = float("nan")
+    return row
+
+
+def _result_columns() -> list[str]:
+    """Column order of :func:`compare_criteria`'s table."""
+    order = ["criterion", "n_leads", "n_won", "n_qualified"]
+    for key in (
+        "qualified_rate",
+        "median_days",
+        "share_by_horizon",
+        "precision",
+        "recall",
+        "base_win_rate",
+        "lift",
+        "per_week",
+        "lead_time_days",
+    ):
+        order += [key, f"{key}_lo", f"{key}_hi"]
+    order.append("n_lead_time")
+    return order
+
+
 def compare_criteria(
     journeys: Journeys,
     criteria: Sequence[Criterion],
@@ -264,11 +329,7 @@ def compare_criteria(
     prepared = []
     for crit in criteria:
         q = table[crit.name].to_numpy().view(np.int64)[pop]
-        qual = q != _NAT
-        dur = np.where(qual, np.maximum(q - s0, 0), np.maximum(u0 - s0, 0)) / _DAY_NS
-        lt_ok = qual & (ready != _NAT) if ready is not None else np.zeros(n, dtype=bool)
-        lt = (q[lt_ok] - ready[lt_ok]) / _DAY_NS if ready is not None else np.zeros(0)
-        prepared.append((qual, _KMPlan(dur, qual), lt_ok, lt))
+        prepared.append(_prepare(q, s0, u0, ready))
     args = (won, horizon_days, span_weeks)
     points = [_metrics(np.ones((n, 1)), p, *args) for p in prepared]
     # the same resamples for every criterion (paired); one chunk of weights in memory
@@ -277,42 +338,11 @@ def compare_criteria(
         w = _boot_weights(rng, n, min(_CHUNK, n_boot - i))
         for k, p in enumerate(prepared):
             boots[k].append(_metrics(w, p, *args))
-    rows = []
-    for crit, p, point, boot in zip(criteria, prepared, points, boots, strict=True):
-        row: dict[str, object] = {
-            "criterion": crit.name,
-            "n_leads": n,
-            "n_won": int(won.sum()),
-            "n_qualified": int(p[0].sum()),
-            "n_lead_time": int(p[2].sum()),
-        }
-        for key, value in point.items():
-            row[key] = _clean(value[0])
-            if n_boot:
-                samples = np.concatenate([b[key] for b in boot])
-                row[f"{key}_lo"], row[f"{key}_hi"] = _ci(samples)
-            else:
-                row[f"{key}_lo"] = row[f"{key}_hi"] = float("nan")
-        if ready is None:
-            for key in ("lead_time_days", "lead_time_days_lo", "lead_time_days_hi"):
-                row[key] = float("nan")
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    order = ["criterion", "n_leads", "n_won", "n_qualified"]
-    for key in (
-        "qualified_rate",
-        "median_days",
-        "share_by_horizon",
-        "precision",
-        "recall",
-        "base_win_rate",
-        "lift",
-        "per_week",
-        "lead_time_days",
-    ):
-        order += [key, f"{key}_lo", f"{key}_hi"]
-    order.append("n_lead_time")
-    out = out[order]
+    rows = [
+        _result_row(crit.name, p, point, boot, won, n_boot, ready is not None)
+        for crit, p, point, boot in zip(criteria, prepared, points, boots, strict=True)
+    ]
+    out = pd.DataFrame(rows)[_result_columns()]
     out.attrs.update(
         horizon_days=horizon_days,
         n_boot=n_boot,

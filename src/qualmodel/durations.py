@@ -123,6 +123,73 @@ def _to_units(
     return out
 
 
+def _check_options(
+    unit: str, horizon: float | None, resolution: float | None, rounding: str, before_start: str
+) -> None:
+    """Raise a one-line ConfigError for an unknown unit or a bad horizon/resolution/mode."""
+    if unit not in UNITS:
+        raise ConfigError(
+            f"time_to_event: unit '{unit}' is not supported; use one of {', '.join(UNITS)}"
+        )
+    if horizon is not None and not (np.isfinite(horizon) and horizon > 0):
+        raise ConfigError(f"time_to_event: horizon must be a positive number, got {horizon!r}")
+    if resolution is not None and not (np.isfinite(resolution) and resolution > 0):
+        raise ConfigError(
+            f"time_to_event: resolution must be a positive number, got {resolution!r}"
+        )
+    if rounding not in ("floor", "ceil"):
+        raise ConfigError(f"time_to_event: rounding must be 'floor' or 'ceil', got {rounding!r}")
+    if before_start not in ("error", "zero"):
+        raise ConfigError(
+            f"time_to_event: before_start must be 'error' or 'zero', got {before_start!r}"
+        )
+
+
+def _first_outcome(
+    journeys: Journeys,
+    specs: list[tuple[str, StampSpec]],
+    keep: np.ndarray,
+    start: str,
+    start_ns: np.ndarray,
+    until_ns: np.ndarray,
+    before_start: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (end stamp in ns, event code) of the first observed outcome per kept lead.
+
+    Codes follow ``specs`` order from 1 (0 = none seen by ``observed_until``, which is then
+    the end). On ties the earlier code wins. Stamps before start raise or count at start.
+    """
+    nat = np.iinfo(np.int64).min
+    ids = journeys.leads["lead_id"].to_numpy()[keep]
+    end_ns = until_ns.copy()
+    event = np.zeros(len(start_ns), dtype=np.int64)
+    for code, (role, spec) in enumerate(specs, start=1):
+        label, ts = _stamp(journeys, spec, role)
+        ts = ts[keep]
+        seen = (ts != nat) & (ts <= until_ns)
+        early = seen & (ts < start_ns)
+        if early.any():
+            if before_start == "error":
+                raise ConfigError(
+                    f"time_to_event: {role} '{label}' is before start '{start}' for lead(s) "
+                    f"{preview(ids[early])}; fix the stamps or pass before_start='zero'"
+                )
+            ts = np.where(early, start_ns, ts)
+        # strict '<' keeps the earlier code on ties: target wins, then competing order
+        first = seen & ((event == 0) | (ts < end_ns))
+        end_ns = np.where(first, ts, end_ns)
+        event = np.where(first, code, event)
+    return end_ns, event
+
+
+def _cohort(start_ns: np.ndarray) -> np.ndarray:
+    """Month of each start stamp as 'YYYY-MM': format only the distinct months, then index."""
+    months, month_idx = np.unique(
+        start_ns.view("datetime64[ns]").astype("datetime64[M]"), return_inverse=True
+    )
+    return months.astype(str).astype(object)[month_idx]
+
+
 def time_to_event(
     journeys: Journeys,
     start: str = "sal_at",
@@ -198,22 +265,7 @@ def time_to_event(
     competing stamps the earlier-listed one wins. Stamps after ``observed_until`` are
     ignored (the lead is censored at ``observed_until`` unless an earlier stamp exists).
     """
-    if unit not in UNITS:
-        raise ConfigError(
-            f"time_to_event: unit '{unit}' is not supported; use one of {', '.join(UNITS)}"
-        )
-    if horizon is not None and not (np.isfinite(horizon) and horizon > 0):
-        raise ConfigError(f"time_to_event: horizon must be a positive number, got {horizon!r}")
-    if resolution is not None and not (np.isfinite(resolution) and resolution > 0):
-        raise ConfigError(
-            f"time_to_event: resolution must be a positive number, got {resolution!r}"
-        )
-    if rounding not in ("floor", "ceil"):
-        raise ConfigError(f"time_to_event: rounding must be 'floor' or 'ceil', got {rounding!r}")
-    if before_start not in ("error", "zero"):
-        raise ConfigError(
-            f"time_to_event: before_start must be 'error' or 'zero', got {before_start!r}"
-        )
+    _check_options(unit, horizon, resolution, rounding, before_start)
     if isinstance(competing, str | pd.Series):
         competing = (competing,)
     competing = tuple(competing)
@@ -237,24 +289,7 @@ def time_to_event(
     ids = leads["lead_id"].to_numpy()[keep]
 
     specs = [("target", target)] + [(f"competing[{i}]", c) for i, c in enumerate(competing)]
-    end_ns = until_ns.copy()
-    event = np.zeros(len(start_ns), dtype=np.int64)
-    for code, (role, spec) in enumerate(specs, start=1):
-        label, ts = _stamp(journeys, spec, role)
-        ts = ts[keep]
-        seen = (ts != nat) & (ts <= until_ns)
-        early = seen & (ts < start_ns)
-        if early.any():
-            if before_start == "error":
-                raise ConfigError(
-                    f"time_to_event: {role} '{label}' is before start '{start}' for lead(s) "
-                    f"{preview(ids[early])}; fix the stamps or pass before_start='zero'"
-                )
-            ts = np.where(early, start_ns, ts)
-        # strict '<' keeps the earlier code on ties: target wins, then competing order
-        first = seen & ((event == 0) | (ts < end_ns))
-        end_ns = np.where(first, ts, end_ns)
-        event = np.where(first, code, event)
+    end_ns, event = _first_outcome(journeys, specs, keep, start, start_ns, until_ns, before_start)
 
     # observed_until may precede start only for broken input; clip to zero follow-up
     delta = np.maximum(end_ns - start_ns, 0)
@@ -264,17 +299,12 @@ def time_to_event(
         duration = np.where(over, float(horizon), duration)
         event = np.where(over, 0, event)
 
-    # month of start as 'YYYY-MM': format only the distinct months, then index
-    months, month_idx = np.unique(
-        start_ns.view("datetime64[ns]").astype("datetime64[M]"), return_inverse=True
-    )
-    cohort = months.astype(str).astype(object)[month_idx]
     out = pd.DataFrame(
         {
             "lead_id": ids.astype(object),
             "duration": duration,
             "event": event.astype(np.int64),
-            "cohort": cohort,
+            "cohort": _cohort(start_ns),
         }
     )
     rows = np.flatnonzero(keep)

@@ -27,8 +27,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +35,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qualmodel.atomic import make_temp_dir
 from qualmodel.errors import ContractError, InputError, preview
 
 #: Stage timestamp columns a ``leads`` table may carry (all optional).
@@ -636,44 +633,9 @@ class Journeys:
         pathlib.Path
             The folder written.
         """
-        from qualmodel.safety import clean_stale, is_journeys_folder, temp_prefix
+        from qualmodel._journeys_files import write_folder
 
-        target = Path(path)
-        if target.exists() and not target.is_dir():
-            raise InputError(f"{target}: exists and is not a folder; choose another path")
-        if target.exists() and any(target.iterdir()):
-            if not overwrite:
-                raise InputError(f"{target}: folder exists; pass overwrite=True or choose another")
-            if not is_journeys_folder(target):
-                raise InputError(
-                    f"{target}: exists and is not a journeys folder written by qualmodel; "
-                    f"refusing to replace it — choose another path"
-                )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        clean_stale(target.parent, (f".{target.name}.tmp-", f".{target.name}.old-"))
-        tmp = make_temp_dir(target.parent, temp_prefix(target.name, "tmp"))  # mode as mkdir's
-        try:
-            self.leads.to_parquet(tmp / "leads.parquet", index=False)
-            self.events.to_parquet(tmp / "events.parquet", index=False)
-            meta = dict(self.meta)
-            meta[CHECKSUMS_KEY] = {name: file_sha256(tmp / name) for name in _DATA_FILES}
-            (tmp / "meta.json").write_text(
-                json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-            )
-            if target.exists():
-                old = Path(
-                    tempfile.mkdtemp(prefix=temp_prefix(target.name, "old"), dir=target.parent)
-                )
-                old.rmdir()
-                target.rename(old)
-                tmp.rename(target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return target
+        return write_folder(self, path, overwrite)
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Journeys:
@@ -697,50 +659,9 @@ class Journeys:
         ContractError
             When the content breaks the contract.
         """
-        folder = Path(path)
-        if folder.is_file():
-            raise InputError(
-                f"{folder}: is a file, not a journeys folder; give the folder holding "
-                f"{', '.join(_FILES)} (import a CRM CSV first with 'qualmodel import')"
-            )
-        if not folder.is_dir():
-            raise InputError(
-                f"{folder}: no such journeys folder; create one with 'qualmodel simulate' "
-                f"or 'qualmodel import'"
-            )
-        for name in _FILES:
-            if not (folder / name).is_file():
-                raise InputError(
-                    f"{folder / name}: missing; a journeys folder holds {', '.join(_FILES)}"
-                )
-        meta_path = folder / "meta.json"
-        try:
-            meta = json.loads(meta_path.read_bytes().decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{meta_path}: not UTF-8 text (byte at offset {exc.start}); re-create the "
-                f"folder or save meta.json as UTF-8"
-            ) from None
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{meta_path}: invalid JSON at line {exc.lineno} column "
-                f"{exc.colno} ({exc.msg}); fix or rewrite the file"
-            ) from None
-        if not isinstance(meta, dict):
-            raise InputError(
-                f"{meta_path}: expected a JSON object, got {type(meta).__name__}; fix or "
-                f"rewrite the file"
-            )
-        _verify_checksums(folder, meta)
-        try:
-            leads = pd.read_parquet(folder / "leads.parquet")
-            events = pd.read_parquet(folder / "events.parquet")
-        except Exception as exc:  # pyarrow raises many types for corrupt files
-            raise InputError(
-                f"{folder}: cannot read Parquet ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}); re-create the folder "
-                f"(qualmodel simulate) or re-import it (qualmodel import)"
-            ) from None
+        from qualmodel._journeys_files import read_parts
+
+        folder, leads, events, meta = read_parts(path)
         try:
             return cls(leads, events, meta)
         except ContractError as exc:

@@ -28,6 +28,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -197,6 +198,111 @@ def _attribute_design(
     return pd.DataFrame(cols, index=leads.index), specs
 
 
+def _bant_design(leads: pd.DataFrame, bant: Sequence[str]) -> pd.DataFrame:
+    """Return one float column ``bant:<fact>`` per BANT fact (NaN where unknown)."""
+    bant_df = pd.DataFrame(index=leads.index)
+    for fact in bant:
+        col = _BANT_COLUMN[fact]
+        if col not in leads.columns:
+            raise ConfigError(f"fit_score_criterion: BANT column '{col}' not in leads")
+        bant_df[f"bant:{fact}"] = leads[col].astype("float64")
+    return bant_df
+
+
+def _fit_rows(
+    leads: pd.DataFrame, X: pd.DataFrame, y: pd.Series, start: str, window_days: float | None
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Keep complete leads observed for the full window; raise if the fit can't be supported."""
+    keep = X.notna().all(axis=1) & y.notna()
+    if window_days is not None:
+        opened = leads[start].to_numpy().view("int64")
+        until = leads["observed_until"].to_numpy().view("int64")
+        keep &= until >= opened + int(round(window_days * _DAY_NS))
+    X, yk = X.loc[keep], y.loc[keep]
+    constant = [c for c in X.columns if X[c].nunique() < 2]
+    if constant:
+        raise ConfigError(
+            f"fit_score_criterion: term(s) {', '.join(constant)} do not vary among the "
+            f"fitted leads; drop them"
+        )
+    if len(yk) < 10 * (X.shape[1] + 1) or yk.nunique() < 2:
+        raise ConfigError(
+            f"fit_score_criterion: {len(yk)} usable leads with outcome rate "
+            f"{yk.mean() if len(yk) else float('nan'):.3f} cannot support {X.shape[1]} terms; "
+            f"use more leads, fewer terms, or another outcome"
+        )
+    return X, yk
+
+
+def _logit_fit(X: pd.DataFrame, yk: pd.Series) -> Any:
+    """Fit the logistic regression of ``yk`` on ``X`` (plus intercept); failures raise."""
+    design = sm.add_constant(X.astype("float64"), has_constant="add")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            res = sm.Logit(yk.to_numpy(), design).fit(disp=0, maxiter=200)
+        except Exception as exc:  # PerfectSeparation, convergence, singular matrix
+            raise ConfigError(
+                f"fit_score_criterion: the logistic fit failed ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}); drop terms that separate "
+                f"the outcome perfectly or merge rare levels"
+            ) from None
+    if not res.mle_retvals.get("converged", True):
+        raise ConfigError("fit_score_criterion: the logistic fit did not converge; drop terms")
+    return res
+
+
+def _points_terms(
+    points: pd.Series,
+    event_terms: Sequence[str],
+    specs: list,
+    bant_terms: Sequence[str],
+    max_count: int,
+) -> tuple[dict[str, EventPoints], list[AttributePoints]]:
+    """Turn nonzero rounded points into score-rule event and attribute terms."""
+    event_points = {
+        term.split(":", 1)[1]: EventPoints(points=float(points[term]), max_count=max_count)
+        for term in event_terms
+        if points[term] != 0
+    }
+    attr_points: list[AttributePoints] = []
+    for term, _, info in specs:
+        if points[term] == 0:
+            continue
+        col, level = info[0], info[1]
+        attr_points.append(AttributePoints(column=col, equals=level, points=float(points[term])))
+    for term in bant_terms:
+        if points[term] != 0:
+            attr_points.append(
+                AttributePoints(bant=term.split(":", 1)[1], points=float(points[term]))
+            )
+    if not event_points and not attr_points:
+        raise ConfigError(
+            "fit_score_criterion: every fitted term rounds to 0 points; raise "
+            "points_per_logit or decimals"
+        )
+    return event_points, attr_points
+
+
+def _coefficient_table(
+    res: Any, kinds: dict[str, str], points: pd.Series, z: float
+) -> pd.DataFrame:
+    """One row per fitted term: coefficient, SE, Wald interval, p-value and points."""
+    coef, se = res.params, res.bse
+    return pd.DataFrame(
+        {
+            "term": ["intercept" if t == "const" else t for t in coef.index],
+            "kind": [kinds[t] for t in coef.index],
+            "coef": coef.to_numpy(),
+            "se": se.to_numpy(),
+            "lower": (coef - z * se).to_numpy(),
+            "upper": (coef + z * se).to_numpy(),
+            "p_value": res.pvalues.to_numpy(),
+            "points": points.to_numpy(),
+        }
+    )
+
+
 def fit_score_criterion(
     journeys: Journeys,
     outcome: str = "won_at",
@@ -281,48 +387,14 @@ def fit_score_criterion(
     if min_level_count < 1:
         raise ConfigError("fit_score_criterion: min_level_count must be ≥ 1")
     attr, specs = _attribute_design(leads, attr_cols, min_level_count)
-    bant_df = pd.DataFrame(index=leads.index)
-    for fact in bant:
-        col = _BANT_COLUMN[fact]
-        if col not in leads.columns:
-            raise ConfigError(f"fit_score_criterion: BANT column '{col}' not in leads")
-        bant_df[f"bant:{fact}"] = leads[col].astype("float64")
+    bant_df = _bant_design(leads, bant)
     X = pd.concat([ev, attr, bant_df], axis=1)
     if X.shape[1] == 0:
         raise ConfigError("fit_score_criterion: nothing to score; give events and/or attributes")
-    keep = X.notna().all(axis=1) & y.notna()
-    if window_days is not None:
-        opened = leads[start].to_numpy().view("int64")
-        until = leads["observed_until"].to_numpy().view("int64")
-        keep &= until >= opened + int(round(window_days * _DAY_NS))
-    X, yk = X.loc[keep], y.loc[keep]
-    constant = [c for c in X.columns if X[c].nunique() < 2]
-    if constant:
-        raise ConfigError(
-            f"fit_score_criterion: term(s) {', '.join(constant)} do not vary among the "
-            f"fitted leads; drop them"
-        )
-    if len(yk) < 10 * (X.shape[1] + 1) or yk.nunique() < 2:
-        raise ConfigError(
-            f"fit_score_criterion: {len(yk)} usable leads with outcome rate "
-            f"{yk.mean() if len(yk) else float('nan'):.3f} cannot support {X.shape[1]} terms; "
-            f"use more leads, fewer terms, or another outcome"
-        )
-    design = sm.add_constant(X.astype("float64"), has_constant="add")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            res = sm.Logit(yk.to_numpy(), design).fit(disp=0, maxiter=200)
-        except Exception as exc:  # PerfectSeparation, convergence, singular matrix
-            raise ConfigError(
-                f"fit_score_criterion: the logistic fit failed ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}); drop terms that separate "
-                f"the outcome perfectly or merge rare levels"
-            ) from None
-    if not res.mle_retvals.get("converged", True):
-        raise ConfigError("fit_score_criterion: the logistic fit did not converge; drop terms")
+    X, yk = _fit_rows(leads, X, y, start, window_days)
+    res = _logit_fit(X, yk)
     z = stats.norm.ppf(0.5 + conf_level / 2)
-    coef, se = res.params, res.bse
+    coef = res.params
     points = (coef * points_per_logit).round(decimals)
     base_rate = float(yk.mean())
     p_star = min(0.9, 2 * base_rate) if target_probability is None else target_probability
@@ -333,27 +405,7 @@ def fit_score_criterion(
     intercept = float(coef["const"])
     threshold = round(points_per_logit * (math.log(p_star / (1 - p_star)) - intercept), decimals)
 
-    event_points = {
-        term.split(":", 1)[1]: EventPoints(points=float(points[term]), max_count=max_count)
-        for term in ev.columns
-        if points[term] != 0
-    }
-    attr_points: list[AttributePoints] = []
-    for term, _, info in specs:
-        if points[term] == 0:
-            continue
-        col, level = info[0], info[1]
-        attr_points.append(AttributePoints(column=col, equals=level, points=float(points[term])))
-    for term in bant_df.columns:
-        if points[term] != 0:
-            attr_points.append(
-                AttributePoints(bant=term.split(":", 1)[1], points=float(points[term]))
-            )
-    if not event_points and not attr_points:
-        raise ConfigError(
-            "fit_score_criterion: every fitted term rounds to 0 points; raise "
-            "points_per_logit or decimals"
-        )
+    event_points, attr_points = _points_terms(points, ev.columns, specs, bant_df.columns, max_count)
     crit = Criterion(
         name=name,
         description=(
@@ -366,18 +418,7 @@ def fit_score_criterion(
     kinds.update({c: "event" for c in ev.columns})
     kinds.update({c: "attribute" for c in attr.columns})
     kinds.update({c: "bant" for c in bant_df.columns})
-    table = pd.DataFrame(
-        {
-            "term": ["intercept" if t == "const" else t for t in coef.index],
-            "kind": [kinds[t] for t in coef.index],
-            "coef": coef.to_numpy(),
-            "se": se.to_numpy(),
-            "lower": (coef - z * se).to_numpy(),
-            "upper": (coef + z * se).to_numpy(),
-            "p_value": res.pvalues.to_numpy(),
-            "points": points.to_numpy(),
-        }
-    )
+    table = _coefficient_table(res, kinds, points, z)
     return FittedScore(
         criterion=crit,
         coefficients=table,

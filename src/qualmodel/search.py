@@ -318,6 +318,90 @@ def _builtin_list(space: SearchSpace, builtins: Sequence[Criterion] | None) -> l
     return scenario_criteria(space.scenario) if space.scenario else []
 
 
+def _check_search_args(objective: str, capacity_per_week: float | None) -> None:
+    """Raise a one-line ConfigError for an unknown objective or a non-positive capacity."""
+    if objective not in _OBJECTIVES:
+        raise ConfigError(
+            f"search_criteria: objective '{objective}' unknown; use {', '.join(_OBJECTIVES)}"
+        )
+    if capacity_per_week is not None and not capacity_per_week > 0:
+        raise ConfigError(
+            f"search_criteria: capacity_per_week must be > 0, got {capacity_per_week}"
+        )
+
+
+def _sal_outcomes(leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Return SAL stamps (int64 ns), won-by-``observed_until`` flags and readiness stamps.
+
+    Readiness (``true_ready_at``) is ``None`` when the data carry no simulation truth.
+    """
+    sal = leads["sal_at"].to_numpy().view(np.int64)
+    until = leads["observed_until"].to_numpy().view(np.int64)
+    won_at = leads["won_at"].to_numpy().view(np.int64) if "won_at" in leads else None
+    won = (won_at != _NAT) & (won_at <= until) if won_at is not None else np.zeros(len(sal), bool)
+    ready = None
+    if "true_ready_at" in leads.columns:
+        ready = leads["true_ready_at"].to_numpy().astype("datetime64[ns]").view(np.int64)
+    return sal, won, ready
+
+
+def _candidate_table(
+    grid: CandidateGrid,
+    masks: dict[str, np.ndarray],
+    won: np.ndarray,
+    sal_per_week: float,
+    min_qualified: int,
+    capacity_per_week: float | None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Fit and test metrics of every candidate, with frontier and capacity flags."""
+    res = _evaluate(grid, masks, won, None, sal_per_week)  # lead times: frontier only
+    table = grid.table.drop(columns=["i_score", "i_bant", "i_events"])
+    table = pd.concat([table, res["fit"], res["test"].add_suffix("_test")], axis=1)
+    eligible = table["n_qualified"].to_numpy() >= min_qualified
+    front = np.zeros(len(table), dtype=bool)
+    front[eligible] = frontier_mask(
+        *(table.loc[eligible, c].to_numpy() for c in ("precision", "recall", "per_week"))
+    )
+    table["on_frontier"] = front
+    table["within_capacity"] = (
+        True if capacity_per_week is None else table["per_week"] <= capacity_per_week
+    )
+    return table, front
+
+
+def _pick_within(
+    table: pd.DataFrame,
+    front: np.ndarray,
+    objective: str,
+    capacity_per_week: float | None,
+    min_qualified: int,
+) -> int:
+    """Position (among the frontier rows) of the winner; raise if none fits the capacity."""
+    pos = _pick(table[front], objective, capacity_per_week)
+    if pos is None:
+        low = table.loc[front, "per_week"].min()
+        raise ConfigError(
+            f"search_criteria: no frontier definition fits {capacity_per_week:g} SQOs/week "
+            f"(lowest workload found: {low:.1f}/week, with ≥ {min_qualified} qualified fit "
+            f"leads); raise the capacity or add higher thresholds / stricter parts"
+        )
+    return pos
+
+
+def _add_lead_times(
+    table: pd.DataFrame,
+    grid: CandidateGrid,
+    front_idx: np.ndarray,
+    masks: dict[str, np.ndarray],
+    ready: np.ndarray,
+) -> None:
+    """Fill ``lead_time_days`` (fit) and ``lead_time_days_test`` for the frontier rows."""
+    t = grid.times(front_idx)
+    for key, m in masks.items():
+        col = "lead_time_days" + ("_test" if key == "test" else "")
+        table.loc[front_idx, col] = _lead_time(t[:, m], ready[m])
+
+
 def search_criteria(
     journeys: Journeys,
     space: SearchSpace | dict | str,
@@ -365,60 +449,28 @@ def search_criteria(
     -------
     SearchResult
     """
-    if objective not in _OBJECTIVES:
-        raise ConfigError(
-            f"search_criteria: objective '{objective}' unknown; use {', '.join(_OBJECTIVES)}"
-        )
-    if capacity_per_week is not None and not capacity_per_week > 0:
-        raise ConfigError(
-            f"search_criteria: capacity_per_week must be > 0, got {capacity_per_week}"
-        )
+    _check_search_args(objective, capacity_per_week)
     space = load_search_space(space)
     mature = horizon_days if mature_days is None else mature_days
     pop, held, split_at = _population(journeys, holdout_share, mature)
     leads = pop.leads
-    sal = leads["sal_at"].to_numpy().view(np.int64)
-    until = leads["observed_until"].to_numpy().view(np.int64)
-    won_at = leads["won_at"].to_numpy().view(np.int64) if "won_at" in leads else None
-    won = (won_at != _NAT) & (won_at <= until) if won_at is not None else np.zeros(len(sal), bool)
-    ready = None
-    if "true_ready_at" in leads.columns:
-        ready = leads["true_ready_at"].to_numpy().astype("datetime64[ns]").view(np.int64)
+    sal, won, ready = _sal_outcomes(leads)
     span_weeks = max((sal.max() - sal.min()) / (7 * _DAY_NS), 1.0)
     sal_per_week = len(sal) / span_weeks
     grid = CandidateGrid(pop, space)
     masks = {"fit": ~held, "test": held}
-    res = _evaluate(grid, masks, won, None, sal_per_week)  # lead times: frontier only
-    table = grid.table.drop(columns=["i_score", "i_bant", "i_events"])
-    table = pd.concat([table, res["fit"], res["test"].add_suffix("_test")], axis=1)
-    eligible = table["n_qualified"].to_numpy() >= min_qualified
-    front = np.zeros(len(table), dtype=bool)
-    front[eligible] = frontier_mask(
-        *(table.loc[eligible, c].to_numpy() for c in ("precision", "recall", "per_week"))
-    )
-    table["on_frontier"] = front
-    table["within_capacity"] = (
-        True if capacity_per_week is None else table["per_week"] <= capacity_per_week
+    table, front = _candidate_table(
+        grid, masks, won, sal_per_week, min_qualified, capacity_per_week
     )
     if not front.any():
         raise ConfigError(
             f"search_criteria: no candidate qualifies ≥ {min_qualified} fit leads "
             f"({int((~held).sum())} fit SALs); lower min_qualified or use more leads"
         )
-    pos = _pick(table[front], objective, capacity_per_week)
-    if pos is None:
-        low = table.loc[front, "per_week"].min()
-        raise ConfigError(
-            f"search_criteria: no frontier definition fits {capacity_per_week:g} SQOs/week "
-            f"(lowest workload found: {low:.1f}/week, with ≥ {min_qualified} qualified fit "
-            f"leads); raise the capacity or add higher thresholds / stricter parts"
-        )
+    pos = _pick_within(table, front, objective, capacity_per_week, min_qualified)
     front_idx = np.flatnonzero(front)
     if ready is not None:
-        t = grid.times(front_idx)
-        for key, m in masks.items():
-            col = "lead_time_days" + ("_test" if key == "test" else "")
-            table.loc[front_idx, col] = _lead_time(t[:, m], ready[m])
+        _add_lead_times(table, grid, front_idx, masks, ready)
     win_idx = int(front_idx[pos])
     table["winner"] = np.arange(len(table)) == win_idx
     crits = {str(table.at[i, "name"]): grid.criterion(i) for i in front_idx}

@@ -34,6 +34,7 @@ _DAY_S = 86_400
 _NS = 1_000_000_000
 _MAX_DAYS = 36_500.0  # latent times beyond 100 years are clipped before conversion
 _BANT = ("budget", "authority", "need")
+_BANT_EVENTS = ("bant_budget", "bant_authority", "bant_need", "bant_timeline")
 _BANT_COL = {"budget": "budget_confirmed", "authority": "authority", "need": "need"}
 
 
@@ -402,21 +403,16 @@ def simulate_steps(
     return journeys
 
 
-def _simulate_arrays(
-    sc: Scenario, n: int, seed: int, nurture_on: bool, step: Callable[[str], None]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _population(sc: Scenario, n: int, seed: int, nurture_on: bool) -> dict[str, Any]:
+    """Draw segment, latent intent, arrival, true BANT and the nurture assignment."""
     segs = sc.segment_names
-    cutoff = float(sc.window.days)
-    start_ns = int(pd.Timestamp(sc.window.start).value)
-
-    # ---- population: segment, latent intent, arrival
     rng = _rng(seed, "population")
     seg = rng.choice(len(segs), size=n, p=[s.share for s in sc.segments]).astype(np.int8)
     mu = np.array([s.intent_mean for s in sc.segments])
     z = mu[seg] + sc.intent.sd * rng.standard_normal(n)
     created = rng.random(n) * sc.window.arrival_days
 
-    # ---- true BANT attributes, correlated with intent and segment
+    # true BANT attributes, correlated with intent and segment
     rng = _rng(seed, "bant")
     truth: dict[str, np.ndarray] = {}
     for attr in _BANT:
@@ -430,12 +426,21 @@ def _simulate_arrays(
     )
     timeline = np.maximum(timeline, 1.0)
 
-    # ---- nurture assignment (randomised)
+    # nurture assignment (randomised)
     rng = _rng(seed, "nurture")
     nurtured = (rng.random(n) < sc.nurture.share) & nurture_on
-    step("population")
+    return {
+        "seg": seg,
+        "z": z,
+        "created": created,
+        "truth": truth,
+        "timeline": timeline,
+        "nurtured": nurtured,
+    }
 
-    # ---- funnel: created → MQL → SAL (latent, before censoring)
+
+def _funnel(sc: Scenario, n: int, seed: int, z: np.ndarray, created: np.ndarray) -> dict:
+    """Draw created → MQL → SAL (latent, before censoring) and the stage times."""
     rng = _rng(seed, "funnel")
     f_mql, f_sal = sc.funnel.mql, sc.funnel.sal
     off = f_mql.intent_log_odds * z
@@ -445,8 +450,13 @@ def _simulate_arrays(
     a = _calibrate_intercept(off[mql], f_sal.share)
     sal = mql & (rng.random(n) < _sigmoid(a + off))
     sal_t = mql_t + rng.exponential(f_sal.delay_mean_days, n)
+    return {"mql": mql, "mql_t": mql_t, "sal": sal, "sal_t": sal_t}
 
-    # ---- sales process from SAL: cure fraction and competing Weibull PH hazards
+
+def _sales(sc: Scenario, n: int, seed: int, lat: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Draw the sales process from SAL: cure fraction and competing Weibull PH hazards."""
+    segs = sc.segment_names
+    seg, z, truth, sal, sal_t = lat["seg"], lat["z"], lat["truth"], lat["sal"], lat["sal_t"]
     rng = _rng(seed, "sales")
     nc = sc.sales.never_convert
     off = (
@@ -459,7 +469,7 @@ def _simulate_arrays(
     cured = rng.random(n) < _sigmoid(a + off)
     values = {
         "intent": z,
-        "nurtured": nurtured.astype(np.float64),
+        "nurtured": lat["nurtured"].astype(np.float64),
         **{k: v.astype(np.float64) for k, v in truth.items()},
     }
     w_sqo, w_dq = sc.sales.sqo, sc.sales.disqualification
@@ -471,23 +481,39 @@ def _simulate_arrays(
     sqo_latent = sal & (t_sqo < t_dq)
     dq_latent = sal & (t_dq <= t_sqo)
     ready_t = np.where(sal & ~cured, sal_t + t_sqo, np.inf)
-    sqo_t = np.where(sqo_latent, ready_t, np.inf)
-    dq_t = np.where(dq_latent, sal_t + t_dq, np.inf)
+    return {
+        "cured": cured,
+        "lp_sqo": lp_sqo,
+        "lp_dq": lp_dq,
+        "sqo_latent": sqo_latent,
+        "ready_t": ready_t,
+        "sqo_t": np.where(sqo_latent, ready_t, np.inf),
+        "dq_t": np.where(dq_latent, sal_t + t_dq, np.inf),
+    }
 
-    # ---- close after SQO: won vs lost, time to close
+
+def _close(sc: Scenario, n: int, seed: int, lat: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Draw the close after SQO: won vs lost and the time to close."""
+    segs = sc.segment_names
+    seg, z = lat["seg"], lat["z"]
     rng = _rng(seed, "close")
     cl = sc.sales.close
     off = cl.intent_log_odds * z + _seg_effect(cl.segment_log_odds, segs, seg)
-    a = _calibrate_intercept(off[sqo_latent], cl.win_share)
+    a = _calibrate_intercept(off[lat["sqo_latent"]], cl.win_share)
     won_latent = rng.random(n) < _sigmoid(a + off)
     med = np.array([cl.days_median[s] for s in segs])
-    close_t = sqo_t + med[seg] * np.exp(cl.days_sigma * rng.standard_normal(n))
-    step("sales process")
+    close_t = lat["sqo_t"] + med[seg] * np.exp(cl.days_sigma * rng.standard_normal(n))
+    return {"won_latent": won_latent, "close_t": close_t}
 
-    # ---- background touchpoints (all declared events + nurture emails)
+
+def _touchpoint_stream(
+    sc: Scenario, n: int, seed: int, lat: dict[str, Any], cutoff: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw background touchpoints (all declared events + nurture emails) as code/sec/type."""
+    segs = sc.segment_names
+    seg, z, nurtured = lat["seg"], lat["z"], lat["nurtured"]
     tp_names = list(sc.touchpoints)
-    names = [*tp_names, "nurture_email"]
-    rates = np.empty((n, len(names)), dtype=np.float64)
+    rates = np.empty((n, len(tp_names) + 1), dtype=np.float64)
     for j, ev in enumerate(tp_names):
         tp = sc.touchpoints[ev]
         log_rr = (
@@ -497,74 +523,85 @@ def _simulate_arrays(
         )
         rates[:, j] = tp.rate_per_30d / 30.0 * np.exp(log_rr)
     rates[:, -1] = np.where(nurtured, sc.nurture.email_rate_per_30d / 30.0, 0.0)
-    a_codes, a_sec, a_type = _background_events(_rng(seed, "touchpoints"), rates, created, cutoff)
-    del rates
-    step("touchpoints")
+    return _background_events(_rng(seed, "touchpoints"), rates, lat["created"], cutoff)
 
-    # ---- readiness bursts of SQO-type events and BANT discovery events
-    bant_names = ["bant_budget", "bant_authority", "bant_need", "bant_timeline"]
-    all_names = [*names, *bant_names]
+
+def _signal_parts(
+    sc: Scenario, n: int, seed: int, lat: dict[str, Any], cutoff: float, all_names: list[str]
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray], dict]:
+    """Draw readiness bursts of SQO-type events and BANT discovery events, per event name.
+
+    Returns lists of lead codes, times (days), type codes and values, plus which BANT
+    attributes each lead has disclosed by the cutoff.
+    """
     b_codes, b_t, b_type, b_val = [], [], [], []
+
+    def add(idx: np.ndarray, t: np.ndarray, name: str, val: np.ndarray) -> None:
+        b_codes.append(idx)
+        b_t.append(t[idx])
+        b_type.append(np.full(idx.size, all_names.index(name), dtype=np.int16))
+        b_val.append(val)
+
     rng = _rng(seed, "bursts")
-    for ev in tp_names:
+    for ev in sc.touchpoints:
         tp = sc.touchpoints[ev]
         if tp.kind != "sqo":
             continue
-        emit = sqo_latent & (rng.random(n) < tp.p_ready)
-        t = np.maximum(ready_t - rng.exponential(tp.ready_lead_mean_days, n), created)
+        emit = lat["sqo_latent"] & (rng.random(n) < tp.p_ready)
+        t = np.maximum(lat["ready_t"] - rng.exponential(tp.ready_lead_mean_days, n), lat["created"])
         emit &= t <= cutoff
         idx = np.flatnonzero(emit)
-        b_codes.append(idx)
-        b_t.append(t[idx])
-        b_type.append(np.full(idx.size, all_names.index(ev), dtype=np.int16))
-        b_val.append(np.full(idx.size, np.nan))
+        add(idx, t, ev, np.full(idx.size, np.nan))
     rng = _rng(seed, "discovery")
     known: dict[str, np.ndarray] = {}
-    specs = {
-        "budget": sc.bant.budget,
-        "authority": sc.bant.authority,
-        "need": sc.bant.need,
-        "timeline": sc.bant.timeline,
-    }
-    for attr, spec in specs.items():
-        t = sal_t + rng.exponential(spec.discovery_mean_days, n)
-        found = sal & (t <= cutoff) & (t < dq_t)
+    for attr in (*_BANT, "timeline"):
+        spec = getattr(sc.bant, attr)
+        t = lat["sal_t"] + rng.exponential(spec.discovery_mean_days, n)
+        found = lat["sal"] & (t <= cutoff) & (t < lat["dq_t"])
         known[attr] = found
         idx = np.flatnonzero(found)
-        b_codes.append(idx)
-        b_t.append(t[idx])
-        b_type.append(np.full(idx.size, all_names.index(f"bant_{attr}"), dtype=np.int16))
-        val = timeline if attr == "timeline" else truth[attr].astype(np.float64)
-        b_val.append(val[idx])
+        val = lat["timeline"] if attr == "timeline" else lat["truth"][attr].astype(np.float64)
+        add(idx, t, f"bant_{attr}", val[idx])
+    return b_codes, b_t, b_type, b_val, known
+
+
+def _merge_signals(
+    stream: tuple[np.ndarray, np.ndarray, np.ndarray],
+    parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sort the small signal stream and merge it into the big (already ordered) one."""
+    b_codes, b_t, b_type, b_val = parts
     bc = np.concatenate(b_codes).astype(np.int64)
     bt = np.concatenate(b_t)
     b_sec = np.floor(bt * _DAY_S).astype(np.int64)
     b_key = (bc << 32) | b_sec
     order = np.argsort(b_key, kind="stable")
     b_key = b_key[order]
-    step("signals")
-
-    # ---- merge the small stream into the big (already ordered) one
+    a_codes, a_sec, a_type = stream
     a_key = a_codes.astype(np.int64)
     a_key <<= 32
     a_key |= a_sec
     b_type_all = np.concatenate(b_type)[order]
     b_val_all = np.concatenate(b_val)[order]
-    codes, secs, types, vals = _merge_streams(
+    return _merge_streams(
         a_key,
         b_key,
         (a_codes, a_sec, a_type),
         (bc[order].astype(np.int32), b_sec[order], b_type_all, b_val_all),
     )
-    del a_key, a_codes, a_sec, a_type
-    step("merge")
 
-    # ---- tables
-    ids = _lead_ids(n)
-    index = pd.Index(ids, dtype=object, name="lead_id")
+
+def _events_table(
+    merged: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    index: pd.Index,
+    all_names: list[str],
+    start_ns: int,
+) -> pd.DataFrame:
+    """Build the events table from merged lead codes, seconds, type codes and values."""
+    codes, secs, types, vals = merged
     sorted_names = sorted(all_names)
     remap = np.array([sorted_names.index(x) for x in all_names], dtype=np.int16)
-    events = pd.DataFrame(
+    return pd.DataFrame(
         {
             "lead_id": pd.Categorical.from_codes(
                 codes, dtype=_categorical_dtype(index), validate=False
@@ -577,8 +614,16 @@ def _simulate_arrays(
         },
         copy=False,
     )
-    del codes, secs, types, vals
 
+
+def _leads_table(
+    sc: Scenario, ids: np.ndarray, lat: dict[str, Any], known: dict, start_ns: int
+) -> pd.DataFrame:
+    """Build the leads table: observed stage timestamps, disclosed BANT and the truth."""
+    n = ids.size
+    cutoff = float(sc.window.days)
+    truth, timeline, sal, cured = lat["truth"], lat["timeline"], lat["sal"], lat["cured"]
+    sqo_latent, won_latent, close_t = lat["sqo_latent"], lat["won_latent"], lat["close_t"]
     end = np.full(n, start_ns + int(round(cutoff * _DAY_S)) * _NS).view("datetime64[ns]")
     end_sec = np.floor(cutoff * _DAY_S) / _DAY_S
 
@@ -586,27 +631,29 @@ def _simulate_arrays(
         d = days if cond is None else np.where(cond, days, np.inf)
         return _days_to_ns(d, start_ns, end_sec)
 
-    leads = pd.DataFrame(
+    return pd.DataFrame(
         {
             "lead_id": ids,
-            "created_at": ts(created),
+            "created_at": ts(lat["created"]),
             "observed_until": end,
-            "segment": pd.Categorical.from_codes(seg, dtype=pd.CategoricalDtype(segs)),
-            "nurtured": nurtured,
-            "mql_at": ts(mql_t, mql),
-            "sal_at": ts(sal_t, sal),
-            "sqo_at": ts(sqo_t),
-            "disqualified_at": ts(dq_t),
+            "segment": pd.Categorical.from_codes(
+                lat["seg"], dtype=pd.CategoricalDtype(sc.segment_names)
+            ),
+            "nurtured": lat["nurtured"],
+            "mql_at": ts(lat["mql_t"], lat["mql"]),
+            "sal_at": ts(lat["sal_t"], sal),
+            "sqo_at": ts(lat["sqo_t"]),
+            "disqualified_at": ts(lat["dq_t"]),
             "won_at": ts(close_t, sqo_latent & won_latent),
             "lost_at": ts(close_t, sqo_latent & ~won_latent),
             "budget_confirmed": _nullable_bool(truth["budget"], known["budget"]),
             "authority": _nullable_bool(truth["authority"], known["authority"]),
             "need": _nullable_bool(truth["need"], known["need"]),
             "timeline_days": np.where(known["timeline"], timeline, np.nan),
-            "true_intent": z,
+            "true_intent": lat["z"],
             "true_buyer": won_latent & ~cured,
             "true_ready_at": _days_to_ns(
-                np.where(sal & ~cured, ready_t, np.inf), start_ns, _MAX_DAYS
+                np.where(sal & ~cured, lat["ready_t"], np.inf), start_ns, _MAX_DAYS
             ),
             "true_never_convert": cured,
             "true_sal": sal,
@@ -614,10 +661,36 @@ def _simulate_arrays(
             "true_authority": truth["authority"],
             "true_need": truth["need"],
             "true_timeline_days": timeline,
-            "true_sqo_lp": lp_sqo,
-            "true_dq_lp": lp_dq,
+            "true_sqo_lp": lat["lp_sqo"],
+            "true_dq_lp": lat["lp_dq"],
         },
         copy=False,
     )
+
+
+def _simulate_arrays(
+    sc: Scenario, n: int, seed: int, nurture_on: bool, step: Callable[[str], None]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cutoff = float(sc.window.days)
+    start_ns = int(pd.Timestamp(sc.window.start).value)
+
+    lat = _population(sc, n, seed, nurture_on)
+    step("population")
+    lat.update(_funnel(sc, n, seed, lat["z"], lat["created"]))
+    lat.update(_sales(sc, n, seed, lat))
+    lat.update(_close(sc, n, seed, lat))
+    step("sales process")
+    stream = _touchpoint_stream(sc, n, seed, lat, cutoff)
+    step("touchpoints")
+    all_names = [*sc.touchpoints, "nurture_email", *_BANT_EVENTS]
+    *parts, known = _signal_parts(sc, n, seed, lat, cutoff, all_names)
+    step("signals")
+    merged = _merge_signals(stream, tuple(parts))
+    del stream, parts
+    step("merge")
+    ids = _lead_ids(n)
+    events = _events_table(merged, pd.Index(ids, dtype=object, name="lead_id"), all_names, start_ns)
+    del merged
+    leads = _leads_table(sc, ids, lat, known, start_ns)
     step("tables")
     return leads, events

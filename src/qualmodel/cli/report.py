@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -84,28 +84,39 @@ def report(
     ] = None,
 ) -> None:
     """Run the report notebooks (papermill) and write HTML reports plus an index page."""
-    from qualmodel.i18n import check_lang
     from qualmodel.report import run_reports
 
     if journeys is not None and scenario:
         raise typer.BadParameter("use either --scenario or --journeys, not both")
-    params = list(param or [])
-    if lang != "en":
-        check_lang(lang)
-        if any(p.split("=", 1)[0].strip() == "lang" for p in params):
-            raise typer.BadParameter("give the language once: --lang or --param lang=..., not both")
-        params.append(f"lang={lang}")
     summary = run_reports(
         None if journeys is not None else (scenario or ["all"]),
         journeys=journeys,
         notebooks=notebook or None,
-        params=params,
+        params=_notebook_params(param, lang),
         jobs=jobs,
         out=out,
         notebooks_dir=notebooks_dir,
         progress=progress,
         keep_journeys=keep_journeys,
     )
+    _print_summary(summary, keep_journeys)
+
+
+def _notebook_params(param: list[str] | None, lang: str) -> list[str]:
+    """Return the ``--param`` values plus ``lang=<lang>`` for a non-English ``--lang``."""
+    from qualmodel.i18n import check_lang
+
+    params = list(param or [])
+    if lang != "en":
+        check_lang(lang)
+        if any(p.split("=", 1)[0].strip() == "lang" for p in params):
+            raise typer.BadParameter("give the language once: --lang or --param lang=..., not both")
+        params.append(f"lang={lang}")
+    return params
+
+
+def _print_summary(summary: Any, keep_journeys: Path | None) -> None:
+    """Print notebook warnings (stderr), kept simulation folders and the closing line."""
     for res in summary.results:
         for problem in res.warnings:
             print(f"warning: {res.job.label}: {problem}", file=sys.stderr)

@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -31,6 +31,9 @@ from qualmodel.atomic import make_temp_dir
 from qualmodel.cli.app import app
 from qualmodel.errors import ConfigError, InputError
 from qualmodel.safety import check_output, clean_stale, refuse_overlap, temp_prefix, write_marker
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _parse_ages(text: str) -> list[float]:
@@ -144,11 +147,7 @@ def survival_command(
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    from qualmodel import plotting
-    from qualmodel import survival as sv
-    from qualmodel.durations import time_to_event
     from qualmodel.journeys import Journeys
 
     age_list = _parse_ages(ages)
@@ -156,8 +155,35 @@ def survival_command(
     check_output(out, "--out", force=force, kind="survival", legacy=LEGACY_OUTPUTS)
     data = Journeys.read(journeys)
     plan = cli_plan(data, start, target, competing)
+    table = _duration_table(data, journeys, plan, by, unit, horizon)
+    codes = list(range(1, len(plan["competing"]) + 2))
+    tables = _survival_tables(table, by, codes, tau, age_list)
+
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(out.parent, (f".{out.name}.tmp-", f".{out.name}.old-"))
+    tmp = make_temp_dir(out.parent, temp_prefix(out.name, "tmp"))
+    try:
+        write_marker(tmp, "survival")
+        for name, frame in tables.items():
+            frame.to_csv(tmp / f"{name}.csv", index=False)
+        n_figures = _write_figures(tmp, tables, plan, by, unit, codes)
+        _replace_folder(tmp, out, force)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    typer.echo(
+        f"wrote {len(tables)} tables and {n_figures} figures for {len(table):,} leads to {out}"
+    )
+
+
+def _duration_table(
+    data, journeys: Path, plan: dict, by: str | None, unit: str, horizon: float | None
+) -> pd.DataFrame:
+    """Time-to-event table of the plan (with the ``--by`` column, missing labelled)."""
+    from qualmodel.durations import time_to_event
+
     start_col, target_col, competing_cols = plan["start"], plan["target"], plan["competing"]
-    stem = plan["name"]
     if by is not None and by not in data.leads.columns:
         raise ConfigError(
             f"--by '{by}': not a column of {journeys}/leads.parquet; "
@@ -178,7 +204,17 @@ def survival_command(
         from qualmodel.outcomes import label_missing
 
         table = label_missing(table, by)
-    codes = list(range(1, len(competing_cols) + 2))
+    return table
+
+
+def _survival_tables(
+    table: pd.DataFrame, by: str | None, codes: list[int], tau: float, ages: list[float]
+) -> dict[str, pd.DataFrame]:
+    """Every output table by file stem, in writing order."""
+    import pandas as pd
+
+    from qualmodel import survival as sv
+
     km = sv.kaplan_meier(table, by=by)
     cif = sv.cumulative_incidence(table, by=by, events=codes)
     naive = sv.naive_conversion(table, by=by)
@@ -187,73 +223,75 @@ def survival_command(
         for k in codes:
             res = sv.logrank(table, by=by, event=k)
             logrank_rows.append(res.assign(event=k))
-    import pandas as pd
-
     logrank = (
         pd.concat(logrank_rows, ignore_index=True)
         if logrank_rows
         else pd.DataFrame(columns=["statistic", "df", "p_value", "n_groups", "n", "event"])
     )
     rmst = sv.rmst(table, tau=tau, by=by)
-    cohorts = sv.cohort_conversion(table, ages=age_list)
+    cohorts = sv.cohort_conversion(table, ages=ages)
+    return {
+        "time_to_event": table,
+        "kaplan_meier": km,
+        "cumulative_incidence": cif,
+        "naive_conversion": naive,
+        "logrank": logrank,
+        "rmst": rmst,
+        "cohort_conversion": cohorts,
+    }
 
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(out.parent, (f".{out.name}.tmp-", f".{out.name}.old-"))
-    tmp = make_temp_dir(out.parent, temp_prefix(out.name, "tmp"))
-    try:
-        write_marker(tmp, "survival")
-        tables = {
-            "time_to_event": table,
-            "kaplan_meier": km,
-            "cumulative_incidence": cif,
-            "naive_conversion": naive,
-            "logrank": logrank,
-            "rmst": rmst,
-            "cohort_conversion": cohorts,
-        }
-        for name, frame in tables.items():
-            frame.to_csv(tmp / f"{name}.csv", index=False)
-        start_label = plan["start_name"]
-        labels = {k: v for k, v in plan["event_labels"].items() if k}
-        figures = {
-            "survival": lambda ax: plotting.plot_survival(
-                km,
-                by=by,
-                unit=unit,
-                start_label=start_label,
-                ax=ax,
-                title=f"Time to {stem} (Kaplan–Meier)",
-            ),
-            "cumulative_incidence": lambda ax: plotting.plot_cumulative_incidence(
-                cif,
-                by=by,
-                at_risk=by is None,
-                event_labels=labels,
-                unit=unit,
-                start_label=start_label,
-                ax=ax,
-            ),
-            "naive_vs_competing": lambda ax: plotting.plot_naive_vs_competing(
-                sv.naive_conversion(table),
-                sv.cumulative_incidence(table, events=codes),
-                event_label=stem,
-                unit=unit,
-                start_label=start_label,
-                ax=ax,
-            ),
-            "cohort_maturity": lambda ax: plotting.plot_cohort_maturity(cohorts, unit=unit, ax=ax),
-        }
-        for name, draw in figures.items():
-            fig, ax = plt.subplots(figsize=(8, 5))
-            draw(ax)
-            fig.tight_layout()
-            fig.savefig(tmp / f"{name}.png", dpi=110)
-            plt.close(fig)
-        _replace_folder(tmp, out, force)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    typer.echo(
-        f"wrote {len(tables)} tables and {len(figures)} figures for {len(table):,} leads to {out}"
-    )
+
+def _write_figures(
+    tmp: Path,
+    tables: dict[str, pd.DataFrame],
+    plan: dict,
+    by: str | None,
+    unit: str,
+    codes: list[int],
+) -> int:
+    """Draw the four figures into ``tmp`` as PNG files; return how many."""
+    import matplotlib.pyplot as plt
+
+    from qualmodel import plotting
+    from qualmodel import survival as sv
+
+    table, km, cif = tables["time_to_event"], tables["kaplan_meier"], tables["cumulative_incidence"]
+    cohorts = tables["cohort_conversion"]
+    stem = plan["name"]
+    start_label = plan["start_name"]
+    labels = {k: v for k, v in plan["event_labels"].items() if k}
+    figures = {
+        "survival": lambda ax: plotting.plot_survival(
+            km,
+            by=by,
+            unit=unit,
+            start_label=start_label,
+            ax=ax,
+            title=f"Time to {stem} (Kaplan–Meier)",
+        ),
+        "cumulative_incidence": lambda ax: plotting.plot_cumulative_incidence(
+            cif,
+            by=by,
+            at_risk=by is None,
+            event_labels=labels,
+            unit=unit,
+            start_label=start_label,
+            ax=ax,
+        ),
+        "naive_vs_competing": lambda ax: plotting.plot_naive_vs_competing(
+            sv.naive_conversion(table),
+            sv.cumulative_incidence(table, events=codes),
+            event_label=stem,
+            unit=unit,
+            start_label=start_label,
+            ax=ax,
+        ),
+        "cohort_maturity": lambda ax: plotting.plot_cohort_maturity(cohorts, unit=unit, ax=ax),
+    }
+    for name, draw in figures.items():
+        fig, ax = plt.subplots(figsize=(8, 5))
+        draw(ax)
+        fig.tight_layout()
+        fig.savefig(tmp / f"{name}.png", dpi=110)
+        plt.close(fig)
+    return len(figures)

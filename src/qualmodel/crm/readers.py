@@ -319,6 +319,79 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _typed_bool(
+    table: Table | LookupView, name: str, spec: AttributeSpec, s: pd.Series
+) -> pd.Series:
+    """Return ``s`` as a nullable boolean column (``map`` first, then yes/no spellings)."""
+    known_map = spec.map
+    lower = s.str.lower()
+    mapped = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    handled = s.isna().to_numpy().copy()
+    if known_map:
+        hit = s.isin(list(known_map)).to_numpy()
+        for key, val in known_map.items():
+            sel = (s == key).to_numpy()
+            if val is None:
+                continue
+            if not isinstance(val, bool):
+                raise ConfigError(
+                    f"attributes.{name}.map: value for {key!r} must be true, false or "
+                    f"null for a bool attribute"
+                )
+            mapped[sel] = val
+        handled |= hit
+    if not spec.strict:
+        t = lower.isin(_DEFAULT_TRUE).to_numpy() & ~handled
+        f = lower.isin(_DEFAULT_FALSE).to_numpy() & ~handled
+        mapped[t] = True
+        mapped[f] = False
+        handled |= t | f
+    if not handled.all():
+        rows = np.flatnonzero(~handled)
+        raise InputError(
+            f"{table.path}: {table.where(rows)}, column '{spec.column}': value(s) "
+            f"{preview(pd.unique(s.iloc[rows]))} are not yes/no; add them to "
+            f"attributes.{name}.map (true / false / null)"
+        )
+    return mapped
+
+
+def _typed_number(
+    table: Table | LookupView, name: str, spec: AttributeSpec, s: pd.Series
+) -> pd.Series:
+    """Return mapped column ``s`` as float64 or Int64; bad, huge or fractional ints raise."""
+    col = spec.column
+    num = per_unique(s, lambda u: pd.to_numeric(u, errors="coerce"), dtype="float64")
+    bad = num.isna().to_numpy() & s.notna().to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise InputError(
+            f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
+            f"{s.iloc[rows[0]]!r} is not a number ({int(bad.sum())} bad value(s)); fix "
+            f"it, add it to csv.na_values, or map it in attributes.{name}.map"
+        )
+    limit = _MAX_EXACT_INT if spec.type == "int" else np.finfo(np.float64).max
+    huge = num.notna().to_numpy() & ~(num.abs() <= limit).to_numpy()
+    if huge.any():
+        rows = np.flatnonzero(huge)
+        shown = f"{_MAX_EXACT_INT:,}" if spec.type == "int" else "1.8e308"
+        raise InputError(
+            f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
+            f"{s.iloc[rows[0]]!r} is too large (beyond ±{shown}: digits would be lost "
+            f"or it overflows); use type: str for ids or codes, or fix the value"
+        )
+    if spec.type == "int":
+        frac = num.notna() & (num != np.round(num))
+        if frac.any():
+            rows = np.flatnonzero(frac.to_numpy())
+            raise InputError(
+                f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
+                f"{s.iloc[rows[0]]!r} is not a whole number; use type: float"
+            )
+        return num.astype("Int64")
+    return num.astype("float64")
+
+
 def typed_attribute(
     table: Table | LookupView, name: str, spec: AttributeSpec, s: pd.Series, dates: DateOptions
 ) -> pd.Series:
@@ -330,36 +403,7 @@ def typed_attribute(
     col = spec.column
     known_map = spec.map
     if spec.type == "bool":
-        lower = s.str.lower()
-        mapped = pd.Series(pd.NA, index=s.index, dtype="boolean")
-        handled = s.isna().to_numpy().copy()
-        if known_map:
-            hit = s.isin(list(known_map)).to_numpy()
-            for key, val in known_map.items():
-                sel = (s == key).to_numpy()
-                if val is None:
-                    continue
-                if not isinstance(val, bool):
-                    raise ConfigError(
-                        f"attributes.{name}.map: value for {key!r} must be true, false or "
-                        f"null for a bool attribute"
-                    )
-                mapped[sel] = val
-            handled |= hit
-        if not spec.strict:
-            t = lower.isin(_DEFAULT_TRUE).to_numpy() & ~handled
-            f = lower.isin(_DEFAULT_FALSE).to_numpy() & ~handled
-            mapped[t] = True
-            mapped[f] = False
-            handled |= t | f
-        if not handled.all():
-            rows = np.flatnonzero(~handled)
-            raise InputError(
-                f"{table.path}: {table.where(rows)}, column '{col}': value(s) "
-                f"{preview(pd.unique(s.iloc[rows]))} are not yes/no; add them to "
-                f"attributes.{name}.map (true / false / null)"
-            )
-        return mapped
+        return _typed_bool(table, name, spec, s)
     if spec.strict and known_map:
         bad = s.notna().to_numpy() & ~s.isin(list(known_map)).to_numpy()
         if bad.any():
@@ -371,35 +415,7 @@ def typed_attribute(
             )
     s = apply_map(s, known_map)
     if spec.type in ("float", "int"):
-        num = per_unique(s, lambda u: pd.to_numeric(u, errors="coerce"), dtype="float64")
-        bad = num.isna().to_numpy() & s.notna().to_numpy()
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            raise InputError(
-                f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
-                f"{s.iloc[rows[0]]!r} is not a number ({int(bad.sum())} bad value(s)); fix "
-                f"it, add it to csv.na_values, or map it in attributes.{name}.map"
-            )
-        limit = _MAX_EXACT_INT if spec.type == "int" else np.finfo(np.float64).max
-        huge = num.notna().to_numpy() & ~(num.abs() <= limit).to_numpy()
-        if huge.any():
-            rows = np.flatnonzero(huge)
-            shown = f"{_MAX_EXACT_INT:,}" if spec.type == "int" else "1.8e308"
-            raise InputError(
-                f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
-                f"{s.iloc[rows[0]]!r} is too large (beyond ±{shown}: digits would be lost "
-                f"or it overflows); use type: str for ids or codes, or fix the value"
-            )
-        if spec.type == "int":
-            frac = num.notna() & (num != np.round(num))
-            if frac.any():
-                rows = np.flatnonzero(frac.to_numpy())
-                raise InputError(
-                    f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
-                    f"{s.iloc[rows[0]]!r} is not a whole number; use type: float"
-                )
-            return num.astype("Int64")
-        return num.astype("float64")
+        return _typed_number(table, name, spec, s)
     if spec.type == "date":
         return parse_dates(table, col, s, dates)
     out = s.astype(object).where(s.notna(), None)

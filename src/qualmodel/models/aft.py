@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,19 +95,13 @@ def weibull_aft(
     frame = design.reset_index(drop=True)
     frame["__duration"] = np.where(dur <= 0, 1e-9, dur)
     frame["__event"] = status
+    names = list(design.columns)
     fitter = WeibullAFTFitter(alpha=1 - conf_level)
     _fit_quietly(
         lambda: fitter.fit(frame, duration_col="__duration", event_col="__event"),
         "weibull_aft",
     )
-    names = list(design.columns)
-    start = np.concatenate(
-        [
-            [float(fitter.params_[("lambda_", "Intercept")])],
-            fitter.params_.loc[[("lambda_", n) for n in names]].to_numpy(),
-            [float(fitter.params_[("rho_", "Intercept")])],
-        ]
-    )
+    start = _start_values(fitter, names)
     dmat = np.column_stack([np.ones(len(frame)), design.to_numpy(np.float64)])
     try:
         theta, cov_all, loglik, converged = _weibull_newton(
@@ -126,13 +121,36 @@ def weibull_aft(
             ModelWarning,
             stacklevel=2,
         )
+    table = _aft_table(names, theta, cov_all, zq)
+    summary = {
+        "n": int(len(frame)),
+        "events": int(status.sum()),
+        **_aft_summary(theta, cov_all, loglik, zq),
+        "event": int(event),
+        "conf_level": conf_level,
+    }
+    return ModelFit("weibull_aft", table, summary, references, terms=terms)
+
+
+def _start_values(fitter: Any, names: list[str]) -> np.ndarray:
+    """Return starting values ``(β₀, β, log k)`` from a fitted ``WeibullAFTFitter``."""
+    return np.concatenate(
+        [
+            [float(fitter.params_[("lambda_", "Intercept")])],
+            fitter.params_.loc[[("lambda_", n) for n in names]].to_numpy(),
+            [float(fitter.params_[("rho_", "Intercept")])],
+        ]
+    )
+
+
+def _aft_table(names: list[str], theta: np.ndarray, cov_all: np.ndarray, zq: float) -> pd.DataFrame:
+    """Wald table of the AFT coefficients plus the implied PH scale (delta-method SEs)."""
     p = len(names)
     coef = theta[1 : p + 1]
     var = cov_all[1 : p + 1, 1 : p + 1]
     se = np.sqrt(np.diag(var))
     table = _wald(names, coef, se, zq, "time_ratio")
-    log_k = float(theta[-1])
-    k = float(np.exp(log_k))
+    k = float(np.exp(float(theta[-1])))
     var_logk = float(cov_all[-1, -1])
     cov_b_logk = cov_all[1 : p + 1, -1]
     # beta_PH = -k * beta; d/d beta = -k, d/d log k = -k * beta
@@ -147,11 +165,19 @@ def weibull_aft(
         table["hr"] = np.exp(ph)
         table["hr_lower"] = np.exp(ph - zq * ph_se)
         table["hr_upper"] = np.exp(ph + zq * ph_se)
+    return table
+
+
+def _aft_summary(
+    theta: np.ndarray, cov_all: np.ndarray, loglik: float, zq: float
+) -> dict[str, float]:
+    """Fit statistics, baseline scale (intercept) and shape with their Wald limits."""
+    log_k = float(theta[-1])
+    k = float(np.exp(log_k))
+    var_logk = float(cov_all[-1, -1])
     b0 = float(theta[0])
     b0_se = float(np.sqrt(cov_all[0, 0]))
-    summary = {
-        "n": int(len(frame)),
-        "events": int(status.sum()),
+    return {
         "log_likelihood": loglik,
         "AIC": 2 * len(theta) - 2 * loglik,
         "intercept": b0,
@@ -165,10 +191,7 @@ def weibull_aft(
         "scale_lower": float(np.exp(b0 - zq * b0_se)),
         "scale_upper": float(np.exp(b0 + zq * b0_se)),
         "survreg_log_scale": -log_k,
-        "event": int(event),
-        "conf_level": conf_level,
     }
-    return ModelFit("weibull_aft", table, summary, references, terms=terms)
 
 
 def _weibull_newton(
