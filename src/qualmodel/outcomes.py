@@ -334,11 +334,17 @@ class CureSupport:
     why: str = "supported"
     details: dict[str, Any] = field(default_factory=dict)
 
-    def reason_in(self, lang: str = "en") -> str:
-        """The reason in the report language ``lang`` (catalogue key ``cure.<why>``)."""
+    def reason_in(self, lang: str = "en", labels: dict[int, str] | None = None) -> str:
+        """Return the reason in the report language ``lang`` (catalogue key ``cure.<why>``).
+
+        ``labels`` (event code → name in ``lang``) renames the competing outcomes.
+        """
         from qualmodel.i18n import t
 
-        return t(f"cure.{self.why}", lang, **self.details)
+        details = dict(self.details)
+        if labels and "codes" in details:
+            details["outcomes"] = ", ".join(labels.get(c, str(c)) for c in details["codes"])
+        return t(f"cure.{self.why}", lang, **details)
 
 
 def _support(supported: bool, why: str, fit: Any = None, **details: Any) -> CureSupport:
@@ -410,7 +416,7 @@ def cure_support(
     rivals = sorted({int(c) for c in codes} - {0, int(event)})
     if rivals and not allow_competing:
         names = [(labels or {}).get(c, f"event {c}") for c in rivals]
-        return _support(False, "competing", outcomes=", ".join(names))
+        return _support(False, "competing", outcomes=", ".join(names), codes=rivals)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ModelWarning)
