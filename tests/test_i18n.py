@@ -273,3 +273,15 @@ def test_german_client_report_on_imported_journeys(tmp_path):
     assert "als „approved“ enden" in text  # the data's own vocabulary
     assert "die als „declined“ enden" in text and "die als „expired“ enden" in text
     assert "Es wurden keine Kandidaten für die SQO-Definition verglichen" in text
+
+
+def test_figure_texts_with_numbers_and_stage_names():
+    from qualmodel.i18n import _translate
+
+    assert _translate("461  (30.7% of mql, 14.1% of created)", "de") == (
+        f"461  (30,7{NBSP}% von MQL, 14,1{NBSP}% von angelegt)"
+    )
+    assert _translate("won", "de") == "gewonnen" and _translate("stage", "de") == "Phase"
+    assert _translate("days since MQL", "de") == "Tage seit MQL"
+    assert _translate("gewonnen", "de") == "gewonnen"  # translating twice changes nothing
+    assert _translate("won", "en") == "won"

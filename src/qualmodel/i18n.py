@@ -19,6 +19,7 @@ legends, annotations) with the catalogue's ``figure`` phrases and formats tick l
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -223,13 +224,20 @@ def _translate(text: str, lang: str) -> str:
     phrases: dict[str, str] = cat.get("figure") or {}
     if text in phrases:
         return phrases[text]
+    for group in ("values.stage", "values.columns"):  # whole texts only: tick labels, axes
+        if text in (cat.get(group) or {}):
+            return str(cat[group][text])
     for src in sorted(phrases, key=len, reverse=True):
         if src in text:
             text = text.replace(src, phrases[src])
     stripped = text.replace(",", "").replace(".", "").replace("%", "").strip()
     if stripped.lstrip("−-").isdigit():
         return localize_number_text(text, lang)
-    return text
+    # numbers inside a text ("461  (30.7% of mql)"); dates and versions are left alone
+    return _NUMBER_IN_TEXT.sub(lambda m: localize_number_text(m.group(), lang), text)
+
+
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w.,])\d+(?:,\d{3})*(?:\.\d+)?%?(?![\w.,]\d|\d)")
 
 
 @lru_cache(maxsize=1)
