@@ -285,3 +285,7 @@ def test_figure_texts_with_numbers_and_stage_names():
     assert _translate("days since MQL", "de") == "Tage seit MQL"
     assert _translate("gewonnen", "de") == "gewonnen"  # translating twice changes nothing
     assert _translate("won", "en") == "won"
+    assert _translate("Qualität der Kandidatendefinitionen (95-%-Intervalle)", "de") == (
+        "Qualität der Kandidatendefinitionen (95-%-Intervalle)"  # no phrase inside words
+    )
+    assert _translate("base win rate 11.8%", "de") == f"Basis-Gewinnquote 11,8{NBSP}%"

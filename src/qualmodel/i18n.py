@@ -228,8 +228,9 @@ def _translate(text: str, lang: str) -> str:
         if text in (cat.get(group) or {}):
             return str(cat[group][text])
     for src in sorted(phrases, key=len, reverse=True):
-        if src in text:
-            text = text.replace(src, phrases[src])
+        if src in text:  # whole words only: "date" is not replaced inside "Kandidaten"
+            pattern = "(?<!\\w)" * src[0].isalnum() + re.escape(src) + "(?!\\w)" * src[-1].isalnum()
+            text = re.sub(pattern, lambda _m, new=phrases[src]: new, text)
     stripped = text.replace(",", "").replace(".", "").replace("%", "").strip()
     if stripped.lstrip("−-").isdigit():
         return localize_number_text(text, lang)
@@ -259,10 +260,10 @@ def _local_formatter_class() -> Any:
             self.inner.set_locs(locs)
 
         def __call__(self, x: float, pos: int | None = None) -> str:
-            return localize_number_text(self.inner(x, pos), self.lang)
+            return _translate(self.inner(x, pos), self.lang)
 
         def format_ticks(self, values: Any) -> list[str]:
-            return [localize_number_text(v, self.lang) for v in self.inner.format_ticks(values)]
+            return [_translate(v, self.lang) for v in self.inner.format_ticks(values)]
 
         def get_offset(self) -> str:
             return localize_number_text(self.inner.get_offset(), self.lang)
