@@ -17,6 +17,14 @@ def test_cure_prints_the_cure_model_estimate_and_writes_the_table(tmp_path, caps
     folder = j.write(tmp_path / "loans")
     out = tmp_path / "cure.csv"
     code, cap = run_cli(["cure", "-j", str(folder), "--out", str(out)], capsys)
+    assert code == 0, cap.err  # competing outcomes observed: the rule declines
+    assert (
+        "no cure-model estimate for 400 SALs → approved: competing outcome(s) declined, "
+        "cancelled, expired present: the cure model would treat those leads as if they "
+        "could still convert (--ignore-rule fits anyway)"
+    ) in cap.out
+    assert not out.exists()
+    code, cap = run_cli(["cure", "-j", str(folder), "--out", str(out), "--ignore-rule"], capsys)
     assert code == 0, cap.err
     plan = plan_outcomes(j)
     s = cure_model(time_to_event(j, plan["start"], plan["target"], plan["competing"])).summary
@@ -44,10 +52,11 @@ def test_cure_declines_when_the_rule_fails(tmp_path, capsys):
 
 def test_cure_day_rounded_zeros_use_zero_time(tmp_path, capsys):
     folder = make_shape("three_competing", seed=7).write(tmp_path / "loans")
-    code, cap = run_cli(["cure", "-j", str(folder), "--resolution", "1"], capsys)
+    code, cap = run_cli(["cure", "-j", str(folder), "--resolution", "1", "--ignore-rule"], capsys)
     assert code == 0, cap.err
     code, cap = run_cli(
-        ["cure", "-j", str(folder), "--resolution", "1", "--zero-time", "3"], capsys
+        ["cure", "-j", str(folder), "--resolution", "1", "--zero-time", "3", "--ignore-rule"],
+        capsys,
     )
     assert code == 2
     assert "zero_time=3.0 must be positive and at most the smallest" in cap.err

@@ -220,3 +220,72 @@ def test_german_primer_has_no_english(tmp_path):
     assert english_numbers(strings) == []
     assert re.search(rf"\d,\d+{NBSP}%", text)  # German percentages are there
     assert re.search(r"\b\d{2}\.\d{2}\.\d{4}\b", text)  # and German dates
+
+
+def _render_de(tmp_path, source: list[str], *extra: str) -> dict:
+    out = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "qualmodel", "report", *source, "--notebook", "10",
+           "--lang", "de", *extra, "--jobs", "1", "--no-progress", "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (path,) = out.glob("*/10-*.ipynb")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _assert_german(strings: list[str]) -> str:
+    # raw metadata records shown in the provenance (the data's stage mapping as JSON,
+    # e.g. {"approved": "won"}) are identifiers of the data, not report text
+    prose = [s for s in strings if not s.startswith("{")]
+    text = "\n".join(prose)
+    assert english_words(prose) == []
+    assert english_numbers(prose) == []
+    assert re.search(rf"\d+{NBSP}%", text)  # German percentages
+    return text
+
+
+@pytest.mark.slow
+def test_german_client_report_has_no_english(tmp_path):
+    """``qualmodel report --lang de`` renders the client report in German (visible strings)."""
+    nb = _render_de(
+        tmp_path, ["--scenario", "startup_saas"],
+        "--param", "n_leads=1500", "--param", "n_boot=20",
+    )  # fmt: skip
+    strings = visible_strings(nb)
+    text = _assert_german(strings)
+    assert re.search(r"\b\d{2}\.\d{2}\.\d{4}\b", text)  # German dates (provenance)
+    assert re.search(r"\b\d{1,3}\.\d{3}\b", text)  # thousands separator: 1.500 Leads
+    assert strings[0] == "# Bericht zur Lead-Qualifizierung"
+    assert "## Kennzahlen — startup_saas" in text and "## Methode" in text
+    assert "zu SQOs werden" in text and "Empfohlene Definition" in text
+    assert "konkurrierende Ergebnisse (disqualifiziert) liegen vor" in text  # cure rule
+    assert re.search(r"\d,\d{1,2}\s?(?:\u00a0%)? \[\d", text)  # table: 10,4 % [6,1 %; ...]
+
+
+@pytest.mark.slow
+def test_german_client_report_on_imported_journeys(tmp_path):
+    """``--journeys DIR --lang de`` works now that 10 declares ``lang``; data names stay."""
+    from shapes import make_shape
+
+    folder = make_shape("three_competing", n=300, seed=7).write(tmp_path / "loans")
+    nb = _render_de(tmp_path, ["--journeys", str(folder)])
+    strings = visible_strings(nb)
+    text = _assert_german(strings)
+    assert "als „approved“ enden" in text  # the data's own vocabulary
+    assert "die als „declined“ enden" in text and "die als „expired“ enden" in text
+    assert "Es wurden keine Kandidaten für die SQO-Definition verglichen" in text
+
+
+def test_figure_texts_with_numbers_and_stage_names():
+    from qualmodel.i18n import _translate
+
+    assert _translate("461  (30.7% of mql, 14.1% of created)", "de") == (
+        f"461  (30,7{NBSP}% von MQL, 14,1{NBSP}% von angelegt)"
+    )
+    assert _translate("won", "de") == "gewonnen" and _translate("stage", "de") == "Phase"
+    assert _translate("days since MQL", "de") == "Tage seit MQL"
+    assert _translate("gewonnen", "de") == "gewonnen"  # translating twice changes nothing
+    assert _translate("won", "en") == "won"
+    assert _translate("Qualität der Kandidatendefinitionen (95-%-Intervalle)", "de") == (
+        "Qualität der Kandidatendefinitionen (95-%-Intervalle)"  # no phrase inside words
+    )
+    assert _translate("base win rate 11.8%", "de") == f"Basis-Gewinnquote 11,8{NBSP}%"

@@ -4,8 +4,9 @@ No SAL (MQL → SQO, disqualified competing), no SQO (SAL → won, lost competin
 (MQL → won, nothing competing) and three competing outcomes named by the data (approved;
 declined, cancelled, expired): every per-dataset notebook renders through
 ``qualmodel report`` with the data's own stage and outcome names, and the client report's
-"expected never to convert" share equals the cure model's estimate — and is absent when
-the stated cure-model rule fails (short follow-up, no plateau).
+"expected never to convert" share equals the cure model's estimate where nothing competes
+(no lost) — and is absent, with the reason, when the stated cure-model rule fails
+(competing outcomes observed; short follow-up, no plateau).
 """
 
 from __future__ import annotations
@@ -64,17 +65,28 @@ def test_every_notebook_renders_with_the_data_vocabulary(tmp_path, shape):
         assert "SALs" not in pages["10-client-report"].split("Method")[0]
     plan = plan_outcomes(j)
     tte = time_to_event(j, plan["start"], plan["target"], plan["competing"])
-    support = cure_support(tte)
-    assert support.supported, support.reason  # these shapes have a plateau
-    s = cure_model(tte).summary
     client = pages["10-client-report"]
+    assert "still open (no outcome by day 90)" in client
+    summ = json.loads((out / "summary.json").read_text())
+    metrics = summ["notebooks"]["10-client-report"]["metrics"]
+    support = cure_support(tte, labels=plan["event_labels"])
+    if plan["competing"]:  # a lost lead cannot be "expected never to convert" by a cure model
+        assert not support.supported
+        assert "expected never to" not in client
+        assert (
+            f"Who will never reach {plan['name']} is not estimated: competing outcome(s) "
+            f"{', '.join(plan['competing_names'])} present: the cure model would treat those "
+            "leads as if they could still convert."
+        ) in client
+        assert f"never_{plan['key']}" not in metrics
+        return
+    assert support.supported, support.reason  # the no-lost shape has a plateau
+    s = cure_model(tte).summary
     assert (
         f"{s['cured_fraction']:.0%} of {first}s are expected never to reach {plan['name']} "
         f"(95% CI {s['cured_fraction_lower']:.0%}–{s['cured_fraction_upper']:.0%}"
     ) in client
-    assert "still open (no outcome by day 90)" in client
-    summ = json.loads((out / "summary.json").read_text())
-    rec = summ["notebooks"]["10-client-report"]["metrics"][f"never_{plan['key']}"]
+    rec = metrics[f"never_{plan['key']}"]
     assert (rec["value"], rec["lower"], rec["upper"]) == (
         s["cured_fraction"],
         s["cured_fraction_lower"],

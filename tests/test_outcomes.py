@@ -125,10 +125,20 @@ def test_headline_never_convert_equals_the_cure_model(shape):
     j = make_shape(shape, seed=REF_SEEDS.get(shape, 1))
     plan = plan_outcomes(j)
     tte = _tte(j, plan)
+    s = cure_model(tte).summary
+    rivals = plan["competing_names"]
     hl = headline(tte, plan, 90).set_index("kind")
     support = hl.attrs["cure"]
+    if rivals:  # a competing outcome is observed: no "never" line unless opted in
+        assert not support.supported and "never" not in hl.index
+        assert support.reason == (
+            f"competing outcome(s) {', '.join(rivals)} present: the cure model would treat "
+            "those leads as if they could still convert"
+        )
+        assert "konkurrierende Ergebnisse" in support.reason_in("de")
+        hl = headline(tte, plan, 90, allow_competing=True).set_index("kind")
+        support = hl.attrs["cure"]
     assert support.supported, support.reason
-    s = cure_model(tte).summary
     never = hl.loc["never"]
     assert (never["share"], never["lower"], never["upper"]) == (
         s["cured_fraction"],
@@ -136,6 +146,18 @@ def test_headline_never_convert_equals_the_cure_model(shape):
         s["cured_fraction_upper"],
     )
     assert never["outcome"] == f"expected never to reach {plan['name']}"
+
+
+def test_cure_rule_counts_only_observed_competing_outcomes():
+    j = make_shape("three_competing", seed=7)
+    plan = plan_outcomes(j)
+    tte = _tte(j, plan)
+    assert not cure_support(tte).supported
+    assert "event 2, event 3, event 4 present" in cure_support(tte).reason
+    # the same leads with the competing outcomes recorded as censored: the rule holds
+    censored = tte.assign(event=tte["event"].where(tte["event"] <= 1, 0))
+    assert cure_support(censored).supported
+    assert cure_support(tte, allow_competing=True).supported
 
 
 def test_never_convert_absent_when_the_rule_fails():

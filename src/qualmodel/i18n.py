@@ -19,6 +19,7 @@ legends, annotations) with the catalogue's ``figure`` phrases and formats tick l
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -223,13 +224,21 @@ def _translate(text: str, lang: str) -> str:
     phrases: dict[str, str] = cat.get("figure") or {}
     if text in phrases:
         return phrases[text]
+    for group in ("values.stage", "values.columns"):  # whole texts only: tick labels, axes
+        if text in (cat.get(group) or {}):
+            return str(cat[group][text])
     for src in sorted(phrases, key=len, reverse=True):
-        if src in text:
-            text = text.replace(src, phrases[src])
+        if src in text:  # whole words only: "date" is not replaced inside "Kandidaten"
+            pattern = "(?<!\\w)" * src[0].isalnum() + re.escape(src) + "(?!\\w)" * src[-1].isalnum()
+            text = re.sub(pattern, lambda _m, new=phrases[src]: new, text)
     stripped = text.replace(",", "").replace(".", "").replace("%", "").strip()
     if stripped.lstrip("−-").isdigit():
         return localize_number_text(text, lang)
-    return text
+    # numbers inside a text ("461  (30.7% of mql)"); dates and versions are left alone
+    return _NUMBER_IN_TEXT.sub(lambda m: localize_number_text(m.group(), lang), text)
+
+
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w.,])\d+(?:,\d{3})*(?:\.\d+)?%?(?![\w.,]\d|\d)")
 
 
 @lru_cache(maxsize=1)
@@ -251,10 +260,10 @@ def _local_formatter_class() -> Any:
             self.inner.set_locs(locs)
 
         def __call__(self, x: float, pos: int | None = None) -> str:
-            return localize_number_text(self.inner(x, pos), self.lang)
+            return _translate(self.inner(x, pos), self.lang)
 
         def format_ticks(self, values: Any) -> list[str]:
-            return [localize_number_text(v, self.lang) for v in self.inner.format_ticks(values)]
+            return [_translate(v, self.lang) for v in self.inner.format_ticks(values)]
 
         def get_offset(self) -> str:
             return localize_number_text(self.inner.get_offset(), self.lang)

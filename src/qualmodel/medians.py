@@ -126,32 +126,44 @@ def median_among_reached(
 
 
 def median_definition(
-    goal: str = "SQO", competing: str = "disqualified", horizon: float = 90, start: str = "SAL"
+    goal: str = "SQO",
+    competing: str = "disqualified",
+    horizon: float = 90,
+    start: str = "SAL",
+    lang: str = "en",
+    verb: str | None = None,
 ) -> str:
     """One sentence defining the headline median, for the index page and the reports.
 
     Parameters
     ----------
     goal, competing, start : str
-        Names of the outcome, the competing outcome and the start stage.
+        Names of the outcome, the competing outcome and the start stage (in ``lang``).
     horizon : float
         The horizon in days.
+    lang : str, default "en"
+        Report language (catalogue key ``medians.definition``).
+    verb : str, optional
+        Verb-final clause fragment for reaching the goal in ``lang`` (German:
+        ``"zu SQOs werden"``, see :func:`qualmodel.outcomes.outcome_verb`); default
+        "reach <goal>" in the language's words.
 
     Returns
     -------
     str
     """
-    return (
-        f"Median days {start} → {goal} among the {start}s that reach {goal} within "
-        f"{horizon:g} days: the day by which the Aalen–Johansen cumulative incidence of "
-        f"{goal} reaches half its day-{horizon:g} value ({competing} counted as a competing "
-        "outcome, leads still open at the data cut-off censored); 95% percentile-bootstrap "
-        "interval."
-    )
+    from qualmodel.i18n import t
+
+    if verb is None:
+        verb = f"{goal} erreichen" if lang == "de" else f"reach {goal}"
+    return t(
+        "medians.definition", lang, start=start, goal=goal, h=horizon, competing=competing,
+        verb=verb,
+    )  # fmt: skip
 
 
 def median_sentence(
-    result: dict[str, Any], goal_past: str = "became SQOs", start: str = "SAL"
+    result: dict[str, Any], goal_past: str = "became SQOs", start: str = "SAL", lang: str = "en"
 ) -> str:
     """Word the headline median for the client report (one Markdown sentence).
 
@@ -160,9 +172,12 @@ def median_sentence(
     result : dict
         Output of :func:`median_among_reached`.
     goal_past : str, default "became SQOs"
-        The outcome as a past-tense predicate ("were won").
+        The outcome as a past-tense predicate ("were won"; in German verb-final, "zu SQOs
+        wurden": ``plan["verb_past"]`` or :func:`qualmodel.outcomes.outcome_verb`).
     start : str, default "SAL"
         Name of the start stage.
+    lang : str, default "en"
+        Report language (catalogue keys ``medians.*``).
 
     Returns
     -------
@@ -170,15 +185,16 @@ def median_sentence(
         E.g. "Of the SALs that became SQOs within 90 days, half did so within **21 days**
         (95% CI 20–23 days)."; a plain statement when nobody did.
     """
+    from qualmodel.i18n import t
+
     h = result["horizon"]
     if math.isnan(result["median"]):
-        return f"No {start}s {goal_past} within {h:g} days, so there is no median time."
+        return t("medians.none", lang, start=start, past=goal_past, h=h)
     ci = (
-        f" (95% CI {result['lower']:.0f}–{result['upper']:.0f} days)"
+        t("medians.ci", lang, lo=result["lower"], hi=result["upper"])
         if not math.isnan(result["lower"])
         else ""
     )
-    return (
-        f"Of the {start}s that {goal_past} within {h:g} days, half did so within "
-        f"**{result['median']:.0f} days**{ci}."
+    return t(
+        "medians.sentence", lang, start=start, past=goal_past, h=h, median=result["median"], ci=ci
     )

@@ -20,15 +20,18 @@ The cure-model rule (:func:`cure_support`) is stated so it can be challenged: a 
 is reported only when (1) there are at least ``min_events`` (20) target events, (2) the
 follow-up runs well past the last target event — at least ``min_after`` (10) leads are
 still observed after it and the longest follow-up is at least ``follow_up_ratio`` (1.5)
-times the last event time — and (3) the fit converges with the cured fraction strictly
-inside (0, 1) and a finite confidence interval.
+times the last event time — (3) no competing outcome is observed among the start
+cohort (the cure model censors competing outcomes, i.e. treats a lost lead as if it could
+still convert, which contradicts the Aalen–Johansen split next to it; ``allow_competing``
+opts out) — and (4) the fit converges with the cured fraction strictly inside (0, 1) and a
+finite confidence interval.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,6 +47,8 @@ __all__ = [
     "default_start",
     "headline",
     "label_missing",
+    "outcome_label",
+    "outcome_verb",
     "plan_outcomes",
     "resolve_stage",
     "stage_labels",
@@ -201,8 +206,9 @@ def plan_outcomes(
         ``start``, ``target`` (columns), ``competing`` (list of columns, as for
         ``time_to_event(..., competing=)``), ``competing_columns`` (same list),
         ``start_name``, ``name``, ``competing_names`` (labels), ``competing_name`` (labels
-        joined by " or "), ``verb`` / ``competing_verb`` / ``competing_verbs`` (sentence fragments:
-        "become SQOs", "are lost", "are cancelled"), ``key`` /
+        joined by " or "), ``verb`` / ``verb_past`` / ``competing_verb`` / ``competing_verbs``
+        (sentence fragments: "become SQOs", "became SQOs", "are lost", "are cancelled";
+        :func:`outcome_verb`), ``key`` /
         ``competing_keys`` / ``competing_key`` (metric-name stems), ``event_labels``
         (event code → label, 0 = "still open").
 
@@ -235,8 +241,8 @@ def plan_outcomes(
     labels = stage_labels(journeys)
     name = labels[target_col]
     names = [labels[c] for c in cols]
-    verb = _verb(target_col, name)
-    competing_verbs = [_verb(c, labels[c]) for c in cols]
+    verb = outcome_verb(target_col, name)
+    competing_verbs = [outcome_verb(c, labels[c]) for c in cols]
     competing_verb = " or ".join(competing_verbs)
     return {
         "start": start_col,
@@ -248,6 +254,7 @@ def plan_outcomes(
         "competing_names": names,
         "competing_name": " or ".join(names) if names else "none",
         "verb": verb,
+        "verb_past": outcome_verb(target_col, name, past=True),
         "competing_verb": competing_verb or "end otherwise",
         "competing_verbs": competing_verbs,
         "key": _key(target_col),
@@ -257,13 +264,51 @@ def plan_outcomes(
     }
 
 
-def _verb(column: str, label: str) -> str:
-    """Sentence fragment for leads reaching a stage: "become SQOs", "are won", "are declined"."""
+def outcome_label(column: str, label: str, lang: str = "en") -> str:
+    """Display name of a stage in ``lang``: the standard stages' catalogue name, else ``label``.
+
+    A stage keeps its data's own name (``meta["outcomes"]``, e.g. ``declined``) unless that
+    name is the standard one (:data:`DEFAULT_LABELS`), which is translated
+    (``values.stage`` of the catalogue: ``won`` → ``gewonnen``).
+    """
+    from qualmodel.i18n import value_label
+
+    if DEFAULT_LABELS.get(column) != label:
+        return label
+    return value_label("stage", column.removesuffix("_at"), lang, default=label)
+
+
+def outcome_verb(column: str, label: str, lang: str = "en", *, past: bool = False) -> str:
+    """Sentence fragment for leads reaching a stage, from the catalogue (``outcomes.verb``).
+
+    English: "become SQOs" (past "became SQOs"), "reach MQL", "are won" ("were won"),
+    "are declined". German gives verb-final clause fragments ("zu SQOs werden",
+    "gewonnen werden", "als „declined“ enden") for subordinate clauses.
+
+    Parameters
+    ----------
+    column, label : str
+        Stage column and the data's name of it (:func:`stage_labels`).
+    lang : str, default "en"
+    past : bool, default False
+        Past tense ("became SQOs", "were won").
+
+    Returns
+    -------
+    str
+    """
+    from qualmodel.i18n import t
+
     if column == "sqo_at" and label == "SQO":
-        return "become SQOs"
-    if column in ("sal_at", "mql_at", "sqo_at"):
-        return f"reach {label}"
-    return f"are {label}"
+        kind = "sqo"
+    elif column in ("sal_at", "mql_at", "sqo_at"):
+        kind = "reach"
+    elif DEFAULT_LABELS.get(column) == label:
+        kind = "end"
+    else:  # the data's own vocabulary
+        kind = "end_data"
+    key = f"outcomes.verb{'_past' if past else ''}.{kind}"
+    return t(key, lang, label=outcome_label(column, label, lang))
 
 
 @dataclass(frozen=True)
@@ -274,14 +319,38 @@ class CureSupport:
     ----------
     supported : bool
     reason : str
-        One sentence: why (not).
+        One sentence: why (not), in English.
     fit : ModelFit or None
         The cure model fit when it was attempted.
+    why : str
+        Catalogue key of the reason (``cure.<why>``), for :meth:`reason_in`.
+    details : dict
+        The values the reason's message needs.
     """
 
     supported: bool
     reason: str
     fit: Any = None
+    why: str = "supported"
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def reason_in(self, lang: str = "en", labels: dict[int, str] | None = None) -> str:
+        """Return the reason in the report language ``lang`` (catalogue key ``cure.<why>``).
+
+        ``labels`` (event code → name in ``lang``) renames the competing outcomes.
+        """
+        from qualmodel.i18n import t
+
+        details = dict(self.details)
+        if labels and "codes" in details:
+            details["outcomes"] = ", ".join(labels.get(c, str(c)) for c in details["codes"])
+        return t(f"cure.{self.why}", lang, **details)
+
+
+def _support(supported: bool, why: str, fit: Any = None, **details: Any) -> CureSupport:
+    from qualmodel.i18n import t
+
+    return CureSupport(supported, t(f"cure.{why}", "en", **details), fit, why, details)
 
 
 def cure_support(
@@ -292,6 +361,8 @@ def cure_support(
     min_after: int = 10,
     follow_up_ratio: float = 1.5,
     conf_level: float = 0.95,
+    allow_competing: bool = False,
+    labels: dict[int, str] | None = None,
 ) -> CureSupport:
     """Apply the stated rule that decides whether a cure model is reported.
 
@@ -309,42 +380,53 @@ def cure_support(
         The longest follow-up must be at least this multiple of the last event time.
     conf_level : float, default 0.95
         Level of the cured fraction's interval.
+    allow_competing : bool, default False
+        Fit even when competing outcomes (event codes other than 0 and ``event``) are
+        observed. By default their presence fails the rule: the cure model censors them,
+        i.e. treats a lost or disqualified lead as if it could still convert, so its
+        "never converts" share does not fit next to the Aalen–Johansen split.
+    labels : dict, optional
+        Event code → name (``plan["event_labels"]``) for the reason; default ``event 2``...
 
     Returns
     -------
     CureSupport
-        ``supported`` is True when all three conditions hold (enough events; follow-up
-        past the last event; a converged fit with the cured fraction strictly inside
-        (0, 1) and a finite interval); ``fit`` is the :func:`~qualmodel.models.cure_model`
-        result whenever it was fitted.
+        ``supported`` is True when all four conditions hold (enough events; follow-up
+        past the last event; no competing outcome observed unless ``allow_competing``; a
+        converged fit with the cured fraction strictly inside (0, 1) and a finite
+        interval); ``fit`` is the :func:`~qualmodel.models.cure_model` result whenever it
+        was fitted.
     """
     from qualmodel.models import ModelWarning, cure_model
 
     dur = data["duration"].to_numpy(np.float64)
-    hit = data["event"].to_numpy() == event
+    codes = data["event"].to_numpy()
+    hit = codes == event
     n_ev = int(hit.sum())
     if n_ev < min_events:
-        return CureSupport(False, f"only {n_ev} target events (the rule needs {min_events})")
+        return _support(False, "few_events", n=n_ev, need=min_events)
     last = float(dur[hit].max())
     after = int((dur > last).sum())
     longest = float(dur.max())
     if after < min_after or longest < follow_up_ratio * last:
-        return CureSupport(
-            False,
-            f"follow-up does not run well past the last target event (day {last:g}): "
-            f"{after} leads observed after it (need {min_after}), longest follow-up "
-            f"{longest:g} (need {follow_up_ratio:g} × {last:g})",
-        )
+        return _support(
+            False, "short_follow_up", last=last, after=after, need=min_after,
+            longest=longest, ratio=follow_up_ratio,
+        )  # fmt: skip
+    rivals = sorted({int(c) for c in codes} - {0, int(event)})
+    if rivals and not allow_competing:
+        names = [(labels or {}).get(c, f"event {c}") for c in rivals]
+        return _support(False, "competing", outcomes=", ".join(names), codes=rivals)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ModelWarning)
             fit = cure_model(data, event=event, conf_level=conf_level)
     except ConfigError as exc:
-        return CureSupport(False, f"the cure model does not fit ({exc})")
+        return _support(False, "no_fit", error=str(exc))
     s = fit.summary
     if not np.isfinite([s["cured_fraction_lower"], s["cured_fraction_upper"]]).all():
-        return CureSupport(False, "the cured fraction sits at a boundary (no plateau)", fit)
-    return CureSupport(True, "enough events and a follow-up plateau", fit)
+        return _support(False, "boundary", fit)
+    return _support(True, "supported", fit)
 
 
 def headline(
@@ -353,6 +435,7 @@ def headline(
     horizon: float,
     *,
     cure: CureSupport | None = None,
+    allow_competing: bool = False,
 ) -> pd.DataFrame:
     """Split the start-stage leads by outcome at a horizon: the report's headline.
 
@@ -366,6 +449,9 @@ def headline(
         Time (duration units) at which the Aalen–Johansen curves are read.
     cure : CureSupport, optional
         A precomputed :func:`cure_support` result; computed when omitted.
+    allow_competing : bool, default False
+        Passed to :func:`cure_support` when ``cure`` is omitted: show the cure model's
+        "never" share even when competing outcomes are observed.
 
     Returns
     -------
@@ -400,7 +486,9 @@ def headline(
         {"kind": "open", "outcome": "still open", "key": "open", "share": open_share,
          "lower": np.nan, "upper": np.nan}
     )  # fmt: skip
-    cure = cure_support(data) if cure is None else cure
+    if cure is None:
+        labels = plan["event_labels"]
+        cure = cure_support(data, allow_competing=allow_competing, labels=labels)
     if cure.supported:
         s = cure.fit.summary
         rows.append(

@@ -66,7 +66,7 @@ def cure_command(
         resolution=resolution,
         rounding=rounding,  # type: ignore[arg-type]
     )
-    support = cure_support(table)
+    support = cure_support(table, labels=plan["event_labels"])
     n_start = f"{len(table):,} {plan['start_name']}s"
     if not support.supported and not ignore_rule:
         typer.echo(

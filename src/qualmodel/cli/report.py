@@ -71,7 +71,7 @@ def report(
         typer.Option(
             "--lang",
             help="Report language of the notebooks that declare a 'lang' parameter "
-            "(the primer 00): en or de.",
+            "(the primer 00 and the client report 10): en or de.",
         ),
     ] = "en",
     keep_journeys: Annotated[

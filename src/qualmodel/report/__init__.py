@@ -34,6 +34,14 @@ from __future__ import annotations
 
 from qualmodel.medians import median_among_reached, median_definition, median_sentence
 from qualmodel.outcomes import headline, label_missing
+from qualmodel.report.client import (
+    criteria_lines,
+    definitions_table,
+    key_numbers,
+    method_text,
+    outcome_lines,
+    plan_names,
+)
 from qualmodel.report.helpers import (
     at_horizon,
     ci_table,
@@ -79,6 +87,12 @@ from qualmodel.report.templates import (
 )
 
 __all__ = [
+    "definitions_table",
+    "plan_names",
+    "outcome_lines",
+    "method_text",
+    "key_numbers",
+    "criteria_lines",
     "CROSS_TARGET",
     "FAILED_DIR",
     "IGNORED_STDERR",

@@ -578,18 +578,22 @@ def provenance(journeys: Any = None, *, lang: str = "en", **parameters: Any):
     return pd.DataFrame(rows, columns=[item, value]).set_index(item)
 
 
-def format_metric(rec: Mapping[str, Any] | None) -> str:
+def format_metric(rec: Mapping[str, Any] | None, lang: str = "en") -> str:
     """Format a metric record for a table cell (``23.4% [21.0%, 25.9%]``).
 
     Parameters
     ----------
     rec : mapping or None
         A :func:`metric` record.
+    lang : str, default "en"
+        Report language: numbers in its conventions (German ``23,4 % [21,0 %; 25,9 %]``).
 
     Returns
     -------
     str
     """
+    from qualmodel.i18n import localize_number_text, value_label
+
     if not rec or rec.get("value") is None:
         return "–"
     unit = rec.get("unit", "")
@@ -598,19 +602,19 @@ def format_metric(rec: Mapping[str, Any] | None) -> str:
         if isinstance(v, str):
             return v
         if isinstance(v, bool):
-            return "yes" if v else "no"
+            return value_label("bool", v, lang) if lang != "en" else ("yes" if v else "no")
         if unit == "share":
-            return f"{v:.1%}"
+            return localize_number_text(f"{v:.1%}", lang)
         if unit == "days":
-            return f"{v:,.1f} d"
+            return localize_number_text(f"{v:,.1f}", lang) + " d"
         if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 100):
-            return f"{v:,.0f}"
-        return f"{v:,.3g}"
+            return localize_number_text(f"{v:,.0f}", lang)
+        return localize_number_text(f"{v:,.3g}", lang)
 
     text = fmt(rec["value"])
     lo, hi = rec.get("lower"), rec.get("upper")
     if lo is not None and hi is not None:
-        text += f" [{fmt(lo)}, {fmt(hi)}]"
+        text += f" [{fmt(lo)}{', ' if lang == 'en' else '; '}{fmt(hi)}]"
     return text
 
 
@@ -621,6 +625,7 @@ def ci_table(
     index: str | None = None,
     lower: str = "{}_lo",
     upper: str = "{}_hi",
+    lang: str = "en",
 ) -> Any:
     """Format estimate columns with their interval columns as display strings.
 
@@ -635,6 +640,8 @@ def ci_table(
         Column to use as the row index of the result.
     lower, upper : str
         Name patterns of the bound columns.
+    lang : str, default "en"
+        Report language of the numbers (:func:`format_metric`).
 
     Returns
     -------
@@ -653,7 +660,8 @@ def ci_table(
                     row[lo_col] if lo_col in table.columns else None,
                     row[hi_col] if hi_col in table.columns else None,
                     unit=unit,
-                )
+                ),
+                lang,
             )
             for _, row in table.iterrows()
         ]
