@@ -60,6 +60,10 @@ class ModelFit:
     baseline : pandas.DataFrame or None
         (Fine–Gray only) ``stratum, time, hazard, cumhaz`` of the baseline
         subdistribution hazard, used by :func:`~qualmodel.models.predict_cif`.
+    problem : object or None
+        (Cox without ``start`` only) the engine's sorted, prepared problem, reused by
+        :func:`cox_zph` so the test does not sort the rows again (it holds a sorted copy of
+        the design: about ``n × (p + 6)`` floats).
     """
 
     model: str
@@ -69,6 +73,7 @@ class ModelFit:
     design: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     terms: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
     baseline: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    problem: Any = field(default=None, repr=False, compare=False)
 
 
 # --------------------------------------------------------------------------- helpers

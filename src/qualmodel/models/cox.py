@@ -179,7 +179,15 @@ def cox(
     frame["__strata"] = inp.strata
     frame["__weight"] = 1.0 if inp.weights is None else inp.weights
     frame["__start"] = np.nan if t0 is None else t0
-    return ModelFit("cox", table, summary, inp.references, design=frame, terms=inp.terms)
+    return ModelFit(
+        "cox",
+        table,
+        summary,
+        inp.references,
+        design=frame,
+        terms=inp.terms,
+        problem=pb if t0 is None else None,
+    )
 
 
 def _fit(pb: coxph.CoxProblem, names: list[str], func: str) -> tuple:
@@ -307,14 +315,16 @@ def cox_zph(fit: ModelFit, data: pd.DataFrame, transform: str = "km") -> pd.Data
         raise ConfigError(
             f"cox_zph: transform '{transform}' is unknown; use km, identity, log or rank"
         )
-    pb = coxph.prepare(
-        time,
-        status,
-        design[names].to_numpy(np.float64),
-        weights=design["__weight"].to_numpy(np.float64),
-        strata=design["__strata"].to_numpy(),
-        ties=fit.summary.get("ties", "efron"),
-    )
+    pb = fit.problem  # the fit's own sorted problem; rebuilt only when absent
+    if pb is None:
+        pb = coxph.prepare(
+            time,
+            status,
+            design[names].to_numpy(np.float64),
+            weights=design["__weight"].to_numpy(np.float64),
+            strata=design["__strata"].to_numpy(),
+            ties=fit.summary.get("ties", "efron"),
+        )
     u, imat = _zph_score(pb, fit.table["coef"].to_numpy(np.float64), g[pb.order])
     p = len(names)
     rows = []
