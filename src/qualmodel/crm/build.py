@@ -459,6 +459,29 @@ def _import_meta(run: _Import, label: str) -> dict[str, Any]:
         if p.exists()
     }
     files["main"]["rows"] = info["rows"]
+    return crm_meta(mp, label, files, info)
+
+
+def crm_meta(
+    mp: Mapping, label: str, files: dict[str, Any], info: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the ``meta`` of an imported journeys folder (every kind of import).
+
+    Parameters
+    ----------
+    mp : Mapping
+        The mapping used.
+    label : str
+        Its name or path, as the user gave it.
+    files : dict
+        Input file records (path, SHA-256, rows).
+    info : dict
+        Import counts and notes (``meta["import"]``).
+
+    Returns
+    -------
+    dict
+    """
     return {
         "source": mp.source,
         "kind": "crm_import",

@@ -319,15 +319,9 @@ def import_history(
         }  # type: ignore[union-attr]
     tp_events = [] if tp is None else [tp.events.rename(columns={"case": "lead_id"})]
     events = _events(pd.Index(leads["lead_id"]), [*base_events, res.events, *tp_events])
-    meta = {
-        "source": mp.source,
-        "kind": "crm_import",
-        "mapping": {"name": label, "hash": mp.resolved_hash()},
-        "files": files,
-        "timing": mp.timing,
-        "time_unit": "days",
-        "import": info,
-    }
+    from qualmodel.crm.build import crm_meta
+
+    meta = crm_meta(mp, label, files, info)
     try:
         return Journeys.build(leads, events, meta)
     except ContractError as exc:
