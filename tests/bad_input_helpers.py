@@ -16,29 +16,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from crm_helpers import TINY_MAPPING, TINY_ROWS
 
 import qualmodel
 from qualmodel import simulate
 from qualmodel.cli import main
 from qualmodel.criteria import list_criteria_files
 
-CSV = (
-    "id,created,engaged,stage,closed\n"
-    "1,2020-01-01,2020-01-02,Won,2020-01-10\n"
-    "2,2020-01-01,2020-01-03,Open,\n"
-)
-MAPPING = """\
-source: tiny
-file: deals.csv
-lead_id: id
-created_at: created
-stages: {sal_at: engaged}
-status:
-  column: stage
-  date: closed
-  values: {Won: won_at, Lost: lost_at, Open: open}
-observed_until: 2020-12-31
-"""
+CSV = "\n".join(TINY_ROWS) + "\n"
+MAPPING = TINY_MAPPING
 BOMB = """\
 a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]
 b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]

@@ -39,6 +39,27 @@ GOOD_ROWS = [
 ]
 
 
+#: The tiny deal export the CLI tests import: two rows, one won and one open.
+TINY_ROWS = [
+    "id,created,engaged,stage,closed",
+    "1,2020-01-01,2020-01-02,Won,2020-01-10",
+    "2,2020-01-01,2020-01-03,Open,",
+]
+#: Its mapping YAML (``deals.csv`` next to the mapping).
+TINY_MAPPING = """\
+source: tiny
+file: deals.csv
+lead_id: id
+created_at: created
+stages: {sal_at: engaged}
+status:
+  column: stage
+  date: closed
+  values: {Won: won_at, Lost: lost_at, Open: open}
+observed_until: 2020-12-31
+"""
+
+
 def write_csv(tmp_path, lines, name="deals.csv"):
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

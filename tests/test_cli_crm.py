@@ -7,24 +7,13 @@ import sys
 
 import pandas as pd
 import pytest
+from crm_helpers import TINY_MAPPING as MAPPING
+from crm_helpers import TINY_ROWS as ROWS
 
 from qualmodel import Journeys
 from qualmodel.cli import main
 
-HEADER = "id,created,engaged,stage,closed"
-ROWS = [HEADER, "1,2020-01-01,2020-01-02,Won,2020-01-10", "2,2020-01-01,2020-01-03,Open,"]
-MAPPING = """\
-source: tiny
-file: deals.csv
-lead_id: id
-created_at: created
-stages: {sal_at: engaged}
-status:
-  column: stage
-  date: closed
-  values: {Won: won_at, Lost: lost_at, Open: open}
-observed_until: 2020-12-31
-"""
+HEADER = ROWS[0]
 
 
 @pytest.fixture
