@@ -13,8 +13,6 @@ from crm_helpers import TINY_ROWS as ROWS
 from qualmodel import Journeys
 from qualmodel.cli import main
 
-HEADER = ROWS[0]
-
 
 @pytest.fixture
 def tiny(tmp_path):
