@@ -34,10 +34,10 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) tests
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax notebooks
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax src/qualmodel/report/notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff check src tests benchmarks conftest.py
 	$(BIN)/ruff format --check src tests benchmarks
 
 bench: $(STAMP)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 from bench_models import P, make_data  # noqa: E402
 from common import best_of, emit, peak_rss_mb  # noqa: E402
 
-from qualmodel import models as md  # noqa: E402
+from qualmodel.survival import models as md  # noqa: E402
 
 COVS = [f"x{j}" for j in range(P)]
 
@@ -40,7 +40,7 @@ ZPH_CHILD = """
 import json, resource, sys, time, tracemalloc
 sys.path.insert(0, {here!r})
 from bench_models import make_data
-from qualmodel import models as md
+from qualmodel.survival import models as md
 covs = [f"x{{j}}" for j in range(8)]
 data = make_data()
 fit = md.cox(data, covs, concordance=False)

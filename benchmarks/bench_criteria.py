@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import best_of, emit, peak_rss_mb  # noqa: E402
 
 from qualmodel import Journeys  # noqa: E402
-from qualmodel.criteria import Criterion, qualify  # noqa: E402
+from qualmodel.criteria.engine import Criterion, qualify  # noqa: E402
 
 EVENTS = [
     "newsletter_signup",

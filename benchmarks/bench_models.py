@@ -1,6 +1,6 @@
 """Regression-model cost on 1,000,000 leads × 8 covariates: Cox with concordance, Weibull AFT.
 
-Day-rounded durations. Times ``qualmodel.models.cox`` with and without Harrell's
+Day-rounded durations. Times ``qualmodel.survival.models.cox`` with and without Harrell's
 concordance (lifelines' counting, the costly part) and ``weibull_aft``. The Cox engine
 itself, continuous times and the peers (lifelines, PyPI ``survival``) are in
 ``bench_cox.py``.
@@ -17,7 +17,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import best_of, emit, peak_rss_mb  # noqa: E402
 
-from qualmodel import models as md  # noqa: E402
+from qualmodel.survival import models as md  # noqa: E402
 
 N = 1_000_000
 P = 8

@@ -2,8 +2,9 @@
 
 ``BENCH_POWER_REPLICATES`` (default 1000) sets the replicate count; ``BENCH_POWER_LEADS``
 (default 5000) the leads per arm; ``BENCH_POWER_CHUNK`` the replicates per Dask task
-(default: :func:`qualmodel.power.auto_chunk_size`). Each cluster is
-:func:`qualmodel.power.local_cluster` (what ``--dask local:N`` starts: process workers with
+(default: :func:`qualmodel.experiment.power.auto_chunk_size`). Each cluster is
+:func:`~qualmodel.experiment.power.local_cluster` (what ``--dask local:N`` starts: process
+workers with
 one thread each, profiler and monitors turned down) and is warmed up (imports, first
 simulation) by a 10-replicate call before the timed run, so the timings compare
 steady-state throughput; the cluster start-up and warm-up time is reported separately.
@@ -23,7 +24,7 @@ import time
 
 from common import emit
 
-from qualmodel.power import auto_chunk_size, local_cluster, power
+from qualmodel.experiment.power import auto_chunk_size, local_cluster, power
 
 REPS = int(os.environ.get("BENCH_POWER_REPLICATES", "1000"))
 LEADS = int(os.environ.get("BENCH_POWER_LEADS", "5000"))

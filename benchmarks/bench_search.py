@@ -23,8 +23,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import best_of, emit, peak_rss_mb  # noqa: E402
 
 from qualmodel import qualify, simulate  # noqa: E402
-from qualmodel.search import search_criteria  # noqa: E402
-from qualmodel.search_space import INF, CandidateGrid, load_search_space  # noqa: E402
+from qualmodel.criteria.search import search_criteria  # noqa: E402
+from qualmodel.criteria.space import INF, CandidateGrid, load_search_space  # noqa: E402
 
 
 def sal_journeys(n_sal: int, seed: int = 11):

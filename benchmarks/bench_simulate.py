@@ -23,8 +23,8 @@ SEED = 0
 
 def main() -> None:
     from qualmodel import Journeys, simulate
-    from qualmodel.scenario import load_scenario
-    from qualmodel.simulate import _simulate_arrays
+    from qualmodel.simulation.engine import _simulate_arrays
+    from qualmodel.simulation.scenario import load_scenario
 
     sc = load_scenario(SCENARIO)
     load = os.getloadavg()[0]
@@ -57,7 +57,7 @@ def main() -> None:
         f"  generating arrays/tables: {t_arrays:.2f} s; Journeys construction + "
         f"validation: {t_journeys:.2f} s"
     )
-    from qualmodel.journeys import file_sha256
+    from qualmodel.journeys.contract import file_sha256
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"

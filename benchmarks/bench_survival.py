@@ -105,7 +105,7 @@ def main() -> None:
         f"continuous times: cumulative_incidence {t_aj_c:.3f} s; kaplan_meier {t_km_c:.3f} s; "
         f"lifelines {t_ll_c:.3f} s; ratio {t_km_c / t_ll_c:.2f}"
     )
-    from qualmodel.durations import time_to_event
+    from qualmodel.survival.durations import time_to_event
 
     journeys = make_journeys()
     t_tte, _ = best_of(lambda: time_to_event(journeys, covariates=["segment"]), repeat=3)

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from qualmodel.atomic import write_text_atomic
+from qualmodel.core.atomic import write_text_atomic
 
 HERE = Path(__file__).resolve().parent
 

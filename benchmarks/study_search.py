@@ -1,7 +1,7 @@
 """Must-show numbers of the criteria search (issue 12), on simulated scenarios.
 
 For each built-in scenario and each replicate seed: simulate ``N_LEADS`` leads, run
-:func:`qualmodel.search.search_criteria` with the scenario's built-in space, and read the
+:func:`qualmodel.criteria.search.search_criteria` with the scenario's built-in space, and read the
 held-out comparison (later cohorts, never used to pick the winner):
 
 * variant ``f1`` — objective F1, no capacity;
@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 from qualmodel import simulate
-from qualmodel.atomic import write_csv_atomic
-from qualmodel.search import search_criteria
+from qualmodel.core.atomic import write_csv_atomic
+from qualmodel.criteria.search import search_criteria
 
 SCENARIOS = ("startup_saas", "consultancy", "digital_agency")
 KEYS = ("precision", "recall", "per_week", "lead_time_days")

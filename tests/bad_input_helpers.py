@@ -21,7 +21,7 @@ from crm_helpers import TINY_MAPPING, TINY_ROWS
 import qualmodel
 from qualmodel import simulate
 from qualmodel.cli import main
-from qualmodel.criteria import list_criteria_files
+from qualmodel.criteria.engine import list_criteria_files
 
 CSV = "\n".join(TINY_ROWS) + "\n"
 MAPPING = TINY_MAPPING
@@ -42,8 +42,8 @@ def make_template(root: Path) -> Path:
     simulate("startup_saas", n_leads=300, seed=1).write(root / "J")
     builtin = Path(qualmodel.__file__).parent
     assert "startup_saas" in list_criteria_files()
-    shutil.copy(builtin / "criteria" / "startup_saas.yaml", root / "crit.yaml")
-    shutil.copy(builtin / "scenarios" / "startup_saas.yaml", root / "scen.yaml")
+    shutil.copy(builtin / "criteria" / "definitions" / "startup_saas.yaml", root / "crit.yaml")
+    shutil.copy(builtin / "simulation" / "scenarios" / "startup_saas.yaml", root / "scen.yaml")
     (root / "sub").mkdir()
     shutil.copy(root / "scen.yaml", root / "sub" / "scen.yaml")
     (root / "raw").mkdir()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_journeys
 
+from conftest import make_journeys
 from qualmodel.cli import main
 
 CRIT_YAML = """
@@ -207,7 +207,7 @@ def test_compare_bad_options(folder, capsys):
 
 
 def test_subprocess_compare_builtin_scenario(tmp_path):
-    from qualmodel.simulate import simulate
+    from qualmodel.simulation.engine import simulate
 
     simulate("consultancy", n_leads=1500, seed=2).write(tmp_path / "j")
     exe = Path(sys.executable).with_name("qualmodel")

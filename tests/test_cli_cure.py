@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import run_cli
 from shapes import make_shape
 
-from qualmodel.durations import time_to_event
-from qualmodel.models import cure_model
-from qualmodel.outcomes import plan_outcomes
+from conftest import run_cli
+from qualmodel.journeys.outcomes import plan_outcomes
+from qualmodel.survival.durations import time_to_event
+from qualmodel.survival.models import cure_model
 
 
 def test_cure_prints_the_cure_model_estimate_and_writes_the_table(tmp_path, capsys):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_scoring import _truth_journeys
+from test_criteria_scoring import _truth_journeys
 
 from qualmodel import load_criteria
 from qualmodel.cli import main
-from qualmodel.scoring import fit_score_criterion
+from qualmodel.criteria.scoring import fit_score_criterion
 
 
 def test_cli_fit_score_writes_loadable_yaml(tmp_path, capsys):

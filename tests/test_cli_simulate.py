@@ -78,7 +78,7 @@ def test_simulate_writes_a_valid_folder(folder, tmp_path, capsys):
 
 
 def test_simulate_from_a_yaml_path(tmp_path, capsys):
-    src = ROOT / "src" / "qualmodel" / "scenarios" / "digital_agency.yaml"
+    src = ROOT / "src" / "qualmodel" / "simulation" / "scenarios" / "digital_agency.yaml"
     code, out, err = run(
         ["simulate", "-s", str(src), "-n", "300", "--out", str(tmp_path / "d")], capsys
     )

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
 from qualmodel import survival as sv
 from qualmodel.cli import main
-from qualmodel.durations import time_to_event
+from qualmodel.survival.durations import time_to_event
 
 TABLES = (
     "time_to_event",
@@ -87,7 +87,7 @@ def test_writes_all_tables_and_figures(journeys_dir, tmp_path, capsys):
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
     # the CSVs are exactly what the library computes
-    from qualmodel.journeys import Journeys
+    from qualmodel.journeys.contract import Journeys
 
     tte = time_to_event(Journeys.read(journeys_dir), covariates=["segment"])
     got = pd.read_csv(out / "time_to_event.csv")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from qualmodel.criteria_schema import (
+from qualmodel.core.errors import ConfigError
+from qualmodel.criteria.schema import (
     criteria_event_names,
     list_criteria_files,
     load_criteria,
     scenario_criteria,
 )
-from qualmodel.errors import ConfigError
 
 
 def test_yaml_unknown_key():

@@ -8,8 +8,8 @@ import pytest
 from crm_helpers import GOOD_ROWS, mapping, one_line, write_csv
 
 from qualmodel import Journeys
+from qualmodel.core.errors import ConfigError, InputError
 from qualmodel.crm import Mapping, import_crm, list_mappings, load_mapping
-from qualmodel.errors import ConfigError, InputError
 
 
 def test_tiny_import_stages_attributes_and_meta(tmp_path):
@@ -272,7 +272,7 @@ def test_maven_lookups_complete(maven, shared_data):
 
 @pytest.mark.realdata
 def test_maven_works_with_time_to_event(maven):
-    durations = pytest.importorskip("qualmodel.durations")
+    durations = pytest.importorskip("qualmodel.survival.durations")
     tte = durations.time_to_event(maven, start="sal_at", target="won_at", competing=("lost_at",))
     counts = tte["event"].value_counts().to_dict()
     assert counts == {1: 4238, 2: 2473, 0: 1589}
@@ -331,7 +331,7 @@ def test_unmatched_keep_and_unknown_table_name(tmp_path):
 
 def test_mapping_outcomes_name_and_separate_competing_outcomes(tmp_path):
     """outcomes: {declined: lost, cancelled: withdrawn} — a new outcome column, labels in meta."""
-    from qualmodel.outcomes import plan_outcomes
+    from qualmodel.journeys.outcomes import plan_outcomes
 
     rows = GOOD_ROWS[:4] + ["5,2020-01-05,2020-01-06,Cancelled,2020-01-20,EU,5,yes"]
     status = {

@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 import qualmodel as qm
+from qualmodel.core.errors import ConfigError
 from qualmodel.crm import export_history, import_crm, load_mapping, write_history
-from qualmodel.errors import ConfigError
-from qualmodel.journeys import STAGE_COLUMNS
+from qualmodel.journeys.contract import STAGE_COLUMNS
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qualmodel.core.errors import ConfigError, InputError
 from qualmodel.crm.history import build_history, event_name
 from qualmodel.crm.history_mapping import HistorySpec
 from qualmodel.crm.logs import read_log
-from qualmodel.errors import ConfigError, InputError
 
 STAGES = {
     "Created": "created",

@@ -7,8 +7,8 @@ import gzip
 import pandas as pd
 import pytest
 
+from qualmodel.core.errors import ConfigError, InputError
 from qualmodel.crm import import_crm, load_mapping
-from qualmodel.errors import ConfigError, InputError
 
 LEADS = (
     "id,created,source,amount\n7,2024-01-01,web,100\n0012,2024-01-02,event,\n30,2024-01-05,web,50\n"

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qualmodel.core.errors import InputError
 from qualmodel.crm.history_mapping import HistorySpec, file_format
 from qualmodel.crm.logs import parse_timestamps, read_log
 from qualmodel.crm.mapping import CsvOptions, DateOptions
-from qualmodel.errors import InputError
 
 SPEC = HistorySpec.model_validate(
     {

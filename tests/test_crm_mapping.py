@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from crm_helpers import mapping, one_line, write_yaml
 
+from qualmodel.core.errors import ConfigError, QualmodelError
 from qualmodel.crm import Mapping, list_mappings, load_mapping
-from qualmodel.errors import ConfigError, QualmodelError
 
 
 def test_load_mapping_builtins_and_passthrough():

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from crm_helpers import GOOD_ROWS, mapping, one_line, write_csv
 
+from qualmodel.core.errors import InputError
 from qualmodel.crm import import_crm
-from qualmodel.errors import InputError
 
 
 def test_wrong_field_count_names_file_and_line(tmp_path):

@@ -7,8 +7,8 @@ import gzip
 import pandas as pd
 import pytest
 
+from qualmodel.core.errors import InputError
 from qualmodel.crm.xes import read_xes, write_xes
-from qualmodel.errors import InputError
 
 LOG = """<?xml version="1.0" encoding="UTF-8"?>
 <log xes.version="1.0" xmlns="http://www.xes-standard.org/">

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import parse_html
 
+from conftest import parse_html
 from qualmodel import report
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
+NOTEBOOKS = ROOT / "src" / "qualmodel" / "report" / "notebooks"
 TEMPLATES = sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
 EXPECTED = [
     "00-sal-vs-sqo-primer",

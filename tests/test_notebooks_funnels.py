@@ -19,9 +19,9 @@ import pytest
 from shapes import make_shape
 
 from qualmodel import report
-from qualmodel.durations import time_to_event
-from qualmodel.models import cure_model
-from qualmodel.outcomes import cure_support, plan_outcomes
+from qualmodel.journeys.outcomes import cure_support, plan_outcomes
+from qualmodel.survival.durations import time_to_event
+from qualmodel.survival.models import cure_model
 
 NOTEBOOKS = ["01-journeys", "02-time-to-sqo", "03-compare-criteria", "10-client-report"]
 #: shape → (start label, names that must appear in the 02 and 10 pages)

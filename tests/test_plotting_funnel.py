@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from shapes import make_shape  # noqa: E402
 
-from qualmodel.funnel import funnel  # noqa: E402
+from qualmodel.journeys.funnel import funnel  # noqa: E402
 from qualmodel.plotting import plot_funnel  # noqa: E402
 
 

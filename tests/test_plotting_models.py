@@ -14,8 +14,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import qualmodel.plotting as qp  # noqa: E402
-from qualmodel import models as md  # noqa: E402
-from qualmodel.errors import ConfigError  # noqa: E402
+from qualmodel.core.errors import ConfigError  # noqa: E402
+from qualmodel.survival import models as md  # noqa: E402
 
 REF = Path(__file__).resolve().parent / "reference"
 

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from qualmodel.errors import ConfigError  # noqa: E402
+from qualmodel.core.errors import ConfigError  # noqa: E402
 from qualmodel.plotting import plot_power_curve  # noqa: E402
 
 

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 
 import qualmodel.plotting as qp  # noqa: E402
 from qualmodel import survival as sv  # noqa: E402
-from qualmodel.errors import ConfigError  # noqa: E402
+from qualmodel.core.errors import ConfigError  # noqa: E402
 
 
 @pytest.fixture

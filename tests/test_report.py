@@ -14,11 +14,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import parse_html
 
+from conftest import parse_html
 from qualmodel import report
 from qualmodel.cli import main
-from qualmodel.errors import ConfigError, QualmodelError
+from qualmodel.core.errors import ConfigError, QualmodelError
 from qualmodel.report import runner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,7 +178,7 @@ def test_find_notebooks_dir(tmp_path, tiny_notebooks, monkeypatch):
     monkeypatch.setenv("QUALMODEL_NOTEBOOKS", str(tiny_notebooks))
     assert report.find_notebooks_dir() == tiny_notebooks.resolve()
     monkeypatch.delenv("QUALMODEL_NOTEBOOKS")
-    assert report.find_notebooks_dir() == (ROOT / "notebooks").resolve()
+    assert report.find_notebooks_dir() == (ROOT / "src" / "qualmodel" / "report" / "notebooks")
 
 
 def test_typo_fails_before_any_kernel(tiny_notebooks, tmp_path, monkeypatch, capsys):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from shapes import make_shape
 
-from qualmodel.outcomes import CureSupport, plan_outcomes
+from qualmodel.journeys.outcomes import CureSupport, plan_outcomes
 from qualmodel.report.client import (
     criteria_lines,
     definitions_table,

@@ -20,8 +20,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from shapes import make_shape  # noqa: E402
 
-from qualmodel.durations import time_to_event  # noqa: E402
-from qualmodel.outcomes import plan_outcomes  # noqa: E402
+from qualmodel.journeys.outcomes import plan_outcomes  # noqa: E402
+from qualmodel.survival.durations import time_to_event  # noqa: E402
 
 #: shapes written, with their seeds
 SHAPES = {"three_competing": 7, "no_lost": 3}

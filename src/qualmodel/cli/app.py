@@ -1,7 +1,7 @@
 """The typer application object and the error-handling entry point.
 
 Command modules (``qualmodel.cli.*``) register their commands on :data:`app`. Any
-:class:`~qualmodel.errors.QualmodelError`, usage error or OS error ends the program with
+:class:`~qualmodel.core.errors.QualmodelError`, usage error or OS error ends the program with
 one line on stderr and exit code 2 (never a traceback).
 """
 
@@ -18,7 +18,7 @@ try:  # typer ≥ 0.20 vendors click under typer._click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exceptions
 
-from qualmodel.errors import QualmodelError
+from qualmodel.core.errors import QualmodelError
 
 app = typer.Typer(
     name="qualmodel",

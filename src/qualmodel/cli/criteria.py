@@ -8,10 +8,10 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from qualmodel.atomic import write_csv_atomic
 from qualmodel.cli.app import app
-from qualmodel.errors import ConfigError
-from qualmodel.safety import check_output, refuse_overlap
+from qualmodel.core.atomic import write_csv_atomic
+from qualmodel.core.errors import ConfigError
+from qualmodel.core.safety import check_output, refuse_overlap
 
 FORCE_HELP = "Replace an existing output file."
 
@@ -50,7 +50,7 @@ def _check_stamp(jr, column: str, option: str, journeys: Path) -> None:
 
 
 def _load_all(sources: list[str], known: list[str] | None = None):
-    from qualmodel.criteria import load_criteria
+    from qualmodel.criteria.engine import load_criteria
 
     crits = []
     for src in sources:
@@ -83,8 +83,8 @@ def qualify_cmd(
     force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ) -> None:
     """First time each lead meets each criterion: CSV lead_id, criterion, qualified_at, score."""
-    from qualmodel.criteria import qualify
-    from qualmodel.journeys import Journeys
+    from qualmodel.criteria.engine import qualify
+    from qualmodel.journeys.contract import Journeys
 
     _guard({"--out": out}, journeys, [criteria], force)
     jr = Journeys.read(journeys)
@@ -135,8 +135,8 @@ def compare_cmd(
     force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
 ) -> None:
     """Compare criteria on the same leads: rates, timing, precision/recall, workload, CIs."""
-    from qualmodel.compare import compare_criteria, pairwise_tests
-    from qualmodel.journeys import Journeys
+    from qualmodel.criteria.compare import compare_criteria, pairwise_tests
+    from qualmodel.journeys.contract import Journeys
 
     if n_boot < 0:
         raise ConfigError(f"--n-boot must be ≥ 0, got {n_boot}")

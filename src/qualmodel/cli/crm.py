@@ -22,8 +22,8 @@ from typing import Annotated, Any
 import typer
 
 from qualmodel.cli.app import app
-from qualmodel.errors import ConfigError, InputError
-from qualmodel.safety import check_output, refuse_overlap
+from qualmodel.core.errors import ConfigError, InputError
+from qualmodel.core.safety import check_output, refuse_overlap
 
 
 def default_data_dirs(source: str) -> list[Path]:

@@ -2,9 +2,9 @@
 
 ``qualmodel cure --journeys DIR [--start STAGE] [--target STAGE] [--competing STAGE ...]
 [--unit days] [--resolution R --rounding floor|ceil] [--zero-time 0.5] [--ignore-rule]
-[--out FILE.csv]`` fits :func:`qualmodel.models.cure_model` to the time from the start
+[--out FILE.csv]`` fits :func:`qualmodel.survival.models.cure_model` to the time from the start
 stage to the target (competing outcomes censored) when the stated rule of
-:func:`qualmodel.outcomes.cure_support` holds, prints the cured fraction with its interval
+:func:`qualmodel.journeys.outcomes.cure_support` holds, prints the cured fraction with its interval
 and, with ``--out``, writes the parameter table atomically.
 """
 
@@ -48,12 +48,12 @@ def cure_command(
     ] = None,
 ) -> None:
     """Share expected never to reach the target, with its CI (mixture cure model)."""
-    from qualmodel.atomic import write_csv_atomic
     from qualmodel.cli.survival import cli_plan
-    from qualmodel.durations import time_to_event
-    from qualmodel.journeys import Journeys
-    from qualmodel.models import ModelWarning, cure_model
-    from qualmodel.outcomes import cure_support
+    from qualmodel.core.atomic import write_csv_atomic
+    from qualmodel.journeys.contract import Journeys
+    from qualmodel.journeys.outcomes import cure_support
+    from qualmodel.survival.durations import time_to_event
+    from qualmodel.survival.models import ModelWarning, cure_model
 
     data = Journeys.read(journeys)
     plan = cli_plan(data, start, target, competing)

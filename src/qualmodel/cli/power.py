@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 
-from qualmodel.atomic import share_like_umask, write_csv_atomic
 from qualmodel.cli.app import app
-from qualmodel.errors import ConfigError
-from qualmodel.safety import check_output, refuse_overlap
+from qualmodel.core.atomic import share_like_umask, write_csv_atomic
+from qualmodel.core.errors import ConfigError
+from qualmodel.core.safety import check_output, refuse_overlap
 
 
 def _render_png(table, plot: Path) -> str:
@@ -76,7 +76,7 @@ def power_cmd(
     ] = None,
 ) -> None:
     """Power per sample size and metric with Wilson Monte-Carlo 95% intervals and the MDE."""
-    from qualmodel.power import _validate, connect, power
+    from qualmodel.experiment.power import connect, power, validate_arguments
 
     try:
         ns = [int(x) for x in n_leads.split(",") if x.strip()]
@@ -85,7 +85,7 @@ def power_cmd(
             f"--n-leads: expected comma-separated integers, got '{n_leads}'"
         ) from None
     metrics = [m.strip() for m in metric.split(",") if m.strip()]
-    _validate(metrics, ns, n_replicates, alpha)
+    validate_arguments(metrics, ns, n_replicates, alpha)
     if chunk_size is not None and chunk_size < 1:
         raise ConfigError(f"--chunk-size: must be ≥ 1, got {chunk_size}")
     outputs = {"--out": out, "--plot": plot}

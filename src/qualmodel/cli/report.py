@@ -104,7 +104,7 @@ def report(
 
 def _notebook_params(param: list[str] | None, lang: str) -> list[str]:
     """Return the ``--param`` values plus ``lang=<lang>`` for a non-English ``--lang``."""
-    from qualmodel.i18n import check_lang
+    from qualmodel.core.i18n import check_lang
 
     params = list(param or [])
     if lang != "en":

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from qualmodel.atomic import write_text_atomic
 from qualmodel.cli.app import app
-from qualmodel.safety import check_output, refuse_overlap
+from qualmodel.core.atomic import write_text_atomic
+from qualmodel.core.safety import check_output, refuse_overlap
 
 
 @app.command("fit-score")
@@ -49,9 +49,9 @@ def fit_score_cmd(
     force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
 ) -> None:
     """Fit points per event and attribute by logistic regression; write a criteria YAML."""
-    from qualmodel.journeys import Journeys
-    from qualmodel.scoring import fit_score_criterion
-    from qualmodel.search import criteria_yaml
+    from qualmodel.criteria.scoring import fit_score_criterion
+    from qualmodel.criteria.search import criteria_yaml
+    from qualmodel.journeys.contract import Journeys
 
     outputs = {"--out": out, "--coefficients": coefficients}
     refuse_overlap(outputs, {"--journeys": journeys})

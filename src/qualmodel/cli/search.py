@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from qualmodel.atomic import write_bytes_atomic, write_csv_atomic, write_text_atomic
 from qualmodel.cli.app import app
-from qualmodel.errors import ConfigError
+from qualmodel.core.atomic import write_bytes_atomic, write_csv_atomic, write_text_atomic
+from qualmodel.core.errors import ConfigError
 
 
 @app.command("search")
@@ -51,9 +51,9 @@ def search_cmd(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from qualmodel.journeys import Journeys
+    from qualmodel.criteria.search import criteria_yaml, search_criteria
+    from qualmodel.journeys.contract import Journeys
     from qualmodel.plotting.search import plot_frontier
-    from qualmodel.search import criteria_yaml, search_criteria
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: is a file; give a folder for --out")

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from tqdm.auto import tqdm
 
-from qualmodel.atomic import write_csv_atomic
 from qualmodel.cli.app import app
-from qualmodel.safety import check_output, refuse_overlap
+from qualmodel.core.atomic import write_csv_atomic
+from qualmodel.core.safety import check_output, refuse_overlap
 
 
 def _fmt_rate(x: float) -> str:
@@ -25,7 +25,7 @@ def _fmt_days(x: float) -> str:
 @app.command("scenarios")
 def scenarios_cmd() -> None:
     """List the built-in scenarios with one-line descriptions."""
-    from qualmodel.scenario import list_scenarios
+    from qualmodel.simulation.scenario import list_scenarios
 
     table = list_scenarios()
     width = max(len(n) for n in table["name"])
@@ -62,11 +62,11 @@ def simulate_cmd(
     ] = False,
 ) -> None:
     """Simulate lead journeys from a scenario and write them to a folder."""
-    from qualmodel.scenario import load_scenario
-    from qualmodel.simulate import N_STEPS, _check_params, simulate_steps
+    from qualmodel.simulation.engine import N_STEPS, check_params, simulate_steps
+    from qualmodel.simulation.scenario import load_scenario
 
     sc = load_scenario(scenario)
-    n, seed = _check_params(sc.n_leads if n_leads is None else n_leads, seed)
+    n, seed = check_params(sc.n_leads if n_leads is None else n_leads, seed)
     if out is None:
         out = Path("data") / "simulated" / sc.name
     scenario_file = Path(scenario) if Path(scenario).is_file() else None
@@ -98,7 +98,7 @@ def validate_cmd(
     folder: Annotated[Path, typer.Argument(help="Journeys folder (leads/events Parquet).")],
 ) -> None:
     """Read a journeys folder, check the data contract, print a one-line summary."""
-    from qualmodel.journeys import Journeys, checksums_present
+    from qualmodel.journeys.contract import Journeys, checksums_present
 
     j = Journeys.read(folder)
     leads = j.leads
@@ -123,8 +123,8 @@ def funnel_cmd(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --csv file.")] = False,
 ) -> None:
     """Print stage counts, censoring-naive conversion rates and median days in stage."""
-    from qualmodel.funnel import funnel
-    from qualmodel.journeys import Journeys
+    from qualmodel.journeys.contract import Journeys
+    from qualmodel.journeys.funnel import funnel
 
     if csv is not None:
         refuse_overlap({"--csv": csv}, {"FOLDER": folder})

@@ -27,10 +27,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from qualmodel.atomic import make_temp_dir
 from qualmodel.cli.app import app
-from qualmodel.errors import ConfigError, InputError
-from qualmodel.safety import check_output, clean_stale, refuse_overlap, temp_prefix, write_marker
+from qualmodel.core.atomic import make_temp_dir
+from qualmodel.core.errors import ConfigError, InputError
+from qualmodel.core.safety import (
+    check_output,
+    clean_stale,
+    refuse_overlap,
+    temp_prefix,
+    write_marker,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,20 +86,20 @@ def cli_plan(data, start: str | None, target: str | None, competing: list[str] |
         the defaults (SAL if present, else the earliest stage; SQO if present, else won).
     competing : list of str or None
         ``--competing`` values; None picks the defaults of
-        :func:`qualmodel.outcomes.plan_outcomes` (and says so on stdout); ``["none"]``
+        :func:`qualmodel.journeys.outcomes.plan_outcomes` (and says so on stdout); ``["none"]``
         for none.
 
     Returns
     -------
     dict
-        The plan (see :func:`qualmodel.outcomes.plan_outcomes`).
+        The plan (see :func:`qualmodel.journeys.outcomes.plan_outcomes`).
 
     Raises
     ------
     ConfigError
         A stage not in the data, named after the option it came from.
     """
-    from qualmodel.outcomes import plan_outcomes, resolve_stage
+    from qualmodel.journeys.outcomes import plan_outcomes, resolve_stage
 
     start_col = None if start is None else resolve_stage(data, start, "--start")
     target_col = None if target is None else resolve_stage(data, target, "--target")
@@ -148,7 +154,7 @@ def survival_command(
 
     matplotlib.use("Agg")
 
-    from qualmodel.journeys import Journeys
+    from qualmodel.journeys.contract import Journeys
 
     age_list = _parse_ages(ages)
     refuse_overlap({"--out": out}, {"--journeys": journeys})
@@ -181,7 +187,7 @@ def _duration_table(
     data, journeys: Path, plan: dict, by: str | None, unit: str, horizon: float | None
 ) -> pd.DataFrame:
     """Time-to-event table of the plan (with the ``--by`` column, missing labelled)."""
-    from qualmodel.durations import time_to_event
+    from qualmodel.survival.durations import time_to_event
 
     start_col, target_col, competing_cols = plan["start"], plan["target"], plan["competing"]
     if by is not None and by not in data.leads.columns:
@@ -201,7 +207,7 @@ def _duration_table(
     if table.empty:
         raise InputError(f"{journeys}: no lead has '{start_col}' set; nothing to analyse")
     if by is not None:
-        from qualmodel.outcomes import label_missing
+        from qualmodel.journeys.outcomes import label_missing
 
         table = label_missing(table, by)
     return table
@@ -213,7 +219,7 @@ def _survival_tables(
     """Every output table by file stem, in writing order."""
     import pandas as pd
 
-    from qualmodel import survival as sv
+    from qualmodel.survival import estimators as sv
 
     km = sv.kaplan_meier(table, by=by)
     cif = sv.cumulative_incidence(table, by=by, events=codes)
@@ -253,7 +259,7 @@ def _write_figures(
     import matplotlib.pyplot as plt
 
     from qualmodel import plotting
-    from qualmodel import survival as sv
+    from qualmodel.survival import estimators as sv
 
     table, km, cif = tables["time_to_event"], tables["kaplan_meier"], tables["cumulative_incidence"]
     cohorts = tables["cohort_conversion"]

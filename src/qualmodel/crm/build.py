@@ -9,9 +9,9 @@ Every problem with the input is reported as one line naming the file, the CSV li
 header is line 1, so the first data record is line 2; quoted values spanning several lines
 are counted as in a text editor), the column and the fix:
 
-* :class:`~qualmodel.errors.ConfigError` for a bad mapping (YAML syntax with line/column,
+* :class:`~qualmodel.core.errors.ConfigError` for a bad mapping (YAML syntax with line/column,
   unknown keys with the allowed ones, wrong types with the YAML key path);
-* :class:`~qualmodel.errors.InputError` for bad CSV data (malformed rows, wrong encoding,
+* :class:`~qualmodel.core.errors.InputError` for bad CSV data (malformed rows, wrong encoding,
   missing columns, unparseable dates or numbers, unknown status values, unmatched lookup
   keys, duplicated ids, stage dates that break the journey contract).
 
@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qualmodel.core.errors import ConfigError, ContractError, InputError, QualmodelError, preview
 from qualmodel.crm.mapping import (
     EventSpec,
     LeadIdSpec,
@@ -50,8 +51,7 @@ from qualmodel.crm.readers import (
     resolve_tables,
     typed_attribute,
 )
-from qualmodel.errors import ConfigError, ContractError, InputError, QualmodelError, preview
-from qualmodel.journeys import ORDER_RULES, STAGE_COLUMNS, Journeys
+from qualmodel.journeys.contract import ORDER_RULES, STAGE_COLUMNS, Journeys
 
 __all__ = ["import_crm"]
 

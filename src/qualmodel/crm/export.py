@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from qualmodel.atomic import write_csv_atomic, write_text_atomic
+from qualmodel.core.atomic import write_csv_atomic, write_text_atomic
+from qualmodel.core.errors import ConfigError
 from qualmodel.crm.xes import write_xes
-from qualmodel.errors import ConfigError
-from qualmodel.journeys import STAGE_COLUMNS, TRUTH_PREFIX, Journeys
+from qualmodel.journeys.contract import STAGE_COLUMNS, TRUTH_PREFIX, Journeys
 
 __all__ = ["export_history", "history_mapping", "write_history"]
 

@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qualmodel.core.errors import InputError, preview
 from qualmodel.crm.history_mapping import HISTORY_STAGES, HistorySpec
 from qualmodel.crm.logs import LogTable
-from qualmodel.errors import InputError, preview
-from qualmodel.journeys import ORDER_RULES
+from qualmodel.journeys.contract import ORDER_RULES
 
 __all__ = ["HistoryResult", "build_history", "event_name"]
 

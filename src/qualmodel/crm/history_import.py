@@ -25,13 +25,13 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
+from qualmodel.core.errors import ConfigError, ContractError, InputError
 from qualmodel.crm.history import HistoryResult, build_history
 from qualmodel.crm.history_mapping import HistorySpec
 from qualmodel.crm.logs import LogTable, read_log
 from qualmodel.crm.mapping import LeadIdSpec, Mapping, as_timestamp
 from qualmodel.crm.readers import Table, file_digest
-from qualmodel.errors import ConfigError, ContractError, InputError
-from qualmodel.journeys import Journeys
+from qualmodel.journeys.contract import Journeys
 
 __all__ = ["history_tables", "import_history"]
 

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qualmodel.core.errors import InputError, preview
 from qualmodel.crm.history_mapping import LogColumns, file_format
 from qualmodel.crm.mapping import CsvOptions, DateOptions
 from qualmodel.crm.readers import Table
 from qualmodel.crm.xes import read_xes
-from qualmodel.errors import InputError, preview
 
 __all__ = ["LogTable", "read_log"]
 

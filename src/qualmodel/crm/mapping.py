@@ -6,7 +6,7 @@ column), the observation cut-off, the attributes to copy and the events to emit.
 built-in mappings are the YAML files in ``qualmodel/mappings`` (``maven_crm`` and
 ``x_education``); see ``docs/import.md``.
 
-A bad mapping raises :class:`~qualmodel.errors.ConfigError` in one line: YAML syntax with
+A bad mapping raises :class:`~qualmodel.core.errors.ConfigError` in one line: YAML syntax with
 line/column, unknown keys with the allowed ones, wrong types with the YAML key path.
 """
 
@@ -24,9 +24,9 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from qualmodel.errors import ConfigError
-from qualmodel.journeys import BANT_COLUMNS, STAGE_COLUMNS, TRUTH_PREFIX
-from qualmodel.safety import load_yaml, read_text
+from qualmodel.core.errors import ConfigError
+from qualmodel.core.safety import load_yaml, read_text
+from qualmodel.journeys.contract import BANT_COLUMNS, STAGE_COLUMNS, TRUTH_PREFIX
 
 __all__ = [
     "AttributeSpec",
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: Built-in mapping names are the YAML files shipped in ``qualmodel/mappings``.
-_MAPPING_PACKAGE = "qualmodel.mappings"
+_MAPPING_PACKAGE = "qualmodel.crm"
 _DOCS = "docs/import.md"
 _RESERVED = frozenset({"lead_id", "created_at", "observed_until", *STAGE_COLUMNS})
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -482,7 +482,7 @@ def list_mappings() -> list[str]:
     list of str
         For example ``["maven_crm", "x_education"]``.
     """
-    folder = resources.files(_MAPPING_PACKAGE)
+    folder = resources.files(_MAPPING_PACKAGE).joinpath("mappings")
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -540,7 +540,12 @@ def load_mapping(path_or_name: str | Path | Mapping | AbcMapping[str, Any]) -> M
     builtin = list_mappings()
     if isinstance(path_or_name, str) and text_name in builtin:
         label = f"mapping '{text_name}'"
-        text = resources.files(_MAPPING_PACKAGE).joinpath(f"{text_name}.yaml").read_text("utf-8")
+        text = (
+            resources.files(_MAPPING_PACKAGE)
+            .joinpath("mappings")
+            .joinpath(f"{text_name}.yaml")
+            .read_text("utf-8")
+        )
     else:
         path = Path(path_or_name)
         label = str(path)

@@ -1,6 +1,6 @@
 """CRM CSV reading: the string-typed table reader and the column helpers built on it.
 
-Every problem with a CSV is one :class:`~qualmodel.errors.InputError` line naming the file,
+Every problem with a CSV is one :class:`~qualmodel.core.errors.InputError` line naming the file,
 the CSV line (the header is line 1, so the first data record is line 2; quoted values
 spanning several lines are counted as in a text editor), the column and the fix.
 """
@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qualmodel.core.errors import ConfigError, InputError, preview
 from qualmodel.crm.mapping import AttributeSpec, CsvOptions, DateOptions, Mapping
-from qualmodel.errors import ConfigError, InputError, preview
 
 _DEFAULT_TRUE = ("yes", "y", "true", "t", "1")
 _DEFAULT_FALSE = ("no", "n", "false", "f", "0")

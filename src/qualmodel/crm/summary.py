@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qualmodel.journeys import STAGE_COLUMNS, Journeys
+from qualmodel.journeys.contract import STAGE_COLUMNS, Journeys
 
 __all__ = ["describe_import"]
 

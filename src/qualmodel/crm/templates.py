@@ -6,7 +6,7 @@ Each template is a valid mapping as printed (a test loads it), so a user can run
 
 from __future__ import annotations
 
-from qualmodel.errors import ConfigError
+from qualmodel.core.errors import ConfigError
 
 __all__ = ["TEMPLATES", "mapping_template"]
 

@@ -7,7 +7,7 @@ The file is fed in chunks to the standard library's expat parser (the parser und
 attributes asked for are kept. Trace attributes are available as ``case:<key>`` (the
 process-mining convention: the case id is ``case:concept:name``).
 
-A malformed file raises one :class:`~qualmodel.errors.InputError` line with the XML line
+A malformed file raises one :class:`~qualmodel.core.errors.InputError` line with the XML line
 and column of the problem.
 """
 
@@ -23,7 +23,7 @@ from xml.parsers import expat
 import numpy as np
 import pandas as pd
 
-from qualmodel.errors import InputError
+from qualmodel.core.errors import InputError
 
 __all__ = ["read_xes", "write_xes"]
 
@@ -252,7 +252,7 @@ def write_xes(frame: pd.DataFrame, path: str | Path, *, case: str, activity: str
     pathlib.Path
         The destination path.
     """
-    from qualmodel.atomic import open_atomic
+    from qualmodel.core.atomic import open_atomic
 
     extra = [c for c in frame.columns if c not in (case, activity, ts)]
     numeric = {c: pd.api.types.is_numeric_dtype(frame[c].dtype) for c in extra}

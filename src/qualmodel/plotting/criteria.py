@@ -45,7 +45,7 @@ def plot_qualification_curves(
 
     The curve is 1 − S(t) of the Kaplan–Meier estimator (censored at ``observed_until``),
     the same quantity as ``share_by_horizon`` in
-    :func:`~qualmodel.compare.compare_criteria`.
+    :func:`~qualmodel.criteria.compare.compare_criteria`.
 
     Parameters
     ----------
@@ -60,7 +60,7 @@ def plot_qualification_curves(
     -------
     matplotlib.axes.Axes
     """
-    from qualmodel.compare import qualification_table, weighted_km
+    from qualmodel.criteria.compare import qualification_table, weighted_km
 
     ax = _axes(ax)
     table = qualification_table(journeys, criteria, strict=False)
@@ -96,7 +96,7 @@ def plot_precision_recall(compare_table: pd.DataFrame, ax=None):
     Parameters
     ----------
     compare_table : pandas.DataFrame
-        Output of :func:`~qualmodel.compare.compare_criteria`.
+        Output of :func:`~qualmodel.criteria.compare.compare_criteria`.
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -135,7 +135,7 @@ def plot_workload(compare_table: pd.DataFrame, ax=None):
     Parameters
     ----------
     compare_table : pandas.DataFrame
-        Output of :func:`~qualmodel.compare.compare_criteria`.
+        Output of :func:`~qualmodel.criteria.compare.compare_criteria`.
     ax : matplotlib.axes.Axes, optional
 
     Returns
@@ -175,11 +175,11 @@ def plot_score_trajectory(
     Parameters
     ----------
     trajectory : pandas.DataFrame
-        Output of :func:`~qualmodel.criteria.score_trajectory` (``lead_id, ts, score``).
+        Output of :func:`~qualmodel.criteria.engine.score_trajectory` (``lead_id, ts, score``).
     threshold : float, optional
         Drawn as a horizontal line.
     qualified : pandas.DataFrame, optional
-        Output of :func:`~qualmodel.criteria.qualify`; qualification instants are marked.
+        Output of :func:`~qualmodel.criteria.engine.qualify`; qualification instants are marked.
     ax : matplotlib.axes.Axes, optional
 
     Returns

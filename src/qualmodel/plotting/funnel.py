@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from qualmodel.errors import ConfigError
+from qualmodel.core.errors import ConfigError
 
 __all__ = ["plot_events_per_lead", "plot_funnel"]
 
@@ -34,7 +34,7 @@ def plot_funnel(funnel_df: pd.DataFrame, ax: Axes | None = None, title: str | No
     Parameters
     ----------
     funnel_df : pandas.DataFrame
-        Output of :func:`qualmodel.funnel.funnel`.
+        Output of :func:`qualmodel.journeys.funnel.funnel`.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when omitted.
     title : str, optional
@@ -48,7 +48,7 @@ def plot_funnel(funnel_df: pd.DataFrame, ax: Axes | None = None, title: str | No
         funnel_df,
         ["stage", "kind", "n", "naive_rate_from_previous", "naive_rate_from_created"],
         "plot_funnel",
-        "qualmodel.funnel.funnel(journeys)",
+        "qualmodel.journeys.funnel.funnel(journeys)",
     )
     ax = _axes(ax)
     stages = funnel_df[funnel_df["kind"] == "stage"].reset_index(drop=True)
@@ -89,7 +89,7 @@ def plot_events_per_lead(
     Parameters
     ----------
     table : pandas.DataFrame
-        Output of :func:`qualmodel.funnel.events_per_lead`.
+        Output of :func:`qualmodel.journeys.funnel.events_per_lead`.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when omitted.
     by : str, optional

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-from qualmodel.errors import ConfigError
+from qualmodel.core.errors import ConfigError
 
 __all__ = ["plot_hazard_ratios", "plot_predicted_cif"]
 
@@ -23,8 +23,8 @@ def plot_hazard_ratios(table: pd.DataFrame | Any, ax: Axes | None = None) -> Axe
     Parameters
     ----------
     table : pandas.DataFrame or ModelFit
-        The ``table`` of :func:`qualmodel.models.cox`, :func:`qualmodel.models.fine_gray`
-        (subdistribution hazard ratios) or :func:`qualmodel.models.weibull_aft` (its
+        The ``table`` of :func:`~qualmodel.survival.models.cox`, :func:`~.fine_gray`
+        (subdistribution hazard ratios) or :func:`qualmodel.survival.models.weibull_aft` (its
         implied PH hazard ratios), or the fit itself; needs ``term, hr, hr_lower,
         hr_upper``.
     ax : matplotlib.axes.Axes, optional
@@ -109,7 +109,7 @@ def plot_predicted_cif(
     Parameters
     ----------
     cif : pandas.DataFrame
-        Output of :func:`qualmodel.models.predict_cif`: ``profile, time, cif``.
+        Output of :func:`qualmodel.survival.models.predict_cif`: ``profile, time, cif``.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when omitted.
     title : str, optional
@@ -132,7 +132,7 @@ def plot_predicted_cif(
     if missing:
         raise ConfigError(
             f"plot_predicted_cif: table lacks column(s) {', '.join(missing)}; pass the "
-            f"output of qualmodel.models.predict_cif(...)"
+            f"output of qualmodel.survival.models.predict_cif(...)"
         )
     if cif.empty:
         raise ConfigError("plot_predicted_cif: the table has no rows to plot")

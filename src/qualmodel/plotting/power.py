@@ -1,11 +1,11 @@
-"""Power curve of a simulated power analysis (:func:`qualmodel.power`)."""
+"""Power curve of a simulated power analysis (:func:`qualmodel.experiment.power`)."""
 
 from __future__ import annotations
 
 import pandas as pd
 from matplotlib.axes import Axes
 
-from qualmodel.mde import DEFAULT_MDE_POWER
+from qualmodel.experiment.mde import DEFAULT_MDE_POWER
 from qualmodel.plotting.funnel import _axes, _need
 
 __all__ = ["plot_power_curve"]
@@ -19,7 +19,7 @@ def plot_power_curve(
     Parameters
     ----------
     power_table : pandas.DataFrame
-        Output of :func:`qualmodel.power.power`.
+        Output of :func:`qualmodel.experiment.power.power`.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when omitted.
     target : float, default 0.8
@@ -30,7 +30,7 @@ def plot_power_curve(
     matplotlib.axes.Axes
     """
     cols = ["metric", "n_leads", "power", "power_lo", "power_hi", "alpha"]
-    _need(power_table, cols, "plot_power_curve", "qualmodel.power")
+    _need(power_table, cols, "plot_power_curve", "qualmodel.experiment.power")
     ax = _axes(ax, (6.5, 4.2))
     for metric, g in power_table.groupby("metric", sort=False):
         g = g.sort_values("n_leads")

@@ -25,7 +25,7 @@ def plot_frontier(result, ax=None, labels: dict[str, str] | None = None):
     Parameters
     ----------
     result : SearchResult
-        Output of :func:`qualmodel.search.search_criteria`.
+        Output of :func:`qualmodel.criteria.search.search_criteria`.
     ax : matplotlib.axes.Axes, optional
     labels : dict, optional
         Replacement texts for the keys of ``_LABELS`` (axis labels, legend, title), e.g.

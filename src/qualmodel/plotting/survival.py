@@ -1,6 +1,6 @@
 """Survival figures: Kaplan–Meier, cumulative incidence, naive vs competing, cohort maturity.
 
-Every function draws step curves from the tidy tables of :mod:`qualmodel.survival` on
+Every function draws step curves from the tidy tables of :mod:`qualmodel.survival.estimators` on
 ``ax`` (or a new figure) and returns the Axes.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from qualmodel.errors import ConfigError
+from qualmodel.core.errors import ConfigError
 
 __all__ = [
     "plot_cohort_maturity",
@@ -85,7 +85,7 @@ def plot_survival(
     Parameters
     ----------
     km : pandas.DataFrame
-        Output of :func:`qualmodel.survival.kaplan_meier`.
+        Output of :func:`qualmodel.survival.estimators.kaplan_meier`.
     by : str, optional
         Group column of ``km``; one curve per group.
     ci : bool, default True
@@ -185,7 +185,7 @@ def plot_cumulative_incidence(
     Parameters
     ----------
     cif : pandas.DataFrame
-        Output of :func:`qualmodel.survival.cumulative_incidence`.
+        Output of :func:`qualmodel.survival.estimators.cumulative_incidence`.
     by : str, optional
         Group column; one curve per (group, event).
     events : sequence of int, optional
@@ -261,9 +261,9 @@ def plot_naive_vs_competing(
     Parameters
     ----------
     naive : pandas.DataFrame
-        Output of :func:`qualmodel.survival.naive_conversion` (no groups).
+        Output of :func:`qualmodel.survival.estimators.naive_conversion` (no groups).
     cif : pandas.DataFrame
-        Output of :func:`qualmodel.survival.cumulative_incidence` (no groups).
+        Output of :func:`qualmodel.survival.estimators.cumulative_incidence` (no groups).
     event : int, default 1
         Event code compared.
     ci : bool, default True
@@ -323,7 +323,7 @@ def plot_cohort_maturity(
     Parameters
     ----------
     cohorts : pandas.DataFrame
-        Output of :func:`qualmodel.survival.cohort_conversion`.
+        Output of :func:`qualmodel.survival.estimators.cohort_conversion`.
     ages : sequence of float, optional
         Ages to draw (default: all in the table).
     unit : str, default "days"

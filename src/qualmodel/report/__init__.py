@@ -32,8 +32,7 @@ parameter checking), :mod:`~qualmodel.report.helpers` (what notebooks call),
 
 from __future__ import annotations
 
-from qualmodel.medians import median_among_reached, median_definition, median_sentence
-from qualmodel.outcomes import headline, label_missing
+from qualmodel.journeys.outcomes import headline, label_missing
 from qualmodel.report.client import (
     criteria_lines,
     definitions_table,
@@ -85,6 +84,7 @@ from qualmodel.report.templates import (
     parse_param_assignments,
     select_templates,
 )
+from qualmodel.survival.medians import median_among_reached, median_definition, median_sentence
 
 __all__ = [
     "definitions_table",

@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from qualmodel.i18n import t
-from qualmodel.outcomes import outcome_label, outcome_verb
+from qualmodel.core.i18n import t
+from qualmodel.journeys.outcomes import outcome_label, outcome_verb
 
 __all__ = [
     "criteria_lines",
@@ -33,7 +33,7 @@ def plan_names(plan: Mapping[str, Any], lang: str = "en") -> dict[str, Any]:
     Parameters
     ----------
     plan : mapping
-        From :func:`qualmodel.outcomes.plan_outcomes`.
+        From :func:`qualmodel.journeys.outcomes.plan_outcomes`.
     lang : str, default "en"
 
     Returns
@@ -76,12 +76,12 @@ def outcome_lines(
     Parameters
     ----------
     split : pandas.DataFrame
-        :func:`qualmodel.outcomes.headline` of the cohort (its ``attrs["cure"]`` words a
+        :func:`qualmodel.journeys.outcomes.headline` of the cohort (its ``attrs["cure"]`` words a
         missing "never" line).
     plan : mapping
         The plan the split was computed with.
     typical : mapping
-        :func:`qualmodel.medians.median_among_reached` result.
+        :func:`qualmodel.survival.medians.median_among_reached` result.
     horizon : float
         Horizon in days.
     n_start : int
@@ -89,7 +89,7 @@ def outcome_lines(
     n_leads : int
         All leads of the data.
     funnel_table : pandas.DataFrame, optional
-        :func:`qualmodel.funnel.funnel` indexed by stage: adds the share of SQOs won.
+        :func:`qualmodel.journeys.funnel.funnel` indexed by stage: adds the share of SQOs won.
     lang : str, default "en"
 
     Returns
@@ -98,7 +98,7 @@ def outcome_lines(
         Cohort size; reached / each competing outcome / still open; never (or why not);
         the median; the share of SQOs won (when the data have SQOs and wins).
     """
-    from qualmodel.medians import median_sentence
+    from qualmodel.survival.medians import median_sentence
 
     names = plan_names(plan, lang)
     first = names["first"]
@@ -176,7 +176,7 @@ def method_text(plan: Mapping[str, Any], horizon: float, compared: bool, lang: s
     Parameters
     ----------
     plan : mapping
-        From :func:`qualmodel.outcomes.plan_outcomes`.
+        From :func:`qualmodel.journeys.outcomes.plan_outcomes`.
     horizon : float
         Horizon in days.
     compared : bool
@@ -187,7 +187,7 @@ def method_text(plan: Mapping[str, Any], horizon: float, compared: bool, lang: s
     -------
     str
     """
-    from qualmodel.medians import median_definition
+    from qualmodel.survival.medians import median_definition
 
     names = plan_names(plan, lang)
     definition = median_definition(

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualmodel.errors import ConfigError
+from qualmodel.core.errors import ConfigError
 from qualmodel.report.templates import _NAME_RE, STAGING_PREFIX
-from qualmodel.scenario import BUILTIN_SCENARIOS
+from qualmodel.simulation.scenario import BUILTIN_SCENARIOS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,12 +47,12 @@ def journeys_for(
     -------
     Journeys
     """
-    from qualmodel.journeys import Journeys
+    from qualmodel.journeys.contract import Journeys
 
     if journeys_dir is not None:
         return Journeys.read(Path(journeys_dir).expanduser())
-    from qualmodel.scenario import load_scenario
-    from qualmodel.simulate import simulate
+    from qualmodel.simulation.engine import simulate
+    from qualmodel.simulation.scenario import load_scenario
 
     return simulate(load_scenario(scenario), n_leads=n_leads, seed=seed)
 
@@ -66,7 +66,7 @@ def outcome_plan(
 ) -> dict[str, Any] | None:
     """Choose the start stage, the outcome a report times and its competing outcomes.
 
-    Thin wrapper of :func:`qualmodel.outcomes.plan_outcomes` (read it for the defaults):
+    Thin wrapper of :func:`qualmodel.journeys.outcomes.plan_outcomes` (read it for the defaults):
     start at SAL when some lead has one, else at the earliest stage present; target SQO
     when some lead reached it, else won; every terminal outcome present that ends some
     journey first competes, each separately, under the data's own name.
@@ -86,14 +86,14 @@ def outcome_plan(
     Returns
     -------
     dict or None
-        See :func:`qualmodel.outcomes.plan_outcomes`.
+        See :func:`qualmodel.journeys.outcomes.plan_outcomes`.
 
     Raises
     ------
     ConfigError
         An unknown stage, or a start or target no lead reached.
     """
-    from qualmodel.outcomes import plan_outcomes
+    from qualmodel.journeys.outcomes import plan_outcomes
 
     if missing_ok and target is None:
         leads = journeys.leads
@@ -135,7 +135,7 @@ def median_metric(
     Parameters
     ----------
     result : mapping
-        Output of :func:`qualmodel.medians.median_among_reached`.
+        Output of :func:`qualmodel.survival.medians.median_among_reached`.
     goal, competing : str
         Names of the outcome and of the competing outcome (``plan["name"]``,
         ``plan["competing_name"]`` of :func:`outcome_plan`).
@@ -146,9 +146,9 @@ def median_metric(
     -------
     dict
         A :func:`metric` record in days whose ``note`` is
-        :func:`qualmodel.medians.median_definition` (listed on the index page).
+        :func:`qualmodel.survival.medians.median_definition` (listed on the index page).
     """
-    from qualmodel.medians import median_definition
+    from qualmodel.survival.medians import median_definition
 
     h = result["horizon"]
     return metric(
@@ -174,7 +174,7 @@ def outcome_plan_start(journeys: Any, start: str | None = None) -> str:
     -------
     str
     """
-    from qualmodel.outcomes import default_start, resolve_stage
+    from qualmodel.journeys.outcomes import default_start, resolve_stage
 
     if start is not None:
         return resolve_stage(journeys, start, "start")
@@ -252,7 +252,7 @@ def criteria_for(journeys: Any, criteria_file: str | os.PathLike[str] | None = N
     list of Criterion
         Possibly empty (an import without a criteria file).
     """
-    from qualmodel.criteria import load_criteria
+    from qualmodel.criteria.engine import load_criteria
 
     if criteria_file is not None:
         return load_criteria(Path(criteria_file).expanduser(), known_events=journeys.event_names)
@@ -275,7 +275,7 @@ def describe_data(
     start : str, optional
         Start stage counted (stem, column or label; default: :func:`outcome_plan`'s).
     lang : str, default "en"
-        Report language (:mod:`qualmodel.i18n`).
+        Report language (:mod:`qualmodel.core.i18n`).
 
     Returns
     -------
@@ -283,11 +283,11 @@ def describe_data(
         ``**Data:** <source> — N leads, M events, K SALs; lead groups: ...`` with the
         start stage named as the data names it.
     """
-    from qualmodel.outcomes import stage_labels
+    from qualmodel.journeys.outcomes import stage_labels
 
     start = outcome_plan_start(journeys, start)
     n_start = int(journeys.leads[start].notna().sum())
-    from qualmodel.i18n import t
+    from qualmodel.core.i18n import t
 
     label = stage_labels(journeys)[start]
     return t(
@@ -386,7 +386,7 @@ def metric(
         Human-readable name shown on the index page.
     note : str
         Definition of the metric, listed under the index page's table when the metric is a
-        headline (e.g. :func:`qualmodel.medians.median_definition`); left out when empty.
+        headline (e.g. :func:`qualmodel.survival.medians.median_definition`); left out when empty.
 
     Returns
     -------
@@ -482,7 +482,7 @@ def record_metrics(metrics: Mapping[str, Any], *, headline: bool | Iterable[str]
 def _version(dist: str, lang: str = "en") -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    from qualmodel.i18n import t
+    from qualmodel.core.i18n import t
 
     try:
         return version(dist)
@@ -513,7 +513,7 @@ def in_staging(path: Any) -> bool:
 
 def _provenance_value(key: str, val: Any, lang: str = "en") -> str:
     """Show a parameter; a journeys folder inside a report staging folder is temporary."""
-    from qualmodel.i18n import display_value, t
+    from qualmodel.core.i18n import display_value, t
 
     if key in ("journeys_dir", "journeys_root") and in_staging(val):
         return t("provenance.staging", lang)
@@ -533,7 +533,7 @@ def provenance(journeys: Any = None, *, lang: str = "en", **parameters: Any):
         the notebook read that folder and did not use them. A ``journeys_dir`` inside a
         ``qualmodel report`` staging folder (removed after the run) is described as such.
     lang : str, default "en"
-        Report language of the labels (:mod:`qualmodel.i18n`); listed as a parameter
+        Report language of the labels (:mod:`qualmodel.core.i18n`); listed as a parameter
         when not English.
 
     Returns
@@ -545,7 +545,7 @@ def provenance(journeys: Any = None, *, lang: str = "en", **parameters: Any):
 
     import pandas as pd
 
-    from qualmodel.i18n import display_value, fmt_number, t
+    from qualmodel.core.i18n import display_value, fmt_number, t
 
     rows: list[tuple[str, str]] = []
     read_folder = parameters.get("journeys_dir") is not None
@@ -592,7 +592,7 @@ def format_metric(rec: Mapping[str, Any] | None, lang: str = "en") -> str:
     -------
     str
     """
-    from qualmodel.i18n import localize_number_text, value_label
+    from qualmodel.core.i18n import localize_number_text, value_label
 
     if not rec or rec.get("value") is None:
         return "–"
@@ -633,7 +633,7 @@ def ci_table(
     ----------
     table : pandas.DataFrame
         Holds ``<col>`` and, when present, ``<col>_lo`` / ``<col>_hi`` (see ``lower`` /
-        ``upper``), e.g. the output of :func:`qualmodel.compare.compare_criteria`.
+        ``upper``), e.g. the output of :func:`qualmodel.criteria.compare.compare_criteria`.
     columns : mapping
         Column → unit (``"share"``, ``"days"``, ``""``) for :func:`format_metric`.
     index : str, optional
@@ -676,9 +676,9 @@ def _builtin_scenarios() -> list[str]:
 
 def _has_builtin_criteria(meta: Mapping[str, Any]) -> bool:
     """Whether journeys with this ``meta`` get built-in criteria from :func:`criteria_for`."""
-    from qualmodel.criteria import list_criteria_files
+    from qualmodel.criteria.engine import list_criteria_files
 
     return (
-        meta.get("generator") == "qualmodel.simulate"
+        meta.get("generator") == "qualmodel.simulation.engine"
         and str(meta.get("source", "")) in list_criteria_files()
     )

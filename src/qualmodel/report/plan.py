@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualmodel.errors import ConfigError
+from qualmodel.core.errors import ConfigError
 from qualmodel.report.helpers import (
     SIMULATION_PARAMETERS,
     _builtin_scenarios,
@@ -166,8 +166,8 @@ def check_report_output(
         Overlap with an input, or an existing non-empty folder that holds neither the
         qualmodel marker nor a reports ``index.html``.
     """
+    from qualmodel.core.safety import check_output, refuse_overlap
     from qualmodel.report.templates import find_notebooks_dir
-    from qualmodel.safety import check_output, refuse_overlap
 
     inputs: dict[str, Any] = {"--journeys": plan.journeys_path}
     inputs.update({f"--scenario {s}": Path(s) for s in plan.scenarios if Path(s).is_file()})
@@ -191,7 +191,7 @@ def _target_name(scenario: str) -> str:
 
 def _check_scenario(scenario: str) -> None:
     """Fail before any kernel starts when a scenario name / path is unknown."""
-    from qualmodel.scenario import load_scenario
+    from qualmodel.simulation.scenario import load_scenario
 
     load_scenario(scenario)
 
@@ -262,7 +262,7 @@ def _plan_journeys(
 ) -> tuple[Path, dict[str, str], list[Template]]:
     """Targets and per-dataset templates for a saved or imported journeys folder."""
     journeys_path = Path(journeys).expanduser().resolve()
-    from qualmodel.journeys import Journeys
+    from qualmodel.journeys.contract import Journeys
 
     meta = Journeys.read(journeys_path).meta  # validate before starting kernels
     source = str(meta.get("scenario") or meta.get("source") or "")
@@ -373,7 +373,7 @@ def _check_replaceable(folder: Path) -> None:
         generator = json.loads(meta.read_text(encoding="utf-8")).get("generator")
     except (OSError, ValueError, AttributeError):
         generator = None
-    if generator != "qualmodel.simulate":
+    if generator != "qualmodel.simulation.engine":
         raise ConfigError(
             f"--keep-journeys: {folder} exists and is not a saved qualmodel simulation; "
             "choose another --keep-journeys folder or move it away"

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualmodel.atomic import write_text_atomic
+from qualmodel.core.atomic import write_text_atomic
 from qualmodel.report.templates import CROSS_TARGET
-from qualmodel.scenario import BUILTIN_SCENARIOS
+from qualmodel.simulation.scenario import BUILTIN_SCENARIOS
 
 if TYPE_CHECKING:
     from qualmodel.report.plan import Plan

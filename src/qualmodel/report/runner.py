@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualmodel.atomic import make_temp_dir, write_text_atomic
+from qualmodel.core.atomic import make_temp_dir, write_text_atomic
 from qualmodel.report.helpers import in_staging
 from qualmodel.report.plan import (
     Job,
@@ -440,7 +440,7 @@ def _open_stage(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     Staging / trash folders left by a killed run (their process is gone) are removed first,
     and the folder gets the marker that recognises it as a qualmodel reports folder.
     """
-    from qualmodel.safety import MARKER, clean_stale, write_marker
+    from qualmodel.core.safety import MARKER, clean_stale, write_marker
 
     out_dir = Path(out).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)

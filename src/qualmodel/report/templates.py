@@ -16,10 +16,11 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualmodel.errors import ConfigError, InputError, QualmodelError, preview
+from qualmodel.core.errors import ConfigError, InputError, QualmodelError, preview
 
 if TYPE_CHECKING:
     pass
@@ -107,9 +108,8 @@ def find_notebooks_dir(notebooks_dir: str | os.PathLike[str] | None = None) -> P
     """Locate the folder holding the ``NN-name.ipynb`` templates.
 
     Looked up in order: ``notebooks_dir``; the ``QUALMODEL_NOTEBOOKS`` environment
-    variable; ``notebooks/`` of the source checkout this package is imported from
-    (editable install); ``qualmodel/notebooks`` shipped as package data; ``notebooks/``
-    in the current folder or any parent.
+    variable; the templates shipped as package data in ``qualmodel/report/notebooks``
+    (the checkout's top-level ``notebooks/`` is a link to that folder).
 
     Parameters
     ----------
@@ -138,17 +138,13 @@ def find_notebooks_dir(notebooks_dir: str | os.PathLike[str] | None = None) -> P
     env = os.environ.get("QUALMODEL_NOTEBOOKS")
     if env:
         candidates.append(Path(env).expanduser())
-    here = Path(__file__).resolve()
-    candidates.append(here.parents[3] / "notebooks")
-    candidates.append(here.parents[1] / "notebooks")
-    cwd = Path.cwd().resolve()
-    candidates.extend(p / "notebooks" for p in (cwd, *cwd.parents))
+    candidates.append(Path(str(resources.files("qualmodel.report"))) / "notebooks")
     for cand in candidates:
         if _is_notebooks_dir(cand):
             return cand.resolve()
     raise ConfigError(
-        "no notebook templates found (looked in QUALMODEL_NOTEBOOKS, the source checkout and "
-        "./notebooks); run from a qualmodel checkout or pass --notebooks-dir"
+        "no notebook templates found (looked in QUALMODEL_NOTEBOOKS and the installed "
+        "package); reinstall qualmodel or pass --notebooks-dir"
     )
 
 

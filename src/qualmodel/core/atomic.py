@@ -1,0 +1,198 @@
+"""Atomic writers: write a temporary file in the destination folder, then rename.
+
+Every writer of the package (CLI outputs, journeys, reports) goes through these so that a
+reader never sees a half-written file. Temporary files and folders are created private
+(``tempfile`` uses modes 600/700); the writers here give them the modes an ordinary
+``open``/``mkdir`` would (``0o666``/``0o777`` minus the process umask) before they are
+renamed into place, so outputs can be shared like any other file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pandas as pd
+
+from qualmodel.core.errors import ConfigError
+from qualmodel.core.safety import clean_stale, temp_prefix
+
+__all__ = [
+    "current_umask",
+    "make_temp_dir",
+    "open_atomic",
+    "share_like_umask",
+    "write_bytes_atomic",
+    "write_csv_atomic",
+    "write_text_atomic",
+]
+
+
+def current_umask() -> int:
+    """Return the process umask without changing it for other threads.
+
+    Reads ``/proc/self/status`` where available (Linux); elsewhere sets and restores the
+    mask with :func:`os.umask` (a short window in which other threads see mask 0).
+
+    Returns
+    -------
+    int
+        The umask, e.g. ``0o022``.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def share_like_umask(path: str | os.PathLike[str]) -> None:
+    """Give ``path`` the mode ``open``/``mkdir`` would: 0o666 (files) or 0o777 minus umask.
+
+    Parameters
+    ----------
+    path : path-like
+        A file or folder made by :mod:`tempfile` (private modes 600/700).
+    """
+    base = 0o777 if os.path.isdir(path) else 0o666
+    os.chmod(path, base & ~current_umask())
+
+
+def make_temp_dir(parent: str | os.PathLike[str], prefix: str) -> Path:
+    """Create a uniquely named folder in ``parent`` with the umask's ordinary mode.
+
+    Parameters
+    ----------
+    parent : path-like
+        Existing folder to create it in (the destination's folder, so a rename is atomic).
+    prefix : str
+        Name prefix (e.g. ``".journeys.tmp-"``).
+
+    Returns
+    -------
+    pathlib.Path
+        The new, empty folder (mode ``0o777 & ~umask``, e.g. 755).
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    share_like_umask(tmp)
+    return tmp
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename.
+
+    Readers never see a half-written file: on any error the temporary file is removed and
+    an existing ``path`` is left untouched. The temporary is named
+    ``.<name>.tmp-<pid>-<random>``; ones left by a killed process are removed on the next
+    write to the same path (:func:`qualmodel.core.safety.clean_stale`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Destination file; its folder is created when missing.
+    text : str
+        Content, written as UTF-8 with line endings as given.
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+
+    Raises
+    ------
+    ConfigError
+        When ``path`` is an existing folder.
+    """
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; see :func:`write_text_atomic`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Destination file; its folder is created when missing.
+    data : bytes
+        Content.
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+
+    Raises
+    ------
+    ConfigError
+        When ``path`` is an existing folder.
+    """
+    with open_atomic(path) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+@contextmanager
+def open_atomic(path: str | Path) -> Iterator[BinaryIO]:
+    """Open a temporary binary file next to ``path``; rename it to ``path`` on success.
+
+    For writers that stream large outputs piece by piece. On any error inside the ``with``
+    block the temporary file is removed and an existing ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Destination file; its folder is created when missing.
+
+    Yields
+    ------
+    BinaryIO
+        The open temporary file.
+
+    Raises
+    ------
+    ConfigError
+        When ``path`` is an existing folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; give a file path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(path.parent, (f".{path.name}.tmp-",))  # left by a killed writer
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name, "tmp"), dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+        share_like_umask(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: str | Path, **to_csv: Any) -> Path:
+    """Write ``frame`` as CSV (no index) atomically; see :func:`write_text_atomic`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Table to write.
+    path : str or pathlib.Path
+        Destination ``.csv`` file.
+    **to_csv
+        Extra keyword arguments of :meth:`pandas.DataFrame.to_csv` (e.g. ``date_format``).
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+    """
+    return write_text_atomic(path, frame.to_csv(index=False, **to_csv))

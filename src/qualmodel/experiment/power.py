@@ -1,0 +1,534 @@
+"""Power analysis of a change of qualification criterion, by simulation (optionally on Dask).
+
+Design of one replicate at sample size ``n``: two independent cohorts of ``n`` leads are
+simulated from the scenario (seeds from ``numpy.random.SeedSequence(seed).spawn``); the
+baseline criterion qualifies cohort A, the candidate cohort B, and the metric's test is run:
+
+* ``precision`` — wins among qualified, two-proportion z-test;
+* ``recall`` — qualified among won, two-proportion z-test;
+* ``time_to_qualification`` — log-rank test of time from ``sal_at`` to qualification;
+* ``sqo_volume`` — qualified among leads, two-proportion z-test.
+
+Power is the share of replicates with p < ``alpha``, with a Wilson 95% Monte-Carlo interval.
+Replicate results are sorted by replicate index, so the table is identical whatever the
+executor (in-process or a ``dask.distributed`` client) and its worker count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qualmodel.core.errors import ConfigError
+from qualmodel.experiment.mde import DEFAULT_MDE_POWER, mde_hazard_ratio, mde_two_proportions
+
+__all__ = [
+    "MAX_CHUNK_SIZE",
+    "METRICS",
+    "TASKS_PER_WORKER",
+    "auto_chunk_size",
+    "LOCAL_CLUSTER_CONFIG",
+    "connect",
+    "local_cluster",
+    "power",
+    "power_chunk",
+    "power_replicate",
+]
+
+METRICS = ("precision", "recall", "time_to_qualification", "sqo_volume")
+
+
+def _criterion(spec: Any, scenario_name: str):
+    from qualmodel.criteria.engine import Criterion, load_criteria
+
+    if isinstance(spec, Criterion):
+        return spec
+    known = {c.name: c for c in load_criteria(scenario_name)} if scenario_name else {}
+    if spec in known:
+        return known[spec]
+    if isinstance(spec, str) and spec.endswith((".yaml", ".yml")):
+        crits = load_criteria(spec)
+        if len(crits) == 1:
+            return crits[0]
+    raise ConfigError(
+        f"power: unknown criterion '{spec}'; choose one of {', '.join(known)} or a YAML file "
+        f"with one criterion"
+    )
+
+
+def criteria_pair(
+    scenario: str,
+    baseline: str | None = None,
+    candidate: str | None = None,
+    criteria_file: str | None = None,
+) -> list[Any]:
+    """Baseline and candidate criteria for a power analysis, with sensible defaults.
+
+    Parameters
+    ----------
+    scenario : str
+        Built-in scenario name or scenario YAML path.
+    baseline, candidate : str, optional
+        Criterion names (of ``criteria_file`` or the scenario's built-in criteria) or YAML
+        files holding one criterion. None: the first (the current definition) and second
+        criterion of ``criteria_file`` or of the built-in scenario.
+    criteria_file : str, optional
+        Criteria YAML to pick names from.
+
+    Returns
+    -------
+    list of Criterion
+        ``[baseline, candidate]``, or ``[]`` when no criteria are available (a custom
+        scenario without ``criteria_file``, baseline and candidate).
+    """
+    from qualmodel.criteria.engine import list_criteria_files, load_criteria
+
+    if criteria_file is not None:
+        known = load_criteria(criteria_file)
+    elif scenario in list_criteria_files():
+        known = load_criteria(scenario)
+    else:
+        known = []
+    by_name = {c.name: c for c in known}
+    if baseline is None and candidate is None and len(known) < 2:
+        return []
+    picks = []
+    for spec, default in ((baseline, 0), (candidate, 1)):
+        if spec is None:
+            if len(known) <= default:
+                raise ConfigError(
+                    f"power: no default criterion #{default + 1} for {scenario!r}; "
+                    f"give baseline and candidate"
+                )
+            picks.append(known[default])
+        else:
+            builtin = scenario if scenario in list_criteria_files() else ""
+            picks.append(by_name.get(spec) or _criterion(spec, builtin))
+    return picks
+
+
+def _ztest(x1: int, n1: int, x2: int, n2: int) -> float:
+    from statsmodels.stats.proportion import proportions_ztest
+
+    if n1 == 0 or n2 == 0 or (x1 + x2) in (0, n1 + n2):
+        return 1.0
+    return float(proportions_ztest([x1, x2], [n1, n2])[1])
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every replicate needs: shipped once per worker (``client.scatter``)."""
+
+    scenario: Any
+    baseline: Any
+    candidate: Any
+    metrics: tuple[str, ...]
+    seed: int
+
+
+def _arm(shared: _Shared, crit: Any, n: int, ss: np.random.SeedSequence):
+    """Simulate one cohort, qualify it; return counts and the duration table (or None)."""
+    from qualmodel.criteria.engine import qualify
+    from qualmodel.simulation.engine import simulate
+    from qualmodel.survival.durations import time_to_event
+
+    jr = simulate(shared.scenario, n_leads=n, seed=int(ss.generate_state(1)[0]))
+    qa = qualify(jr, crit)["qualified_at"]
+    q = qa.notna().to_numpy()
+    won = jr.leads["won_at"].notna().to_numpy()
+    counts = (int(q.sum()), int(won.sum()), int((q & won).sum()))
+    tte = None
+    if "time_to_qualification" in shared.metrics:
+        target = pd.Series(qa.to_numpy(), index=jr.leads.index)
+        tte = time_to_event(jr, target=target, competing=(), before_start="zero")
+    return counts, tte
+
+
+def _logrank_row(tte: list[pd.DataFrame]) -> dict[str, float]:
+    """p-value, events per arm and Peto log hazard ratio (candidate/baseline)."""
+    from qualmodel.survival.estimators import logrank
+
+    data = pd.concat([tte[0].assign(arm="a"), tte[1].assign(arm="b")], ignore_index=True)
+    events = [int(t["event"].eq(1).sum()) for t in tte]
+    out = {"events_a": events[0], "events_b": events[1], "p_time_to_qualification": 1.0}
+    out["loghr_time_to_qualification"] = 0.0
+    if sum(events) == 0:
+        return out
+    res = logrank(data, by="arm")
+    stat = float(res.iloc[0]["statistic"])
+    groups = res.attrs["groups"]
+    o_e = float(groups["observed"][1] - groups["expected"][1])
+    out["p_time_to_qualification"] = float(res.iloc[0]["p_value"])
+    # Peto estimate (O − E) / V with V = (O − E)² / statistic
+    out["loghr_time_to_qualification"] = stat / o_e if o_e != 0 else 0.0
+    return out
+
+
+def power_replicate(shared: _Shared, n: int, index: int, child: int) -> dict[str, Any]:
+    """One replicate: simulate two cohorts, qualify, test; return one summary row.
+
+    Parameters
+    ----------
+    shared : _Shared
+        Scenario, criteria, metrics and root seed.
+    n : int
+        Leads per arm.
+    index : int
+        Replicate number within this sample size.
+    child : int
+        Index of the replicate's ``SeedSequence(seed).spawn`` child; its two children seed
+        the baseline and candidate cohorts.
+
+    Returns
+    -------
+    dict
+        ``n_leads, replicate``, one ``p_<metric>`` per metric and the arms' counts.
+    """
+    seeds = np.random.SeedSequence(shared.seed, spawn_key=(child,)).spawn(2)
+    (qa, wa, qwa), tte_a = _arm(shared, shared.baseline, n, seeds[0])
+    (qb, wb, qwb), tte_b = _arm(shared, shared.candidate, n, seeds[1])
+    row: dict[str, Any] = {"n_leads": n, "replicate": index}
+    tests = {
+        "precision": lambda: _ztest(qwa, qa, qwb, qb),
+        "recall": lambda: _ztest(qwa, wa, qwb, wb),
+        "sqo_volume": lambda: _ztest(qa, n, qb, n),
+    }
+    for m in shared.metrics:
+        if m != "time_to_qualification":
+            row[f"p_{m}"] = tests[m]()
+    if tte_a is not None:
+        row.update(_logrank_row([tte_a, tte_b]))
+    row.update(qualified_a=qa, qualified_b=qb, won_a=wa, won_b=wb, won_qual_a=qwa, won_qual_b=qwb)
+    return row
+
+
+def power_chunk(shared: _Shared, items: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
+    """Run a batch of replicates (one Dask task); ``items`` are ``(n, index, child)``."""
+    return [power_replicate(shared, *item) for item in items]
+
+
+def validate_arguments(metric, n_leads, n_replicates, alpha) -> list[str]:
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    bad = [m for m in metrics if m not in METRICS]
+    if bad or not metrics:
+        raise ConfigError(f"power: unknown metric {bad}; choose from {', '.join(METRICS)}")
+    try:
+        ns = [int(n) for n in n_leads]
+    except (TypeError, ValueError):
+        ns = []
+    if not ns or any(n <= 0 for n in ns):
+        raise ConfigError(f"power: n_leads must be positive integers, got {n_leads!r}")
+    if int(n_replicates) < 10:
+        raise ConfigError(f"power: n_replicates must be ≥ 10, got {n_replicates}")
+    if not 0 < float(alpha) < 1:
+        raise ConfigError(f"power: alpha must be in (0, 1), got {alpha}")
+    return metrics
+
+
+def power(
+    scenario: Any,
+    baseline: Any,
+    candidate: Any,
+    metric: str | list[str] = METRICS,
+    n_leads: list[int] = (500, 1000, 2000),
+    n_replicates: int = 500,
+    alpha: float = 0.05,
+    seed: int = 0,
+    client: Any = None,
+    progress: bool = False,
+    chunk_size: int | None = None,
+    mde_power: float = DEFAULT_MDE_POWER,
+) -> pd.DataFrame:
+    """Estimate the power of detecting baseline vs candidate per sample size and metric.
+
+    Parameters
+    ----------
+    scenario : Scenario or str
+        Built-in name or YAML path.
+    baseline, candidate : Criterion or str
+        Built-in criterion names of the scenario, or a YAML file holding one criterion.
+    metric : str or list of str
+        Among :data:`METRICS`.
+    n_leads : list of int
+        Leads per arm (> 0).
+    n_replicates : int, default 500
+        Replicates per sample size (≥ 10).
+    alpha : float, default 0.05
+        Significance level of each replicate's test, in (0, 1).
+    seed : int, default 0
+        Root of ``numpy.random.SeedSequence``.
+    client : dask.distributed.Client, optional
+        Run replicates on this client; in-process when None.
+    progress : bool, default False
+        Show a progress bar (terminal: tqdm on stderr; Jupyter: tqdm's notebook widget
+        when ipywidgets is installed, else one text output updated in place).
+    chunk_size : int, optional
+        Replicates per Dask task; None: :func:`auto_chunk_size`. Ignored in-process.
+    mde_power : float, default 0.8
+        Power that defines the ``mde`` column (see :mod:`qualmodel.experiment.mde`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``metric, n_leads, weeks_of_flow, n_replicates, alpha, rejections, power, power_lo,
+        power_hi, baseline_value, candidate_value, n_baseline, n_candidate, effect,
+        effect_scale, mde``. ``baseline_value`` / ``candidate_value`` are the arms' pooled
+        simulated proportions (for ``time_to_qualification``: share of leads qualified
+        while observed); ``n_baseline`` / ``n_candidate`` the mean test denominators per
+        replicate (qualified, won or all leads; events for the log-rank); ``effect`` is
+        candidate − baseline (``effect_scale`` "difference") or the Peto hazard ratio
+        candidate/baseline ("hazard_ratio"); ``mde`` the minimum detectable effect at this
+        ``n_leads`` on the same scale (:mod:`qualmodel.experiment.mde`).
+    """
+    from qualmodel.simulation.scenario import load_scenario
+
+    metrics = validate_arguments(metric, n_leads, n_replicates, alpha)
+    if not 0 < float(mde_power) < 1:
+        raise ConfigError(f"power: mde_power must be in (0, 1), got {mde_power}")
+    if chunk_size is not None and int(chunk_size) < 1:
+        raise ConfigError(f"power: chunk_size must be ≥ 1 or None, got {chunk_size}")
+    sc = load_scenario(scenario)
+    name = (
+        scenario if isinstance(scenario, str) and not scenario.endswith((".yaml", ".yml")) else ""
+    )
+    shared = _Shared(
+        sc, _criterion(baseline, name), _criterion(candidate, name), tuple(metrics), int(seed)
+    )
+    ns, r = [int(n) for n in n_leads], int(n_replicates)
+    items = [(n, i, k * r + i) for k, n in enumerate(ns) for i in range(r)]
+    rows = _run(shared, items, client, progress, chunk_size)
+    reps = pd.DataFrame(rows).sort_values(["n_leads", "replicate"], kind="stable")
+    per_week = sc.n_leads * 7.0 / sc.window.arrival_days
+    out = [
+        {**_power_row(m, int(n), g, alpha, per_week), **_effect_row(m, int(n), g, alpha, mde_power)}
+        for m in metrics
+        for n, g in reps.groupby("n_leads", sort=True)
+    ]
+    return pd.DataFrame(out)
+
+
+def _power_row(m: str, n: int, g: pd.DataFrame, alpha: float, per_week: float) -> dict:
+    from statsmodels.stats.proportion import proportion_confint
+
+    rej = int((g[f"p_{m}"] < alpha).sum())
+    lo, hi = proportion_confint(rej, len(g), alpha=0.05, method="wilson")
+    return {
+        "metric": m,
+        "n_leads": n,
+        "weeks_of_flow": 2 * n / per_week,
+        "n_replicates": len(g),
+        "alpha": alpha,
+        "rejections": rej,
+        "power": rej / len(g),
+        "power_lo": float(lo),
+        "power_hi": float(hi),
+    }
+
+
+#: numerator and denominator counts of the proportion metrics (``None``: the arm's leads).
+_PROPORTIONS = {
+    "precision": ("won_qual", "qualified"),
+    "recall": ("won_qual", "won"),
+    "sqo_volume": ("qualified", None),
+}
+
+
+def _effect_row(m: str, n: int, g: pd.DataFrame, alpha: float, target: float) -> dict:
+    """Return the simulated baseline / candidate values, their effect and the MDE at ``n``."""
+    if m == "time_to_qualification":
+        lhr = float(g["loghr_time_to_qualification"].mean())
+        events = float((g["events_a"] + g["events_b"]).mean())
+        return {
+            "baseline_value": float(g["events_a"].sum() / (n * len(g))),
+            "candidate_value": float(g["events_b"].sum() / (n * len(g))),
+            "n_baseline": float(g["events_a"].mean()),
+            "n_candidate": float(g["events_b"].mean()),
+            "effect": float(np.exp(lhr)),
+            "effect_scale": "hazard_ratio",
+            "mde": mde_hazard_ratio(events, alpha, target, 1 if lhr >= 0 else -1),
+        }
+    num, den = _PROPORTIONS[m]
+    den_a = float(g[f"{den}_a"].sum()) if den else float(n * len(g))
+    den_b = float(g[f"{den}_b"].sum()) if den else float(n * len(g))
+    pa = float(g[f"{num}_a"].sum()) / den_a if den_a else float("nan")
+    pb = float(g[f"{num}_b"].sum()) / den_b if den_b else float("nan")
+    effect = pb - pa
+    mde = float("nan")
+    if np.isfinite(pa):
+        n1, n2 = den_a / len(g), den_b / len(g)
+        mde = mde_two_proportions(pa, n1, n2, alpha, target, 1 if not effect < 0 else -1)
+    return {
+        "baseline_value": pa,
+        "candidate_value": pb,
+        "n_baseline": den_a / len(g),
+        "n_candidate": den_b / len(g),
+        "effect": effect,
+        "effect_scale": "difference",
+        "mde": mde,
+    }
+
+
+#: Largest number of replicates per Dask task chosen by :func:`auto_chunk_size`.
+MAX_CHUNK_SIZE = 10
+#: Tasks per worker that :func:`auto_chunk_size` aims for (load balance at the end).
+TASKS_PER_WORKER = 4
+
+
+def auto_chunk_size(n_items: int, n_workers: int) -> int:
+    """Replicates per Dask task: enough tasks to balance, few enough to amortise scheduling.
+
+    ``ceil(n_items / (TASKS_PER_WORKER · n_workers))`` capped to ``[1, MAX_CHUNK_SIZE]``:
+    a replicate of 5,000 leads per arm takes ~0.1 s, so a chunk of 10 is ~1 s of work
+    against a few ms of scheduling, and the last task leaves a worker idle for ≤ ~1 s.
+    """
+    per = -(-int(n_items) // (TASKS_PER_WORKER * max(int(n_workers), 1)))
+    return max(1, min(MAX_CHUNK_SIZE, per))
+
+
+class _DisplayLine:
+    """File-like target for tqdm in Jupyter without ipywidgets: one output updated in place.
+
+    Each bar refresh replaces the text of a single display output (``display_id``), so an
+    executed notebook keeps one line, the final state, instead of every refresh.
+    """
+
+    def __init__(self) -> None:
+        from IPython.display import display
+
+        self._handle = display({"text/plain": ""}, raw=True, display_id=True)
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").strip()
+        if line and self._handle is not None:
+            self._handle.update({"text/plain": line}, raw=True)
+
+    def flush(self) -> None:
+        """Nothing to flush (each write is sent)."""
+
+
+def _progress_bar(total: int, enabled: bool):
+    """Return a tqdm bar: terminal (stderr), or in Jupyter a widget / one updated line."""
+    import sys
+
+    from tqdm import tqdm
+
+    in_kernel = "ipykernel" in sys.modules and type(sys.stdout).__name__ == "OutStream"
+    if enabled and in_kernel:
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm as ntqdm
+
+            return ntqdm(total=total, desc="power")
+        except ImportError:
+            return tqdm(total=total, desc="power", file=_DisplayLine(), mininterval=0.5, ascii=True)
+    return tqdm(total=total, desc="power", disable=not enabled)
+
+
+def _run(
+    shared: _Shared, items: list, client: Any, progress: bool, chunk_size: int | None
+) -> list[dict]:
+    with _progress_bar(len(items), progress) as bar:
+        if client is None:
+            rows = []
+            for item in items:
+                rows.append(power_replicate(shared, *item))
+                bar.update(1)
+            return rows
+        from distributed import as_completed
+
+        workers = len(client.scheduler_info().get("workers", {})) or 1
+        size = int(chunk_size) if chunk_size else auto_chunk_size(len(items), workers)
+        # largest samples first: the long tasks start early, the short ones fill the tail
+        ordered = sorted(items, key=lambda it: -it[0])
+        chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
+        shared_f = client.scatter(shared, broadcast=True, hash=False)
+        futures = [client.submit(power_chunk, shared_f, c, pure=False) for c in chunks]
+        rows = []
+        for fut in as_completed(futures):
+            part = fut.result()
+            rows.extend(part)
+            bar.update(len(part))
+        return rows
+
+
+#: Dask settings applied while :func:`local_cluster` starts its workers: the worker's
+#: statistical profiler (a stack sample every 10 ms) and its 20 ms / 100 ms / 500 ms
+#: monitors cost ~3% of a core when idle and more while busy; Dask's default
+#: ``MALLOC_TRIM_THRESHOLD_=65536`` makes glibc hand freed memory back at once, which
+#: quadruples the page faults of a replicate (its arrays are allocated and freed again
+#: and again). Measured in docs/scaling.md; replicates need none of them.
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+}
+
+
+def local_cluster(n_workers: int):
+    """Return a client owning a new ``LocalCluster`` sized for replicate sweeps.
+
+    Process workers with one thread each (a replicate holds the GIL most of the time),
+    no dashboard, and :data:`LOCAL_CLUSTER_CONFIG`. ``client.close()`` also stops the
+    cluster.
+
+    Parameters
+    ----------
+    n_workers : int
+        Worker processes (≥ 1).
+
+    Returns
+    -------
+    distributed.Client
+    """
+    import dask
+    from distributed import Client
+
+    if int(n_workers) < 1:
+        raise ConfigError(f"--dask: local:{n_workers} needs a worker count ≥ 1, e.g. local:2")
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        return Client(
+            n_workers=int(n_workers),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+
+
+def connect(spec: str, timeout: float = 5.0):
+    """Return a Dask client for ``local:N`` (new LocalCluster) or ``tcp://host:port``.
+
+    Parameters
+    ----------
+    spec : str
+        ``local:N`` starts :func:`local_cluster` with ``N`` workers; ``tcp://host:port``
+        connects to a running scheduler.
+    timeout : float, default 5.0
+        Seconds to wait for a remote scheduler.
+
+    Returns
+    -------
+    distributed.Client
+    """
+    from distributed import Client
+
+    if spec.startswith("local:"):
+        try:
+            n = int(spec.split(":", 1)[1])
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ConfigError(f"--dask: '{spec}' needs a worker count ≥ 1, e.g. local:2")
+        return local_cluster(n)
+    if spec.startswith("tcp://"):
+        try:
+            return Client(spec, timeout=timeout)
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(
+                f"--dask: cannot reach scheduler {spec} ({type(exc).__name__})"
+            ) from None
+    raise ConfigError(f"--dask: expected local:N or tcp://host:port, got '{spec}'")

@@ -1,0 +1,532 @@
+"""Which funnel a data set describes: start stage, target, competing outcomes and their names.
+
+Real funnels differ: a marketing funnel may run MQL → won with no SAL and no lost stage, an
+opportunity pipeline SAL → won/lost with no SQO, a loan-application log may end in approved,
+declined or cancelled. This module reads the stages a :class:`~qualmodel.Journeys` object
+actually holds and plans the time-to-event analysis the reports and the CLI run on it:
+
+* :func:`stage_labels` — the data's own name for every stage column (``meta["outcomes"]``
+  overrides the defaults ``MQL``, ``SAL``, ``SQO``, ``won``, ``lost``, ...);
+* :func:`resolve_stage` — a stage given as ``sqo``, ``sqo_at`` or a label (``declined``);
+* :func:`plan_outcomes` — start (default: SAL if some lead has one, else the earliest stage
+  present), target (default: SQO if some lead reached one, else won) and the competing
+  outcomes (default: every terminal outcome that ends some journey before the target);
+* :func:`headline` — the shares that reached the target, ended in each competing outcome
+  or are still open at a horizon (Aalen–Johansen), plus "expected never to convert" from
+  the mixture cure model when :func:`cure_support` says the data support it;
+* :func:`label_missing` — group columns with missing values labelled ``"(missing)"``.
+
+The cure-model rule (:func:`cure_support`) is stated so it can be challenged: a cure model
+is reported only when (1) there are at least ``min_events`` (20) target events, (2) the
+follow-up runs well past the last target event — at least ``min_after`` (10) leads are
+still observed after it and the longest follow-up is at least ``follow_up_ratio`` (1.5)
+times the last event time — (3) no competing outcome is observed among the start
+cohort (the cure model censors competing outcomes, i.e. treats a lost lead as if it could
+still convert, which contradicts the Aalen–Johansen split next to it; ``allow_competing``
+opts out) — and (4) the fit converges with the cured fraction strictly inside (0, 1) and a
+finite confidence interval.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qualmodel.core.errors import ConfigError
+from qualmodel.journeys.contract import outcome_labels
+
+__all__ = [
+    "DEFAULT_LABELS",
+    "CureSupport",
+    "cure_support",
+    "default_start",
+    "headline",
+    "label_missing",
+    "outcome_label",
+    "outcome_verb",
+    "plan_outcomes",
+    "resolve_stage",
+    "stage_labels",
+]
+
+#: Display name of each standard stage column (overridden by ``meta["outcomes"]``).
+DEFAULT_LABELS: dict[str, str] = {
+    "created_at": "created",
+    "mql_at": "MQL",
+    "sal_at": "SAL",
+    "sqo_at": "SQO",
+    "disqualified_at": "disqualified",
+    "won_at": "won",
+    "lost_at": "lost",
+    "recycled_at": "recycled",
+}
+#: Metric-name stem of the standard stages (other columns use their own stem).
+_KEYS: dict[str, str] = {"disqualified_at": "dq"}
+#: Stages that can start the clock, earliest first (SAL is preferred when present).
+_START_ORDER: tuple[str, ...] = ("mql_at", "sal_at", "sqo_at")
+#: Standard terminal outcomes, in the order they are listed as competing outcomes.
+_TERMINAL: tuple[str, ...] = ("disqualified_at", "lost_at", "won_at")
+#: Label of missing group values in tables and figures.
+MISSING_LABEL = "(missing)"
+
+
+def _reached(leads: pd.DataFrame, col: str) -> bool:
+    return col in leads.columns and bool(leads[col].notna().any())
+
+
+def stage_labels(journeys: Any) -> dict[str, str]:
+    """Return the data's own name of every stage column in ``journeys.leads``.
+
+    Parameters
+    ----------
+    journeys : Journeys
+
+    Returns
+    -------
+    dict
+        Column → label: :data:`DEFAULT_LABELS`, overridden and extended by the outcomes
+        declared in ``journeys.meta["outcomes"]`` (``{label: column}``).
+    """
+    labels = {c: v for c, v in DEFAULT_LABELS.items() if c in journeys.leads.columns}
+    labels["created_at"] = "created"
+    labels.update(outcome_labels(journeys.meta))
+    return labels
+
+
+def _key(column: str) -> str:
+    return _KEYS.get(column, column.removesuffix("_at"))
+
+
+def resolve_stage(journeys: Any, name: str, option: str = "stage") -> str:
+    """Map a stage name to its ``leads`` column: ``sqo``, ``sqo_at`` or a label (``declined``).
+
+    Parameters
+    ----------
+    journeys : Journeys
+    name : str
+        Stem, column name or the data's label (case-insensitive).
+    option : str, default "stage"
+        What the name was given as, for the error message (e.g. ``"--target"``).
+
+    Returns
+    -------
+    str
+        The column name.
+
+    Raises
+    ------
+    ConfigError
+        Unknown stage (the message lists the stages present).
+    """
+    labels = stage_labels(journeys)
+    wanted = name.strip().lower()
+    for col, label in labels.items():
+        if wanted in (col.lower(), col.lower().removesuffix("_at"), label.lower()):
+            return col
+    known = []
+    for col, label in labels.items():
+        stem = col.removesuffix("_at")
+        known.append(stem if label.lower() == stem else f"{stem} ({label})")
+    raise ConfigError(
+        f"{option} '{name}': no such stage in these journeys; use one of {', '.join(known)}"
+    )
+
+
+def default_start(leads: pd.DataFrame) -> str:
+    """Default start column: ``sal_at`` when some lead has it, else the earliest stage present.
+
+    Parameters
+    ----------
+    leads : pandas.DataFrame
+
+    Returns
+    -------
+    str
+        ``sal_at``, ``mql_at``, ``sqo_at`` or ``created_at``.
+    """
+    if _reached(leads, "sal_at"):
+        return "sal_at"
+    for col in _START_ORDER:
+        if _reached(leads, col):
+            return col
+    return "created_at"
+
+
+def _default_target(leads: pd.DataFrame, start: str) -> str:
+    for col in ("sqo_at", "won_at"):
+        if col != start and _reached(leads, col):
+            return col
+    raise ConfigError(
+        "no lead reached sqo_at or won_at; choose the outcome to time with target=... "
+        "(a stage column some lead reached)"
+    )
+
+
+def _competes(leads: pd.DataFrame, start: str, target: str, col: str) -> bool:
+    """Whether ``col`` ends some journey from ``start`` before (or without) the target."""
+    if col in (start, target) or not _reached(leads, col):
+        return False
+    s, t, c = (leads[x].to_numpy() for x in (start, target, col))
+    first = ~np.isnat(s) & ~np.isnat(c) & (np.isnat(t) | (c < t))
+    return bool(first.any())
+
+
+def plan_outcomes(
+    journeys: Any,
+    start: str | None = None,
+    target: str | None = None,
+    competing: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Plan a time-to-event analysis on the stages this data set holds.
+
+    Parameters
+    ----------
+    journeys : Journeys
+    start : str, optional
+        Stage where the clock starts (stem, column or label). Default: ``sal_at`` when
+        some lead has it, else the earliest of ``mql_at``, ``sqo_at`` present, else
+        ``created_at``.
+    target : str, optional
+        Outcome of interest. Default: ``sqo_at`` when some lead reached SQO, else
+        ``won_at``.
+    competing : sequence of str, optional
+        Competing outcomes (codes 2, 3, ... in this order); ``[]`` for none. Default: every
+        terminal outcome (``disqualified``, ``lost``, ``won`` and the extra outcomes
+        declared in ``meta["outcomes"]``) that ends at least one journey from ``start``
+        before the target — each kept separate, never lumped.
+
+    Returns
+    -------
+    dict
+        ``start``, ``target`` (columns), ``competing`` (list of columns, as for
+        ``time_to_event(..., competing=)``), ``competing_columns`` (same list),
+        ``start_name``, ``name``, ``competing_names`` (labels), ``competing_name`` (labels
+        joined by " or "), ``verb`` / ``verb_past`` / ``competing_verb`` / ``competing_verbs``
+        (sentence fragments: "become SQOs", "became SQOs", "are lost", "are cancelled";
+        :func:`outcome_verb`), ``key`` /
+        ``competing_keys`` / ``competing_key`` (metric-name stems), ``event_labels``
+        (event code → label, 0 = "still open").
+
+    Raises
+    ------
+    ConfigError
+        Unknown stage, a start or target no lead reached, target equal to start.
+    """
+    leads = journeys.leads
+    source = journeys.meta.get("source", "journeys")
+    start_col = default_start(leads) if start is None else resolve_stage(journeys, start, "start")
+    if not _reached(leads, start_col):
+        raise ConfigError(f"{source}: start {start_col!r}: no lead reached that stage")
+    if target is None:
+        target_col = _default_target(leads, start_col)
+    else:
+        target_col = resolve_stage(journeys, target, "target")
+    if target_col == start_col:
+        raise ConfigError(f"target {target_col!r} is the start stage; choose a later stage")
+    if not _reached(leads, target_col):
+        raise ConfigError(f"target {target_col!r}: no lead reached that stage in these journeys")
+    if competing is None:
+        extra = [c for c in outcome_labels(journeys.meta) if c not in _TERMINAL]
+        cols = [c for c in (*_TERMINAL, *extra) if _competes(leads, start_col, target_col, c)]
+    else:
+        cols = [resolve_stage(journeys, c, "competing") for c in competing]
+        bad = [c for c in cols if c in (start_col, target_col)]
+        if bad:
+            raise ConfigError(f"competing {bad[0]!r} is the start or the target; drop it")
+    labels = stage_labels(journeys)
+    name = labels[target_col]
+    names = [labels[c] for c in cols]
+    verb = outcome_verb(target_col, name)
+    competing_verbs = [outcome_verb(c, labels[c]) for c in cols]
+    competing_verb = " or ".join(competing_verbs)
+    return {
+        "start": start_col,
+        "target": target_col,
+        "competing": list(cols),
+        "competing_columns": list(cols),
+        "start_name": labels[start_col],
+        "name": name,
+        "competing_names": names,
+        "competing_name": " or ".join(names) if names else "none",
+        "verb": verb,
+        "verb_past": outcome_verb(target_col, name, past=True),
+        "competing_verb": competing_verb or "end otherwise",
+        "competing_verbs": competing_verbs,
+        "key": _key(target_col),
+        "competing_keys": [_key(c) for c in cols],
+        "competing_key": "_or_".join(_key(c) for c in cols) or "competing",
+        "event_labels": {0: "still open", 1: name, **{i + 2: n for i, n in enumerate(names)}},
+    }
+
+
+def outcome_label(column: str, label: str, lang: str = "en") -> str:
+    """Display name of a stage in ``lang``: the standard stages' catalogue name, else ``label``.
+
+    A stage keeps its data's own name (``meta["outcomes"]``, e.g. ``declined``) unless that
+    name is the standard one (:data:`DEFAULT_LABELS`), which is translated
+    (``values.stage`` of the catalogue: ``won`` → ``gewonnen``).
+    """
+    from qualmodel.core.i18n import value_label
+
+    if DEFAULT_LABELS.get(column) != label:
+        return label
+    return value_label("stage", column.removesuffix("_at"), lang, default=label)
+
+
+def outcome_verb(column: str, label: str, lang: str = "en", *, past: bool = False) -> str:
+    """Sentence fragment for leads reaching a stage, from the catalogue (``outcomes.verb``).
+
+    English: "become SQOs" (past "became SQOs"), "reach MQL", "are won" ("were won"),
+    "are declined". German gives verb-final clause fragments ("zu SQOs werden",
+    "gewonnen werden", "als „declined“ enden") for subordinate clauses.
+
+    Parameters
+    ----------
+    column, label : str
+        Stage column and the data's name of it (:func:`stage_labels`).
+    lang : str, default "en"
+    past : bool, default False
+        Past tense ("became SQOs", "were won").
+
+    Returns
+    -------
+    str
+    """
+    from qualmodel.core.i18n import t
+
+    if column == "sqo_at" and label == "SQO":
+        kind = "sqo"
+    elif column in ("sal_at", "mql_at", "sqo_at"):
+        kind = "reach"
+    elif DEFAULT_LABELS.get(column) == label:
+        kind = "end"
+    else:  # the data's own vocabulary
+        kind = "end_data"
+    key = f"outcomes.verb{'_past' if past else ''}.{kind}"
+    return t(key, lang, label=outcome_label(column, label, lang))
+
+
+@dataclass(frozen=True)
+class CureSupport:
+    """Whether the mixture cure model is supported by the data (see :func:`cure_support`).
+
+    Attributes
+    ----------
+    supported : bool
+    reason : str
+        One sentence: why (not), in English.
+    fit : ModelFit or None
+        The cure model fit when it was attempted.
+    why : str
+        Catalogue key of the reason (``cure.<why>``), for :meth:`reason_in`.
+    details : dict
+        The values the reason's message needs.
+    """
+
+    supported: bool
+    reason: str
+    fit: Any = None
+    why: str = "supported"
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def reason_in(self, lang: str = "en", labels: dict[int, str] | None = None) -> str:
+        """Return the reason in the report language ``lang`` (catalogue key ``cure.<why>``).
+
+        ``labels`` (event code → name in ``lang``) renames the competing outcomes.
+        """
+        from qualmodel.core.i18n import t
+
+        details = dict(self.details)
+        if labels and "codes" in details:
+            details["outcomes"] = ", ".join(labels.get(c, str(c)) for c in details["codes"])
+        return t(f"cure.{self.why}", lang, **details)
+
+
+def _support(supported: bool, why: str, fit: Any = None, **details: Any) -> CureSupport:
+    from qualmodel.core.i18n import t
+
+    return CureSupport(supported, t(f"cure.{why}", "en", **details), fit, why, details)
+
+
+def cure_support(
+    data: pd.DataFrame,
+    event: int = 1,
+    *,
+    min_events: int = 20,
+    min_after: int = 10,
+    follow_up_ratio: float = 1.5,
+    conf_level: float = 0.95,
+    allow_competing: bool = False,
+    labels: dict[int, str] | None = None,
+) -> CureSupport:
+    """Apply the stated rule that decides whether a cure model is reported.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Duration table from :func:`qualmodel.survival.durations.time_to_event`.
+    event : int, default 1
+        Event code of the target.
+    min_events : int, default 20
+        Fewest target events.
+    min_after : int, default 10
+        Fewest leads still observed after the last target event (the plateau's support).
+    follow_up_ratio : float, default 1.5
+        The longest follow-up must be at least this multiple of the last event time.
+    conf_level : float, default 0.95
+        Level of the cured fraction's interval.
+    allow_competing : bool, default False
+        Fit even when competing outcomes (event codes other than 0 and ``event``) are
+        observed. By default their presence fails the rule: the cure model censors them,
+        i.e. treats a lost or disqualified lead as if it could still convert, so its
+        "never converts" share does not fit next to the Aalen–Johansen split.
+    labels : dict, optional
+        Event code → name (``plan["event_labels"]``) for the reason; default ``event 2``...
+
+    Returns
+    -------
+    CureSupport
+        ``supported`` is True when all four conditions hold (enough events; follow-up
+        past the last event; no competing outcome observed unless ``allow_competing``; a
+        converged fit with the cured fraction strictly inside (0, 1) and a finite
+        interval); ``fit`` is the :func:`~qualmodel.survival.models.cure_model` result whenever it
+        was fitted.
+    """
+    from qualmodel.survival.models import ModelWarning, cure_model
+
+    dur = data["duration"].to_numpy(np.float64)
+    codes = data["event"].to_numpy()
+    hit = codes == event
+    n_ev = int(hit.sum())
+    if n_ev < min_events:
+        return _support(False, "few_events", n=n_ev, need=min_events)
+    last = float(dur[hit].max())
+    after = int((dur > last).sum())
+    longest = float(dur.max())
+    if after < min_after or longest < follow_up_ratio * last:
+        return _support(
+            False, "short_follow_up", last=last, after=after, need=min_after,
+            longest=longest, ratio=follow_up_ratio,
+        )  # fmt: skip
+    rivals = sorted({int(c) for c in codes} - {0, int(event)})
+    if rivals and not allow_competing:
+        names = [(labels or {}).get(c, f"event {c}") for c in rivals]
+        return _support(False, "competing", outcomes=", ".join(names), codes=rivals)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ModelWarning)
+            fit = cure_model(data, event=event, conf_level=conf_level)
+    except ConfigError as exc:
+        return _support(False, "no_fit", error=str(exc))
+    s = fit.summary
+    if not np.isfinite([s["cured_fraction_lower"], s["cured_fraction_upper"]]).all():
+        return _support(False, "boundary", fit)
+    return _support(True, "supported", fit)
+
+
+def headline(
+    data: pd.DataFrame,
+    plan: dict[str, Any],
+    horizon: float,
+    *,
+    cure: CureSupport | None = None,
+    allow_competing: bool = False,
+) -> pd.DataFrame:
+    """Split the start-stage leads by outcome at a horizon: the report's headline.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Duration table built with ``plan``'s start, target and competing outcomes.
+    plan : dict
+        From :func:`plan_outcomes`.
+    horizon : float
+        Time (duration units) at which the Aalen–Johansen curves are read.
+    cure : CureSupport, optional
+        A precomputed :func:`cure_support` result; computed when omitted.
+    allow_competing : bool, default False
+        Passed to :func:`cure_support` when ``cure`` is omitted: show the cure model's
+        "never" share even when competing outcomes are observed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``kind`` = ``"target"``, one ``"competing"`` per competing outcome,
+        ``"open"`` (1 − the others at the horizon; no interval) and, only when the cure
+        model is supported, ``"never"`` (the cure model's cured fraction and its limits,
+        not tied to the horizon). Columns ``kind, outcome, key, share, lower, upper``.
+        ``attrs["cure"]`` holds the :class:`CureSupport` used.
+    """
+    from qualmodel.survival.estimators import cumulative_incidence
+
+    codes = list(range(1, len(plan["competing"]) + 2))
+    cif = cumulative_incidence(data, events=codes)
+    before = cif[cif["time"] <= horizon]
+    last = before.groupby("event")[["cif", "lower", "upper"]].last().reindex(codes)
+    last["cif"] = last["cif"].fillna(0.0)
+    keys = [plan["key"], *plan["competing_keys"]]
+    rows = [
+        {
+            "kind": "target" if code == 1 else "competing",
+            "outcome": plan["event_labels"][code],
+            "key": keys[code - 1],
+            "share": float(last.loc[code, "cif"]),
+            "lower": float(last.loc[code, "lower"]),
+            "upper": float(last.loc[code, "upper"]),
+        }
+        for code in codes
+    ]
+    open_share = 1.0 - float(last["cif"].sum())
+    rows.append(
+        {"kind": "open", "outcome": "still open", "key": "open", "share": open_share,
+         "lower": np.nan, "upper": np.nan}
+    )  # fmt: skip
+    if cure is None:
+        labels = plan["event_labels"]
+        cure = cure_support(data, allow_competing=allow_competing, labels=labels)
+    if cure.supported:
+        s = cure.fit.summary
+        rows.append(
+            {
+                "kind": "never",
+                "outcome": f"expected never to reach {plan['name']}",
+                "key": f"never_{plan['key']}",
+                "share": float(s["cured_fraction"]),
+                "lower": float(s["cured_fraction_lower"]),
+                "upper": float(s["cured_fraction_upper"]),
+            }
+        )
+    out = pd.DataFrame(rows, columns=["kind", "outcome", "key", "share", "lower", "upper"])
+    out.attrs["cure"] = cure
+    return out
+
+
+def label_missing(
+    data: pd.DataFrame, columns: str | Sequence[str], label: str = MISSING_LABEL
+) -> pd.DataFrame:
+    """Return a copy of ``data`` where missing values of group columns read ``label``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+    columns : str or sequence of str
+        Group columns; the ones with missing values become strings (``True`` →
+        ``"True"``) with missing values replaced by ``label``.
+    label : str, default "(missing)"
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    out = data.copy()
+    for col in cols:
+        s = out[col]
+        if s.isna().any():
+            out[col] = s.astype(object).where(s.notna(), label).astype(str)
+    return out

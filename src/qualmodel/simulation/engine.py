@@ -1,0 +1,696 @@
+"""Vectorised simulator of lead journeys with a known ground truth.
+
+:func:`simulate` draws a population of leads from a :class:`~qualmodel.simulation.scenario.Scenario`
+and returns validated :class:`~qualmodel.journeys.contract.Journeys`. Everything is vectorised
+numpy (loops run over event types, never over leads) and every random component draws
+from its own ``numpy.random.Generator`` derived from the seed and the component's name,
+so the same seed gives byte-identical output and adding a component does not shift the
+draws of the others.
+
+The generative model (intent, BANT, funnel, cure fraction, competing Weibull
+proportional hazards from SAL, close, touchpoint processes, censoring) is written out in
+``docs/simulation.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from qualmodel.core.errors import ConfigError
+from qualmodel.simulation.scenario import Scenario, load_scenario, scenario_hash
+
+if TYPE_CHECKING:
+    from qualmodel.journeys.contract import Journeys
+
+__all__ = ["N_STEPS", "covariate_matrix", "simulate", "simulate_steps", "weibull_ph_times"]
+
+_DAY_S = 86_400
+_NS = 1_000_000_000
+_MAX_DAYS = 36_500.0  # latent times beyond 100 years are clipped before conversion
+_BANT = ("budget", "authority", "need")
+_BANT_EVENTS = ("bant_budget", "bant_authority", "bant_need", "bant_timeline")
+_BANT_COL = {"budget": "budget_confirmed", "authority": "authority", "need": "need"}
+
+
+# ---------------------------------------------------------------------- randomness
+def _rng(seed: int, component: str) -> np.random.Generator:
+    """Independent generator for one named component of the simulation."""
+    key = zlib.crc32(component.encode("ascii"))
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _calibrate_intercept(offset: np.ndarray, share: float) -> float:
+    """Intercept ``a`` with ``mean(sigmoid(a + offset)) == share`` (safeguarded Newton).
+
+    Solving on the simulated population makes the scenario's stated marginal share the
+    expected share of that population, whatever the covariate effects.
+    """
+    target = float(share)
+    if offset.size == 0:
+        return float(np.log(target / (1.0 - target)))
+    lo, hi = -40.0, 40.0
+    a = float(np.log(target / (1.0 - target)) - offset.mean())
+    for _ in range(100):
+        p = _sigmoid(a + offset)
+        f = float(p.mean()) - target
+        if abs(f) < 1e-12:
+            break
+        if f > 0:
+            hi = min(hi, a)
+        else:
+            lo = max(lo, a)
+        slope = float((p * (1.0 - p)).mean())
+        step = a - f / slope if slope > 0 else (lo + hi) / 2
+        a = step if lo < step < hi else (lo + hi) / 2
+    return a
+
+
+def weibull_ph_times(
+    rng: np.random.Generator, lp: np.ndarray, shape: float, scale: float
+) -> np.ndarray:
+    """Draw times from a Weibull proportional-hazards model by inversion.
+
+    With cumulative hazard ``H(t | x) = (t / scale) ** shape * exp(lp)``, the time is
+    ``scale * (E / exp(lp)) ** (1 / shape)`` for ``E ~ Exponential(1)``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    lp : numpy.ndarray
+        Linear predictor ``x·β`` per subject.
+    shape, scale : float
+        Weibull shape ``k`` and scale ``λ`` (days).
+
+    Returns
+    -------
+    numpy.ndarray
+        Event times in days.
+    """
+    e = rng.standard_exponential(lp.shape[0])
+    return scale * (e * np.exp(-lp)) ** (1.0 / shape)
+
+
+def covariate_matrix(
+    segment_codes: np.ndarray,
+    segments: list[str],
+    values: dict[str, np.ndarray],
+    names: list[str],
+) -> np.ndarray:
+    """Columns of the hazard covariates ``names`` (segment dummies or named values).
+
+    Parameters
+    ----------
+    segment_codes : numpy.ndarray
+        Integer segment code per lead (position in ``segments``).
+    segments : list of str
+        Segment names; a name in ``names`` becomes a 0/1 dummy of that segment.
+    values : dict
+        Other covariates by name (``intent``, ``nurtured``, ``budget``, ...).
+    names : list of str
+        Covariates wanted, in column order.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, len(names))`` float64 matrix.
+    """
+    n = segment_codes.shape[0]
+    out = np.empty((n, len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        if name in segments:
+            out[:, j] = segment_codes == segments.index(name)
+        else:
+            out[:, j] = values[name]
+    return out
+
+
+def _lp(coefs: dict[str, float], seg: np.ndarray, segs: list[str], vals: dict) -> np.ndarray:
+    names = list(coefs)
+    if not names:
+        return np.zeros(seg.shape[0])
+    x = covariate_matrix(seg, segs, vals, names)
+    return x @ np.array([coefs[k] for k in names], dtype=np.float64)
+
+
+def _seg_effect(effects: dict[str, float], segs: list[str], seg: np.ndarray) -> np.ndarray:
+    table = np.array([effects.get(s, 0.0) for s in segs], dtype=np.float64)
+    return table[seg]
+
+
+# ---------------------------------------------------------------------- helpers
+def check_params(n_leads: Any, seed: Any) -> tuple[int, int]:
+    if isinstance(n_leads, bool) or not isinstance(n_leads, int | np.integer) or n_leads < 1:
+        raise ConfigError(f"n_leads must be a positive integer, got {n_leads!r}; pass e.g. 10000")
+    if n_leads > 50_000_000:
+        raise ConfigError(f"n_leads={n_leads} is too large (max 50,000,000); simulate in parts")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}; pass e.g. 0")
+    return int(n_leads), int(seed)
+
+
+def _lead_ids(n: int) -> np.ndarray:
+    """Zero-padded ids ``L0000000`` … so that string order equals numeric order."""
+    fmt = f"L%0{max(7, len(str(n - 1)))}d"
+    return np.array([fmt % i for i in range(n)], dtype=object)
+
+
+def _categorical_dtype(categories: pd.Index) -> pd.CategoricalDtype:
+    """Categorical dtype over categories known to be unique (skips the O(n) hash check)."""
+    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    if fast is not None:
+        try:
+            return fast(categories, False)
+        except TypeError:  # pragma: no cover - other pandas signature
+            pass
+    return pd.CategoricalDtype(categories)  # pragma: no cover
+
+
+def _days_to_ns(days: np.ndarray, start_ns: int, cutoff: float) -> np.ndarray:
+    """Days since window start → datetime64[ns] (whole seconds); NaT when > cutoff or inf."""
+    ok = np.isfinite(days) & (days <= cutoff)
+    sec = np.floor(np.where(ok, np.minimum(days, _MAX_DAYS), 0.0) * _DAY_S).astype(np.int64)
+    ns = np.where(ok, start_ns + sec * _NS, np.iinfo(np.int64).min)
+    return ns.view("datetime64[ns]")
+
+
+def _to_datetime_inplace(sec: np.ndarray, start_ns: int) -> np.ndarray:
+    """Whole seconds since ``start_ns`` → datetime64[ns], reusing the int64 buffer."""
+    sec *= _NS
+    sec += start_ns
+    return sec.view("datetime64[ns]")
+
+
+def _nullable_bool(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
+    return pd.arrays.BooleanArray(values.astype(bool), ~known)
+
+
+# ---------------------------------------------------------------------- events
+def _background_events(
+    rng: np.random.Generator,
+    rates: np.ndarray,
+    start: np.ndarray,
+    cutoff: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Superposed homogeneous Poisson processes per lead, generated in (lead, time) order.
+
+    Per lead the count is Poisson(Σ rates · (cutoff − start)); given the count, sorted
+    event times are the normalised cumulative sums of ``count + 1`` exponential gaps
+    (order statistics of uniforms), and each event's type is drawn with probability
+    proportional to its rate.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    rates : numpy.ndarray
+        ``(n_leads, n_types)`` rates per day.
+    start : numpy.ndarray
+        Start of each lead's process (days since window start).
+    cutoff : float
+        End of every process (days since window start).
+
+    Returns
+    -------
+    codes, sec, types : numpy.ndarray
+        Lead row (int32), whole seconds since window start (int64, non-decreasing within
+        each lead, in ``[floor(start), floor(cutoff)]``), type index (int16).
+    """
+    n, k = rates.shape
+    span = cutoff - start
+    total = rates.sum(axis=1)
+    counts = rng.poisson(total * span)
+    n_ev = int(counts.sum())
+    csum = rng.standard_exponential(n_ev + n)
+    np.cumsum(csum, out=csum)
+    end = np.cumsum(counts + 1) - 1  # index of each lead's extra (last) gap
+    first = end - counts
+    base = np.where(first > 0, csum[np.maximum(first - 1, 0)], 0.0)
+    scale = span * _DAY_S / (csum[end] - base)
+    keep = np.ones(n_ev + n, dtype=bool)
+    keep[end] = False
+    rel = csum[keep]
+    del csum, keep
+    # seconds = start + (gap sums - base) * span / length; start + x >= start in floats
+    rel -= np.repeat(base, counts)
+    rel *= np.repeat(scale, counts)
+    rel += np.repeat(start * _DAY_S, counts)
+    np.floor(rel, out=rel)
+    np.minimum(rel, np.floor(cutoff * _DAY_S), out=rel)
+    sec = rel.astype(np.int64)
+    del rel
+    codes = np.repeat(np.arange(n, dtype=np.int32), counts)
+    # type by inverse CDF over the per-lead cumulative rate shares
+    cum = np.cumsum(rates, axis=1)
+    cum = np.divide(cum, total[:, None], out=np.ones_like(cum), where=total[:, None] > 0)
+    cum32 = cum.astype(np.float32)
+    u = rng.random(n_ev, dtype=np.float32)
+    types = np.zeros(n_ev, dtype=np.int16)
+    for j in range(k - 1):
+        types += u > np.repeat(cum32[:, j], counts)
+    return codes, sec, types
+
+
+def _merge_streams(
+    key_a: np.ndarray,
+    key_b: np.ndarray,
+    cols_a: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cols_b: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Merge two key-sorted event streams without sorting the big one.
+
+    ``a`` (lead codes, seconds, types) is the large background stream and ``b`` the small
+    stream of signals that also carry a value; on equal keys ``b`` goes after ``a``.
+    """
+    n_a, n_b = key_a.shape[0], key_b.shape[0]
+    pos_b = np.searchsorted(key_a, key_b, side="right") + np.arange(n_b)
+    is_a = np.ones(n_a + n_b, dtype=bool)
+    is_a[pos_b] = False
+    out = []
+    for a, b in zip(cols_a, cols_b[:3], strict=True):
+        merged = np.empty(n_a + n_b, dtype=a.dtype)
+        merged[is_a] = a
+        merged[pos_b] = b
+        out.append(merged)
+    vals = np.full(n_a + n_b, np.nan)
+    vals[pos_b] = cols_b[3]
+    return out[0], out[1], out[2], vals
+
+
+# ---------------------------------------------------------------------- main
+def simulate(
+    scenario: Scenario | str | os.PathLike[str],
+    n_leads: int | None = None,
+    seed: int = 0,
+    *,
+    nurture: bool | None = None,
+    progress: bool = False,
+) -> Journeys:
+    """Simulate lead journeys from a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario, str or path-like
+        A :class:`~qualmodel.simulation.scenario.Scenario`, a built-in name or a YAML path.
+    n_leads : int, optional
+        Number of leads; defaults to the scenario's ``n_leads``.
+    seed : int, default 0
+        Seed of every random component; the same seed gives identical journeys.
+    nurture : bool, optional
+        Switch the nurture program on or off; ``None`` keeps the scenario's
+        ``nurture.enabled``. Both settings share the population, BANT, funnel and sales
+        draws (common random numbers), so the same leads reach SAL; touchpoint streams
+        are redrawn.
+    progress : bool, default False
+        Show a tqdm progress bar over the simulation steps.
+
+    Returns
+    -------
+    Journeys
+        Validated journeys. Observable columns: ``lead_id``, ``created_at``,
+        ``observed_until``, ``segment``, ``nurtured``, stage timestamps (``mql_at``,
+        ``sal_at``, ``sqo_at``, ``disqualified_at``, ``won_at``, ``lost_at``), BANT
+        (``budget_confirmed``, ``authority``, ``need`` as nullable booleans and
+        ``timeline_days``, known only once discovered). Truth columns ``true_*``:
+        ``true_intent``, ``true_buyer``, ``true_ready_at``, ``true_never_convert``,
+        ``true_budget``, ``true_authority``, ``true_need``, ``true_timeline_days``,
+        ``true_sqo_lp`` and ``true_dq_lp`` (hazard linear predictors) and ``true_sal``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown scenario, invalid YAML, or invalid ``n_leads`` / ``seed``.
+    """
+    sc = load_scenario(scenario)
+    n, seed = check_params(sc.n_leads if n_leads is None else n_leads, seed)
+    bar: Any = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=N_STEPS, desc=f"simulate {sc.name}", unit="step", leave=False)
+    try:
+        return simulate_steps(sc, n, seed, nurture, None if bar is None else _bar_step(bar))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+#: Number of progress steps reported by :func:`simulate_steps`.
+N_STEPS = 7
+
+
+def _bar_step(bar: Any) -> Callable[[str], None]:
+    def step(label: str) -> None:
+        bar.set_postfix_str(f"{label} done", refresh=False)
+        bar.update(1)
+
+    return step
+
+
+def simulate_steps(
+    scenario: Scenario,
+    n_leads: int,
+    seed: int,
+    nurture: bool | None = None,
+    step: Callable[[str], None] | None = None,
+) -> Journeys:
+    """Run :func:`simulate`, calling ``step(label)`` after each of :data:`N_STEPS` steps.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    n_leads, seed : int
+        Already checked values.
+    nurture : bool, optional
+        As for :func:`simulate`.
+    step : callable, optional
+        Progress callback (e.g. advancing a progress bar).
+
+    Returns
+    -------
+    Journeys
+    """
+    from qualmodel import __version__
+    from qualmodel.journeys.contract import Journeys
+
+    sc = scenario
+    n, seed = check_params(n_leads, seed)
+    nurture_on = sc.nurture.enabled if nurture is None else bool(nurture)
+    report = step if step is not None else (lambda label: None)
+    lead_table, event_table = _simulate_arrays(sc, n, seed, nurture_on, report)
+    meta = {
+        "source": sc.name,
+        "generator": "qualmodel.simulation.engine",
+        "seed": seed,
+        "config_hash": scenario_hash(sc),
+        "time_unit": "days",
+        "qualmodel_version": __version__,
+        "n_leads": n,
+        "nurture": nurture_on,
+        "window_start": sc.window.start.isoformat(),
+        "window_days": sc.window.days,
+    }
+    journeys = Journeys(lead_table, event_table, meta)
+    report("validation")
+    return journeys
+
+
+def _population(sc: Scenario, n: int, seed: int, nurture_on: bool) -> dict[str, Any]:
+    """Draw segment, latent intent, arrival, true BANT and the nurture assignment."""
+    segs = sc.segment_names
+    rng = _rng(seed, "population")
+    seg = rng.choice(len(segs), size=n, p=[s.share for s in sc.segments]).astype(np.int8)
+    mu = np.array([s.intent_mean for s in sc.segments])
+    z = mu[seg] + sc.intent.sd * rng.standard_normal(n)
+    created = rng.random(n) * sc.window.arrival_days
+
+    # true BANT attributes, correlated with intent and segment
+    rng = _rng(seed, "bant")
+    truth: dict[str, np.ndarray] = {}
+    for attr in _BANT:
+        spec = getattr(sc.bant, attr)
+        off = spec.intent_log_odds * z + _seg_effect(spec.segment_log_odds, segs, seg)
+        a = _calibrate_intercept(off, spec.share)
+        truth[attr] = rng.random(n) < _sigmoid(a + off)
+    tl = sc.bant.timeline
+    timeline = np.round(
+        tl.median_days * np.exp(tl.intent_log_effect * z + tl.sigma * rng.standard_normal(n))
+    )
+    timeline = np.maximum(timeline, 1.0)
+
+    # nurture assignment (randomised)
+    rng = _rng(seed, "nurture")
+    nurtured = (rng.random(n) < sc.nurture.share) & nurture_on
+    return {
+        "seg": seg,
+        "z": z,
+        "created": created,
+        "truth": truth,
+        "timeline": timeline,
+        "nurtured": nurtured,
+    }
+
+
+def _funnel(sc: Scenario, n: int, seed: int, z: np.ndarray, created: np.ndarray) -> dict:
+    """Draw created → MQL → SAL (latent, before censoring) and the stage times."""
+    rng = _rng(seed, "funnel")
+    f_mql, f_sal = sc.funnel.mql, sc.funnel.sal
+    off = f_mql.intent_log_odds * z
+    mql = rng.random(n) < _sigmoid(_calibrate_intercept(off, f_mql.share) + off)
+    mql_t = created + rng.exponential(f_mql.delay_mean_days, n)
+    off = f_sal.intent_log_odds * z
+    a = _calibrate_intercept(off[mql], f_sal.share)
+    sal = mql & (rng.random(n) < _sigmoid(a + off))
+    sal_t = mql_t + rng.exponential(f_sal.delay_mean_days, n)
+    return {"mql": mql, "mql_t": mql_t, "sal": sal, "sal_t": sal_t}
+
+
+def _sales(sc: Scenario, n: int, seed: int, lat: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Draw the sales process from SAL: cure fraction and competing Weibull PH hazards."""
+    segs = sc.segment_names
+    seg, z, truth, sal, sal_t = lat["seg"], lat["z"], lat["truth"], lat["sal"], lat["sal_t"]
+    rng = _rng(seed, "sales")
+    nc = sc.sales.never_convert
+    off = (
+        nc.no_budget_log_odds * ~truth["budget"]
+        + nc.no_authority_log_odds * ~truth["authority"]
+        + nc.no_need_log_odds * ~truth["need"]
+        + nc.intent_log_odds * z
+    )
+    a = _calibrate_intercept(off[sal], nc.share)
+    cured = rng.random(n) < _sigmoid(a + off)
+    values = {
+        "intent": z,
+        "nurtured": lat["nurtured"].astype(np.float64),
+        **{k: v.astype(np.float64) for k, v in truth.items()},
+    }
+    w_sqo, w_dq = sc.sales.sqo, sc.sales.disqualification
+    lp_sqo = _lp(w_sqo.log_hr, seg, segs, values)
+    lp_dq = _lp(w_dq.log_hr, seg, segs, values) + w_dq.never_convert_log_hr * cured
+    t_sqo = weibull_ph_times(rng, lp_sqo, w_sqo.shape, w_sqo.scale_days)
+    t_sqo[cured] = np.inf
+    t_dq = weibull_ph_times(rng, lp_dq, w_dq.shape, w_dq.scale_days)
+    sqo_latent = sal & (t_sqo < t_dq)
+    dq_latent = sal & (t_dq <= t_sqo)
+    ready_t = np.where(sal & ~cured, sal_t + t_sqo, np.inf)
+    return {
+        "cured": cured,
+        "lp_sqo": lp_sqo,
+        "lp_dq": lp_dq,
+        "sqo_latent": sqo_latent,
+        "ready_t": ready_t,
+        "sqo_t": np.where(sqo_latent, ready_t, np.inf),
+        "dq_t": np.where(dq_latent, sal_t + t_dq, np.inf),
+    }
+
+
+def _close(sc: Scenario, n: int, seed: int, lat: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Draw the close after SQO: won vs lost and the time to close."""
+    segs = sc.segment_names
+    seg, z = lat["seg"], lat["z"]
+    rng = _rng(seed, "close")
+    cl = sc.sales.close
+    off = cl.intent_log_odds * z + _seg_effect(cl.segment_log_odds, segs, seg)
+    a = _calibrate_intercept(off[lat["sqo_latent"]], cl.win_share)
+    won_latent = rng.random(n) < _sigmoid(a + off)
+    med = np.array([cl.days_median[s] for s in segs])
+    close_t = lat["sqo_t"] + med[seg] * np.exp(cl.days_sigma * rng.standard_normal(n))
+    return {"won_latent": won_latent, "close_t": close_t}
+
+
+def _touchpoint_stream(
+    sc: Scenario, n: int, seed: int, lat: dict[str, Any], cutoff: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw background touchpoints (all declared events + nurture emails) as code/sec/type."""
+    segs = sc.segment_names
+    seg, z, nurtured = lat["seg"], lat["z"], lat["nurtured"]
+    tp_names = list(sc.touchpoints)
+    rates = np.empty((n, len(tp_names) + 1), dtype=np.float64)
+    for j, ev in enumerate(tp_names):
+        tp = sc.touchpoints[ev]
+        log_rr = (
+            tp.intent_log_rr * z
+            + tp.nurture_log_rr * nurtured
+            + _seg_effect(tp.segment_log_rr, segs, seg)
+        )
+        rates[:, j] = tp.rate_per_30d / 30.0 * np.exp(log_rr)
+    rates[:, -1] = np.where(nurtured, sc.nurture.email_rate_per_30d / 30.0, 0.0)
+    return _background_events(_rng(seed, "touchpoints"), rates, lat["created"], cutoff)
+
+
+def _signal_parts(
+    sc: Scenario, n: int, seed: int, lat: dict[str, Any], cutoff: float, all_names: list[str]
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray], dict]:
+    """Draw readiness bursts of SQO-type events and BANT discovery events, per event name.
+
+    Returns lists of lead codes, times (days), type codes and values, plus which BANT
+    attributes each lead has disclosed by the cutoff.
+    """
+    b_codes, b_t, b_type, b_val = [], [], [], []
+
+    def add(idx: np.ndarray, t: np.ndarray, name: str, val: np.ndarray) -> None:
+        b_codes.append(idx)
+        b_t.append(t[idx])
+        b_type.append(np.full(idx.size, all_names.index(name), dtype=np.int16))
+        b_val.append(val)
+
+    rng = _rng(seed, "bursts")
+    for ev in sc.touchpoints:
+        tp = sc.touchpoints[ev]
+        if tp.kind != "sqo":
+            continue
+        emit = lat["sqo_latent"] & (rng.random(n) < tp.p_ready)
+        t = np.maximum(lat["ready_t"] - rng.exponential(tp.ready_lead_mean_days, n), lat["created"])
+        emit &= t <= cutoff
+        idx = np.flatnonzero(emit)
+        add(idx, t, ev, np.full(idx.size, np.nan))
+    rng = _rng(seed, "discovery")
+    known: dict[str, np.ndarray] = {}
+    for attr in (*_BANT, "timeline"):
+        spec = getattr(sc.bant, attr)
+        t = lat["sal_t"] + rng.exponential(spec.discovery_mean_days, n)
+        found = lat["sal"] & (t <= cutoff) & (t < lat["dq_t"])
+        known[attr] = found
+        idx = np.flatnonzero(found)
+        val = lat["timeline"] if attr == "timeline" else lat["truth"][attr].astype(np.float64)
+        add(idx, t, f"bant_{attr}", val[idx])
+    return b_codes, b_t, b_type, b_val, known
+
+
+def _merge_signals(
+    stream: tuple[np.ndarray, np.ndarray, np.ndarray],
+    parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sort the small signal stream and merge it into the big (already ordered) one."""
+    b_codes, b_t, b_type, b_val = parts
+    bc = np.concatenate(b_codes).astype(np.int64)
+    bt = np.concatenate(b_t)
+    b_sec = np.floor(bt * _DAY_S).astype(np.int64)
+    b_key = (bc << 32) | b_sec
+    order = np.argsort(b_key, kind="stable")
+    b_key = b_key[order]
+    a_codes, a_sec, a_type = stream
+    a_key = a_codes.astype(np.int64)
+    a_key <<= 32
+    a_key |= a_sec
+    b_type_all = np.concatenate(b_type)[order]
+    b_val_all = np.concatenate(b_val)[order]
+    return _merge_streams(
+        a_key,
+        b_key,
+        (a_codes, a_sec, a_type),
+        (bc[order].astype(np.int32), b_sec[order], b_type_all, b_val_all),
+    )
+
+
+def _events_table(
+    merged: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    index: pd.Index,
+    all_names: list[str],
+    start_ns: int,
+) -> pd.DataFrame:
+    """Build the events table from merged lead codes, seconds, type codes and values."""
+    codes, secs, types, vals = merged
+    sorted_names = sorted(all_names)
+    remap = np.array([sorted_names.index(x) for x in all_names], dtype=np.int16)
+    return pd.DataFrame(
+        {
+            "lead_id": pd.Categorical.from_codes(
+                codes, dtype=_categorical_dtype(index), validate=False
+            ),
+            "ts": _to_datetime_inplace(secs, start_ns),
+            "event": pd.Categorical.from_codes(
+                remap[types], dtype=pd.CategoricalDtype(sorted_names)
+            ),
+            "value": vals,
+        },
+        copy=False,
+    )
+
+
+def _leads_table(
+    sc: Scenario, ids: np.ndarray, lat: dict[str, Any], known: dict, start_ns: int
+) -> pd.DataFrame:
+    """Build the leads table: observed stage timestamps, disclosed BANT and the truth."""
+    n = ids.size
+    cutoff = float(sc.window.days)
+    truth, timeline, sal, cured = lat["truth"], lat["timeline"], lat["sal"], lat["cured"]
+    sqo_latent, won_latent, close_t = lat["sqo_latent"], lat["won_latent"], lat["close_t"]
+    end = np.full(n, start_ns + int(round(cutoff * _DAY_S)) * _NS).view("datetime64[ns]")
+    end_sec = np.floor(cutoff * _DAY_S) / _DAY_S
+
+    def ts(days: np.ndarray, cond: np.ndarray | None = None) -> np.ndarray:
+        d = days if cond is None else np.where(cond, days, np.inf)
+        return _days_to_ns(d, start_ns, end_sec)
+
+    return pd.DataFrame(
+        {
+            "lead_id": ids,
+            "created_at": ts(lat["created"]),
+            "observed_until": end,
+            "segment": pd.Categorical.from_codes(
+                lat["seg"], dtype=pd.CategoricalDtype(sc.segment_names)
+            ),
+            "nurtured": lat["nurtured"],
+            "mql_at": ts(lat["mql_t"], lat["mql"]),
+            "sal_at": ts(lat["sal_t"], sal),
+            "sqo_at": ts(lat["sqo_t"]),
+            "disqualified_at": ts(lat["dq_t"]),
+            "won_at": ts(close_t, sqo_latent & won_latent),
+            "lost_at": ts(close_t, sqo_latent & ~won_latent),
+            "budget_confirmed": _nullable_bool(truth["budget"], known["budget"]),
+            "authority": _nullable_bool(truth["authority"], known["authority"]),
+            "need": _nullable_bool(truth["need"], known["need"]),
+            "timeline_days": np.where(known["timeline"], timeline, np.nan),
+            "true_intent": lat["z"],
+            "true_buyer": won_latent & ~cured,
+            "true_ready_at": _days_to_ns(
+                np.where(sal & ~cured, lat["ready_t"], np.inf), start_ns, _MAX_DAYS
+            ),
+            "true_never_convert": cured,
+            "true_sal": sal,
+            "true_budget": truth["budget"],
+            "true_authority": truth["authority"],
+            "true_need": truth["need"],
+            "true_timeline_days": timeline,
+            "true_sqo_lp": lat["lp_sqo"],
+            "true_dq_lp": lat["lp_dq"],
+        },
+        copy=False,
+    )
+
+
+def _simulate_arrays(
+    sc: Scenario, n: int, seed: int, nurture_on: bool, step: Callable[[str], None]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cutoff = float(sc.window.days)
+    start_ns = int(pd.Timestamp(sc.window.start).value)
+
+    lat = _population(sc, n, seed, nurture_on)
+    step("population")
+    lat.update(_funnel(sc, n, seed, lat["z"], lat["created"]))
+    lat.update(_sales(sc, n, seed, lat))
+    lat.update(_close(sc, n, seed, lat))
+    step("sales process")
+    stream = _touchpoint_stream(sc, n, seed, lat, cutoff)
+    step("touchpoints")
+    all_names = [*sc.touchpoints, "nurture_email", *_BANT_EVENTS]
+    *parts, known = _signal_parts(sc, n, seed, lat, cutoff, all_names)
+    step("signals")
+    merged = _merge_signals(stream, tuple(parts))
+    del stream, parts
+    step("merge")
+    ids = _lead_ids(n)
+    events = _events_table(merged, pd.Index(ids, dtype=object, name="lead_id"), all_names, start_ns)
+    del merged
+    leads = _leads_table(sc, ids, lat, known, start_ns)
+    step("tables")
+    return leads, events
