@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from qualmodel.cli import main
+from qualmodel.core import atomic
 from qualmodel.core.atomic import (
     current_umask,
     make_temp_dir,
@@ -99,3 +100,61 @@ def test_write_csv_atomic_round_trip(tmp_path):
     frame = pd.DataFrame({"x": [1, 2], "t": pd.to_datetime(["2024-01-01", "2024-01-02"])})
     path = write_csv_atomic(frame, tmp_path / "sub" / "t.csv", date_format="%Y-%m-%d")
     assert path.read_text() == "x,t\n1,2024-01-01\n2,2024-01-02\n"
+
+
+# ------------------------------------------------------------ several files, folder swaps
+def test_temp_paths_renames_every_file_together(tmp_path):
+    a, b = tmp_path / "sub" / "a.csv", tmp_path / "sub" / "b.png"
+    with atomic.temp_paths(a, b) as (ta, tb):
+        ta.write_text("x\n")
+        tb.write_bytes(b"png")
+        assert not a.exists() and not b.exists()  # nothing visible before the end
+    assert a.read_text() == "x\n" and b.read_bytes() == b"png"
+    assert sorted(p.name for p in a.parent.iterdir()) == ["a.csv", "b.png"]
+
+
+def test_temp_paths_failure_leaves_old_files_and_no_temporaries(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.png"
+    a.write_text("old\n")
+    with pytest.raises(RuntimeError), atomic.temp_paths(a, b) as (ta, _tb):
+        ta.write_text("new\n")
+        raise RuntimeError("drawing failed")
+    assert a.read_text() == "old\n" and not b.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["a.csv"]
+
+
+def test_replace_folder_swaps_in_and_removes_the_old_one(tmp_path):
+    dest, src = tmp_path / "out", tmp_path / ".out.tmp-1-x"
+    dest.mkdir()
+    (dest / "old.txt").write_text("old")
+    src.mkdir()
+    (src / "new.txt").write_text("new")
+    atomic.replace_folder(src, dest)
+    assert [p.name for p in dest.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_replace_folders_rolls_back_when_a_rename_fails(tmp_path, monkeypatch):
+    stage = tmp_path / "stage"
+    for name in ("one", "two"):
+        (stage / name).mkdir(parents=True)
+        (stage / name / "f").write_text(f"new {name}")
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f").write_text(f"old {name}")
+    real = os.replace
+    calls = {"n": 0}
+
+    def flaky(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 4:  # set aside one, move one, set aside two, then fail moving two
+            raise OSError(16, "Device or resource busy")
+        return real(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", flaky)
+    with pytest.raises(OSError):
+        atomic.replace_folders([(stage / n, tmp_path / n) for n in ("one", "two")])
+    monkeypatch.setattr(atomic.os, "replace", real)
+    for name in ("one", "two"):
+        assert (tmp_path / name / "f").read_text() == f"old {name}"
+        assert (stage / name / "f").read_text() == f"new {name}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "stage", "two"]

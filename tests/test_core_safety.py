@@ -21,7 +21,7 @@ from qualmodel.core.safety import (
     refuse_overlap,
     temp_prefix,
 )
-from qualmodel.journeys.contract import file_sha256
+from qualmodel.journeys.store import file_sha256
 
 
 def run(args, capsys):

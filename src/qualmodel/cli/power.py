@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from qualmodel.cli.app import app
-from qualmodel.core.atomic import share_like_umask, write_csv_atomic
+from qualmodel.core.atomic import temp_paths
 from qualmodel.core.errors import ConfigError
 from qualmodel.core.safety import check_output, refuse_overlap
 
 
-def _render_png(table, plot: Path) -> str:
-    """Draw the power curve into a temporary PNG next to ``plot``; return its path."""
+def _check_plot_folder(plot: Path) -> None:
+    """Refuse a ``--plot`` whose folder is missing (checked before any replicate runs)."""
+    folder = plot.parent if str(plot.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"--plot {plot}: folder {folder} does not exist; create it first")
+
+
+def _write_outputs(table, out: Path, plot: Path | None) -> None:
+    """Write the CSV and the power-curve PNG together: both appear, or neither."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,20 +30,17 @@ def _render_png(table, plot: Path) -> str:
 
     from qualmodel.plotting import plot_power_curve
 
-    folder = plot.parent if str(plot.parent) else Path(".")
-    if not folder.is_dir():
-        raise ConfigError(f"--plot {plot}: folder {folder} does not exist; create it first")
-    ax = plot_power_curve(table)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{plot.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        ax.figure.savefig(tmp, dpi=110, format="png")
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    finally:
-        plt.close(ax.figure)
-    return tmp
+    with temp_paths(*([out] if plot is None else [out, plot])) as tmps:
+        table.to_csv(tmps[0], index=False)
+        if plot is not None:
+            ax = plot_power_curve(table)
+            try:
+                ax.figure.savefig(tmps[1], dpi=110, format="png")
+            finally:
+                plt.close(ax.figure)
+    typer.echo(f"{out}: {len(table)} rows")
+    if plot is not None:
+        typer.echo(f"{plot}: power curve")
 
 
 @app.command("power")
@@ -92,6 +94,8 @@ def power_cmd(
     inputs = {f"--{k}": Path(v) for k, v in (("scenario", scenario), ("baseline", baseline),
               ("candidate", candidate)) if Path(v).is_file()}  # fmt: skip
     refuse_overlap(outputs, inputs)
+    if plot is not None:
+        _check_plot_folder(plot)
     for option, path in outputs.items():
         if path is not None:
             check_output(path, option, force=force, kind="file")
@@ -104,15 +108,4 @@ def power_cmd(
     finally:
         if client is not None:
             client.close()
-    tmp_png = _render_png(table, plot) if plot is not None else None
-    try:
-        write_csv_atomic(table, out)
-    except BaseException:
-        if tmp_png:
-            os.unlink(tmp_png)
-        raise
-    typer.echo(f"{out}: {len(table)} rows")
-    if tmp_png is not None:
-        share_like_umask(tmp_png)
-        os.replace(tmp_png, plot)
-        typer.echo(f"{plot}: power curve")
+    _write_outputs(table, out, plot)

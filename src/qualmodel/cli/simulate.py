@@ -98,7 +98,8 @@ def validate_cmd(
     folder: Annotated[Path, typer.Argument(help="Journeys folder (leads/events Parquet).")],
 ) -> None:
     """Read a journeys folder, check the data contract, print a one-line summary."""
-    from qualmodel.journeys.contract import Journeys, checksums_present
+    from qualmodel.journeys.contract import Journeys
+    from qualmodel.journeys.store import checksums_present
 
     j = Journeys.read(folder)
     leads = j.leads

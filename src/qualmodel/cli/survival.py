@@ -19,16 +19,14 @@ target alone.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from qualmodel.cli.app import app
-from qualmodel.core.atomic import make_temp_dir
+from qualmodel.core.atomic import make_temp_dir, replace_folder
 from qualmodel.core.errors import ConfigError, InputError
 from qualmodel.core.safety import (
     check_output,
@@ -67,12 +65,7 @@ def _replace_folder(tmp: Path, out: Path, force: bool) -> None:
     """Move the finished ``tmp`` folder to ``out`` (replacing it when ``force``)."""
     if out.exists():
         check_output(out, "--out", force=force, kind="survival", legacy=LEGACY_OUTPUTS)
-        old = Path(tempfile.mkdtemp(prefix=temp_prefix(out.name, "old"), dir=out.parent))
-        os.replace(out, old / out.name)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
+    replace_folder(tmp, out)
 
 
 def cli_plan(data, start: str | None, target: str | None, competing: list[str] | None) -> dict:

@@ -10,8 +10,9 @@ renamed into place, so outputs can be shared like any other file.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -25,7 +26,10 @@ __all__ = [
     "current_umask",
     "make_temp_dir",
     "open_atomic",
+    "replace_folder",
+    "replace_folders",
     "share_like_umask",
+    "temp_paths",
     "write_bytes_atomic",
     "write_csv_atomic",
     "write_text_atomic",
@@ -196,3 +200,108 @@ def write_csv_atomic(frame: pd.DataFrame, path: str | Path, **to_csv: Any) -> Pa
         The destination path.
     """
     return write_text_atomic(path, frame.to_csv(index=False, **to_csv))
+
+
+@contextmanager
+def temp_paths(*paths: str | Path) -> Iterator[tuple[Path, ...]]:
+    """Temporary file paths next to ``paths``, renamed onto them together on success.
+
+    For a writer of several files that must appear together or not at all (a CSV and its
+    figure): everything is written to the temporaries inside the ``with`` block; only when
+    the block ends without error are they renamed into place, in the order given. On any
+    error every temporary is removed and the destinations are left untouched.
+
+    Parameters
+    ----------
+    *paths : str or pathlib.Path
+        Destination files; their folders are created when missing.
+
+    Yields
+    ------
+    tuple of pathlib.Path
+        One empty temporary file per destination (mode as ``open`` would give).
+
+    Raises
+    ------
+    ConfigError
+        When a destination is an existing folder.
+    """
+    dests = [Path(p) for p in paths]
+    for dest in dests:
+        if dest.is_dir():
+            raise ConfigError(f"{dest}: is a folder; give a file path")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(dest.parent, (f".{dest.name}.tmp-",))
+    temps: list[Path] = []
+    try:
+        for dest in dests:
+            fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest.name, "tmp"), dir=dest.parent)
+            os.close(fd)
+            temps.append(Path(tmp))
+        yield tuple(temps)
+        for tmp, dest in zip(temps, dests, strict=True):
+            share_like_umask(tmp)
+            os.replace(tmp, dest)
+    except BaseException:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def replace_folders(moves: Sequence[tuple[Path, Path]]) -> None:
+    """Move finished folders into place, all or none (renames only).
+
+    Each ``(source, destination)`` pair renames the finished ``source`` folder (written
+    under a temporary name in the destination's folder) to ``destination``; an existing
+    destination is first set aside and removed once every move succeeded. When a rename
+    fails, the moves already made are rolled back and every set-aside folder is put back
+    before the error is raised, so the destinations look as they did before.
+
+    Parameters
+    ----------
+    moves : sequence of (pathlib.Path, pathlib.Path)
+        Finished folders and their destinations (same file system).
+
+    Raises
+    ------
+    OSError
+        The rename that failed, after the roll-back.
+    """
+    if not moves:
+        return
+    first = Path(moves[0][1])
+    for _, dest in moves:  # set-aside folders of a killed earlier swap
+        clean_stale(Path(dest).parent, (f".{Path(dest).name}.old-",))
+    trash = Path(tempfile.mkdtemp(prefix=temp_prefix(first.name, "old"), dir=first.parent))
+    moved: list[tuple[Path, Path]] = []
+    aside: list[tuple[Path, Path]] = []
+    try:
+        for i, (source, dest) in enumerate(moves):
+            if dest.exists():
+                keep = trash / f"{i}-{dest.name}"
+                os.replace(dest, keep)
+                aside.append((keep, dest))
+            os.replace(source, dest)
+            moved.append((source, dest))
+    except OSError:
+        for source, dest in reversed(moved):
+            os.replace(dest, source)
+        for keep, dest in aside:
+            if not dest.exists():
+                os.replace(keep, dest)
+        shutil.rmtree(trash, ignore_errors=True)
+        raise
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def replace_folder(source: Path, dest: Path) -> None:
+    """Move the finished folder ``source`` to ``dest``, replacing it; see :func:`replace_folders`.
+
+    Parameters
+    ----------
+    source : pathlib.Path
+        Finished folder, written under a temporary name next to ``dest``.
+    dest : pathlib.Path
+        Destination folder (replaced when it exists).
+    """
+    replace_folders([(Path(source), Path(dest))])

@@ -23,7 +23,6 @@ Use :meth:`Journeys.build` to also sort unsorted input.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -35,7 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qualmodel.core.errors import ContractError, InputError, preview
+from qualmodel.core.errors import ContractError, preview
+from qualmodel.journeys.store import read_parts, write_folder
 
 #: Stage timestamp columns a ``leads`` table may carry (all optional).
 STAGE_COLUMNS: tuple[str, ...] = (
@@ -76,61 +76,6 @@ ORDER_RULES: tuple[tuple[str, str], ...] = (
     ("sal_at", "disqualified_at"),
     ("created_at", "recycled_at"),
 )
-
-_FILES = ("leads.parquet", "events.parquet", "meta.json")
-_DATA_FILES = ("leads.parquet", "events.parquet")
-#: Key of ``meta.json`` holding ``{file name: "sha256:<hex>"}`` of the data files; written
-#: by :meth:`Journeys.write`, checked by :meth:`Journeys.read`, never part of ``meta``.
-CHECKSUMS_KEY = "checksums"
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """``"sha256:<hex digest>"`` of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return f"sha256:{digest.hexdigest()}"
-
-
-def checksums_present(folder: str | os.PathLike[str]) -> bool:
-    """Whether the ``meta.json`` of a journeys folder stores data-file checksums.
-
-    Parameters
-    ----------
-    folder : path-like
-        A journeys folder (already read successfully, so ``meta.json`` is valid JSON).
-
-    Returns
-    -------
-    bool
-        ``False`` for folders written before checksums existed (read without the check).
-    """
-    try:
-        meta = json.loads((Path(folder) / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(meta, dict) and isinstance(meta.get(CHECKSUMS_KEY), dict)
-
-
-def _verify_checksums(folder: Path, meta: dict[str, Any]) -> None:
-    """Compare the data files with the checksums of ``meta.json`` (absent: older folder)."""
-    sums = meta.pop(CHECKSUMS_KEY, None)
-    if sums is None:
-        return
-    if not isinstance(sums, dict):
-        raise InputError(
-            f"{folder / 'meta.json'}: '{CHECKSUMS_KEY}' must map file names to sha256 "
-            f"digests; re-create the folder (qualmodel simulate / qualmodel import)"
-        )
-    for name in _DATA_FILES:
-        want = sums.get(name)
-        if want is not None and file_sha256(folder / name) != want:
-            raise InputError(
-                f"{folder / name}: checksum does not match meta.json (the file was changed or "
-                f"corrupted after it was written); re-create the folder with qualmodel "
-                f"simulate or re-import it with qualmodel import"
-            )
 
 
 def _to_ns(series: pd.Series, table: str, column: str) -> pd.Series:
@@ -633,9 +578,7 @@ class Journeys:
         pathlib.Path
             The folder written.
         """
-        from qualmodel.journeys.store import write_folder
-
-        return write_folder(self, path, overwrite)
+        return write_folder(self.leads, self.events, self.meta, path, overwrite)
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Journeys:
@@ -659,8 +602,6 @@ class Journeys:
         ContractError
             When the content breaks the contract.
         """
-        from qualmodel.journeys.store import read_parts
-
         folder, leads, events, meta = read_parts(path)
         try:
             return cls(leads, events, meta)

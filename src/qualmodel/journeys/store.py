@@ -1,38 +1,90 @@
 """Journeys folders on disk: the atomic writer and the checked reader.
 
 They do the work of :meth:`qualmodel.journeys.contract.Journeys.write` and
-:meth:`~qualmodel.journeys.contract.Journeys.read`.
+:meth:`~qualmodel.journeys.contract.Journeys.read` on plain frames and the meta dict, so
+this module needs nothing from the contract. ``meta.json`` stores the SHA-256 of both data
+files, checked on read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from qualmodel.core.atomic import make_temp_dir
+from qualmodel.core.atomic import make_temp_dir, replace_folder
 from qualmodel.core.errors import InputError
-from qualmodel.journeys.contract import (
-    _DATA_FILES,
-    _FILES,
-    CHECKSUMS_KEY,
-    _verify_checksums,
-    file_sha256,
-)
+from qualmodel.core.safety import clean_stale, is_journeys_folder, temp_prefix
 
-if TYPE_CHECKING:
-    from qualmodel.journeys.contract import Journeys
+FILES = ("leads.parquet", "events.parquet", "meta.json")
+DATA_FILES = ("leads.parquet", "events.parquet")
+#: Key of ``meta.json`` holding ``{file name: "sha256:<hex>"}`` of the data files; written
+#: by :meth:`Journeys.write`, checked by :meth:`Journeys.read`, never part of ``meta``.
+CHECKSUMS_KEY = "checksums"
 
 
-def write_folder(journeys: Journeys, path: str | os.PathLike[str], overwrite: bool) -> Path:
-    """Write ``journeys`` into folder ``path`` atomically; see :meth:`Journeys.write`."""
-    from qualmodel.core.safety import clean_stale, is_journeys_folder, temp_prefix
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """``"sha256:<hex digest>"`` of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()}"
 
+
+def checksums_present(folder: str | os.PathLike[str]) -> bool:
+    """Whether the ``meta.json`` of a journeys folder stores data-file checksums.
+
+    Parameters
+    ----------
+    folder : path-like
+        A journeys folder (already read successfully, so ``meta.json`` is valid JSON).
+
+    Returns
+    -------
+    bool
+        ``False`` for folders written before checksums existed (read without the check).
+    """
+    try:
+        meta = json.loads((Path(folder) / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and isinstance(meta.get(CHECKSUMS_KEY), dict)
+
+
+def verify_checksums(folder: Path, meta: dict[str, Any]) -> None:
+    """Compare the data files with the checksums of ``meta.json`` (absent: older folder)."""
+    sums = meta.pop(CHECKSUMS_KEY, None)
+    if sums is None:
+        return
+    if not isinstance(sums, dict):
+        raise InputError(
+            f"{folder / 'meta.json'}: '{CHECKSUMS_KEY}' must map file names to sha256 "
+            f"digests; re-create the folder (qualmodel simulate / qualmodel import)"
+        )
+    for name in DATA_FILES:
+        want = sums.get(name)
+        if want is not None and file_sha256(folder / name) != want:
+            raise InputError(
+                f"{folder / name}: checksum does not match meta.json (the file was changed or "
+                f"corrupted after it was written); re-create the folder with qualmodel "
+                f"simulate or re-import it with qualmodel import"
+            )
+
+
+def write_folder(
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    meta: dict[str, Any],
+    path: str | os.PathLike[str],
+    overwrite: bool,
+) -> Path:
+    """Write the parts of a journeys folder into ``path`` atomically; see ``Journeys.write``."""
     target = Path(path)
     if target.exists() and not target.is_dir():
         raise InputError(f"{target}: exists and is not a folder; choose another path")
@@ -45,24 +97,17 @@ def write_folder(journeys: Journeys, path: str | os.PathLike[str], overwrite: bo
                 f"refusing to replace it — choose another path"
             )
     target.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(target.parent, (f".{target.name}.tmp-", f".{target.name}.old-"))
+    clean_stale(target.parent, (f".{target.name}.tmp-",))
     tmp = make_temp_dir(target.parent, temp_prefix(target.name, "tmp"))  # mode as mkdir's
     try:
-        journeys.leads.to_parquet(tmp / "leads.parquet", index=False)
-        journeys.events.to_parquet(tmp / "events.parquet", index=False)
-        meta = dict(journeys.meta)
-        meta[CHECKSUMS_KEY] = {name: file_sha256(tmp / name) for name in _DATA_FILES}
+        leads.to_parquet(tmp / "leads.parquet", index=False)
+        events.to_parquet(tmp / "events.parquet", index=False)
+        meta = dict(meta)
+        meta[CHECKSUMS_KEY] = {name: file_sha256(tmp / name) for name in DATA_FILES}
         (tmp / "meta.json").write_text(
             json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=temp_prefix(target.name, "old"), dir=target.parent))
-            old.rmdir()
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
+        replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -81,17 +126,17 @@ def read_parts(
     if folder.is_file():
         raise InputError(
             f"{folder}: is a file, not a journeys folder; give the folder holding "
-            f"{', '.join(_FILES)} (import a CRM CSV first with 'qualmodel import')"
+            f"{', '.join(FILES)} (import a CRM CSV first with 'qualmodel import')"
         )
     if not folder.is_dir():
         raise InputError(
             f"{folder}: no such journeys folder; create one with 'qualmodel simulate' "
             f"or 'qualmodel import'"
         )
-    for name in _FILES:
+    for name in FILES:
         if not (folder / name).is_file():
             raise InputError(
-                f"{folder / name}: missing; a journeys folder holds {', '.join(_FILES)}"
+                f"{folder / name}: missing; a journeys folder holds {', '.join(FILES)}"
             )
     meta_path = folder / "meta.json"
     try:
@@ -111,7 +156,7 @@ def read_parts(
             f"{meta_path}: expected a JSON object, got {type(meta).__name__}; fix or "
             f"rewrite the file"
         )
-    _verify_checksums(folder, meta)
+    verify_checksums(folder, meta)
     try:
         leads = pd.read_parquet(folder / "leads.parquet")
         events = pd.read_parquet(folder / "events.parquet")

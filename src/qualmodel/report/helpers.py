@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qualmodel.core.atomic import write_bytes_atomic
 from qualmodel.core.errors import ConfigError
 from qualmodel.report.templates import _NAME_RE, STAGING_PREFIX
 from qualmodel.simulation.scenario import BUILTIN_SCENARIOS
@@ -338,10 +339,7 @@ def save_figure(
     if figures_dir is not None:
         folder = Path(figures_dir).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{name}.png"
-        tmp = folder / f".{name}.{os.getpid()}.tmp.png"
-        tmp.write_bytes(png)
-        os.replace(tmp, path)
+        write_bytes_atomic(folder / f"{name}.png", png)
     if show:
         from IPython.display import Image, display
 

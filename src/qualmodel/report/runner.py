@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualmodel.core.atomic import make_temp_dir, write_text_atomic
+from qualmodel.core.atomic import make_temp_dir, replace_folders, write_text_atomic
 from qualmodel.report.helpers import in_staging
 from qualmodel.report.plan import (
     Job,
@@ -547,27 +546,14 @@ def _keep_failed(results: Sequence[Result], out_dir: Path, stage: Path) -> None:
 
 
 def _swap_in(stage: Path, out_dir: Path, names: Sequence[str]) -> None:
-    """Move ``stage/<name>`` to ``out_dir/<name>``, replacing older folders (rename only)."""
-    trash = Path(tempfile.mkdtemp(prefix=f".old-{os.getpid()}-", dir=out_dir))
-    moved: list[str] = []
+    """Move ``stage/<name>`` to ``out_dir/<name>``, replacing older folders, all or none."""
     try:
-        for name in names:
-            dest = out_dir / name
-            if dest.exists():
-                os.replace(dest, trash / name)
-            os.replace(stage / name, dest)
-            moved.append(name)
+        replace_folders([(stage / name, out_dir / name) for name in names])
     except OSError as exc:
-        for name in moved:  # roll back what was already swapped
-            os.replace(out_dir / name, stage / name)
-        for name in names:  # and put back every older folder that was set aside
-            if (trash / name).exists() and not (out_dir / name).exists():
-                os.replace(trash / name, out_dir / name)
         raise ReportError(
             f"{out_dir}: could not move the new reports into place ({exc.strerror or exc}); "
             f"previous reports left unchanged, new output kept in {stage} (is another "
             f"'qualmodel report' writing to the same folder?)"
         ) from None
-    shutil.rmtree(trash, ignore_errors=True)
     shutil.rmtree(stage, ignore_errors=True)
     shutil.rmtree(out_dir / FAILED_DIR, ignore_errors=True)
