@@ -10,6 +10,7 @@ from qualmodel import load_criteria, qualify, simulate
 from qualmodel.core.errors import ConfigError
 from qualmodel.criteria.search import criteria_yaml, frontier_mask, search_criteria
 from qualmodel.criteria.space import INF, CandidateGrid, list_search_spaces, load_search_space
+from qualmodel.report.wording import search_summary
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +215,7 @@ def test_plot_frontier_draws_candidates_frontier_and_winner(saas):
 def test_summary_sentence_states_winner_and_cis(saas):
     res = search_criteria(saas, "startup_saas", n_boot=50)
     row = res.holdout_row(res.winner.name)
-    en, de = res.summary(), res.summary("de")
+    en, de = search_summary(res), search_summary(res, "de")
     assert res.winner.name in en and res.winner.name in de
     assert f"{row['precision_lo']:.0%}–{row['precision_hi']:.0%}" in en
     assert f"{row['recall']:.0%}".replace("%", "\u00a0%") in de

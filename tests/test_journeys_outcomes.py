@@ -18,14 +18,14 @@ from shapes import SHAPES, make_shape
 from qualmodel import Journeys
 from qualmodel.core.errors import ConfigError, ContractError
 from qualmodel.journeys.outcomes import (
-    cure_support,
-    headline,
     label_missing,
     plan_outcomes,
     resolve_stage,
     stage_labels,
 )
+from qualmodel.report.wording import cure_reason
 from qualmodel.survival.durations import time_to_event
+from qualmodel.survival.headline import cure_support, headline
 from qualmodel.survival.models import cure_model
 
 REF = Path(__file__).parent / "reference"
@@ -131,14 +131,14 @@ def test_headline_never_convert_equals_the_cure_model(shape):
     support = hl.attrs["cure"]
     if rivals:  # a competing outcome is observed: no "never" line unless opted in
         assert not support.supported and "never" not in hl.index
-        assert support.reason == (
+        assert cure_reason(support, labels=plan["event_labels"]) == (
             f"competing outcome(s) {', '.join(rivals)} present: the cure model would treat "
             "those leads as if they could still convert"
         )
-        assert "konkurrierende Ergebnisse" in support.reason_in("de")
+        assert "konkurrierende Ergebnisse" in cure_reason(support, "de")
         hl = headline(tte, plan, 90, allow_competing=True).set_index("kind")
         support = hl.attrs["cure"]
-    assert support.supported, support.reason
+    assert support.supported, cure_reason(support)
     never = hl.loc["never"]
     assert (never["share"], never["lower"], never["upper"]) == (
         s["cured_fraction"],
@@ -153,7 +153,7 @@ def test_cure_rule_counts_only_observed_competing_outcomes():
     plan = plan_outcomes(j)
     tte = _tte(j, plan)
     assert not cure_support(tte).supported
-    assert "event 2, event 3, event 4 present" in cure_support(tte).reason
+    assert "event 2, event 3, event 4 present" in cure_reason(cure_support(tte))
     # the same leads with the competing outcomes recorded as censored: the rule holds
     censored = tte.assign(event=tte["event"].where(tte["event"] <= 1, 0))
     assert cure_support(censored).supported
@@ -166,10 +166,10 @@ def test_never_convert_absent_when_the_rule_fails():
     plan = plan_outcomes(short)
     hl = headline(_tte(short, plan), plan, 30)
     assert "never" not in set(hl["kind"])
-    assert "follow-up does not run well past" in hl.attrs["cure"].reason
+    assert "follow-up does not run well past" in cure_reason(hl.attrs["cure"])
     few = make_shape("no_lost", n=30, seed=2)
     support = cure_support(_tte(few, plan_outcomes(few)))
-    assert not support.supported and "target events" in support.reason
+    assert not support.supported and "target events" in cure_reason(support)
     # a boundary fit (no cured share) is not supported even with long follow-up
     none_cured = make_shape("no_lost", cure=0.0, median=5, seed=4)
     support = cure_support(_tte(none_cured, plan_outcomes(none_cured)))

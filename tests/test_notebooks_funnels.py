@@ -19,8 +19,9 @@ import pytest
 from shapes import make_shape
 
 from qualmodel import report
-from qualmodel.journeys.outcomes import cure_support, plan_outcomes
+from qualmodel.journeys.outcomes import plan_outcomes
 from qualmodel.survival.durations import time_to_event
+from qualmodel.survival.headline import cure_support
 from qualmodel.survival.models import cure_model
 
 NOTEBOOKS = ["01-journeys", "02-time-to-sqo", "03-compare-criteria", "10-client-report"]
@@ -69,7 +70,7 @@ def test_every_notebook_renders_with_the_data_vocabulary(tmp_path, shape):
     assert "still open (no outcome by day 90)" in client
     summ = json.loads((out / "summary.json").read_text())
     metrics = summ["notebooks"]["10-client-report"]["metrics"]
-    support = cure_support(tte, labels=plan["event_labels"])
+    support = cure_support(tte)
     if plan["competing"]:  # a lost lead cannot be "expected never to convert" by a cure model
         assert not support.supported
         assert "expected never to" not in client
@@ -80,7 +81,7 @@ def test_every_notebook_renders_with_the_data_vocabulary(tmp_path, shape):
         ) in client
         assert f"never_{plan['key']}" not in metrics
         return
-    assert support.supported, support.reason  # the no-lost shape has a plateau
+    assert support.supported, support.why  # the no-lost shape has a plateau
     s = cure_model(tte).summary
     assert (
         f"{s['cured_fraction']:.0%} of {first}s are expected never to reach {plan['name']} "

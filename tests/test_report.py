@@ -605,7 +605,7 @@ def test_interrupt_cancels_queued_notebooks(tmp_path, monkeypatch):
         ran.append(job.label)
         return runner.Result(job, True, 0.5, job.out_dir / "x.ipynb")
 
-    monkeypatch.setattr(runner, "_simulate_to", lambda *a, **k: 0.0)
+    monkeypatch.setattr(runner, "simulate_to", lambda *a, **k: 0.0)
     monkeypatch.setattr(runner, "_run_job", fake_job)
     timer = threading.Timer(0.7, lambda: signal.raise_signal(signal.SIGINT))
     timer.start()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from shapes import make_shape
 
-from qualmodel.journeys.outcomes import CureSupport, plan_outcomes
+from qualmodel.journeys.outcomes import plan_outcomes
 from qualmodel.report.client import (
     criteria_lines,
     definitions_table,
@@ -15,6 +15,7 @@ from qualmodel.report.client import (
     outcome_lines,
     plan_names,
 )
+from qualmodel.survival.headline import CureSupport
 
 NBSP = "\u00a0"
 PLAN = {
@@ -33,13 +34,7 @@ def _split(never: bool) -> pd.DataFrame:
     if never:
         rows.append(("never", "expected never to reach SQO", "never_sqo", 0.2851, 0.2672, 0.3))
     out = pd.DataFrame(rows, columns=["kind", "outcome", "key", "share", "lower", "upper"])
-    out.attrs["cure"] = CureSupport(
-        False,
-        "competing outcome(s) disqualified present: the cure model would treat those leads "
-        "as if they could still convert",
-        why="competing",
-        details={"outcomes": "disqualified", "codes": [2]},
-    )
+    out.attrs["cure"] = CureSupport(False, why="competing", details={"codes": [2]})
     return out
 
 

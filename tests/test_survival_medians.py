@@ -10,11 +10,10 @@ import pytest
 
 from qualmodel import survival as sv
 from qualmodel.core.errors import ConfigError
+from qualmodel.report.wording import median_definition, median_sentence
 from qualmodel.survival.medians import (
     _cif,
     median_among_reached,
-    median_definition,
-    median_sentence,
 )
 
 RATE_GOAL, RATE_RIVAL, HORIZON = 1 / 30, 1 / 60, 90.0

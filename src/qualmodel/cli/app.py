@@ -61,16 +61,17 @@ def os_error_message(exc: OSError) -> str:
     return f"{where}: {exc.strerror or exc}; check the path and its permissions"
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run the CLI; map every user-facing error to one stderr line and exit code 2.
+def run(argv: Sequence[str] | None = None) -> None:
+    """Run :data:`app`; map every user-facing error to one stderr line and exit code 2.
+
+    The commands must be registered first (importing :mod:`qualmodel.cli` does it; its
+    ``main`` is the program's entry point).
 
     Parameters
     ----------
     argv : sequence of str, optional
         Arguments without the program name; defaults to ``sys.argv[1:]``.
     """
-    import qualmodel.cli  # noqa: F401  (registers the commands)
-
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         rc = app(args=args, prog_name="qualmodel", standalone_mode=False)

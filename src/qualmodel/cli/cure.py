@@ -4,7 +4,7 @@
 [--unit days] [--resolution R --rounding floor|ceil] [--zero-time 0.5] [--ignore-rule]
 [--out FILE.csv]`` fits :func:`qualmodel.survival.models.cure_model` to the time from the start
 stage to the target (competing outcomes censored) when the stated rule of
-:func:`qualmodel.journeys.outcomes.cure_support` holds, prints the cured fraction with its interval
+:func:`qualmodel.survival.headline.cure_support` holds, prints the cured fraction with its interval
 and, with ``--out``, writes the parameter table atomically.
 """
 
@@ -51,8 +51,9 @@ def cure_command(
     from qualmodel.cli.survival import cli_plan
     from qualmodel.core.atomic import write_csv_atomic
     from qualmodel.journeys.contract import Journeys
-    from qualmodel.journeys.outcomes import cure_support
+    from qualmodel.report.wording import cure_reason
     from qualmodel.survival.durations import time_to_event
+    from qualmodel.survival.headline import cure_support
     from qualmodel.survival.models import ModelWarning, cure_model
 
     data = Journeys.read(journeys)
@@ -66,11 +67,12 @@ def cure_command(
         resolution=resolution,
         rounding=rounding,  # type: ignore[arg-type]
     )
-    support = cure_support(table, labels=plan["event_labels"])
+    support = cure_support(table)
+    reason = cure_reason(support, labels=plan["event_labels"])
     n_start = f"{len(table):,} {plan['start_name']}s"
     if not support.supported and not ignore_rule:
         typer.echo(
-            f"no cure-model estimate for {n_start} → {plan['name']}: {support.reason} "
+            f"no cure-model estimate for {n_start} → {plan['name']}: {reason} "
             f"(--ignore-rule fits anyway)"
         )
         return
@@ -84,7 +86,7 @@ def cure_command(
         limits = "no interval (boundary)"
     else:
         limits = f"95% CI {s['cured_fraction_lower']:.1%}–{s['cured_fraction_upper']:.1%}"
-    rule = "rule holds" if support.supported else f"rule fails: {support.reason}"
+    rule = "rule holds" if support.supported else f"rule fails: {reason}"
     typer.echo(
         f"expected never to reach {plan['name']}: {s['cured_fraction']:.1%} ({limits}) of "
         f"{n_start}, {s['events']:,} reached it; {rule}"

@@ -99,49 +99,6 @@ class SearchResult:
     split_at: pd.Timestamp
     settings: dict[str, Any] = field(default_factory=dict)
 
-    def describe(self, name: str | None = None, lang: str = "en") -> str:
-        """Describe a candidate (default: the winner) in plain words in ``lang``."""
-        from qualmodel.core.i18n import t, value_label
-
-        name = self.winner.name if name is None else name
-        row = self.candidates.loc[self.candidates["name"] == name].iloc[0]
-        parts = []
-        if pd.notna(row["threshold"]):
-            hl = row["half_life_days"]
-            decay = (
-                t("search.no_decay", lang) if pd.isna(hl) else t("search.half_life", lang, days=hl)
-            )
-            parts.append(t("search.part_score", lang, threshold=row["threshold"], decay=decay))
-        if row["bant"]:
-            facts = ", ".join(value_label("bant_fact", f, lang) for f in row["bant"].split("+"))
-            parts.append(t("search.part_bant", lang, facts=facts))
-        if row["events"]:
-            parts.append(t("search.part_events", lang, events=", ".join(row["events"].split("+"))))
-        return t("search.joiner", lang).join(parts)
-
-    def summary(self, lang: str = "en") -> str:
-        """Return the recommendation in one sentence with held-out 95% intervals, in ``lang``."""
-        from qualmodel.core.i18n import t
-
-        row = self.holdout_row(self.winner.name)
-        cap = self.settings.get("capacity_per_week")
-        text = t(
-            "search.sentence",
-            lang,
-            n=self.settings["n_candidates"],
-            description=self.describe(lang=lang),
-            name=self.winner.name,
-            precision=row["precision"],
-            precision_lo=row["precision_lo"],
-            precision_hi=row["precision_hi"],
-            recall=row["recall"],
-            recall_lo=row["recall_lo"],
-            recall_hi=row["recall_hi"],
-            per_week=float(self.frontier.loc[self.frontier["winner"], "per_week"].iloc[0]),
-            capacity=t("search.capacity", lang, cap=cap) if cap is not None else "",
-        )
-        return text
-
     def holdout_row(self, name: str) -> pd.Series:
         """Held-out metrics (with ``_lo`` / ``_hi`` limits) of one compared criterion."""
         rows = self.holdout[self.holdout["criterion"] == name]

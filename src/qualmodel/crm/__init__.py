@@ -1,9 +1,10 @@
-"""CRM import: turn a CRM export (CSV tables) into journeys through a mapping.
+"""CRM import: turn a CRM export into journeys through a mapping.
 
-The mapping schema lives in :mod:`.mapping`, the CSV readers in :mod:`.readers` and the
-journey building (``import_crm``) in :mod:`.build`. Long tables (stage histories, event
-logs, touchpoints; CSV, Parquet or XES) have their schema in :mod:`.history_mapping`, their
-readers in :mod:`.logs` and :mod:`.xes`, their rules in :mod:`.history` and their import in
+``import_crm`` (:mod:`.importer`) is the one entry point. The mapping schema lives in
+:mod:`.mapping` (shared pieces in :mod:`.schema_base`), the CSV readers in :mod:`.readers`,
+the wide-table import in :mod:`.build`. Long tables (stage histories, event logs,
+touchpoints; CSV, Parquet or XES) have their schema in :mod:`.history_mapping`, their readers
+in :mod:`.logs` and :mod:`.xes`, their rules in :mod:`.history` and their import in
 :mod:`.history_import`; :mod:`.export` writes journeys back out as a stage history.
 
 ``import_crm(source, mapping)`` turns a CRM export into :class:`~qualmodel.Journeys`; see
@@ -12,8 +13,8 @@ readers in :mod:`.logs` and :mod:`.xes`, their rules in :mod:`.history` and thei
 
 from __future__ import annotations
 
-from qualmodel.crm.build import import_crm
 from qualmodel.crm.export import export_history, write_history
+from qualmodel.crm.importer import import_crm
 from qualmodel.crm.mapping import Mapping, list_mappings, load_mapping
 
 __all__ = [

@@ -39,7 +39,6 @@ from qualmodel.crm.mapping import (
     Mapping,
     StatusSpec,
     cutoff_timestamp,
-    load_mapping,
     snake_case,
 )
 from qualmodel.crm.readers import (
@@ -53,7 +52,7 @@ from qualmodel.crm.readers import (
 )
 from qualmodel.journeys.contract import ORDER_RULES, STAGE_COLUMNS, Journeys
 
-__all__ = ["import_crm"]
+__all__ = ["crm_meta", "import_table"]
 
 
 def _lead_ids(table: Table, spec: LeadIdSpec) -> pd.Series:
@@ -201,33 +200,33 @@ class _Import:
         return None
 
 
-def import_crm(
+def import_table(
     source: str | Path | AbcMapping[str, str | Path],
-    mapping: str | Path | Mapping | AbcMapping[str, Any],
+    mp: Mapping,
     *,
+    label: str,
     observed_until: str | dt.date | pd.Timestamp | None = None,
-) -> Journeys:
-    """Import a CRM export into :class:`~qualmodel.Journeys` through a mapping.
+) -> tuple[Journeys, pd.Index]:
+    """Import a wide (one row per lead) CRM table through a mapping without ``history:``.
 
     Parameters
     ----------
     source : path-like or dict of path-like
         The main CSV file, or a dict ``{"main": path, "<lookup name>": path, ...}``.
-        Lookup tables not given are looked up next to the main file under the file names
-        in the mapping.
-    mapping : str, path-like, Mapping or dict
-        A built-in mapping name (``"maven_crm"``, ``"x_education"``), a YAML path, or a
-        loaded :class:`Mapping`.
+    mp : Mapping
+        A loaded mapping (its ``history`` block, if any, is ignored).
+    label : str
+        Mapping name for ``meta`` and messages.
     observed_until : date-like, optional
         Override the mapping's observation cut-off with one fixed date for every lead.
 
     Returns
     -------
-    Journeys
-        Leads sorted by ``lead_id``; ``meta`` holds ``source``, ``mapping`` (name and
-        hash), ``files`` (path, sha256, rows), ``timing`` (``"real"`` or ``"none"``),
-        ``time_unit`` and ``import`` (``rows``, ``leads``, ``dropped``, ``clipped``,
-        ``lookups``, ``status`` counts, event ``timing`` per event spec).
+    journeys : Journeys
+        The imported leads and events (see :func:`~qualmodel.crm.importer.import_crm`).
+    read_ids : pandas.Index
+        The lead id of every row read, kept or dropped (the history import needs the
+        dropped ones to tell "dropped" from "unknown" case ids).
 
     Raises
     ------
@@ -236,14 +235,9 @@ def import_crm(
     InputError
         Bad CSV data (one line: file, line, column and the fix).
     """
-    mp = load_mapping(mapping)
-    label = str(mapping) if isinstance(mapping, str | Path) else mp.source
-    if mp.history is not None:
-        from qualmodel.crm.history_import import import_history
-
-        return import_history(source, mp, label=label, observed_until=observed_until)
     run = _read_main(source, mp)
     _lead_columns(run)
+    read_ids = pd.Index(run.leads["lead_id"])
     for i, block in enumerate(mp.status):
         _apply_status(run, i, block)
     _require_created(run)
@@ -262,9 +256,10 @@ def import_crm(
     if mp.outcomes:
         meta["outcomes"] = dict(mp.outcomes)
     try:
-        return Journeys.build(leads, events, meta)
+        journeys = Journeys.build(leads, events, meta)
     except ContractError as exc:
         raise InputError(f"{run.main.path} (mapping {label}): {exc}") from None
+    return journeys, read_ids
 
 
 def _read_main(source: str | Path | AbcMapping[str, str | Path], mp: Mapping) -> _Import:

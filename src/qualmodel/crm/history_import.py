@@ -1,6 +1,6 @@
 """Import a mapping with a ``history:`` block: leads table + stage history + touchpoints.
 
-:func:`import_history` is what :func:`~qualmodel.crm.build.import_crm` runs when the mapping
+:func:`import_history` is what :func:`~qualmodel.crm.importer.import_crm` runs when the mapping
 has a ``history`` block. Two shapes are supported:
 
 * **history only** (no ``file:`` in the mapping): every case id of the history becomes a
@@ -26,11 +26,12 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from qualmodel.core.errors import ConfigError, ContractError, InputError
+from qualmodel.crm.build import crm_meta, import_table
 from qualmodel.crm.history import HistoryResult, build_history
 from qualmodel.crm.history_mapping import HistorySpec
 from qualmodel.crm.logs import LogTable, read_log
 from qualmodel.crm.mapping import LeadIdSpec, Mapping, as_timestamp
-from qualmodel.crm.readers import Table, file_digest
+from qualmodel.crm.readers import file_digest
 from qualmodel.journeys.contract import Journeys
 
 __all__ = ["history_tables", "import_history"]
@@ -214,27 +215,25 @@ def _history_only(
 
 
 def _with_leads_table(
-    mp: Mapping, rest: dict[str, str | Path], log: LogTable, cut: pd.Timestamp | None
+    mp: Mapping,
+    rest: dict[str, str | Path],
+    log: LogTable,
+    cut: pd.Timestamp | None,
+    label: str,
 ) -> tuple[Journeys, HistoryResult, pd.Index | None]:
-    from qualmodel.crm.build import import_crm
-
     assert mp.history is not None
     if mp.lead_id.column is None:
         raise ConfigError(
             "lead_id: a history needs the leads table's id column (lead_id: <column>) to "
             "match its case ids"
         )
-    base = import_crm(
-        rest, mp.model_copy(update={"history": None, "touchpoints": None}), observed_until=cut
-    )
+    table_mapping = mp.model_copy(update={"history": None, "touchpoints": None})
+    base, read_ids = import_table(rest, table_mapping, label=label, observed_until=cut)
     leads = base.leads
     _match_ids(log, pd.Index(leads["lead_id"]), mp.lead_id)
     dropped = None
     if base.meta["import"].get("dropped"):  # ids of the rows the leads-table import dropped
-        from qualmodel.crm.build import _lead_ids
-
-        every = _lead_ids(Table(Path(rest["main"]), mp.csv, "main"), mp.lead_id)
-        dropped = pd.Index(every).difference(pd.Index(leads["lead_id"]))
+        dropped = read_ids.difference(pd.Index(leads["lead_id"]))
     per_lead = cut is None and not mp.observed_until.latest
     res = build_history(
         log,
@@ -287,7 +286,7 @@ def import_history(
     log = read_log(logs["history"], mp.history, "history", mp.csv, mp.dates)
     info: dict[str, Any] = {}
     if mp.file:
-        base, res, dropped = _with_leads_table(mp, rest, log, cut)
+        base, res, dropped = _with_leads_table(mp, rest, log, cut, label)
         info = dict(base.meta["import"])
         keep = np.isin(base.leads["lead_id"].to_numpy(), res.cases["case"].to_numpy())
         leads = base.leads.loc[keep].reset_index(drop=True)
@@ -319,8 +318,6 @@ def import_history(
         }  # type: ignore[union-attr]
     tp_events = [] if tp is None else [tp.events.rename(columns={"case": "lead_id"})]
     events = _events(pd.Index(leads["lead_id"]), [*base_events, res.events, *tp_events])
-    from qualmodel.crm.build import crm_meta
-
     meta = crm_meta(mp, label, files, info)
     try:
         return Journeys.build(leads, events, meta)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from qualmodel.crm.mapping import _Strict, _yaml_key
+from qualmodel.crm.schema_base import StrictModel, yaml_key
 
 __all__ = [
     "HISTORY_STAGES",
@@ -70,7 +70,7 @@ def file_format(path: str, declared: str = "auto") -> Literal["csv", "parquet", 
     return "csv"
 
 
-class LogColumns(_Strict):
+class LogColumns(StrictModel):
     """Columns shared by every long table: case id, activity, timestamp, optional value."""
 
     file: str
@@ -93,7 +93,7 @@ class TouchpointSpec(LogColumns):
     @field_validator("events", mode="before")
     @classmethod
     def _keys(cls, v: Any) -> Any:
-        return {_yaml_key(k): x for k, x in v.items()} if isinstance(v, dict) else v
+        return {yaml_key(k): x for k, x in v.items()} if isinstance(v, dict) else v
 
     @field_validator("events")
     @classmethod
@@ -138,14 +138,14 @@ class HistorySpec(LogColumns):
     @field_validator("stages", "touchpoints", mode="before")
     @classmethod
     def _keys(cls, v: Any) -> Any:
-        return {_yaml_key(k): x for k, x in v.items()} if isinstance(v, dict) else v
+        return {yaml_key(k): x for k, x in v.items()} if isinstance(v, dict) else v
 
     @field_validator("ignore", mode="before")
     @classmethod
     def _ignore_keys(cls, v: Any) -> Any:
         if isinstance(v, str):
             v = [v]
-        return [_yaml_key(k) for k in v] if isinstance(v, list) else v
+        return [yaml_key(k) for k in v] if isinstance(v, list) else v
 
     @field_validator("occurrence", mode="before")
     @classmethod

@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from qualmodel.core.errors import ConfigError
 from qualmodel.core.safety import load_yaml, read_text
+from qualmodel.crm.history_mapping import HistorySpec, TouchpointSpec, check_history_tables
+from qualmodel.crm.schema_base import StrictModel, yaml_keys
 from qualmodel.journeys.contract import BANT_COLUMNS, STAGE_COLUMNS, TRUTH_PREFIX
 
 __all__ = [
@@ -51,26 +53,6 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 # ====================================================================== mapping schema
-class _Strict(BaseModel):
-    """Base model: unknown keys are errors that list the allowed keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            allowed = list(cls.model_fields)
-            unknown = [str(k) for k in data if k not in cls.model_fields]
-            if any(isinstance(k, bool) for k in data):
-                unknown.append("(YAML reads on/off/yes/no keys as true/false: quote them)")
-            if unknown:
-                raise ValueError(
-                    f"unknown key(s) {', '.join(unknown)}; allowed keys: {', '.join(allowed)}"
-                )
-        return data
-
-
 def as_timestamp(value: Any) -> pd.Timestamp:
     """Return ``value`` as a naive UTC timestamp; raise ``ValueError`` with the fix."""
     try:
@@ -117,7 +99,7 @@ def cutoff_timestamp(value: Any) -> pd.Timestamp:
     return ts
 
 
-class TimeSource(_Strict):
+class TimeSource(StrictModel):
     """Where a lead timestamp comes from: a CSV ``column`` or a fixed ``value``.
 
     In YAML a plain string is shorthand for ``{column: ...}`` and an unquoted date
@@ -152,7 +134,7 @@ class TimeSource(_Strict):
         return self
 
 
-class CsvOptions(_Strict):
+class CsvOptions(StrictModel):
     """How the CSV files are read."""
 
     delimiter: str = Field(",", min_length=1, max_length=1)
@@ -161,14 +143,14 @@ class CsvOptions(_Strict):
     strip: bool = True
 
 
-class DateOptions(_Strict):
+class DateOptions(StrictModel):
     """How date strings are parsed: ``format`` (strftime codes, ``ISO8601`` or ``mixed``)."""
 
     format: str = "ISO8601"
     dayfirst: bool = False
 
 
-class LeadIdSpec(_Strict):
+class LeadIdSpec(StrictModel):
     """The lead id column; digit-only ids are zero-padded so string order = numeric order."""
 
     column: str | None = None
@@ -181,7 +163,7 @@ class LeadIdSpec(_Strict):
         return {"column": data} if isinstance(data, str) else data
 
 
-class Lookup(_Strict):
+class Lookup(StrictModel):
     """A lookup table joined to the main table on a key column (many-to-one)."""
 
     file: str
@@ -197,7 +179,7 @@ class Lookup(_Strict):
         return {str(c): str(c) for c in v} if isinstance(v, list) else v
 
 
-class StatusValue(_Strict):
+class StatusValue(StrictModel):
     """What one status value means: set ``stage`` from ``date``, keep ``open``, or ``drop``."""
 
     action: Literal["stage", "open", "drop"] = "stage"
@@ -230,7 +212,7 @@ class StatusValue(_Strict):
         return self
 
 
-class StatusSpec(_Strict):
+class StatusSpec(StrictModel):
     """A status column (e.g. ``deal_stage``) whose known values map to stages."""
 
     column: str
@@ -240,7 +222,7 @@ class StatusSpec(_Strict):
     @field_validator("values", mode="before")
     @classmethod
     def _keys(cls, v: Any) -> Any:
-        return _yaml_keys(v)
+        return yaml_keys(v)
 
     @model_validator(mode="after")
     def _dates(self) -> StatusSpec:
@@ -255,7 +237,7 @@ class StatusSpec(_Strict):
         return self
 
 
-class AttributeSpec(_Strict):
+class AttributeSpec(StrictModel):
     """A lead attribute copied from a CSV column, with an optional value map and type."""
 
     column: str
@@ -272,10 +254,10 @@ class AttributeSpec(_Strict):
     @field_validator("map", mode="before")
     @classmethod
     def _keys(cls, v: Any) -> Any:
-        return _yaml_keys(v)
+        return yaml_keys(v)
 
 
-class EventSpec(_Strict):
+class EventSpec(StrictModel):
     """Events from CSV columns.
 
     ``name`` gives a fixed event name; ``name_from`` takes the name from a categorical
@@ -295,7 +277,7 @@ class EventSpec(_Strict):
     @field_validator("map", mode="before")
     @classmethod
     def _keys(cls, v: Any) -> Any:
-        return _yaml_keys(v)
+        return yaml_keys(v)
 
     @model_validator(mode="after")
     def _check(self) -> EventSpec:
@@ -315,7 +297,7 @@ class EventSpec(_Strict):
         return self
 
 
-class Mapping(_Strict):
+class Mapping(StrictModel):
     """A validated CRM mapping (see ``docs/import.md`` for every key).
 
     Build it with :func:`load_mapping`; ``Mapping.model_validate(dict)`` also works.
@@ -371,7 +353,7 @@ class Mapping(_Strict):
     @classmethod
     def _norm_keys(cls, v: Any) -> Any:
         if isinstance(v, dict):
-            return {str(c): _yaml_keys(m) for c, m in v.items()}
+            return {str(c): yaml_keys(m) for c, m in v.items()}
         return v
 
     @field_validator("stages")
@@ -443,29 +425,6 @@ class Mapping(_Strict):
         """Return a short hash of the resolved mapping (for provenance in ``meta``)."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def _yaml_key(k: Any) -> str:
-    """Return a YAML map key as the CSV text it matches (``null`` → ``""``, ``1`` → ``"1"``).
-
-    Unquoted ``yes``/``no``/``on``/``off`` keys are read by YAML as booleans; the original
-    spelling is lost, so they are rejected with a hint to quote them.
-    """
-    if k is None:
-        return ""
-    if isinstance(k, bool):
-        raise ValueError(
-            f"YAML read an unquoted key (yes/no/on/off/true/false) as {k}; quote it, "
-            f'e.g. "yes": ...'
-        )
-    return str(k)
-
-
-def _yaml_keys(v: Any) -> Any:
-    """Return a YAML map with its keys as CSV text (see :func:`_yaml_key`); others as is."""
-    if isinstance(v, dict):
-        return {_yaml_key(k): x for k, x in v.items()}
-    return v
 
 
 def snake_case(text: str) -> str:
@@ -570,13 +529,3 @@ def load_mapping(path_or_name: str | Path | Mapping | AbcMapping[str, Any]) -> M
         return Mapping.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_validation_message(label, exc)) from None
-
-
-# The history schema builds on _Strict above; imported last to avoid an import cycle.
-from qualmodel.crm.history_mapping import (  # noqa: E402
-    HistorySpec,
-    TouchpointSpec,
-    check_history_tables,
-)
-
-Mapping.model_rebuild()

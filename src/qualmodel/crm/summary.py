@@ -25,7 +25,7 @@ def describe_import(journeys: Journeys) -> str:
     Parameters
     ----------
     journeys : Journeys
-        The result of :func:`~qualmodel.crm.build.import_crm`.
+        The result of :func:`~qualmodel.crm.importer.import_crm`.
 
     Returns
     -------

@@ -10,20 +10,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from qualmodel.plotting.base import axes
+
 __all__ = [
     "plot_precision_recall",
     "plot_qualification_curves",
     "plot_score_trajectory",
     "plot_workload",
 ]
-
-
-def _axes(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7, 4.5))
-    return ax
 
 
 def _err(table: pd.DataFrame, key: str) -> np.ndarray:
@@ -62,7 +56,7 @@ def plot_qualification_curves(
     """
     from qualmodel.criteria.compare import qualification_table, weighted_km
 
-    ax = _axes(ax)
+    ax = axes(ax)
     table = qualification_table(journeys, criteria, strict=False)
     leads = journeys.leads
     pop = leads[start].notna().to_numpy()
@@ -103,7 +97,7 @@ def plot_precision_recall(compare_table: pd.DataFrame, ax=None):
     -------
     matplotlib.axes.Axes
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     t = compare_table
     for i, row in enumerate(t.itertuples(index=False)):
         sub = t.iloc[[i]]
@@ -142,7 +136,7 @@ def plot_workload(compare_table: pd.DataFrame, ax=None):
     -------
     matplotlib.axes.Axes
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     t = compare_table
     y = np.arange(len(t))
     ax.barh(
@@ -186,7 +180,7 @@ def plot_score_trajectory(
     -------
     matplotlib.axes.Axes
     """
-    ax = _axes(ax)
+    ax = axes(ax)
     for lead, sub in trajectory.groupby("lead_id", sort=True):
         (line,) = ax.plot(sub["ts"], sub["score"], label=str(lead))
         if qualified is not None:

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
 from qualmodel.core.errors import ConfigError
+from qualmodel.plotting.base import axes, need_columns
 
 __all__ = ["plot_events_per_lead", "plot_funnel"]
-
-
-def _axes(ax: Axes | None, size: tuple[float, float] = (7, 4.5)) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
-
-
-def _need(table: pd.DataFrame, cols: Sequence[str], func: str, source: str) -> None:
-    missing = [c for c in cols if c not in table.columns]
-    if missing:
-        raise ConfigError(
-            f"{func}: table lacks column(s) {', '.join(missing)}; pass the output of {source}"
-        )
 
 
 def plot_funnel(funnel_df: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Axes:
@@ -44,13 +28,13 @@ def plot_funnel(funnel_df: pd.DataFrame, ax: Axes | None = None, title: str | No
     -------
     matplotlib.axes.Axes
     """
-    _need(
+    need_columns(
         funnel_df,
         ["stage", "kind", "n", "naive_rate_from_previous", "naive_rate_from_created"],
         "plot_funnel",
         "qualmodel.journeys.funnel.funnel(journeys)",
     )
-    ax = _axes(ax)
+    ax = axes(ax)
     stages = funnel_df[funnel_df["kind"] == "stage"].reset_index(drop=True)
     y = np.arange(len(stages))[::-1]
     bars = ax.barh(y, stages["n"], color="tab:blue", alpha=0.8, label="leads reaching stage")
@@ -103,13 +87,13 @@ def plot_events_per_lead(
     matplotlib.axes.Axes
     """
     base = ["event", "n_events", "n_leads", "leads_with_event", "share_with_event"]
-    _need(table, [*base, "mean_per_lead"], "plot_events_per_lead", "events_per_lead(j)")
+    need_columns(table, [*base, "mean_per_lead"], "plot_events_per_lead", "events_per_lead(j)")
     extra = [c for c in table.columns if c not in (*base, "mean_per_lead")]
     if by is None and len(extra) == 1:
         by = extra[0]
     if by is not None and by not in table.columns:
         raise ConfigError(f"plot_events_per_lead: no column '{by}' in the table; check 'by'")
-    ax = _axes(ax, (8, 4.5))
+    ax = axes(ax, (8, 4.5))
     events = sorted(table["event"].astype(str).unique())
     x = np.arange(len(events))
     groups = [(None, table)] if by is None else list(table.groupby(by, sort=True, observed=True))

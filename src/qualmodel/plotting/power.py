@@ -6,7 +6,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from qualmodel.experiment.mde import DEFAULT_MDE_POWER
-from qualmodel.plotting.funnel import _axes, _need
+from qualmodel.plotting.base import axes, need_columns
 
 __all__ = ["plot_power_curve"]
 
@@ -30,8 +30,8 @@ def plot_power_curve(
     matplotlib.axes.Axes
     """
     cols = ["metric", "n_leads", "power", "power_lo", "power_hi", "alpha"]
-    _need(power_table, cols, "plot_power_curve", "qualmodel.experiment.power")
-    ax = _axes(ax, (6.5, 4.2))
+    need_columns(power_table, cols, "plot_power_curve", "qualmodel.experiment.power")
+    ax = axes(ax, (6.5, 4.2))
     for metric, g in power_table.groupby("metric", sort=False):
         g = g.sort_values("n_leads")
         ax.errorbar(

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
 from qualmodel.core.errors import ConfigError
+from qualmodel.plotting.base import axes, need_columns
 
 __all__ = [
     "plot_cohort_maturity",
@@ -23,20 +23,6 @@ __all__ = [
 ]
 
 DEFAULT_EVENT_LABELS: dict[int, str] = {1: "SQO", 2: "disqualified"}
-
-
-def _axes(ax: Axes | None) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.5))
-    return ax
-
-
-def _need(table: pd.DataFrame, cols: Sequence[str], func: str, source: str) -> None:
-    missing = [c for c in cols if c not in table.columns]
-    if missing:
-        raise ConfigError(
-            f"{func}: table lacks column(s) {', '.join(missing)}; pass the output of {source}"
-        )
 
 
 def _split(table: pd.DataFrame, by: str | None) -> list[tuple[str | None, pd.DataFrame]]:
@@ -101,8 +87,8 @@ def plot_survival(
     -------
     matplotlib.axes.Axes
     """
-    _need(km, ["time", "survival", "lower", "upper"], "plot_survival", "kaplan_meier")
-    ax = _axes(ax)
+    need_columns(km, ["time", "survival", "lower", "upper"], "plot_survival", "kaplan_meier")
+    ax = axes(ax)
     for name, g in _split(km, by):
         _step(
             ax,
@@ -207,14 +193,14 @@ def plot_cumulative_incidence(
     -------
     matplotlib.axes.Axes
     """
-    _need(
+    need_columns(
         cif,
         ["time", "event", "cif", "lower", "upper", "at_risk"],
         "plot_cumulative_incidence",
         "cumulative_incidence",
     )
     labels = {**DEFAULT_EVENT_LABELS, **(event_labels or {})}
-    ax = _axes(ax)
+    ax = axes(ax)
     codes = list(events) if events is not None else sorted(cif["event"].unique())
     risk_curves: list[tuple[str, pd.DataFrame]] = []
     for name, g in _split(cif, by):
@@ -282,9 +268,11 @@ def plot_naive_vs_competing(
     matplotlib.axes.Axes
     """
     for table, src in ((naive, "naive_conversion"), (cif, "cumulative_incidence")):
-        _need(table, ["time", "event", "cif", "lower", "upper"], "plot_naive_vs_competing", src)
+        need_columns(
+            table, ["time", "event", "cif", "lower", "upper"], "plot_naive_vs_competing", src
+        )
     name = event_label or DEFAULT_EVENT_LABELS.get(event, f"event {event}")
-    ax = _axes(ax)
+    ax = axes(ax)
     for table, label, style in (
         (naive, "naive 1 − KM (competing events censored)", "--"),
         (cif, "Aalen–Johansen (competing-aware)", "-"),
@@ -340,13 +328,13 @@ def plot_cohort_maturity(
         the naive observed share; grey bars: share of the cohort old enough (mature) at
         the largest age.
     """
-    _need(
+    need_columns(
         cohorts,
         ["cohort", "age", "n", "n_mature", "converted", "lower", "upper", "observed_share"],
         "plot_cohort_maturity",
         "cohort_conversion",
     )
-    ax = _axes(ax)
+    ax = axes(ax)
     sel = sorted(cohorts["age"].unique()) if ages is None else [float(a) for a in ages]
     names = sorted(cohorts["cohort"].unique())
     x = np.arange(len(names))

@@ -32,7 +32,7 @@ parameter checking), :mod:`~qualmodel.report.helpers` (what notebooks call),
 
 from __future__ import annotations
 
-from qualmodel.journeys.outcomes import headline, label_missing
+from qualmodel.journeys.outcomes import label_missing
 from qualmodel.report.client import (
     criteria_lines,
     definitions_table,
@@ -84,7 +84,15 @@ from qualmodel.report.templates import (
     parse_param_assignments,
     select_templates,
 )
-from qualmodel.survival.medians import median_among_reached, median_definition, median_sentence
+from qualmodel.report.wording import (
+    cure_reason,
+    median_definition,
+    median_sentence,
+    search_description,
+    search_summary,
+)
+from qualmodel.survival.headline import headline
+from qualmodel.survival.medians import median_among_reached
 
 __all__ = [
     "definitions_table",
@@ -116,7 +124,10 @@ __all__ = [
     "find_notebooks_dir",
     "format_metric",
     "group_columns",
+    "cure_reason",
     "headline",
+    "search_description",
+    "search_summary",
     "inspect_parameters",
     "journeys_for",
     "median_among_reached",

@@ -16,6 +16,7 @@ import pandas as pd
 
 from qualmodel.core.i18n import t
 from qualmodel.journeys.outcomes import outcome_label, outcome_verb
+from qualmodel.report.wording import cure_reason, median_definition, median_sentence
 
 __all__ = [
     "criteria_lines",
@@ -76,7 +77,7 @@ def outcome_lines(
     Parameters
     ----------
     split : pandas.DataFrame
-        :func:`qualmodel.journeys.outcomes.headline` of the cohort (its ``attrs["cure"]`` words a
+        :func:`qualmodel.survival.headline.headline` of the cohort (its ``attrs["cure"]`` words a
         missing "never" line).
     plan : mapping
         The plan the split was computed with.
@@ -98,8 +99,6 @@ def outcome_lines(
         Cohort size; reached / each competing outcome / still open; never (or why not);
         the median; the share of SQOs won (when the data have SQOs and wins).
     """
-    from qualmodel.survival.medians import median_sentence
-
     names = plan_names(plan, lang)
     first = names["first"]
     reached = split[split["kind"] == "target"].iloc[0]
@@ -121,7 +120,7 @@ def outcome_lines(
             censored=censored, **ci(never.iloc[0]),
         )  # fmt: skip
     else:
-        reason = split.attrs["cure"].reason_in(lang, names["event_labels"])
+        reason = cure_reason(split.attrs["cure"], lang, names["event_labels"])
         never_line = t(
             "client.never_missing", lang, first=first, goal=names["goal"], verb=names["verb"],
             reason=reason,
@@ -187,8 +186,6 @@ def method_text(plan: Mapping[str, Any], horizon: float, compared: bool, lang: s
     -------
     str
     """
-    from qualmodel.survival.medians import median_definition
-
     names = plan_names(plan, lang)
     definition = median_definition(
         names["goal"], names["rival"], horizon, names["first"], lang, verb=names["verb"]

@@ -147,9 +147,9 @@ def median_metric(
     -------
     dict
         A :func:`metric` record in days whose ``note`` is
-        :func:`qualmodel.survival.medians.median_definition` (listed on the index page).
+        :func:`qualmodel.report.wording.median_definition` (listed on the index page).
     """
-    from qualmodel.survival.medians import median_definition
+    from qualmodel.report.wording import median_definition
 
     h = result["horizon"]
     return metric(
@@ -257,7 +257,7 @@ def criteria_for(journeys: Any, criteria_file: str | os.PathLike[str] | None = N
 
     if criteria_file is not None:
         return load_criteria(Path(criteria_file).expanduser(), known_events=journeys.event_names)
-    if _has_builtin_criteria(journeys.meta):
+    if has_builtin_criteria(journeys.meta):
         return load_criteria(str(journeys.meta["source"]), known_events=journeys.event_names)
     return []
 
@@ -384,7 +384,7 @@ def metric(
         Human-readable name shown on the index page.
     note : str
         Definition of the metric, listed under the index page's table when the metric is a
-        headline (e.g. :func:`qualmodel.survival.medians.median_definition`); left out when empty.
+        headline (e.g. :func:`qualmodel.report.wording.median_definition`); left out when empty.
 
     Returns
     -------
@@ -668,11 +668,12 @@ def ci_table(
     return out
 
 
-def _builtin_scenarios() -> list[str]:
+def builtin_scenarios() -> list[str]:
+    """Return the names of the built-in scenarios."""
     return list(BUILTIN_SCENARIOS)
 
 
-def _has_builtin_criteria(meta: Mapping[str, Any]) -> bool:
+def has_builtin_criteria(meta: Mapping[str, Any]) -> bool:
     """Whether journeys with this ``meta`` get built-in criteria from :func:`criteria_for`."""
     from qualmodel.criteria.engine import list_criteria_files
 

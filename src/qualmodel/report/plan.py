@@ -8,15 +8,15 @@ import os
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qualmodel.core.errors import ConfigError
 from qualmodel.report.helpers import (
     SIMULATION_PARAMETERS,
-    _builtin_scenarios,
-    _has_builtin_criteria,
+    builtin_scenarios,
+    has_builtin_criteria,
     journeys_for,
 )
 from qualmodel.report.templates import (
@@ -73,7 +73,7 @@ def resolve_scenarios(scenario: str | Sequence[str] | None) -> list[str]:
     out: list[str] = []
     for name in names:
         if name == "all":
-            out.extend(_builtin_scenarios())
+            out.extend(builtin_scenarios())
         else:
             out.append(name)
     return list(dict.fromkeys(out))
@@ -214,7 +214,8 @@ def scenario_folder(root: str | os.PathLike[str], scenario: str) -> str:
     return str(Path(root) / _target_name(scenario))
 
 
-def _simulate_to(scenario: str, n_leads: int, seed: int, folder: Path) -> float:
+def simulate_to(scenario: str, n_leads: int, seed: int, folder: Path) -> float:
+    """Simulate ``scenario`` into journeys folder ``folder``; return the seconds it took."""
     start = time.perf_counter()
     journeys = journeys_for(scenario, n_leads=n_leads, seed=seed)
     journeys.write(folder)
@@ -225,6 +226,21 @@ def _effective(template: Template, typed: Mapping[str, Any]) -> dict[str, Any]:
     params = {k: v for k, v in REPORT_DEFAULTS.items() if k in template.parameters}
     params.update(typed)
     return params
+
+
+@dataclass
+class Result:
+    """Outcome of a :class:`Job`."""
+
+    job: Job
+    ok: bool
+    seconds: float
+    ipynb: Path
+    html: Path | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    headline: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
 
 
 @dataclass
@@ -267,7 +283,7 @@ def _plan_journeys(
     meta = Journeys.read(journeys_path).meta  # validate before starting kernels
     source = str(meta.get("scenario") or meta.get("source") or "")
     targets = {_target_name(journeys_path.name): source}
-    has_criteria = _has_builtin_criteria(meta) or str(raw.get("criteria_file")) not in (
+    has_criteria = has_builtin_criteria(meta) or str(raw.get("criteria_file")) not in (
         "None",
         "",
     )
@@ -417,7 +433,7 @@ def _target_job(
                 params_t.pop(key, None)
     if "scenario" in t.parameters and scen and journeys_path is None:
         params_t["scenario"] = scen
-    elif "scenario" in t.parameters and scen and scen in _builtin_scenarios():
+    elif "scenario" in t.parameters and scen and scen in builtin_scenarios():
         params_t["scenario"] = scen
     depends = None
     if journeys_path is not None and "journeys_dir" in t.parameters:

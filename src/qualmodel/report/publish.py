@@ -10,15 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qualmodel.core.atomic import write_text_atomic
+from qualmodel.report.helpers import format_metric, in_staging
 from qualmodel.report.templates import CROSS_TARGET
 from qualmodel.simulation.scenario import BUILTIN_SCENARIOS
 
 if TYPE_CHECKING:
-    from qualmodel.report.plan import Plan
-    from qualmodel.report.runner import Result
-
-    pass
-from qualmodel.report.helpers import format_metric, in_staging
+    from qualmodel.report.plan import Plan, Result
 
 
 def _target_summary(

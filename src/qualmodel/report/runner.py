@@ -18,12 +18,13 @@ from qualmodel.report.helpers import in_staging
 from qualmodel.report.plan import (
     Job,
     Plan,
+    Result,
     Simulation,
-    _simulate_to,
     build_jobs,
     check_report_output,
     plan_run,
     plan_simulation,
+    simulate_to,
 )
 from qualmodel.report.publish import write_index, write_summaries
 from qualmodel.report.templates import (
@@ -37,21 +38,6 @@ from qualmodel.report.templates import (
 
 if TYPE_CHECKING:
     pass
-
-
-@dataclass
-class Result:
-    """Outcome of a :class:`Job`."""
-
-    job: Job
-    ok: bool
-    seconds: float
-    ipynb: Path
-    html: Path | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-    headline: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    error: str | None = None
 
 
 @dataclass
@@ -507,7 +493,7 @@ def _execute(
         if sim.needed:
             for target, scen in plan.targets.items():
                 sims[target] = pool.submit(
-                    _simulate_to, scen, sim.n_leads, sim.seed, sim.root / target
+                    simulate_to, scen, sim.n_leads, sim.seed, sim.root / target
                 )
         futures = [
             pool.submit(_run_when_ready, job, sims, failed, lock, slots, progress)

@@ -15,21 +15,21 @@ the outcome reaches half of ``F(h)``, its value at the horizon ``h``. ``F`` trea
 competing outcome (disqualified, lost) as competing and open leads as censored, so ``t`` is
 the median of the time to the outcome given that it happens by day ``h`` — estimated
 without bias under independent censoring. Its 95% interval is a percentile bootstrap over
-leads. :func:`median_among_reached` computes it; :func:`median_definition` and
-:func:`median_sentence` word it the same way everywhere (client report and index).
+leads. :func:`median_among_reached` computes it; the report layer words it the same way
+everywhere (:func:`qualmodel.report.wording.median_definition` and
+:func:`~qualmodel.report.wording.median_sentence`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import ConfigError
 
-__all__ = ["median_among_reached", "median_definition", "median_sentence"]
+__all__ = ["median_among_reached"]
 
 
 def _cif(duration: np.ndarray, event: np.ndarray, code: int) -> tuple[np.ndarray, np.ndarray]:
@@ -123,78 +123,3 @@ def median_among_reached(
         "reached": reached,
         "horizon": float(horizon),
     }
-
-
-def median_definition(
-    goal: str = "SQO",
-    competing: str = "disqualified",
-    horizon: float = 90,
-    start: str = "SAL",
-    lang: str = "en",
-    verb: str | None = None,
-) -> str:
-    """One sentence defining the headline median, for the index page and the reports.
-
-    Parameters
-    ----------
-    goal, competing, start : str
-        Names of the outcome, the competing outcome and the start stage (in ``lang``).
-    horizon : float
-        The horizon in days.
-    lang : str, default "en"
-        Report language (catalogue key ``medians.definition``).
-    verb : str, optional
-        Verb-final clause fragment for reaching the goal in ``lang`` (German:
-        ``"zu SQOs werden"``, see :func:`qualmodel.journeys.outcomes.outcome_verb`); default
-        "reach <goal>" in the language's words.
-
-    Returns
-    -------
-    str
-    """
-    from qualmodel.core.i18n import t
-
-    if verb is None:
-        verb = f"{goal} erreichen" if lang == "de" else f"reach {goal}"
-    return t(
-        "medians.definition", lang, start=start, goal=goal, h=horizon, competing=competing,
-        verb=verb,
-    )  # fmt: skip
-
-
-def median_sentence(
-    result: dict[str, Any], goal_past: str = "became SQOs", start: str = "SAL", lang: str = "en"
-) -> str:
-    """Word the headline median for the client report (one Markdown sentence).
-
-    Parameters
-    ----------
-    result : dict
-        Output of :func:`median_among_reached`.
-    goal_past : str, default "became SQOs"
-        The outcome as a past-tense predicate ("were won"; in German verb-final, "zu SQOs
-        wurden": ``plan["verb_past"]`` or :func:`qualmodel.journeys.outcomes.outcome_verb`).
-    start : str, default "SAL"
-        Name of the start stage.
-    lang : str, default "en"
-        Report language (catalogue keys ``medians.*``).
-
-    Returns
-    -------
-    str
-        E.g. "Of the SALs that became SQOs within 90 days, half did so within **21 days**
-        (95% CI 20–23 days)."; a plain statement when nobody did.
-    """
-    from qualmodel.core.i18n import t
-
-    h = result["horizon"]
-    if math.isnan(result["median"]):
-        return t("medians.none", lang, start=start, past=goal_past, h=h)
-    ci = (
-        t("medians.ci", lang, lo=result["lower"], hi=result["upper"])
-        if not math.isnan(result["lower"])
-        else ""
-    )
-    return t(
-        "medians.sentence", lang, start=start, past=goal_past, h=h, median=result["median"], ci=ci
-    )
