@@ -164,3 +164,68 @@ def test_rooms_import_only_along_the_data_path(module):
         if _room(target) in ROOM_ORDER and ROOM_ORDER.index(_room(target)) > rank
     ]
     assert later == [], f"{module} imports from a later room"
+
+
+# ------------------------------------------------------------------ house rules of the tree
+MAX_TOP_ENTRIES = 14
+MAX_MODULE_LINES = 700
+MAX_FUNCTION_LINES = 80
+
+
+def _function_lengths(path: Path) -> list[tuple[str, int]]:
+    """(name, body lines without the docstring) of every function of a module."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                body = body[1:]
+            if body:
+                out.append((node.name, body[-1].end_lineno - body[0].lineno + 1))
+    return out
+
+
+def test_top_of_the_package_is_a_short_list_of_rooms():
+    entries = [p.name for p in PKG.iterdir() if p.name != "__pycache__"]
+    assert len(entries) <= MAX_TOP_ENTRIES, sorted(entries)
+    assert set(ROOM_ORDER) <= set(entries)
+
+
+def test_modules_and_functions_stay_small():
+    long_modules = {
+        str(p.relative_to(PKG)): n
+        for p in MODULES.values()
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long_modules == {}
+    long_functions = [
+        f"{p.relative_to(PKG)}::{name} ({n} lines)"
+        for p in MODULES.values()
+        for name, n in _function_lengths(p)
+        if n > MAX_FUNCTION_LINES
+    ]
+    assert long_functions == []
+
+
+def test_no_leftovers_in_the_package():
+    files = [p for p in PKG.rglob("*") if "__pycache__" not in p.parts]
+    assert [p for p in files if p.suffix in {".orig", ".rej", ".bak"}] == []
+    assert not (PKG / "io.py").exists()
+    numbered = [
+        f"{p.relative_to(PKG)}:{i}"
+        for p in files
+        if p.is_file() and p.suffix in {".py", ".yaml", ".ipynb"}
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\(#\d+\)", line)
+    ]
+    assert numbered == []
+
+
+def test_no_folder_shares_a_name_with_a_module():
+    for folder in [p for p in PKG.rglob("*") if p.is_dir() and p.name != "__pycache__"]:
+        assert not folder.with_suffix(".py").exists(), folder
