@@ -16,25 +16,44 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    # contract and errors
-    "Journeys": "qualmodel.journeys.contract",
-    "power": "qualmodel.experiment.power",
-    "mde_at": "qualmodel.experiment.mde",
-    "leads_needed": "qualmodel.experiment.mde",
+    # core: errors
     "QualmodelError": "qualmodel.core.errors",
     "ContractError": "qualmodel.core.errors",
     "ConfigError": "qualmodel.core.errors",
     "InputError": "qualmodel.core.errors",
-    # scenarios and simulation
+    # journeys: the contract and the funnel
+    "Journeys": "qualmodel.journeys.contract",
+    "funnel": "qualmodel.journeys.funnel",
+    "events_per_lead": "qualmodel.journeys.funnel",
+    "stage_durations": "qualmodel.journeys.funnel",
+    # simulation
     "Scenario": "qualmodel.simulation.scenario",
     "load_scenario": "qualmodel.simulation.scenario",
     "list_scenarios": "qualmodel.simulation.scenario",
     "simulate": "qualmodel.simulation.engine",
-    "funnel": "qualmodel.journeys.funnel",
     "scenario_hash": "qualmodel.simulation.scenario",
-    "events_per_lead": "qualmodel.journeys.funnel",
-    "stage_durations": "qualmodel.journeys.funnel",
-    # criteria
+    # crm: import
+    "import_crm": "qualmodel.crm",
+    "load_mapping": "qualmodel.crm",
+    "list_mappings": "qualmodel.crm",
+    "Mapping": "qualmodel.crm",
+    # survival: time to event and models
+    "time_to_event": "qualmodel.survival.durations",
+    "kaplan_meier": "qualmodel.survival.estimators",
+    "cumulative_incidence": "qualmodel.survival.estimators",
+    "naive_conversion": "qualmodel.survival.estimators",
+    "logrank": "qualmodel.survival.estimators",
+    "rmst": "qualmodel.survival.estimators",
+    "median_survival": "qualmodel.survival.estimators",
+    "median_among_reached": "qualmodel.survival.medians",
+    "cohort_conversion": "qualmodel.survival.estimators",
+    "cox": "qualmodel.survival.models",
+    "cox_zph": "qualmodel.survival.models",
+    "fine_gray": "qualmodel.survival.models",
+    "predict_cif": "qualmodel.survival.models",
+    "weibull_aft": "qualmodel.survival.models",
+    "cure_model": "qualmodel.survival.models",
+    # criteria: qualify, compare, search, scoring
     "Criterion": "qualmodel.criteria.engine",
     "load_criteria": "qualmodel.criteria.engine",
     "scenario_criteria": "qualmodel.criteria.engine",
@@ -46,39 +65,19 @@ _EXPORTS: dict[str, str] = {
     "list_criteria_files": "qualmodel.criteria.engine",
     "criteria_event_names": "qualmodel.criteria.engine",
     "qualification_table": "qualmodel.criteria.compare",
-    # criteria search
     "search_criteria": "qualmodel.criteria.search",
     "criteria_yaml": "qualmodel.criteria.search",
     "SearchSpace": "qualmodel.criteria.space",
     "load_search_space": "qualmodel.criteria.space",
     "list_search_spaces": "qualmodel.criteria.space",
     "search_space_for": "qualmodel.criteria.space",
-    # reports
-    "run_reports": "qualmodel.report",
-    # durations and survival
-    "time_to_event": "qualmodel.survival.durations",
-    "kaplan_meier": "qualmodel.survival.estimators",
-    "cumulative_incidence": "qualmodel.survival.estimators",
-    "naive_conversion": "qualmodel.survival.estimators",
-    "logrank": "qualmodel.survival.estimators",
-    "rmst": "qualmodel.survival.estimators",
-    "median_survival": "qualmodel.survival.estimators",
-    "median_among_reached": "qualmodel.survival.medians",
-    "cohort_conversion": "qualmodel.survival.estimators",
-    # lead scoring fitted from outcomes
     "fit_score_criterion": "qualmodel.criteria.scoring",
-    # regression models for time to SQO
-    "cox": "qualmodel.survival.models",
-    "cox_zph": "qualmodel.survival.models",
-    "fine_gray": "qualmodel.survival.models",
-    "predict_cif": "qualmodel.survival.models",
-    "weibull_aft": "qualmodel.survival.models",
-    "cure_model": "qualmodel.survival.models",
-    # CRM import
-    "import_crm": "qualmodel.crm",
-    "load_mapping": "qualmodel.crm",
-    "list_mappings": "qualmodel.crm",
-    "Mapping": "qualmodel.crm",
+    # experiment: power and MDE
+    "power": "qualmodel.experiment.power",
+    "mde_at": "qualmodel.experiment.mde",
+    "leads_needed": "qualmodel.experiment.mde",
+    # report
+    "run_reports": "qualmodel.report",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
