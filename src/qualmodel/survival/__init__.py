@@ -7,24 +7,7 @@ re-exported here), :mod:`~qualmodel.survival.common` (checks, risk sets, confide
 :mod:`~qualmodel.survival.models` (Cox, Fine–Gray, Weibull AFT, mixture cure).
 """
 
-from qualmodel.survival.estimators import (
-    cohort_conversion,
-    confidence_limits,
-    cumulative_incidence,
-    kaplan_meier,
-    logrank,
-    median_survival,
-    naive_conversion,
-    rmst,
-)
+from qualmodel.survival import estimators
+from qualmodel.survival.estimators import *  # noqa: F403  (the estimators are the room's API)
 
-__all__ = [
-    "cohort_conversion",
-    "confidence_limits",
-    "cumulative_incidence",
-    "kaplan_meier",
-    "logrank",
-    "median_survival",
-    "naive_conversion",
-    "rmst",
-]
+__all__ = list(estimators.__all__)
