@@ -53,6 +53,8 @@ _EXPORTS: dict[str, str] = {
     "predict_cif": "qualmodel.survival.models",
     "weibull_aft": "qualmodel.survival.models",
     "cure_model": "qualmodel.survival.models",
+    "concordance": "qualmodel.survival.concordance",
+    "Concordance": "qualmodel.survival.concordance",
     # criteria: qualify, compare, search, scoring
     "Criterion": "qualmodel.criteria.engine",
     "load_criteria": "qualmodel.criteria.engine",

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import ConfigError, preview
+from qualmodel.survival.concordance import concordance
 from qualmodel.survival.models.common import (
     ModelFit,
     ModelWarning,
@@ -62,7 +63,9 @@ def weibull_aft(
         ``log_likelihood`` (R ``fit$loglik[2]``), ``AIC``, ``intercept`` (log baseline
         scale) with ``intercept_se``, ``shape`` (k) with ``shape_se``/``shape_lower``/
         ``shape_upper``, ``log_shape_se``, ``scale`` (baseline λ = exp(intercept), time
-        units) with limits, ``survreg_log_scale`` (= −log k, R's ``Log(scale)``).
+        units) with limits, ``survreg_log_scale`` (= −log k, R's ``Log(scale)``),
+        ``concordance`` and ``concordance_se`` (Harrell's C of the fitted log-time location:
+        a larger location predicts a longer time; R ``concordance(survreg fit)``).
 
     Raises
     ------
@@ -128,8 +131,18 @@ def weibull_aft(
         **_aft_summary(theta, cov_all, loglik, zq),
         "event": int(event),
         "conf_level": conf_level,
+        **_aft_concordance(frame, status, dmat @ theta[: len(names) + 1]),
     }
     return ModelFit("weibull_aft", table, summary, references, terms=terms)
+
+
+def _aft_concordance(frame: pd.DataFrame, status: np.ndarray, lp: np.ndarray) -> dict:
+    """Concordance of the log-time location with the time (R ``concordance(survreg fit)``)."""
+    try:
+        c = concordance(frame["__duration"].to_numpy(np.float64), status, lp)
+    except ConfigError:
+        return {"concordance": None, "concordance_se": None}
+    return {"concordance": c.concordance, "concordance_se": c.std}
 
 
 def _start_values(fitter: Any, names: list[str]) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import ConfigError, preview
+from qualmodel.survival.concordance import concordance
 from qualmodel.survival.models import partial_likelihood as pl
 from qualmodel.survival.models.common import ModelFit, ModelWarning, model_inputs, wald, z_value
 
@@ -142,7 +143,10 @@ def fine_gray(
         ``model="fine_gray"``; ``table`` with the columns of :func:`cox` (``hr`` are
         subdistribution hazard ratios) plus ``se_naive``; ``summary``: ``n``, ``events``,
         ``competing``, ``log_likelihood`` (crr's ``loglik``), ``iterations``, ``cause``,
-        ``strata``, ``conf_level``, ``se_robust_no_g`` (dict term → SE of R ``finegray`` +
+        ``strata``, ``conf_level``, ``concordance`` and ``concordance_se`` (Harrell's C of
+        the linear predictor against the time to ``cause``, every other outcome censored,
+        within strata: R ``concordance(Surv(time, status == cause) ~ lp, reverse = TRUE)``),
+        ``se_robust_no_g`` (dict term → SE of R ``finegray`` +
         ``coxph(cluster = id)``); ``baseline``: cumulative baseline subdistribution hazard
         per stratum (for :func:`predict_cif`).
 
@@ -199,8 +203,18 @@ def fine_gray(
         "conf_level": conf_level,
         "se_robust_no_g": dict(zip(names, np.sqrt(np.diag(d0.T @ d0)), strict=True)),
         "x_mean": dict(zip(names, x.mean(axis=0), strict=True)),
+        **_fg_concordance(time, code == cause, x @ res.coef, inp.strata),
     }
     return ModelFit("fine_gray", table, summary, inp.references, terms=inp.terms, baseline=base)
+
+
+def _fg_concordance(time, hit, lp, strata) -> dict[str, float | None]:
+    """Concordance of the subdistribution linear predictor with the time to the cause."""
+    try:
+        c = concordance(time, hit.astype(np.int64), lp, strata=strata, reverse=True)
+    except ConfigError:  # e.g. every lead has the same linear predictor
+        return {"concordance": None, "concordance_se": None}
+    return {"concordance": c.concordance, "concordance_se": c.std}
 
 
 def _shift(pb: pl.CoxProblem, st: pl.State) -> float:
