@@ -107,7 +107,7 @@ def test_split_capacity_and_yaml_roundtrip(saas):
 def test_holdout_share_knob(saas):
     res = search_criteria(saas, "startup_saas", holdout_share=0.5, n_boot=0, mature_days=0)
     assert abs(res.settings["n_holdout"] / saas.n_leads - 0.5) < 0.01
-    with pytest.raises(ConfigError, match="holdout_share must be in"):
+    with pytest.raises(ConfigError, match="holdout_share: expected a finite number > 0 and < 1"):
         search_criteria(saas, "startup_saas", holdout_share=1.0)
 
 
@@ -120,7 +120,7 @@ def test_mature_days_knob(saas):
     assert s["n_fit"] + s["n_holdout"] == int((follow >= 60).sum()) < saas.n_leads
     res = search_criteria(saas, "startup_saas", n_boot=0, mature_days=0)
     assert res.settings["n_fit"] + res.settings["n_holdout"] == saas.n_leads
-    with pytest.raises(ConfigError, match="mature_days must be ≥ 0"):
+    with pytest.raises(ConfigError, match="mature_days: expected a finite number ≥ 0"):
         search_criteria(saas, "startup_saas", mature_days=-1)
 
 

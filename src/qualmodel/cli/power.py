@@ -10,6 +10,7 @@ import typer
 
 from qualmodel.cli.app import app
 from qualmodel.core.atomic import temp_paths
+from qualmodel.core.checks import check_seed
 from qualmodel.core.errors import ConfigError
 from qualmodel.core.safety import check_output, refuse_overlap
 
@@ -88,6 +89,7 @@ def power_cmd(
         ) from None
     metrics = [m.strip() for m in metric.split(",") if m.strip()]
     validate_arguments(metrics, ns, n_replicates, alpha)
+    check_seed("--seed", seed)
     if chunk_size is not None and chunk_size < 1:
         raise ConfigError(f"--chunk-size: must be ≥ 1, got {chunk_size}")
     outputs = {"--out": out, "--plot": plot}

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from qualmodel.core.checks import check_count, check_number, check_seed
 from qualmodel.core.errors import ConfigError, preview
 from qualmodel.criteria.compare import compare_criteria, qualification_table
 from qualmodel.criteria.engine import Criterion, scenario_criteria
@@ -243,13 +244,6 @@ def _population(
     leads = journeys.leads
     if "sal_at" not in leads.columns or leads["sal_at"].isna().all():
         raise ConfigError("search_criteria: no lead has 'sal_at' set; the search needs SALs")
-    if not 0 < holdout_share < 1:
-        raise ConfigError(
-            f"search_criteria: holdout_share must be in (0, 1), got {holdout_share}; "
-            f"e.g. 0.3 holds out the latest 30% of SALs"
-        )
-    if not mature_days >= 0:
-        raise ConfigError(f"search_criteria: mature_days must be ≥ 0, got {mature_days}")
     follow = (leads["observed_until"] - leads["sal_at"]).dt.total_seconds() / 86_400
     keep = leads["sal_at"].notna() & (follow >= mature_days)
     if keep.sum() < 2:
@@ -275,16 +269,24 @@ def _builtin_list(space: SearchSpace, builtins: Sequence[Criterion] | None) -> l
     return scenario_criteria(space.scenario) if space.scenario else []
 
 
-def _check_search_args(objective: str, capacity_per_week: float | None) -> None:
-    """Raise a one-line ConfigError for an unknown objective or a non-positive capacity."""
+def _check_search_args(objective: str, capacity_per_week: float | None, **numbers: Any) -> None:
+    """Raise a one-line ConfigError for an unknown objective or a number out of range."""
     if objective not in _OBJECTIVES:
         raise ConfigError(
             f"search_criteria: objective '{objective}' unknown; use {', '.join(_OBJECTIVES)}"
         )
-    if capacity_per_week is not None and not capacity_per_week > 0:
-        raise ConfigError(
-            f"search_criteria: capacity_per_week must be > 0, got {capacity_per_week}"
-        )
+    if capacity_per_week is not None:
+        check_number("search_criteria: capacity_per_week", capacity_per_week, low=0, low_open=True)
+    check_number("search_criteria: horizon_days", numbers["horizon_days"], low=0, low_open=True)
+    check_seed("search_criteria: seed", numbers["seed"])
+    check_number(
+        "search_criteria: holdout_share", numbers["holdout_share"], low=0, high=1,
+        low_open=True, high_open=True,
+    )  # fmt: skip
+    if numbers["mature_days"] is not None:
+        check_number("search_criteria: mature_days", numbers["mature_days"], low=0)
+    check_count("search_criteria: min_qualified", numbers["min_qualified"], low=0)
+    check_count("search_criteria: n_boot", numbers["n_boot"], low=0, high=100_000)
 
 
 def _sal_outcomes(leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -406,7 +408,11 @@ def search_criteria(
     -------
     SearchResult
     """
-    _check_search_args(objective, capacity_per_week)
+    _check_search_args(
+        objective, capacity_per_week, horizon_days=horizon_days, seed=seed,
+        holdout_share=holdout_share, mature_days=mature_days, min_qualified=min_qualified,
+        n_boot=n_boot,
+    )  # fmt: skip
     space = load_search_space(space)
     mature = horizon_days if mature_days is None else mature_days
     pop, held, split_at = _population(journeys, holdout_share, mature)

@@ -29,9 +29,10 @@ occurrences; both per-fact / per-event vectors are built once from the sorted ev
 from __future__ import annotations
 
 import itertools
+import math
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,8 @@ __all__ = [
 ]
 
 INF = np.iinfo(np.int64).max  # "never" in int64 ns
+#: Default of a space's ``max_candidates``: larger spaces are refused before any work.
+MAX_CANDIDATES = 20_000
 _NAT = np.iinfo(np.int64).min
 
 
@@ -83,10 +86,13 @@ class Range(_Model):
             raise ValueError(f"max ({self.max:g}) is below min ({self.min:g})")
         return self
 
+    def count(self) -> int:
+        """Count the grid values without listing them."""
+        return int(np.floor((self.max - self.min) / self.step + 1e-9)) + 1
+
     def values(self) -> list[float]:
         """Return the grid values (``max`` included when it lies on the grid)."""
-        n = int(np.floor((self.max - self.min) / self.step + 1e-9)) + 1
-        return [round(self.min + i * self.step, 10) for i in range(n)]
+        return [round(self.min + i * self.step, 10) for i in range(self.count())]
 
 
 class ScoreSpace(_Model):
@@ -94,8 +100,10 @@ class ScoreSpace(_Model):
 
     events: dict[str, Any] = Field(default_factory=dict)
     attributes: list[AttributePoints] = Field(default_factory=list)
-    threshold: list[float] | Range
-    half_life_days: list[float | None] = Field(default_factory=lambda: [None], min_length=1)
+    threshold: list[Annotated[float, Field(allow_inf_nan=False)]] | Range
+    half_life_days: list[Annotated[float, Field(allow_inf_nan=False)] | None] = Field(
+        default_factory=lambda: [None], min_length=1
+    )
     optional: bool = False
 
     @field_validator("threshold", mode="before")
@@ -119,6 +127,11 @@ class ScoreSpace(_Model):
         if bad:
             raise ValueError(f"half-lives must be > 0 days or null (got {bad[0]})")
         return list(dict.fromkeys(value))
+
+    def count(self) -> int:
+        """Count the score parts (threshold × half-life) without listing them."""
+        n = self.threshold.count() if isinstance(self.threshold, Range) else len(self.threshold)
+        return n * len(self.half_life_days)
 
     def thresholds(self) -> np.ndarray:
         """Sorted unique thresholds."""
@@ -150,6 +163,14 @@ class _SubsetSpace(_Model):
             out = [c for k in range(top + 1) for c in itertools.combinations(items, k)]
         return list(dict.fromkeys(out))
 
+    def count(self) -> int:
+        """Count the subsets (the empty one included) without listing them."""
+        if self.options is not None:
+            return len({tuple(dict.fromkeys(o)) for o in self.options})
+        items = len(dict.fromkeys(self.choose_from))
+        top = items if self.max_size is None else min(self.max_size, items)
+        return sum(math.comb(items, k) for k in range(top + 1))
+
 
 class BantSpace(_SubsetSpace):
     """BANT part: subsets of facts to require, and the timeline bound in days."""
@@ -180,6 +201,14 @@ class SearchSpace(_Model):
     score: ScoreSpace | None = None
     bant: BantSpace | None = None
     events: EventsSpace | None = None
+    max_candidates: int = Field(MAX_CANDIDATES, ge=1, le=10_000_000)
+
+    def n_candidates(self) -> int:
+        """Count the candidates the space defines from its declared choices."""
+        score = 1 if self.score is None else self.score.count() + self.score.optional
+        bant = 1 if self.bant is None else self.bant.count()
+        events = 1 if self.events is None else self.events.count()
+        return score * bant * events - (self.score is None or self.score.optional)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -216,6 +245,8 @@ def search_space_for(journeys: Journeys) -> str | None:
 def _where(err: dict[str, Any]) -> str:
     out = ""
     for p in err["loc"]:
+        if isinstance(p, str) and ("[" in p or p[:1].isupper()):
+            continue  # pydantic's union member tags (list[...], Range), not YAML keys
         out += f"[{p}]" if isinstance(p, int) else ("." if out else "") + str(p)
     return out or "(top level)"
 
@@ -278,6 +309,13 @@ def load_search_space(source: SearchSpace | dict | str | Path) -> SearchSpace:
         raise ConfigError(f"{where}: {_where(err)}: {msg}") from None
     if space.score is None and space.bant is None and space.events is None:
         raise ConfigError(f"{where}: give at least one of 'score', 'bant', 'events'")
+    n = space.n_candidates()
+    if n > space.max_candidates:
+        raise ConfigError(
+            f"{where}: the space defines {n:,} candidates, more than max_candidates "
+            f"({space.max_candidates:,}); narrow it (a coarser score.threshold step, fewer "
+            f"half-lives or subsets) or raise max_candidates"
+        )
     if space.score is not None:
         try:
             space.score.rule(0.0, None)

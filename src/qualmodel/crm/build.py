@@ -52,7 +52,7 @@ from qualmodel.crm.readers import (
 )
 from qualmodel.journeys.contract import ORDER_RULES, STAGE_COLUMNS, Journeys
 
-__all__ = ["crm_meta", "import_table"]
+__all__ = ["clip_texts", "crm_meta", "import_table"]
 
 
 def _lead_ids(table: Table, spec: LeadIdSpec) -> pd.Series:
@@ -484,8 +484,29 @@ def crm_meta(
         "files": files,
         "timing": mp.timing,
         "time_unit": "days",
-        "import": info,
+        "import": clip_texts(info),
     }
+
+
+#: Longest data value copied into ``meta`` as it is (longer ones are shortened).
+META_TEXT_CHARS = 200
+
+
+def clip_texts(value: Any) -> Any:
+    """Return ``value`` with every string (keys too) over :data:`META_TEXT_CHARS` shortened.
+
+    Import notes quote the data (activity names, unknown values); a corrupt export could
+    otherwise copy a huge value into ``meta.json``.
+    """
+    if isinstance(value, str):
+        if len(value) <= META_TEXT_CHARS:
+            return value
+        return f"{value[:80]}… ({len(value):,} characters)"
+    if isinstance(value, dict):
+        return {clip_texts(k): clip_texts(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clip_texts(v) for v in value]
+    return value
 
 
 def _check_order(run: _Import) -> None:

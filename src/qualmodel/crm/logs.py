@@ -21,7 +21,7 @@ import pandas as pd
 from qualmodel.core.errors import InputError, preview
 from qualmodel.crm.history_mapping import LogColumns, file_format
 from qualmodel.crm.mapping import CsvOptions, DateOptions
-from qualmodel.crm.readers import Table
+from qualmodel.crm.readers import Table, check_field_sizes
 from qualmodel.crm.xes import read_xes
 
 __all__ = ["LogTable", "read_log"]
@@ -100,6 +100,8 @@ class _LogCsv(Table):
         wanted = set(self._cols.values())
         text = {self._cols["case"], self._cols["activity"]}
         o = self.path, self.opts
+        if self.path.is_file():
+            check_field_sizes(self.path, self.opts)
         try:
             df = pd.read_csv(
                 o[0],
@@ -154,8 +156,8 @@ def _read_parquet(path: Path, cols: dict[str, str], role: str) -> tuple[Any, Any
     return frame, lambda rows: f"row(s) {preview(np.asarray(rows) + 1)}"
 
 
-def _read_xes(path: Path, cols: dict[str, str], role: str) -> tuple[Any, Any]:
-    frame = read_xes(path, cols.values())
+def _read_xes(path: Path, cols: dict[str, str], role: str, limit: int) -> tuple[Any, Any]:
+    frame = read_xes(path, cols.values(), max_element_bytes=limit)
     ev = frame["_event"].to_numpy()
     tr = frame["_trace"].to_numpy()
 
@@ -258,7 +260,8 @@ def read_log(
     role : str
         Mapping key of the block (``history`` / ``touchpoints``), used in messages.
     csv, dates : CsvOptions, DateOptions, optional
-        The mapping's CSV and date options (CSV only; XES and Parquet use ISO 8601).
+        The mapping's CSV and date options (XES and Parquet use ISO 8601 dates;
+        ``csv.max_field_bytes`` also caps one XES element).
 
     Returns
     -------
@@ -277,7 +280,7 @@ def read_log(
     elif fmt == "parquet":
         raw, where = _read_parquet(path, cols, role)
     else:
-        raw, where = _read_xes(path, cols, role)
+        raw, where = _read_xes(path, cols, role, (csv or CsvOptions()).max_field_bytes)
     if len(raw) == 0:
         raise InputError(f"{path}: the {role} table has no rows; export the data too")
     frame = pd.DataFrame(

@@ -134,13 +134,24 @@ class TimeSource(StrictModel):
         return self
 
 
+#: Default of ``csv.max_field_bytes``: the longest value a CSV file may hold (1 MiB).
+MAX_FIELD_BYTES = 1 << 20
+
+
 class CsvOptions(StrictModel):
-    """How the CSV files are read."""
+    """How the CSV files are read.
+
+    ``max_field_bytes`` is the longest value (and, without a line break, the longest line)
+    a file may hold; a longer one is refused with its line and column before the file is
+    parsed, so a corrupt export cannot exhaust memory (raise it for exports with long text
+    fields).
+    """
 
     delimiter: str = Field(",", min_length=1, max_length=1)
     encoding: str = "utf-8"
     na_values: list[str] = Field(default_factory=lambda: [""])
     strip: bool = True
+    max_field_bytes: int = Field(MAX_FIELD_BYTES, ge=1024, le=1 << 30)
 
 
 class DateOptions(StrictModel):

@@ -28,6 +28,84 @@ _MAX_EXACT_INT = 2**53 - 1
 
 
 # ====================================================================== reading CSV
+#: Bytes read at a time by :func:`check_field_sizes`.
+_CHUNK = 1 << 24
+
+
+def _long_field(fh, start: int, limit: int, delimiter: bytes) -> tuple[int, int]:
+    """Find the first value longer than ``limit`` in the line starting at byte ``start``.
+
+    Returns (0-based field index, its size), or those of the line's last value; reads in
+    bounded blocks and respects quotes.
+    """
+    fh.seek(start)
+    field = size = 0
+    quoted = False
+    while block := fh.read(1 << 20):
+        arr = np.frombuffer(block, dtype=np.uint8)
+        parity = (np.cumsum(arr == 0x22) + quoted) % 2  # inside quotes after each byte
+        outside = parity == 0
+        cut = np.flatnonzero(outside & ((arr == delimiter[0]) | (arr == 0x0A)))
+        prev = -1
+        for c in cut:
+            if size + (c - prev - 1) > limit:
+                return field, size + int(c - prev - 1)
+            if arr[c] == 0x0A:
+                return field, size + int(c - prev - 1)
+            field, size, prev = field + 1, 0, c
+        size += len(arr) - prev - 1
+        if size > limit:
+            return field, size
+        quoted = bool(parity[-1])
+    return field, size
+
+
+def check_field_sizes(path: Path, opts: CsvOptions, header: list[str] | None = None) -> None:
+    """Refuse a CSV whose lines exceed ``opts.max_field_bytes`` before it is parsed.
+
+    The file is scanned in 16 MiB blocks (bounded memory). Only a line longer than the limit
+    can hold a longer value; such a line is walked field by field, and a value over the
+    limit is one line naming the file, line, column and the knob.
+
+    Raises
+    ------
+    InputError
+        A value longer than ``csv.max_field_bytes``.
+    """
+    limit = opts.max_field_bytes
+    csv.field_size_limit(max(csv.field_size_limit(), limit + 1))  # lines(): same limit
+    with path.open("rb") as fh:
+        line, line_start, pos = 1, 0, 0
+        while block := fh.read(_CHUNK):
+            breaks = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 0x0A) + pos
+            ends = np.append(breaks, pos + len(block) if len(block) < _CHUNK else -1)
+            starts = np.concatenate([[line_start], breaks + 1])[: len(ends)]
+            long = np.flatnonzero((ends >= 0) & (ends - starts > limit))
+            if long.size:
+                _refuse_long(fh, path, opts, header, line + int(long[0]), int(starts[long[0]]))
+            line += len(breaks)
+            line_start = int(breaks[-1]) + 1 if len(breaks) else line_start
+            pos += len(block)
+            if pos - line_start > limit:  # a line still open is already too long
+                _refuse_long(fh, path, opts, header, line, line_start)
+
+
+def _refuse_long(fh, path: Path, opts: CsvOptions, header, line: int, start: int) -> None:
+    field, size = _long_field(fh, start, opts.max_field_bytes, opts.delimiter.encode())
+    if size <= opts.max_field_bytes:
+        return  # a long line of short values
+    if header is None:
+        fh.seek(0)
+        first = fh.readline(opts.max_field_bytes).decode(opts.encoding, "replace")
+        header = next(csv.reader([first.lstrip("\ufeff")], delimiter=opts.delimiter), [])
+    column = header[field].strip() if field < len(header) and line > 1 else f"#{field + 1}"
+    raise InputError(
+        f"{path}: line {line}, column '{column}': a value longer than csv.max_field_bytes "
+        f"({opts.max_field_bytes:,} bytes); the export is corrupt or holds long text — fix "
+        f"it, drop the column, or raise csv.max_field_bytes in the mapping"
+    )
+
+
 class Table:
     """A CSV read as strings, with lazy line numbers for error messages."""
 
@@ -103,6 +181,7 @@ class Table:
         enc = self.opts.encoding.lower().replace("_", "-")
         if enc.startswith(("utf-16", "utf-32", "utf16", "utf32")):
             return  # NUL bytes are part of these encodings
+        check_field_sizes(self.path, self.opts)
         with self.path.open("rb") as fh:
             raw = fh.read()
         nul = raw.find(b"\x00")

@@ -167,7 +167,13 @@ class _Collector:
         return out
 
 
-def read_xes(path: str | Path, columns: Iterable[str]) -> pd.DataFrame:
+#: Default of ``max_element_bytes``: the longest XML element (with its attributes) read.
+MAX_ELEMENT_BYTES = 1 << 20
+
+
+def read_xes(
+    path: str | Path, columns: Iterable[str], max_element_bytes: int = MAX_ELEMENT_BYTES
+) -> pd.DataFrame:
     """Read the events of an XES log into a table of strings, one row per event.
 
     The file is fed to the expat parser in 1 MiB chunks and only the wanted attribute
@@ -188,22 +194,42 @@ def read_xes(path: str | Path, columns: Iterable[str]) -> pd.DataFrame:
         One column per requested key (object dtype; missing values are ``None``), in file
         order, plus ``_trace`` (1-based trace number) and ``_event`` (1-based event number
         in the file) for error messages.
+    max_element_bytes : int, default 1 MiB
+        Longest stretch of the (decompressed) XML without a complete element, i.e. the
+        longest element with its attribute values; a longer one is refused while reading,
+        in bounded memory (the mapping's ``csv.max_field_bytes`` sets it).
 
     Raises
     ------
     InputError
-        Missing file, damaged gzip, malformed XML (with line and column), or a file
-        without any ``<trace>``.
+        Missing file, damaged gzip, malformed XML (with line and column), an element over
+        ``max_element_bytes``, or a file without any ``<trace>``.
     """
     path = Path(path)
     col = _Collector(list(dict.fromkeys(columns)))
     parser = expat.ParserCreate()
     parser.ordered_attributes = True
-    parser.StartElementHandler, parser.EndElementHandler = col.handlers()
+    start, end = col.handlers()
+    last = [0]  # byte offset of the latest complete start tag
+
+    def start_seen(tag: str, attrs: list[str]) -> None:
+        last[0] = parser.CurrentByteIndex
+        start(tag, attrs)
+
+    parser.StartElementHandler, parser.EndElementHandler = start_seen, end
+    fed = 0
     try:
         with _open(path) as fh:
             while chunk := fh.read(1 << 20):
                 parser.Parse(chunk, False)
+                fed += len(chunk)
+                if fed - last[0] > max_element_bytes + (1 << 20):
+                    raise InputError(
+                        f"{path}: near byte {last[0]:,} of the XML: an element longer than "
+                        f"{max_element_bytes:,} bytes (csv.max_field_bytes); the log is "
+                        f"corrupt or holds huge values — fix it or raise csv.max_field_bytes "
+                        f"in the mapping"
+                    )
             parser.Parse(b"", True)
     except expat.ExpatError as exc:
         raise InputError(

@@ -16,12 +16,14 @@ executor (in-process or a ``dask.distributed`` client) and its worker count.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from qualmodel.core.checks import check_count, check_number, check_seed
 from qualmodel.core.errors import ConfigError
 from qualmodel.experiment.mde import DEFAULT_MDE_POWER, mde_hazard_ratio, mde_two_proportions
 
@@ -210,6 +212,12 @@ def power_chunk(shared: _Shared, items: list[tuple[int, int, int]]) -> list[dict
     return [power_replicate(shared, *item) for item in items]
 
 
+#: Most replicates per call (each simulates two arms); raise it by splitting the study.
+MAX_REPLICATES = 100_000
+#: Most leads per arm and sample size.
+MAX_LEADS = 10_000_000
+
+
 def validate_arguments(metric, n_leads, n_replicates, alpha) -> list[str]:
     metrics = [metric] if isinstance(metric, str) else list(metric)
     bad = [m for m in metrics if m not in METRICS]
@@ -221,10 +229,13 @@ def validate_arguments(metric, n_leads, n_replicates, alpha) -> list[str]:
         ns = []
     if not ns or any(n <= 0 for n in ns):
         raise ConfigError(f"power: n_leads must be positive integers, got {n_leads!r}")
-    if int(n_replicates) < 10:
-        raise ConfigError(f"power: n_replicates must be ≥ 10, got {n_replicates}")
-    if not 0 < float(alpha) < 1:
-        raise ConfigError(f"power: alpha must be in (0, 1), got {alpha}")
+    if max(ns) > MAX_LEADS:
+        raise ConfigError(
+            f"power: n_leads {max(ns):,} per arm is over {MAX_LEADS:,}; a power study needs "
+            f"far fewer leads (the MDE shrinks with the square root of n)"
+        )
+    check_count("power: n_replicates", n_replicates, low=10, high=MAX_REPLICATES)
+    check_number("power: alpha", alpha, low=0, high=1, low_open=True, high_open=True)
     return metrics
 
 
@@ -286,6 +297,7 @@ def power(
     from qualmodel.simulation.scenario import load_scenario
 
     metrics = validate_arguments(metric, n_leads, n_replicates, alpha)
+    check_seed("power: seed", seed)
     if not 0 < float(mde_power) < 1:
         raise ConfigError(f"power: mde_power must be in (0, 1), got {mde_power}")
     if chunk_size is not None and int(chunk_size) < 1:
@@ -499,6 +511,35 @@ def local_cluster(n_workers: int):
         )
 
 
+def _remote_client(spec: str, timeout: float):
+    """Connect to a scheduler within ``timeout`` seconds, whatever answers at the address.
+
+    The handshake runs in a daemon thread that is abandoned after ``timeout`` seconds: a port
+    that accepts and never answers (or an HTTP server) cannot hold the command, and
+    whatever a non-scheduler sends back (even a length prefix of exabytes) becomes one line.
+    """
+    from distributed import Client
+
+    result: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            result["client"] = Client(spec, timeout=timeout)
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes one line
+            result["error"] = exc
+
+    thread = threading.Thread(target=attempt, name="qualmodel-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive() or "client" not in result:
+        why = "no answer" if thread.is_alive() else type(result.get("error")).__name__
+        raise ConfigError(
+            f"--dask: no Dask scheduler answered at {spec} within {timeout:g} s ({why}); "
+            f"check the address and that a scheduler runs there, or use local:N"
+        )
+    return result["client"]
+
+
 def connect(spec: str, timeout: float = 5.0):
     """Return a Dask client for ``local:N`` (new LocalCluster) or ``tcp://host:port``.
 
@@ -508,14 +549,14 @@ def connect(spec: str, timeout: float = 5.0):
         ``local:N`` starts :func:`local_cluster` with ``N`` workers; ``tcp://host:port``
         connects to a running scheduler.
     timeout : float, default 5.0
-        Seconds to wait for a remote scheduler.
+        Seconds to wait for a remote scheduler; an address where no scheduler answers in
+        time (closed port, a different server, a server that never answers) is one line
+        within ``timeout`` seconds.
 
     Returns
     -------
     distributed.Client
     """
-    from distributed import Client
-
     if spec.startswith("local:"):
         try:
             n = int(spec.split(":", 1)[1])
@@ -525,10 +566,5 @@ def connect(spec: str, timeout: float = 5.0):
             raise ConfigError(f"--dask: '{spec}' needs a worker count ≥ 1, e.g. local:2")
         return local_cluster(n)
     if spec.startswith("tcp://"):
-        try:
-            return Client(spec, timeout=timeout)
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(
-                f"--dask: cannot reach scheduler {spec} ({type(exc).__name__})"
-            ) from None
+        return _remote_client(spec, timeout)
     raise ConfigError(f"--dask: expected local:N or tcp://host:port, got '{spec}'")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qualmodel.core.atomic import make_temp_dir, replace_folders, write_text_atomic
+from qualmodel.core.safety import clean_stale
 from qualmodel.report.helpers import in_staging
 from qualmodel.report.plan import (
     Job,
@@ -51,17 +55,41 @@ class RunSummary:
     simulate_seconds: dict[str, float] = field(default_factory=dict)
 
 
+#: Name prefix of the private folder holding this process's kernel connection files.
+KERNEL_DIR_PREFIX = "qualmodel-kernels-"
+_KERNEL_DIR: list[Path] = []
+
+
+def kernel_dir() -> Path:
+    """Private folder (mode 700) of this process's kernel connection files (key material).
+
+    Named ``qualmodel-kernels-<pid>-files`` in the temporary folder and removed when the
+    process ends; the folder of a killed run (its pid gone) is removed by the next run.
+    """
+    if not _KERNEL_DIR:
+        root = Path(tempfile.gettempdir())
+        clean_stale(root, (KERNEL_DIR_PREFIX,))
+        folder = root / f"{KERNEL_DIR_PREFIX}{os.getpid()}-files"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        atexit.register(shutil.rmtree, folder, True)
+        _KERNEL_DIR.append(folder)
+    return _KERNEL_DIR[0]
+
+
 def _kernel_manager_class(cwd: Path, stderr_file: Any):
     """Build an AsyncKernelManager subclass: kernel started in ``cwd``, stderr to a file.
 
     Papermill's own ``cwd`` changes the directory of the whole process (unsafe with
     threads); starting the kernel process itself in ``cwd`` is equivalent for the notebook.
-    Kernel start-up chatter on stderr (ipykernel's TCP notice) goes into the log file.
+    Kernel start-up chatter on stderr (ipykernel's TCP notice) goes into the log file. The
+    connection file goes into :func:`kernel_dir`, so a killed run leaves no key material
+    behind for long.
     """
     from jupyter_client.manager import AsyncKernelManager
 
     class _ReportKernelManager(AsyncKernelManager):
         async def _start(self, **kw: Any) -> None:
+            self.connection_file = str(kernel_dir() / f"kernel-{uuid.uuid4().hex}.json")
             kw.setdefault("cwd", str(cwd))
             kw.setdefault("stderr", stderr_file)
             await AsyncKernelManager._async_start_kernel(self, **kw)
@@ -425,7 +453,7 @@ def _open_stage(out: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
     Staging / trash folders left by a killed run (their process is gone) are removed first,
     and the folder gets the marker that recognises it as a qualmodel reports folder.
     """
-    from qualmodel.core.safety import MARKER, clean_stale, write_marker
+    from qualmodel.core.safety import MARKER, write_marker
 
     out_dir = Path(out).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)

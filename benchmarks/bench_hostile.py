@@ -1,0 +1,170 @@
+"""Extreme input at full size: every case refused with one line, in seconds, in bounded memory.
+
+Each case runs the ``qualmodel`` command in its own child process (through a small wrapper
+that reports the child's peak RSS from ``getrusage(RUSAGE_CHILDREN)``) in a temporary
+folder with the generated inputs: 200 MB CSV values, a 200 MB line without a line break, a
+256 MB XES attribute, search spaces of 10^9 candidates, 10^9 power replicates, non-finite
+and negative numbers, and TCP addresses where no Dask scheduler answers (local servers on
+127.0.0.1 that send garbage, stay silent or speak HTTP; bounded to 60 s).
+Goals: exit 2, one ``error:`` line, nothing written, wall ≤ 5 s (the Dask cases: within the
+5 s connect timeout plus start-up), peak RSS < 500 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from common import emit
+
+HERE = Path(__file__).resolve().parent
+QM = str(Path(sys.executable).with_name("qualmodel"))
+WRAP = (
+    "import json, resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "print(json.dumps({'rc': p.returncode, 'wall': time.perf_counter() - t, 'err': p.stderr,\n"
+    "  'rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))\n"
+)
+MB = 1 << 20
+HEADER = "id,created,engaged,stage,closed\n"
+MAPPING = """\
+source: tiny
+file: deals.csv
+lead_id: id
+created_at: created
+stages: {sal_at: engaged}
+status: {column: stage, date: closed, values: {Won: won_at, Lost: lost_at, Open: open}}
+observed_until: 2020-12-31
+"""
+POWER = [QM, "power", "--scenario", "startup_saas", "--baseline", "demo_and_budget_need",
+         "--candidate", "score_70", "--out", "p.csv"]  # fmt: skip
+
+
+def _space(threshold: str, half_life: str = "[null]") -> str:
+    return (
+        "scenario: startup_saas\nscore:\n  events: {demo_completed: 40}\n"
+        f"  threshold: {threshold}\n  half_life_days: {half_life}\n"
+    )
+
+
+def _write_big(path: Path, head: str, size: int, tail: str, fill: bytes = b"x") -> None:
+    with path.open("wb") as fh:
+        fh.write(head.encode())
+        block = fill * MB
+        for _ in range(size // MB):
+            fh.write(block)
+        fh.write(tail.encode())
+
+
+def _prepare(w: Path) -> None:
+    (w / "m.yaml").write_text(MAPPING)
+    _write_big(w / "value.csv", HEADER + "1,2020-01-01,,Won,2020-01-10\n2,2020-01-01,,",
+               200 * MB, ",\n")  # fmt: skip
+    _write_big(w / "noeol.csv", HEADER + "1,2020-01-01,,Won,", 200 * MB, "", b"9")
+    _write_big(w / "date.csv", HEADER + "1,", 200 * MB, ",,Won,\n", b"2")
+    _write_big(w / "log.csv", "case:concept:name,concept:name,time:timestamp\nc1,", 200 * MB,
+               ",2024-01-01T00:00:00Z\n", b"A")  # fmt: skip
+    _write_big(w / "log.xes", '<?xml version="1.0"?><log><trace><string key="concept:name" '
+               'value="c1"/><event><string key="concept:name" value="', 256 * MB,
+               '"/></event></trace></log>', b"v")  # fmt: skip
+    (w / "huge.yaml").write_text(_space("{min: 0, max: 1000000000, step: 1}"))
+    (w / "step.yaml").write_text(_space("{min: 0, max: 100, step: 0.0000001}"))
+    (w / "nan.yaml").write_text(_space("[50, .nan]"))
+    (w / "inf.yaml").write_text(_space("[50]", "[.inf]"))
+    subprocess.run([QM, "simulate", "-s", "startup_saas", "-n", "500", "--out", "J"], cwd=w,
+                   check=True, capture_output=True)  # fmt: skip
+
+
+def _imp(csv: str) -> list[str]:
+    return [QM, "import", "-m", "m.yaml", "--csv", csv, "--out", "out"]
+
+
+def _log(path: str) -> list[str]:
+    return [QM, "import", "-m", "event_log", "--history", path, "--out", "out"]
+
+
+def _search(*extra: str) -> list[str]:
+    return [QM, "search", "-j", "J", "--out", "found", "--n-boot", "0", *extra]
+
+
+CASES = {
+    "csv: 200 MB value": _imp("value.csv"),
+    "csv: 200 MB line without a line break": _imp("noeol.csv"),
+    "csv: 200 MB date value": _imp("date.csv"),
+    "history csv: 200 MB activity": _log("log.csv"),
+    "xes: 256 MB attribute": _log("log.xes"),
+    "search: 10^9 thresholds": _search("-s", "huge.yaml"),
+    "search: step 1e-7": _search("-s", "step.yaml"),
+    "search: threshold NaN": _search("-s", "nan.yaml"),
+    "search: half-life inf": _search("-s", "inf.yaml"),
+    "search: --seed -1": _search("-s", "startup_saas", "--seed", "-1"),
+    "search: --min-qualified -1": _search("-s", "startup_saas", "--min-qualified", "-1"),
+    "power: --replicates 10^9": [*POWER, "--replicates", "1000000000"],
+    "power: --seed -1": [*POWER, "--seed", "-1"],
+    "power: --alpha nan": [*POWER, "--alpha", "nan"],
+}
+
+
+def _server(kind: str) -> int:
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.settimeout(0.5)
+    stop = time.monotonic() + 60
+
+    def serve() -> None:
+        conns = []
+        while time.monotonic() < stop:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            conns.append(conn)
+            if kind == "garbage":
+                conn.sendall(b"\xff" * 64)
+            elif kind == "http":
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        for conn in conns:
+            conn.close()
+        sock.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return sock.getsockname()[1]
+
+
+def _run(args: list[str], cwd: Path) -> dict:
+    before = sorted(p.name for p in cwd.iterdir())
+    out = subprocess.run([sys.executable, "-c", WRAP, *args], cwd=cwd, capture_output=True,
+                         text=True, timeout=600)  # fmt: skip
+    res = json.loads(out.stdout)
+    lines = res["err"].strip().splitlines()
+    res["one_line"] = len(lines) == 1 and lines[0].startswith("error: ")
+    res["nothing_written"] = sorted(p.name for p in cwd.iterdir()) == before
+    res["line"] = lines[0][:140] if lines else ""
+    return res
+
+
+def main() -> None:
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        w = Path(tmp)
+        _prepare(w)
+        cases = dict(CASES)
+        for kind in ("garbage", "silent", "http"):
+            cases[f"dask: {kind} server"] = [*POWER, "--dask", f"tcp://127.0.0.1:{_server(kind)}"]
+        for name, args in cases.items():
+            r = _run(args, w)
+            ok = r["rc"] == 2 and r["one_line"] and r["nothing_written"]
+            print(f"{name:42s} exit {r['rc']}  {r['wall']:6.2f} s  {r['rss_mb']:6.0f} MB  "
+                  f"{'ok' if ok else 'FAIL'}  {r['line']}")  # fmt: skip
+            rows[name] = {k: r[k] for k in ("rc", "wall", "rss_mb", "one_line", "nothing_written")}
+    emit({"bench": "hostile", "cases": rows})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""Extreme input on the newer surfaces: refused in one line before the work starts.
+
+Huge CSV and XES values, runaway search spaces and replicate counts, non-finite and negative
+numbers, addresses where no Dask scheduler answers, and what killed runs leave behind. Each
+CLI case asserts exit 2, one ``error:`` line naming the file or key and the fix, and every
+file of the world unchanged (``bad_input_helpers.assert_refused``). Wall time and memory of
+the full-size versions are measured by ``benchmarks/bench_hostile.py``, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from bad_input_helpers import MAPPING, _write, assert_refused
+
+from qualmodel.crm.build import META_TEXT_CHARS, clip_texts
+from qualmodel.report import runner
+
+IMP = ["import", "-m", "raw/m.yaml", "--csv", "raw/deals.csv", "--out", "imported"]
+SMALL_LIMIT = MAPPING + "csv: {max_field_bytes: 2048}\n"
+HEADER = "id,created,engaged,stage,closed\n"
+LOG = ["import", "-m", "event_log", "--history", "raw/log.csv", "--out", "imported"]
+LOG_HEADER = "case:concept:name,concept:name,time:timestamp\n"
+POWER = ["power", "--scenario", "startup_saas", "--baseline", "demo_and_budget_need",
+         "--candidate", "score_70", "--out", "p.csv"]  # fmt: skip
+SEARCH = ["search", "-j", "J", "--out", "found", "--n-boot", "0"]
+
+
+def _space(threshold: str, half_life: str = "[null]", extra: str = "") -> str:
+    return (
+        "scenario: startup_saas\n"
+        "score:\n"
+        "  events: {demo_completed: 40, pricing_call: 30}\n"
+        f"  threshold: {threshold}\n"
+        f"  half_life_days: {half_life}\n"
+        f"{extra}"
+    )
+
+
+def _both(*setups):
+    def setup(w):
+        for s in setups:
+            s(w)
+
+    return setup
+
+
+CASES = [
+    # 1. values over the field limit (CSV), checked before parsing
+    (
+        "csv-value-over-limit",
+        IMP,
+        ["raw/deals.csv", "line 3", "column 'stage'", "csv.max_field_bytes"],
+        _both(
+            _write("raw/m.yaml", SMALL_LIMIT),
+            _write(
+                "raw/deals.csv",
+                HEADER + f"1,2020-01-01,,Won,2020-01-10\n2,2020-01-01,,{'x' * 3000},\n",
+            ),
+        ),
+    ),
+    (
+        "csv-last-line-without-newline",
+        IMP,
+        ["line 2", "column 'closed'", "raise csv.max_field_bytes"],
+        _both(
+            _write("raw/m.yaml", SMALL_LIMIT),
+            _write("raw/deals.csv", HEADER + f"1,2020-01-01,,Won,{'9' * 5000}"),
+        ),
+    ),
+    (
+        "csv-quoted-value-with-delimiters",
+        IMP,
+        ["line 2", "column 'engaged'"],
+        _both(
+            _write("raw/m.yaml", SMALL_LIMIT),
+            _write("raw/deals.csv", HEADER + f'1,2020-01-01,"{"a," * 1500}",Won,\n'),
+        ),
+    ),
+    (
+        "csv-default-limit-1mib",
+        IMP,
+        ["line 2", "column 'created'", "1,048,576 bytes"],
+        _write("raw/deals.csv", HEADER + f"1,{'2' * 1_100_000},,Won,\n"),
+    ),
+    (
+        "history-csv-huge-activity",
+        LOG,
+        ["raw/log.csv", "line 3", "column 'concept:name'", "csv.max_field_bytes"],
+        _write(
+            "raw/log.csv",
+            LOG_HEADER + "c1,A_SUBMITTED,2024-01-01T00:00:00Z\n"
+            f"c1,{'A' * 1_100_000},2024-01-02T00:00:00Z\n",
+        ),
+    ),
+    # 2. runaway sizes, refused from the declared ranges
+    (
+        "search-threshold-range-1e9",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "1,000,000,001 candidates", "max_candidates", "narrow it"],
+        _write("space.yaml", _space("{min: 0, max: 1000000000, step: 1}")),
+    ),
+    (
+        "search-tiny-threshold-step",
+        [*SEARCH, "--space", "space.yaml"],
+        ["candidates", "coarser score.threshold step"],
+        _write("space.yaml", _space("{min: 0, max: 100, step: 0.0000001}")),
+    ),
+    (
+        "search-product-of-choices",
+        [*SEARCH, "--space", "space.yaml"],
+        ["candidates", "max_candidates (20,000)"],
+        _write(
+            "space.yaml",
+            _space(
+                "{min: 0, max: 999, step: 1}",
+                "[null, 7, 14, 30]",
+                "bant: {choose_from: [budget, authority, need, timeline]}\n",
+            ),
+        ),
+    ),
+    (
+        "power-replicates-1e9",
+        [*POWER, "--replicates", "1000000000"],
+        ["n_replicates", "from 10 to 100,000"],
+        None,
+    ),
+    ("power-leads-1e8", [*POWER, "--n-leads", "100000000"], ["n_leads", "10,000,000"], None),
+    (
+        "xes-huge-attribute",
+        ["import", "-m", "event_log", "--history", "raw/log.xes", "--out", "imported"],
+        ["raw/log.xes", "an element longer than", "csv.max_field_bytes"],
+        _write(
+            "raw/log.xes",
+            '<?xml version="1.0"?><log><trace><string key="concept:name" '
+            'value="c1"/><event><string key="concept:name" value="'
+            + "v" * 3_000_000
+            + '"/></event></trace></log>',
+        ),
+    ),
+    # 3. non-finite and negative numbers
+    (
+        "search-threshold-nan",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "threshold"],
+        _write("space.yaml", _space("[50, .nan]")),
+    ),
+    (
+        "search-threshold-inf",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "threshold"],
+        _write("space.yaml", _space("[50, .inf]")),
+    ),
+    (
+        "search-threshold-beyond-float",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "threshold"],
+        _write("space.yaml", _space("[50, 1e400]")),
+    ),
+    (
+        "search-half-life-inf",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "half_life_days"],
+        _write("space.yaml", _space("[50]", "[.inf]")),
+    ),
+    (
+        "search-seed-negative",
+        [*SEARCH, "-s", "startup_saas", "--seed", "-1"],
+        ["seed", "0 to 2**63 - 1"],
+        None,
+    ),
+    (
+        "search-min-qualified-negative",
+        [*SEARCH, "-s", "startup_saas", "--min-qualified", "-1"],
+        ["min_qualified", "≥ 0"],
+        None,
+    ),
+    (
+        "search-holdout-share-one",
+        [*SEARCH, "-s", "startup_saas", "--holdout-share", "1"],
+        ["holdout_share", "< 1"],
+        None,
+    ),
+    ("power-seed-negative", [*POWER, "--seed", "-1"], ["--seed", "0 to 2**63 - 1"], None),
+    ("power-alpha-nan", [*POWER, "--alpha", "nan"], ["alpha", "finite"], None),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected", "setup"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_extreme_input_is_one_line_and_changes_nothing(args, expected, setup, world, capsys):
+    assert_refused(args, world, capsys, expected, setup)
+
+
+class _FakeServer:
+    """A TCP server on 127.0.0.1 that is not a Dask scheduler (bounded: 30 s at most)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+        self.stop = time.monotonic() + 30
+        self.conns: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while time.monotonic() < self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.conns.append(conn)
+            if self.kind == "garbage":
+                conn.sendall(b"\xff" * 64)
+            elif self.kind == "http":
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    def close(self) -> None:
+        self.stop = 0
+        for conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("kind", ["garbage", "silent", "http"])
+def test_an_address_that_is_not_a_scheduler_is_one_line(kind, world, capsys):
+    server = _FakeServer(kind)
+    try:
+        args = [*POWER, "--dask", f"tcp://127.0.0.1:{server.port}"]
+        line = assert_refused(args, world, capsys, ["no Dask scheduler answered", "local:N"])
+        assert f"127.0.0.1:{server.port}" in line
+    finally:
+        server.close()
+
+
+def test_a_closed_port_is_one_line(world, capsys):
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]  # closed again when the block ends
+    assert_refused([*POWER, "--dask", f"tcp://127.0.0.1:{port}"], world, capsys,
+                   ["no Dask scheduler answered"])  # fmt: skip
+
+
+def test_meta_keeps_long_data_values_short():
+    long = "A" * 10_000
+    clipped = clip_texts({"events": {long: 3, "ok": 1}, "notes": [long]})
+    key = next(iter(clipped["events"]))
+    assert len(key) < META_TEXT_CHARS and key.startswith("A" * 80) and "10,000" in key
+    assert clipped["events"]["ok"] == 1 and "10,000 characters" in clipped["notes"][0]
+
+
+def test_kernel_files_of_a_killed_run_are_removed(tmp_path, monkeypatch):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    pid = int(dead.stdout)
+    stale = tmp_path / f"{runner.KERNEL_DIR_PREFIX}{pid}-files"
+    stale.mkdir()
+    (stale / "kernel-abc.json").write_text('{"key": "secret"}')
+    monkeypatch.setattr(runner.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(runner, "_KERNEL_DIR", [])
+    mine = runner.kernel_dir()
+    assert not stale.exists()
+    assert mine.name == f"{runner.KERNEL_DIR_PREFIX}{os.getpid()}-files"
+    assert (mine.stat().st_mode & 0o777) == 0o700
