@@ -36,6 +36,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from qualmodel.core.checks import check_seed
 from qualmodel.core.errors import ConfigError, preview
 from qualmodel.criteria.engine import Criterion, qualify
 from qualmodel.journeys.contract import Journeys
@@ -308,6 +309,7 @@ def compare_criteria(
         raise ConfigError("compare_criteria: give at least one criterion")
     if n_boot < 0:
         raise ConfigError(f"compare_criteria: n_boot must be ≥ 0, got {n_boot}")
+    check_seed("compare_criteria: seed", seed)
     leads = journeys.leads
     start_ns = _stamp(leads, start, "start")
     won_ns = _stamp(leads, outcome, "outcome")

@@ -27,6 +27,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from qualmodel.core.checks import check_seed
 from qualmodel.core.errors import ConfigError
 
 __all__ = ["median_among_reached"]
@@ -100,6 +101,7 @@ def median_among_reached(
         raise ConfigError(f"median_among_reached: horizon must be > 0, got {horizon}")
     if n_boot < 0:
         raise ConfigError(f"median_among_reached: n_boot must be ≥ 0, got {n_boot}")
+    check_seed("median_among_reached: seed", seed)
     duration = tte["duration"].to_numpy(dtype=float)
     codes = tte["event"].to_numpy(dtype=int)
     times, cif = _cif(duration, codes, event)
