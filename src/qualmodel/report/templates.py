@@ -54,7 +54,7 @@ IGNORED_STDERR: tuple[re.Pattern[str], ...] = (
 )
 
 _TEMPLATE_RE = re.compile(r"^(?P<number>\d{2})-(?P<slug>[A-Za-z0-9][A-Za-z0-9_-]*)\.ipynb$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class ReportError(QualmodelError, RuntimeError):
