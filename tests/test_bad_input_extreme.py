@@ -17,7 +17,8 @@ import threading
 import time
 
 import pytest
-from bad_input_helpers import MAPPING, _write, assert_refused
+from bad_input_helpers import MAPPING, _write, assert_refused, run_cli
+from test_bad_input import CRM, GOOD_ROWS, REGIONS, _crm
 
 from qualmodel.crm.build import META_TEXT_CHARS, clip_texts
 from qualmodel.report import runner
@@ -88,6 +89,12 @@ CASES = [
         IMP,
         ["line 2", "column 'created'", "1,048,576 bytes"],
         _write("raw/deals.csv", HEADER + f"1,{'2' * 1_100_000},,Won,\n"),
+    ),
+    (
+        "lookup-key-over-limit",
+        CRM,
+        ["regions.csv", "line 4", "column 'region'", "csv.max_field_bytes"],
+        _crm(GOOD_ROWS, regions=REGIONS + "s" * 1_100_000 + ",2\n"),
     ),
     (
         "history-csv-huge-activity",
@@ -203,6 +210,15 @@ CASES = [
 )
 def test_extreme_input_is_one_line_and_changes_nothing(args, expected, setup, world, capsys):
     assert_refused(args, world, capsys, expected, setup)
+
+
+def test_a_long_value_under_the_limit_imports(world, capsys):
+    """A 200 KB value (over the csv module's 128 KiB default) is data, not an error."""
+    rows = [GOOD_ROWS[0] + ",notes", GOOD_ROWS[1] + "," + "n" * 200_000, GOOD_ROWS[2] + ",x"]
+    _crm(rows)(world)
+    code, _, err = run_cli(CRM, capsys)
+    assert code == 0, err
+    assert (world / "imported" / "leads.parquet").is_file()
 
 
 class _FakeServer:
