@@ -402,7 +402,7 @@ def simulate_steps(
         "window_start": sc.window.start.isoformat(),
         "window_days": sc.window.days,
     }
-    journeys = Journeys(lead_table, event_table, meta)
+    journeys = Journeys.trusted(lead_table, event_table, meta)  # contract form by construction
     report("validation")
     return journeys
 
