@@ -9,6 +9,7 @@ import pytest
 
 from qualmodel.core.errors import ConfigError, InputError
 from qualmodel.crm import import_crm, load_mapping
+from qualmodel.journeys.outcomes import stage_labels
 
 LEADS = (
     "id,created,source,amount\n7,2024-01-01,web,100\n0012,2024-01-02,event,\n30,2024-01-05,web,50\n"
@@ -232,3 +233,13 @@ def test_builtin_event_log(tmp_path, fmt):
     assert sorted(j.events["event"].astype(str)) == ["a_partlysubmitted", "w_completeren_aanvraag"]
     assert j.meta["import"]["history"]["dropped_rows"] == {"duplicate event": 1}
     assert (leads["observed_until"] == a["won_at"]).all()
+    # the outcome names the mapping declares reach meta on the history path too
+    assert j.meta["outcomes"] == {
+        "approved": "won_at", "cancelled": "lost_at", "declined": "disqualified_at"
+    }  # fmt: skip
+    labels = stage_labels(j)
+    assert (labels["won_at"], labels["lost_at"], labels["disqualified_at"]) == (
+        "approved",
+        "cancelled",
+        "declined",
+    )

@@ -253,8 +253,6 @@ def import_table(
         if col not in leads:
             leads[col] = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[ns]")
     meta = _import_meta(run, label)
-    if mp.outcomes:
-        meta["outcomes"] = dict(mp.outcomes)
     try:
         journeys = Journeys.build(leads, events, meta)
     except ContractError as exc:
@@ -477,7 +475,7 @@ def crm_meta(
     -------
     dict
     """
-    return {
+    meta = {
         "source": mp.source,
         "kind": "crm_import",
         "mapping": {"name": label, "hash": mp.resolved_hash()},
@@ -486,6 +484,9 @@ def crm_meta(
         "time_unit": "days",
         "import": clip_texts(info),
     }
+    if mp.outcomes:  # the data's own outcome names, on every import path
+        meta["outcomes"] = dict(mp.outcomes)
+    return meta
 
 
 #: Longest data value copied into ``meta`` as it is (longer ones are shortened).
