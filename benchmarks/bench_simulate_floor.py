@@ -13,27 +13,17 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, peak_rss_mb  # noqa: E402
+from common import best_of, emit, peak_rss_mb  # noqa: E402
 
 from qualmodel import simulate  # noqa: E402
 
 SCENARIO = "startup_saas"
-
-
-def _best(fn, repeat: int = 2) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def draws(n_leads: int, n_events: int, n_lead_cols: int, seed: int = 0) -> list[np.ndarray]:
@@ -73,18 +63,18 @@ def _write(leads: pd.DataFrame, events: pd.DataFrame, folder: Path) -> None:
 
 def main() -> None:
     simulate(SCENARIO, n_leads=1000, seed=0)  # warm-up
-    t1, j1 = _best(lambda: simulate(SCENARIO, n_leads=1_000_000, seed=0))
+    t1, j1 = best_of(lambda: simulate(SCENARIO, n_leads=1_000_000, seed=0))
     n_ev, n_cols = j1.n_events, j1.leads.shape[1] - 1
-    tf, (fl, fe) = _best(lambda: floor(1_000_000, n_ev, n_cols))
-    td, _ = _best(lambda: draws(1_000_000, n_ev, n_cols))
+    tf, (fl, fe) = best_of(lambda: floor(1_000_000, n_ev, n_cols))
+    td, _ = best_of(lambda: draws(1_000_000, n_ev, n_cols))
     with tempfile.TemporaryDirectory() as tmp:
         a, b = Path(tmp) / "a", Path(tmp) / "b"
         a.mkdir()
         b.mkdir()
-        tw, _ = _best(lambda j=j1: j.write(a / "j", overwrite=True), repeat=1)
-        tfw, _ = _best(lambda x=fl, y=fe: _write(x, y, b), repeat=1)
+        tw, _ = best_of(lambda j=j1: j.write(a / "j", overwrite=True), repeat=1)
+        tfw, _ = best_of(lambda x=fl, y=fe: _write(x, y, b), repeat=1)
     j1 = fl = fe = None  # free 1M before the 2M run
-    t2, _ = _best(lambda: simulate(SCENARIO, n_leads=2_000_000, seed=0), repeat=1)
+    t2, _ = best_of(lambda: simulate(SCENARIO, n_leads=2_000_000, seed=0), repeat=1)
     print(f"simulate 1M leads ({n_ev:,} events): {t1:.2f} s; floor {tf:.2f} s; "
           f"ratio {t1 / tf:.2f} (goal ≤ 2)")  # fmt: skip
     print(f"bare draws only: {td:.2f} s; simulate / bare draws {t1 / td:.2f}")
