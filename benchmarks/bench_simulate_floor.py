@@ -6,7 +6,8 @@ per event a lead code, a timestamp, an event code and a value), wrap them as the
 DataFrame dtypes (categoricals from codes, no strings on the hot path) and, for the write
 ratio, write the same Parquet files. Reported: ``simulate`` at 1M and 2M leads and their
 ratio (goal 2M ≤ 2.2 × 1M), simulate / floor at 1M (goal ≤ 2), and simulate + write /
-floor + write (goal ≤ 2.5); also the bare draws alone (no tables). Best of 3 (writes and 2M: one run).
+floor + write (goal ≤ 2.5); also the bare draws alone (no tables). Best of 3 (the writes
+and 2M: one run).
 """
 
 from __future__ import annotations
