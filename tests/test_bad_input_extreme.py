@@ -190,7 +190,7 @@ CASES = [
     (
         "compare-seed-negative",
         ["compare", "-j", "J", "-c", "startup_saas", "-o", "c.csv", "--seed", "-1"],
-        ["compare_criteria: seed", "0 to 2**63 - 1"],
+        ["--seed", "0 to 2**63 - 1"],
         None,
     ),
     ("power-seed-negative", [*POWER, "--seed", "-1"], ["--seed", "0 to 2**63 - 1"], None),

@@ -16,6 +16,7 @@ executor (in-process or a ``dask.distributed`` client) and its worker count.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -511,6 +512,35 @@ def local_cluster(n_workers: int):
         )
 
 
+def max_local_workers() -> int:
+    """Most workers of a ``local:N`` cluster: four per CPU of this machine."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def local_workers(spec: str) -> int:
+    """Worker count of a ``local:N`` address: a whole number from 1 to :func:`max_local_workers`."""
+    try:
+        n = int(spec.split(":", 1)[1])
+    except ValueError:
+        n = 0
+    if not 1 <= n <= max_local_workers():
+        raise ConfigError(
+            f"--dask: '{spec}' needs a worker count from 1 to {max_local_workers()} (four per "
+            f"CPU of this machine), e.g. local:2; for more, start a scheduler and use tcp://"
+        )
+    return n
+
+
+def check_address(spec: str) -> None:
+    """Refuse a ``tcp://host:port`` address without a host or with a port outside 1–65535."""
+    host, _, port = spec[len("tcp://") :].rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(
+            f"--dask: '{spec}' is not tcp://host:port with a port from 1 to 65535, "
+            f"e.g. tcp://127.0.0.1:8786"
+        )
+
+
 def _remote_client(spec: str, timeout: float):
     """Connect to a scheduler within ``timeout`` seconds, whatever answers at the address.
 
@@ -558,13 +588,8 @@ def connect(spec: str, timeout: float = 5.0):
     distributed.Client
     """
     if spec.startswith("local:"):
-        try:
-            n = int(spec.split(":", 1)[1])
-        except ValueError:
-            n = 0
-        if n < 1:
-            raise ConfigError(f"--dask: '{spec}' needs a worker count ≥ 1, e.g. local:2")
-        return local_cluster(n)
+        return local_cluster(local_workers(spec))
     if spec.startswith("tcp://"):
+        check_address(spec)
         return _remote_client(spec, timeout)
     raise ConfigError(f"--dask: expected local:N or tcp://host:port, got '{spec}'")
