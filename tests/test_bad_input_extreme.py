@@ -9,6 +9,7 @@ the full-size versions are measured by ``benchmarks/bench_hostile.py``, not here
 
 from __future__ import annotations
 
+import gzip
 import os
 import socket
 import subprocess
@@ -30,6 +31,14 @@ LOG_HEADER = "case:concept:name,concept:name,time:timestamp\n"
 POWER = ["power", "--scenario", "startup_saas", "--baseline", "demo_and_budget_need",
          "--candidate", "score_70", "--out", "p.csv"]  # fmt: skip
 SEARCH = ["search", "-j", "J", "--out", "found", "--n-boot", "0"]
+FIT = ["fit-score", "-j", "J", "-o", "fs.yaml"]
+CMP = ["compare", "-j", "J", "-c", "startup_saas", "-o", "c.csv"]
+LOOKUP = ["import", "-m", "raw/lk.yaml", "--csv", "raw/deals.csv", "--out", "imported"]
+LOOKUP_MAPPING = SMALL_LIMIT + (
+    "attributes: {size: {column: size, type: float}}\n"
+    "lookups: {regions: {file: regions.csv, key: region, columns: {size: size}}}\n"
+)
+XES_HEAD = '<?xml version="1.0"?><log><trace><string key="concept:name" value="c1"/><event>'
 
 
 def _space(threshold: str, half_life: str = "[null]", extra: str = "") -> str:
@@ -41,6 +50,19 @@ def _space(threshold: str, half_life: str = "[null]", extra: str = "") -> str:
         f"  half_life_days: {half_life}\n"
         f"{extra}"
     )
+
+
+def _gzip(rel: str, head: bytes, size: int, tail: bytes):
+    """A small ``.gz`` file that expands to ``size`` bytes (written in 1 MiB blocks)."""
+
+    def setup(w):
+        with gzip.open(w / rel, "wb", compresslevel=1) as fh:
+            fh.write(head)
+            for _ in range(size >> 20):
+                fh.write(b"v" * (1 << 20))
+            fh.write(tail)
+
+    return setup
 
 
 def _both(*setups):
@@ -195,6 +217,90 @@ CASES = [
     ),
     ("power-seed-negative", [*POWER, "--seed", "-1"], ["--seed", "0 to 2**63 - 1"], None),
     ("power-alpha-nan", [*POWER, "--alpha", "nan"], ["alpha", "finite"], None),
+    ("power-dask-timeout-inf", [*POWER, "--dask-timeout", "inf"], ["--dask-timeout"], None),
+    # more of each class
+    (
+        "csv-lookup-key-over-limit",
+        LOOKUP,
+        ["raw/regions.csv", "line 3", "column 'region'", "csv.max_field_bytes"],
+        _both(
+            _write("raw/lk.yaml", LOOKUP_MAPPING),
+            _write(
+                "raw/deals.csv",
+                "id,created,engaged,stage,closed,region\n1,2020-01-01,,Won,2020-01-10,north\n",
+            ),  # fmt: skip
+            _write("raw/regions.csv", f"region,size\nnorth,1\n{'s' * 3000},2\n"),
+        ),
+    ),
+    (
+        "csv-field-limit-knob-out-of-range",
+        IMP,
+        ["raw/m.yaml", "max_field_bytes", "1024"],
+        _write("raw/m.yaml", MAPPING + "csv: {max_field_bytes: 10}\n"),
+    ),
+    (
+        "xes-gzip-expands-to-a-huge-attribute",
+        ["import", "-m", "event_log", "--history", "raw/log.xes.gz", "--out", "imported"],
+        ["raw/log.xes.gz", "an element longer than", "csv.max_field_bytes"],
+        _gzip(
+            "raw/log.xes.gz",
+            (XES_HEAD + '<string key="concept:name" value="').encode(),
+            4 << 20,
+            b'"/></event></trace></log>',
+        ),  # fmt: skip
+    ),
+    (
+        "xes-nesting-too-deep",
+        ["import", "-m", "event_log", "--history", "raw/log.xes", "--out", "imported"],
+        ["raw/log.xes", "nested deeper than 100 levels"],
+        _write("raw/log.xes", XES_HEAD + "<a>" * 5000 + "</a>" * 5000 + "</event></trace></log>"),
+    ),
+    (
+        "search-max-candidates-knob-too-high",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "max_candidates"],
+        _write("space.yaml", _space("[50]", extra="max_candidates: 100000000000\n")),
+    ),
+    ("compare-n-boot-1e9", [*CMP, "--n-boot", "1000000000"], ["--n-boot", "100,000"], None),
+    (
+        "power-local-workers-1e5",
+        [*POWER, "--dask", "local:100000"],
+        ["local:100000", "worker count from 1 to"],
+        None,
+    ),
+    (
+        "power-tcp-port-out-of-range",
+        [*POWER, "--dask", "tcp://127.0.0.1:99999"],
+        ["tcp://127.0.0.1:99999", "port from 1 to 65535"],
+        None,
+    ),  # fmt: skip
+    (
+        "fit-score-max-count-1e12",
+        [*FIT, "--max-count", "1000000000000"],
+        ["max_count", "1,000,000"],
+        None,
+    ),  # fmt: skip
+    ("fit-score-window-nan", [*FIT, "--window-days", "nan"], ["window_days", "finite"], None),
+    ("fit-score-window-inf", [*FIT, "--window-days", "inf"], ["window_days", "finite"], None),
+    ("fit-score-points-inf", [*FIT, "--points-per-logit", "inf"], ["points_per_logit"], None),
+    ("fit-score-target-p-2", [*FIT, "--target-probability", "2"], ["target_probability"], None),
+    ("cure-zero-time-nan", ["cure", "-j", "J", "--zero-time", "nan"], ["--zero-time"], None),
+    ("compare-horizon-inf", [*CMP, "--horizon-days", "inf"], ["--horizon-days"], None),
+    (
+        "simulate-seed-2-64",
+        ["simulate", "-n", "50", "--out", "s", "--seed", str(2**64)],
+        ["seed", "2**63 - 1"],
+        None,
+    ),  # fmt: skip
+    (
+        "criteria-threshold-nan",
+        ["qualify", "-j", "J", "-c", "c.yaml", "-o", "q.csv"],
+        ["c.yaml", "criteria[0].score.threshold", "finite"],
+        _write(
+            "c.yaml",
+            "criteria:\n  - name: x\n    score: {threshold: .nan, events: {demo_completed: 30}}\n",
+        ),  # fmt: skip
+    ),
 ]
 
 
@@ -223,12 +329,21 @@ class _FakeServer:
             try:
                 conn, _ = self.sock.accept()
             except OSError:
+                self._drip()
                 continue
             self.conns.append(conn)
             if self.kind == "garbage":
                 conn.sendall(b"\xff" * 64)
             elif self.kind == "http":
                 conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    def _drip(self) -> None:
+        """``drip``: one byte per connection every half second, never a whole message."""
+        for conn in self.conns if self.kind == "drip" else ():
+            try:
+                conn.sendall(b"\x01")
+            except OSError:
+                pass
 
     def close(self) -> None:
         self.stop = 0
@@ -237,12 +352,13 @@ class _FakeServer:
         self.sock.close()
 
 
-@pytest.mark.parametrize("kind", ["garbage", "silent", "http"])
+@pytest.mark.parametrize("kind", ["garbage", "silent", "http", "drip"])
 def test_an_address_that_is_not_a_scheduler_is_one_line(kind, world, capsys):
     server = _FakeServer(kind)
     try:
-        args = [*POWER, "--dask", f"tcp://127.0.0.1:{server.port}"]
+        args = [*POWER, "--dask", f"tcp://127.0.0.1:{server.port}", "--dask-timeout", "1.5"]
         line = assert_refused(args, world, capsys, ["no Dask scheduler answered", "local:N"])
+        assert "within 1.5 s" in line
         assert f"127.0.0.1:{server.port}" in line
     finally:
         server.close()
@@ -251,7 +367,7 @@ def test_an_address_that_is_not_a_scheduler_is_one_line(kind, world, capsys):
 def test_a_closed_port_is_one_line(world, capsys):
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]  # closed again when the block ends
-    assert_refused([*POWER, "--dask", f"tcp://127.0.0.1:{port}"], world, capsys,
+    assert_refused([*POWER, "--dask", f"tcp://127.0.0.1:{port}", "--dask-timeout", "1"], world, capsys,
                    ["no Dask scheduler answered"])  # fmt: skip
 
 
