@@ -367,8 +367,8 @@ def test_an_address_that_is_not_a_scheduler_is_one_line(kind, world, capsys):
 def test_a_closed_port_is_one_line(world, capsys):
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]  # closed again when the block ends
-    assert_refused([*POWER, "--dask", f"tcp://127.0.0.1:{port}", "--dask-timeout", "1"], world, capsys,
-                   ["no Dask scheduler answered"])  # fmt: skip
+    args = [*POWER, "--dask", f"tcp://127.0.0.1:{port}", "--dask-timeout", "1"]
+    assert_refused(args, world, capsys, ["no Dask scheduler answered"])
 
 
 def test_meta_keeps_long_data_values_short():
