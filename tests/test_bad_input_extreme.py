@@ -18,9 +18,11 @@ import threading
 import time
 
 import pytest
-from bad_input_helpers import MAPPING, _write, assert_refused
+from bad_input_helpers import BOMB, MAPPING, _write, assert_refused, run_cli
 
+from qualmodel.criteria.space import load_search_space
 from qualmodel.crm.build import META_TEXT_CHARS, clip_texts
+from qualmodel.experiment.power import local_workers, max_local_workers
 from qualmodel.report import runner
 
 IMP = ["import", "-m", "raw/m.yaml", "--csv", "raw/deals.csv", "--out", "imported"]
@@ -293,6 +295,21 @@ CASES = [
         None,
     ),  # fmt: skip
     (
+        "search-space-alias-bomb",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "alias", "write the value out"],
+        _write(
+            "space.yaml",
+            BOMB.replace("criteria:", "score:\n  events: {demo_completed: 40}\n  threshold:"),
+        ),  # fmt: skip
+    ),
+    (
+        "search-space-not-utf8",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "not UTF-8", "byte 0xe9"],
+        _write("space.yaml", b"scenario: startup_saas # caf\xe9\nscore: {threshold: [50]}\n"),
+    ),
+    (
         "criteria-threshold-nan",
         ["qualify", "-j", "J", "-c", "c.yaml", "-o", "q.csv"],
         ["c.yaml", "criteria[0].score.threshold", "finite"],
@@ -392,3 +409,45 @@ def test_kernel_files_of_a_killed_run_are_removed(tmp_path, monkeypatch):
     assert not stale.exists()
     assert mine.name == f"{runner.KERNEL_DIR_PREFIX}{os.getpid()}-files"
     assert (mine.stat().st_mode & 0o777) == 0o700
+
+
+def test_raised_field_limit_reads_long_values(world, capsys):
+    """``csv.max_field_bytes`` is the knob: a value over the default limit imports when raised."""
+    _write("raw/m.yaml", MAPPING + "csv: {max_field_bytes: 4194304}\n")(world)
+    rows = f"id,created,engaged,stage,closed,note\n1,2020-01-01,,Open,,{'x' * 2_000_000}\n"
+    _write("raw/deals.csv", rows)(world)
+    code, _, err = run_cli(IMP, capsys)
+    assert code == 0, err[:300]
+
+
+def test_a_long_value_in_an_error_line_is_shortened(world, capsys):
+    """An error that quotes a data value quotes its start and length, not 2 MB."""
+    _write("raw/m.yaml", MAPPING + "csv: {max_field_bytes: 4194304}\n")(world)
+    _write("raw/deals.csv", HEADER + f"1,2020-01-01,,{'x' * 2_000_000},\n")(world)
+    line = assert_refused(IMP, world, capsys, ["column 'stage'", "(2,000,000 characters)"])
+    assert len(line) < 1_000
+
+
+def test_long_values_are_imported_but_not_copied_into_meta(world, capsys):
+    """A 300,000-character activity (under the limit) is imported; meta.json stays small."""
+    rows = (
+        "c1,A_SUBMITTED,2024-01-01T00:00:00Z\nc1,A_ACCEPTED,2024-01-02T00:00:00Z\n"
+        f"c1,{'Z' * 300_000},2024-01-03T00:00:00Z\n"
+    )
+    _write("raw/log.csv", LOG_HEADER + rows)(world)
+    code, _, err = run_cli(LOG, capsys)
+    assert code == 0, err[:300]
+    meta = (world / "imported" / "meta.json").read_text(encoding="utf-8")
+    assert len(meta) < 5_000 and "(300,000 characters)" in meta
+
+
+def test_max_candidates_is_the_knob_of_the_space_size():
+    text = _space("{min: 0, max: 29999, step: 1}")
+    with pytest.raises(Exception, match="30,000 candidates, more than max_candidates"):
+        load_search_space(text)
+    assert load_search_space(text + "max_candidates: 40000\n").n_candidates() == 30_000
+
+
+def test_local_worker_count_is_bounded_by_the_cpus():
+    assert local_workers("local:2") == 2
+    assert max_local_workers() == 4 * (os.cpu_count() or 1)

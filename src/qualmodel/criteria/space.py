@@ -36,10 +36,10 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qualmodel.core.errors import ConfigError, preview
+from qualmodel.core.safety import load_yaml, read_text
 from qualmodel.criteria.engine import (
     AttributePoints,
     BantRule,
@@ -251,6 +251,31 @@ def _where(err: dict[str, Any]) -> str:
     return out or "(top level)"
 
 
+def _space_data(source: dict | str | Path) -> tuple[str, Any]:
+    """Label and parsed document of a space given as a mapping, a path, a name or YAML text.
+
+    Files are read as UTF-8 and parsed without anchors or aliases
+    (:func:`qualmodel.core.safety.load_yaml`), so an alias "bomb" cannot expand.
+    """
+    if isinstance(source, dict):
+        return "<search space>", source
+    where, text = "<search space>", str(source)
+    if isinstance(source, Path) or "\n" not in text:
+        if not isinstance(source, Path) and text in list_search_spaces():
+            path = _spaces_dir() / f"{text}.yaml"
+        elif isinstance(source, Path) or text.endswith((".yaml", ".yml")):
+            path = Path(text)
+        else:
+            raise ConfigError(
+                f"{text}: not a search space file or built-in name; use a .yaml path or one "
+                f"of {', '.join(list_search_spaces())}"
+            )
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such search space file; check the path")
+        where, text = path.name, read_text(path, "search space file", ConfigError)
+    return where, load_yaml(text, where)
+
+
 def load_search_space(source: SearchSpace | dict | str | Path) -> SearchSpace:
     """Load and validate a search space.
 
@@ -271,29 +296,7 @@ def load_search_space(source: SearchSpace | dict | str | Path) -> SearchSpace:
     """
     if isinstance(source, SearchSpace):
         return source
-    where = "<search space>"
-    data: Any = source
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
-        text = str(source)
-        if not isinstance(source, Path) and text in list_search_spaces():
-            path = _spaces_dir() / f"{text}.yaml"
-        elif isinstance(source, Path) or text.endswith((".yaml", ".yml")):
-            path = Path(text)
-        else:
-            raise ConfigError(
-                f"{text}: not a search space file or built-in name; use a .yaml path or one "
-                f"of {', '.join(list_search_spaces())}"
-            )
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such search space file; check the path")
-        where, data = path.name, path.read_text(encoding="utf-8")
-    if isinstance(data, str):
-        try:
-            data = yaml.safe_load(data)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            pos = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-            raise ConfigError(f"{where}: invalid YAML{pos}; fix the syntax") from None
+    where, data = _space_data(source)
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with score/bant/events keys")
     try:
