@@ -89,6 +89,13 @@ def _prepare(w: Path) -> None:
     _write_big(w / "log.xes", '<?xml version="1.0"?><log><trace><string key="concept:name" '
                'value="c1"/><event><string key="concept:name" value="', 256 * MB,
                '"/></event></trace></log>', b"v")  # fmt: skip
+    (w / "lk").mkdir()
+    (w / "lk" / "deals.csv").write_text(HEADER.strip() + ",region\n1,2020-01-01,,Won,,north\n")
+    (w / "lk" / "m.yaml").write_text(
+        MAPPING.replace("deals.csv", "deals.csv") + "lookups:\n  regions: {file: regions.csv, "
+        "key: region, columns: {size: size}}\nattributes:\n  size: {column: size, type: float}\n"
+    )
+    _write_big(w / "lk" / "regions.csv", "region,size\nnorth,1\n", 200 * MB, ",2\n", b"s")
     (w / "huge.yaml").write_text(_space("{min: 0, max: 1000000000, step: 1}"))
     (w / "step.yaml").write_text(_space("{min: 0, max: 100, step: 0.0000001}"))
     (w / "nan.yaml").write_text(_space("[50, .nan]"))
@@ -123,6 +130,16 @@ CASES = {
     "csv: 200 MB value": _imp("value.csv"),
     "csv: 200 MB line without a line break": _imp("noeol.csv"),
     "csv: 200 MB date value": _imp("date.csv"),
+    "csv: 200 MB lookup key": [
+        QM,
+        "import",
+        "-m",
+        "lk/m.yaml",
+        "--csv",
+        "lk/deals.csv",
+        "--out",
+        "out",
+    ],
     "history csv: 200 MB activity": _log("log.csv"),
     "xes: 256 MB attribute": _log("log.xes"),
     "search: 10^9 thresholds": _search("-s", "huge.yaml"),

@@ -57,7 +57,7 @@ def main() -> None:
         f"  generating arrays/tables: {t_arrays:.2f} s; Journeys construction + "
         f"validation: {t_journeys:.2f} s"
     )
-    from qualmodel.journeys.contract import file_sha256
+    from qualmodel.journeys.store import file_sha256
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"

@@ -150,7 +150,7 @@ def test_no_private_name_imported_from_another_module():
     for module in MODULES:
         for target, name, line in _imports(module):
             leaf = name or target.rpartition(".")[2]
-            if re.match(r"_[a-z]", leaf) and _resolve(target) != module:
+            if re.match(r"_[A-Za-z]", leaf) and _resolve(target) != module:
                 bad.append(f"{MODULES[module].relative_to(PKG)}:{line} imports {target} {name}")
     assert bad == []
 

@@ -19,6 +19,7 @@ import time
 
 import pytest
 from bad_input_helpers import BOMB, MAPPING, _write, assert_refused, run_cli
+from test_bad_input import CRM, GOOD_ROWS, REGIONS, _crm
 
 from qualmodel.criteria.space import load_search_space
 from qualmodel.crm.build import META_TEXT_CHARS, clip_texts
@@ -35,11 +36,6 @@ POWER = ["power", "--scenario", "startup_saas", "--baseline", "demo_and_budget_n
 SEARCH = ["search", "-j", "J", "--out", "found", "--n-boot", "0"]
 FIT = ["fit-score", "-j", "J", "-o", "fs.yaml"]
 CMP = ["compare", "-j", "J", "-c", "startup_saas", "-o", "c.csv"]
-LOOKUP = ["import", "-m", "raw/lk.yaml", "--csv", "raw/deals.csv", "--out", "imported"]
-LOOKUP_MAPPING = SMALL_LIMIT + (
-    "attributes: {size: {column: size, type: float}}\n"
-    "lookups: {regions: {file: regions.csv, key: region, columns: {size: size}}}\n"
-)
 XES_HEAD = '<?xml version="1.0"?><log><trace><string key="concept:name" value="c1"/><event>'
 
 
@@ -112,6 +108,12 @@ CASES = [
         IMP,
         ["line 2", "column 'created'", "1,048,576 bytes"],
         _write("raw/deals.csv", HEADER + f"1,{'2' * 1_100_000},,Won,\n"),
+    ),
+    (
+        "lookup-key-over-limit",
+        CRM,
+        ["regions.csv", "line 4", "column 'region'", "csv.max_field_bytes"],
+        _crm(GOOD_ROWS, regions=REGIONS + "s" * 1_100_000 + ",2\n"),
     ),
     (
         "history-csv-huge-activity",
@@ -222,19 +224,6 @@ CASES = [
     ("power-dask-timeout-inf", [*POWER, "--dask-timeout", "inf"], ["--dask-timeout"], None),
     # more of each class
     (
-        "csv-lookup-key-over-limit",
-        LOOKUP,
-        ["raw/regions.csv", "line 3", "column 'region'", "csv.max_field_bytes"],
-        _both(
-            _write("raw/lk.yaml", LOOKUP_MAPPING),
-            _write(
-                "raw/deals.csv",
-                "id,created,engaged,stage,closed,region\n1,2020-01-01,,Won,2020-01-10,north\n",
-            ),  # fmt: skip
-            _write("raw/regions.csv", f"region,size\nnorth,1\n{'s' * 3000},2\n"),
-        ),
-    ),
-    (
         "csv-field-limit-knob-out-of-range",
         IMP,
         ["raw/m.yaml", "max_field_bytes", "1024"],
@@ -326,6 +315,15 @@ CASES = [
 )
 def test_extreme_input_is_one_line_and_changes_nothing(args, expected, setup, world, capsys):
     assert_refused(args, world, capsys, expected, setup)
+
+
+def test_a_long_value_under_the_limit_imports(world, capsys):
+    """A 200 KB value (over the csv module's 128 KiB default) is data, not an error."""
+    rows = [GOOD_ROWS[0] + ",notes", GOOD_ROWS[1] + "," + "n" * 200_000, GOOD_ROWS[2] + ",x"]
+    _crm(rows)(world)
+    code, _, err = run_cli(CRM, capsys)
+    assert code == 0, err
+    assert (world / "imported" / "leads.parquet").is_file()
 
 
 class _FakeServer:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qualmodel import ContractError, InputError, Journeys
+from qualmodel import ContractError, InputError, Journeys, simulate
 from qualmodel.journeys.contract import STAGE_COLUMNS
 
 T0 = pd.Timestamp("2025-01-01")
@@ -355,3 +355,16 @@ def test_frozen():
     j = Journeys(_leads(), _ok_events())
     with pytest.raises(AttributeError):
         j.leads = _leads()  # type: ignore[misc]
+
+
+def test_trusted_keeps_the_cheap_checks():
+    j = simulate("startup_saas", n_leads=200, seed=3)
+    same = Journeys.trusted(j.leads, j.events, j.meta)
+    assert same.leads is j.leads and same.meta["source"] == "startup_saas"
+    with pytest.raises(ContractError, match="lack contract form"):
+        Journeys.trusted(j.leads.drop(columns="created_at"), j.events, j.meta)
+    plain = j.events.assign(lead_id=j.events["lead_id"].astype(object))
+    with pytest.raises(ContractError, match="lack contract form"):
+        Journeys.trusted(j.leads, plain, j.meta)
+    with pytest.raises(ContractError, match="not the lead ids"):
+        Journeys.trusted(j.leads.iloc[:10], j.events, j.meta)

@@ -266,6 +266,21 @@ def test_clean_outputs_moves_metrics_and_drops_kernel_chatter():
     assert nb.metadata["qualmodel"]["metrics"] == {"m": {}}
 
 
+def test_clean_outputs_drops_progress_bars_and_keeps_warnings():
+    nb = nbformat.v4.new_notebook()
+    body = nbformat.v4.new_code_cell("...")
+    bar = "power:   0%|          | 0/120 [00:00<?, ?it/s]\rpower: 100%|##########| 120/120 [00:12]"
+    body.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=bar + "\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="RuntimeWarning: x\n" + bar),
+    ]
+    body.execution_count = 4
+    nb.cells = [body]
+    _, _, problems = report.clean_outputs(nb)
+    assert [o.get("text") for o in body.outputs] == ["RuntimeWarning: x\n"]
+    assert problems == ["cell [4] stderr: RuntimeWarning: x"]
+
+
 # ------------------------------------------------------------------ full runs (tiny notebooks)
 
 

@@ -375,3 +375,14 @@ def test_segment_rate_ratio_override():
 
     assert count(more, "enterprise") / count(base, "enterprise") == pytest.approx(np.e, rel=0.1)
     assert count(more, "smb") / count(base, "smb") == pytest.approx(1.0, rel=0.1)
+
+
+@pytest.mark.parametrize("name", ["startup_saas", "consultancy", "digital_agency"])
+@pytest.mark.parametrize("nurture", [None, False])
+def test_full_validation_accepts_the_trusted_simulation_unchanged(name, nurture):
+    """simulate() wraps its tables with Journeys.trusted; the full contract agrees."""
+    j = simulate(name, n_leads=3000, seed=7, nurture=nurture)
+    checked = Journeys(j.leads, j.events, j.meta)
+    pd.testing.assert_frame_equal(checked.leads, j.leads)
+    pd.testing.assert_frame_equal(checked.events, j.events)
+    assert checked.meta == j.meta

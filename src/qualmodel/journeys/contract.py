@@ -469,6 +469,45 @@ class Journeys:
 
     # ------------------------------------------------------------------ construction
     @classmethod
+    def trusted(
+        cls, leads: pd.DataFrame, events: pd.DataFrame, meta: Mapping[str, Any]
+    ) -> Journeys:
+        """Wrap tables that a producer builds in contract form, with the cheap checks only.
+
+        For internal producers that guarantee the contract by construction (the
+        simulator: sorted ids, categorical event leads over them, ns timestamps in stage
+        order); re-validating millions of rows would cost more than producing them. Checked
+        here: meta, the required columns, and that the events' lead categories are the lead
+        ids. ``tests/test_simulation_engine.py`` checks that the full validation accepts
+        and leaves unchanged what the simulator wraps this way.
+
+        Parameters
+        ----------
+        leads, events : pandas.DataFrame
+            Tables already in contract form.
+        meta : mapping
+            Provenance (checked as in the constructor).
+
+        Returns
+        -------
+        Journeys
+        """
+        meta = _check_meta(meta)
+        missing = [c for c in REQUIRED_LEAD_COLUMNS if c not in leads.columns] + [
+            c for c in REQUIRED_EVENT_COLUMNS if c not in events.columns
+        ]
+        lid = events["lead_id"] if "lead_id" in events else None
+        if missing or not isinstance(getattr(lid, "dtype", None), pd.CategoricalDtype):
+            raise ContractError(f"trusted journeys lack contract form ({missing or 'lead_id'})")
+        if len(lid.cat.categories) != len(leads):
+            raise ContractError("trusted journeys: event lead categories are not the lead ids")
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "leads", leads)
+        object.__setattr__(obj, "events", events)
+        object.__setattr__(obj, "meta", meta)
+        return obj
+
+    @classmethod
     def build(
         cls,
         leads: pd.DataFrame,

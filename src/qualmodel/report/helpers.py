@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from qualmodel.core.atomic import write_bytes_atomic
 from qualmodel.core.errors import ConfigError
-from qualmodel.report.templates import _NAME_RE, STAGING_PREFIX
+from qualmodel.report.templates import NAME_RE, STAGING_PREFIX
+from qualmodel.simulation.engine import GENERATOR
 from qualmodel.simulation.scenario import BUILTIN_SCENARIOS
 
 if TYPE_CHECKING:
@@ -329,7 +330,7 @@ def save_figure(
     Returns nothing so that a cell ending with this call shows no ``Out[]`` value; the
     file is ``<figures_dir>/<name>.png``.
     """
-    if not _NAME_RE.match(name):
+    if not NAME_RE.match(name):
         raise ConfigError(f"save_figure: name {name!r} must use letters, digits, '-', '_'")
     import io
 
@@ -678,6 +679,5 @@ def has_builtin_criteria(meta: Mapping[str, Any]) -> bool:
     from qualmodel.criteria.engine import list_criteria_files
 
     return (
-        meta.get("generator") == "qualmodel.simulation.engine"
-        and str(meta.get("source", "")) in list_criteria_files()
+        meta.get("generator") == GENERATOR and str(meta.get("source", "")) in list_criteria_files()
     )

@@ -28,6 +28,7 @@ from qualmodel.report.templates import (
     discover_templates,
     select_templates,
 )
+from qualmodel.simulation.engine import GENERATOR
 
 if TYPE_CHECKING:
     pass
@@ -389,7 +390,7 @@ def _check_replaceable(folder: Path) -> None:
         generator = json.loads(meta.read_text(encoding="utf-8")).get("generator")
     except (OSError, ValueError, AttributeError):
         generator = None
-    if generator != "qualmodel.simulation.engine":
+    if generator != GENERATOR:
         raise ConfigError(
             f"--keep-journeys: {folder} exists and is not a saved qualmodel simulation; "
             "choose another --keep-journeys folder or move it away"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -35,6 +36,7 @@ from qualmodel.report.templates import (
     FAILED_DIR,
     IGNORED_STDERR,
     METRICS_MIMETYPE,
+    PROGRESS_LINE,
     STAGING_PREFIX,
     ReportError,
     parse_param_assignments,
@@ -156,11 +158,19 @@ def _stream_text(output: Mapping[str, Any]) -> str:
     return "".join(text) if isinstance(text, list) else str(text)
 
 
+def _without_progress(text: str) -> str:
+    """Drop progress-bar updates (carriage-return or newline separated) from stderr text."""
+    lines = re.split(r"[\r\n]+", text)
+    kept = [line for line in lines if line.strip() and not PROGRESS_LINE.search(line)]
+    return "\n".join(kept) + ("\n" if kept else "")
+
+
 def clean_outputs(nb: Any) -> tuple[dict[str, Any], list[str], list[str]]:
     """Collect recorded metrics from ``nb`` and tidy its outputs, in place.
 
     Removes metric display outputs (moving them into ``metadata.qualmodel``), drops
-    stderr chatter matching :data:`IGNORED_STDERR`, copies the ``parameters`` cell's
+    stderr chatter matching :data:`IGNORED_STDERR` and progress-bar lines
+    (:data:`PROGRESS_LINE`), copies the ``parameters`` cell's
     extra tags onto papermill's injected cell (papermill issue 731).
 
     Parameters
@@ -195,9 +205,10 @@ def clean_outputs(nb: Any) -> tuple[dict[str, Any], list[str], list[str]]:
                 headline.extend(h for h in payload.get("headline", []) if h not in headline)
                 continue
             if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                text = _stream_text(out)
-                if any(p.search(text) for p in IGNORED_STDERR):
+                text = _without_progress(_stream_text(out))
+                if not text.strip() or any(p.search(text) for p in IGNORED_STDERR):
                     continue
+                out["text"] = text
                 first = text.strip().splitlines()[0] if text.strip() else ""
                 problems.append(f"cell [{cell.get('execution_count')}] stderr: {first[:160]}")
             if out.get("output_type") == "error":

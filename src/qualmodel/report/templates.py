@@ -52,9 +52,12 @@ RUNNER_PARAMETERS: dict[str, str] = {
 IGNORED_STDERR: tuple[re.Pattern[str], ...] = (
     re.compile(r"^\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption"),
 )
+#: A progress-bar update (tqdm's text bar: ``power:  40%|####      | 48/120 [...]``); such
+#: lines are removed from a rendered report's stderr, other stderr text is kept.
+PROGRESS_LINE = re.compile(r"\d+%\|[^|]*\|\s*\d+(?:\.\d+)?[kMG]?/\d+")
 
 _TEMPLATE_RE = re.compile(r"^(?P<number>\d{2})-(?P<slug>[A-Za-z0-9][A-Za-z0-9_-]*)\.ipynb$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class ReportError(QualmodelError, RuntimeError):

@@ -45,6 +45,10 @@ def _rng(seed: int, component: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
 
 
+#: ``meta["generator"]`` of simulations: the public function's name, stable across releases.
+GENERATOR = "qualmodel.simulate"
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -388,7 +392,7 @@ def simulate_steps(
     lead_table, event_table = _simulate_arrays(sc, n, seed, nurture_on, report)
     meta = {
         "source": sc.name,
-        "generator": "qualmodel.simulation.engine",
+        "generator": GENERATOR,
         "seed": seed,
         "config_hash": scenario_hash(sc),
         "time_unit": "days",
@@ -398,7 +402,7 @@ def simulate_steps(
         "window_start": sc.window.start.isoformat(),
         "window_days": sc.window.days,
     }
-    journeys = Journeys(lead_table, event_table, meta)
+    journeys = Journeys.trusted(lead_table, event_table, meta)  # contract form by construction
     report("validation")
     return journeys
 

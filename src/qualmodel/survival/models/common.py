@@ -30,7 +30,7 @@ COX_COLUMNS: tuple[str, ...] = (
 )
 _FIT_OPTIONS = {"precision": 1e-12, "r_precision": 1e-14, "max_steps": 200}
 #: A cured fraction closer than this to 0 or 1 sits at the optimiser's bound.
-_BOUNDARY = 1e-6
+BOUNDARY = 1e-6
 
 
 class ModelWarning(UserWarning):

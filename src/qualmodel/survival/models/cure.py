@@ -10,7 +10,7 @@ import pandas as pd
 
 from qualmodel.core.errors import ConfigError
 from qualmodel.survival.models.common import (
-    _BOUNDARY,
+    BOUNDARY,
     ModelFit,
     ModelWarning,
     as_list,
@@ -114,7 +114,7 @@ def cure_model(
     cov = fitter.variance_matrix_
     var_pi = float(cov.loc["cured_fraction_", "cured_fraction_"])
     se_pi = float(np.sqrt(var_pi)) if var_pi >= 0 else float("nan")
-    if not _BOUNDARY < pi < 1 - _BOUNDARY:
+    if not BOUNDARY < pi < 1 - BOUNDARY:
         warnings.warn(
             f"cure_model: cured fraction at the boundary ({pi:.3g}): no plateau or follow-up "
             f"too short; its interval is NaN (the Kaplan-Meier curve should level off above "
