@@ -230,6 +230,14 @@ CASES = [
         _write("raw/m.yaml", MAPPING + "csv: {max_field_bytes: 10}\n"),
     ),
     (
+        "mapping-lead-id-pad-1e9",
+        IMP,
+        ["raw/m.yaml", "lead_id.pad", "less than or equal to 32"],
+        _write(
+            "raw/m.yaml", MAPPING.replace("lead_id: id", "lead_id: {column: id, pad: 1000000000}")
+        ),
+    ),
+    (
         "xes-gzip-expands-to-a-huge-attribute",
         ["import", "-m", "event_log", "--history", "raw/log.xes.gz", "--out", "imported"],
         ["raw/log.xes.gz", "an element longer than", "csv.max_field_bytes"],
