@@ -154,7 +154,7 @@ CASES = [
     (
         "power-replicates-1e9",
         [*POWER, "--replicates", "1000000000"],
-        ["n_replicates", "from 10 to 100,000"],
+        ["n_replicates", "over 100,000 per call", "different seeds"],
         None,
     ),
     ("power-leads-1e8", [*POWER, "--n-leads", "100000000"], ["n_leads", "10,000,000"], None),
@@ -236,6 +236,18 @@ CASES = [
         _write(
             "raw/m.yaml", MAPPING.replace("lead_id: id", "lead_id: {column: id, pad: 1000000000}")
         ),
+    ),
+    (
+        "report-param-n-boot-1e9",
+        ["report", "--journeys", "J", "--no-progress", "-p", "n_boot=1000000000", "--out", "r"],
+        ["--param n_boot", "100,000"],
+        None,
+    ),
+    (
+        "report-param-seed-2-64",
+        ["report", "--journeys", "J", "--no-progress", "-p", f"seed={2**64}", "--out", "r"],
+        ["--param seed", "2**63 - 1"],
+        None,
     ),
     (
         "xes-gzip-expands-to-a-huge-attribute",

@@ -235,6 +235,12 @@ def validate_arguments(metric, n_leads, n_replicates, alpha) -> list[str]:
             f"power: n_leads {max(ns):,} per arm is over {MAX_LEADS:,}; a power study needs "
             f"far fewer leads (the MDE shrinks with the square root of n)"
         )
+    if isinstance(n_replicates, int) and n_replicates > MAX_REPLICATES:
+        raise ConfigError(
+            f"power: n_replicates {n_replicates:,} is over {MAX_REPLICATES:,} per call (there "
+            f"the Monte-Carlo error of a power is below 0.2 points); for more, run several "
+            f"calls with different seeds and pool their rows"
+        )
     check_count("power: n_replicates", n_replicates, low=10, high=MAX_REPLICATES)
     check_number("power: alpha", alpha, low=0, high=1, low_open=True, high_open=True)
     return metrics
