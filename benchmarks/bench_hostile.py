@@ -110,6 +110,9 @@ def _prepare(w: Path) -> None:
     (w / "deep.xes").write_bytes(XES_HEAD + b"<a>" * 3_000_000 + b"</a>" * 3_000_000
                                  + b"</event></trace></log>")  # fmt: skip
     (w / "bomb.yaml").write_text(BOMB)
+    (w / "ovf.yaml").write_text(_space("{min: -1e300, max: 1e300, step: 1e-300}"))
+    names = ", ".join(f"e{i}" for i in range(100_000))
+    (w / "many.yaml").write_text(f"scenario: startup_saas\nevents: {{choose_from: [{names}]}}\n")
     subprocess.run([QM, "simulate", "-s", "startup_saas", "-n", "500", "--out", "J"], cwd=w,
                    check=True, capture_output=True)  # fmt: skip
 
@@ -154,6 +157,8 @@ CASES = {
     "xes.gz: expands to a 2 GiB attribute": _log("bomb.xes.gz"),
     "xes: 3,000,000 nested elements": _log("deep.xes"),
     "search: YAML alias bomb": _search("-s", "bomb.yaml"),
+    "search: range overflowing a float": _search("-s", "ovf.yaml"),
+    "search: 100,000 events to choose from": _search("-s", "many.yaml"),
     "compare: --n-boot 10^9": [
         QM,
         "compare",

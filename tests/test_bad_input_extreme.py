@@ -267,6 +267,23 @@ CASES = [
         _write("raw/log.xes", XES_HEAD + "<a>" * 5000 + "</a>" * 5000 + "</event></trace></log>"),
     ),
     (
+        "search-range-overflows-a-float",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "over 1,000,000,000,000,000,000 candidates"],
+        _write("space.yaml", _space("{min: -1e300, max: 1e300, step: 1e-300}")),
+    ),
+    (
+        "search-100000-events-to-choose-from",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "over 1,000,000,000,000,000,000 candidates", "narrow it"],
+        _write(
+            "space.yaml",
+            "scenario: startup_saas\nevents: {choose_from: ["
+            + ", ".join(f"e{i}" for i in range(100_000))
+            + "]}\n",
+        ),  # fmt: skip
+    ),
+    (
         "search-max-candidates-knob-too-high",
         [*SEARCH, "--space", "space.yaml"],
         ["space.yaml", "max_candidates"],
