@@ -336,6 +336,16 @@ CASES = [
         _write("space.yaml", b"scenario: startup_saas # caf\xe9\nscore: {threshold: [50]}\n"),
     ),
     (
+        "criteria-yaml-over-1mib",
+        ["qualify", "-j", "J", "-c", "c.yaml", "-o", "q.csv"],
+        ["c.yaml", "characters of YAML, more than 1,048,576", "right file"],
+        _write(
+            "c.yaml",
+            "criteria:\n  - name: x\n    events: {any: [demo_completed]}\n"
+            + "# padding\n" * 120_000,
+        ),  # fmt: skip
+    ),
+    (
         "criteria-threshold-nan",
         ["qualify", "-j", "J", "-c", "c.yaml", "-o", "q.csv"],
         ["c.yaml", "criteria[0].score.threshold", "finite"],
