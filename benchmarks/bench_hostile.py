@@ -34,8 +34,9 @@ WRAP = (
     "import json, resource, subprocess, sys, time\n"
     "t = time.perf_counter()\n"
     "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
     "print(json.dumps({'rc': p.returncode, 'wall': time.perf_counter() - t, 'err': p.stderr,\n"
-    "  'rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))\n"
+    "  'cpu': ru.ru_utime + ru.ru_stime, 'rss_mb': ru.ru_maxrss / 1024}))\n"
 )
 MB = 1 << 20
 HEADER = "id,created,engaged,stage,closed\n"
@@ -265,9 +266,11 @@ def main() -> None:
         for name, args in cases.items():
             r = _run(args, w)
             ok = r["rc"] == 2 and r["one_line"] and r["nothing_written"]
-            print(f"{name:42s} exit {r['rc']}  {r['wall']:6.2f} s  {r['rss_mb']:6.0f} MB  "
+            print(f"{name:42s} exit {r['rc']}  {r['wall']:6.2f} s  cpu {r['cpu']:5.2f} s  "
+                  f"{r['rss_mb']:6.0f} MB  "
                   f"{'ok' if ok else 'FAIL'}  {r['line']}")  # fmt: skip
-            rows[name] = {k: r[k] for k in ("rc", "wall", "rss_mb", "one_line", "nothing_written")}
+            keys = ("rc", "wall", "cpu", "rss_mb", "one_line", "nothing_written")
+            rows[name] = {k: r[k] for k in keys}
         rows["report: kernel files of a SIGKILLed run"] = _killed_report(w)
     emit({"bench": "hostile", "cases": rows})
 
