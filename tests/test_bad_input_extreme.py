@@ -23,7 +23,7 @@ from test_bad_input import CRM, GOOD_ROWS, REGIONS, _crm
 
 from qualmodel.criteria.space import load_search_space
 from qualmodel.crm.build import META_TEXT_CHARS, clip_texts
-from qualmodel.experiment.power import local_workers, max_local_workers
+from qualmodel.experiment.power import check_address, local_workers, max_local_workers
 from qualmodel.report import runner
 
 IMP = ["import", "-m", "raw/m.yaml", "--csv", "raw/deals.csv", "--out", "imported"]
@@ -496,3 +496,14 @@ def test_max_candidates_is_the_knob_of_the_space_size():
 def test_local_worker_count_is_bounded_by_the_cpus():
     assert local_workers("local:2") == 2
     assert max_local_workers() == 4 * (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize("address", ["tcp://h:8786", "tcp://h", "tcp://[::1]:8786", "tcp://[::1]"])
+def test_scheduler_addresses_with_a_valid_or_default_port_pass(address):
+    check_address(address)
+
+
+@pytest.mark.parametrize("address", ["tcp://", "tcp://:8786", "tcp://h:0", "tcp://h:65536"])
+def test_scheduler_addresses_without_host_or_with_a_bad_port_are_refused(address):
+    with pytest.raises(Exception, match="port from 1 to 65535"):
+        check_address(address)

@@ -538,8 +538,14 @@ def local_workers(spec: str) -> int:
 
 
 def check_address(spec: str) -> None:
-    """Refuse a ``tcp://host:port`` address without a host or with a port outside 1–65535."""
-    host, _, port = spec[len("tcp://") :].rpartition(":")
+    """Refuse a ``tcp://host:port`` address without a host or with a port outside 1–65535.
+
+    A host alone (``tcp://host``, ``tcp://[::1]``) is left to Dask's default port.
+    """
+    rest = spec[len("tcp://") :]
+    host, sep, port = rest.rpartition(":")
+    if rest and (not sep or rest.endswith("]")):
+        return
     if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ConfigError(
             f"--dask: '{spec}' is not tcp://host:port with a port from 1 to 65535, "
