@@ -6,13 +6,18 @@ folder with the generated inputs: 200 MB CSV values, a 200 MB line without a lin
 256 MB XES attribute, search spaces of 10^9 candidates, 10^9 power replicates, non-finite
 and negative numbers, and TCP addresses where no Dask scheduler answers (local servers on
 127.0.0.1 that send garbage, stay silent or speak HTTP; bounded to 60 s).
-Goals: exit 2, one ``error:`` line, nothing written, wall ≤ 5 s (the Dask cases: within the
-5 s connect timeout plus start-up), peak RSS < 500 MB.
+Goals: exit 2, one ``error:`` line, nothing written, wall ≤ 5 s (the Dask cases: start-up plus
+the connect timeout, ``--dask-timeout``, 5 s by default), peak RSS < 500 MB. Last, a
+``report`` is SIGKILLed once its kernel wrote its connection file, and the next ``report``
+must remove the dead run's kernel folder.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,8 +34,9 @@ WRAP = (
     "import json, resource, subprocess, sys, time\n"
     "t = time.perf_counter()\n"
     "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
     "print(json.dumps({'rc': p.returncode, 'wall': time.perf_counter() - t, 'err': p.stderr,\n"
-    "  'rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))\n"
+    "  'cpu': ru.ru_utime + ru.ru_stime, 'rss_mb': ru.ru_maxrss / 1024}))\n"
 )
 MB = 1 << 20
 HEADER = "id,created,engaged,stage,closed\n"
@@ -63,6 +69,16 @@ def _write_big(path: Path, head: str, size: int, tail: str, fill: bytes = b"x") 
         fh.write(tail.encode())
 
 
+XES_HEAD = b'<?xml version="1.0"?><log><trace><string key="concept:name" value="c1"/><event>'
+BOMB = (
+    "".join(
+        f"{a}: &{a} [{', '.join([f'*{p}'] * 9 if p else ['50'] * 9)}]\n"
+        for p, a in zip(["", "a", "b", "c", "d", "e", "f"], "abcdefg", strict=True)
+    )
+    + "scenario: startup_saas\nscore:\n  events: {demo_completed: 40}\n  threshold: [*g, *g]\n"
+)
+
+
 def _prepare(w: Path) -> None:
     (w / "m.yaml").write_text(MAPPING)
     _write_big(w / "value.csv", HEADER + "1,2020-01-01,,Won,2020-01-10\n2,2020-01-01,,",
@@ -85,6 +101,19 @@ def _prepare(w: Path) -> None:
     (w / "step.yaml").write_text(_space("{min: 0, max: 100, step: 0.0000001}"))
     (w / "nan.yaml").write_text(_space("[50, .nan]"))
     (w / "inf.yaml").write_text(_space("[50]", "[.inf]"))
+    xes_head = XES_HEAD + b'<string key="concept:name" value="'
+    with gzip.open(w / "bomb.xes.gz", "wb", compresslevel=1) as fh:  # 2 GiB in ~2 MB
+        fh.write(xes_head)
+        block = b"v" * (16 * MB)
+        for _ in range(128):
+            fh.write(block)
+        fh.write(b'"/></event></trace></log>')
+    (w / "deep.xes").write_bytes(XES_HEAD + b"<a>" * 3_000_000 + b"</a>" * 3_000_000
+                                 + b"</event></trace></log>")  # fmt: skip
+    (w / "bomb.yaml").write_text(BOMB)
+    (w / "ovf.yaml").write_text(_space("{min: -1e300, max: 1e300, step: 1e-300}"))
+    names = ", ".join(f"e{i}" for i in range(100_000))
+    (w / "many.yaml").write_text(f"scenario: startup_saas\nevents: {{choose_from: [{names}]}}\n")
     subprocess.run([QM, "simulate", "-s", "startup_saas", "-n", "500", "--out", "J"], cwd=w,
                    check=True, capture_output=True)  # fmt: skip
 
@@ -126,6 +155,35 @@ CASES = {
     "power: --replicates 10^9": [*POWER, "--replicates", "1000000000"],
     "power: --seed -1": [*POWER, "--seed", "-1"],
     "power: --alpha nan": [*POWER, "--alpha", "nan"],
+    "xes.gz: expands to a 2 GiB attribute": _log("bomb.xes.gz"),
+    "xes: 3,000,000 nested elements": _log("deep.xes"),
+    "search: YAML alias bomb": _search("-s", "bomb.yaml"),
+    "search: range overflowing a float": _search("-s", "ovf.yaml"),
+    "search: 100,000 events to choose from": _search("-s", "many.yaml"),
+    "compare: --n-boot 10^9": [
+        QM,
+        "compare",
+        "-j",
+        "J",
+        "-c",
+        "startup_saas",
+        "-o",
+        "c.csv",
+        "--n-boot",
+        "1000000000",
+    ],  # fmt: skip
+    "fit-score: --window-days nan": [
+        QM,
+        "fit-score",
+        "-j",
+        "J",
+        "-o",
+        "f.yaml",
+        "--window-days",
+        "nan",
+    ],  # fmt: skip
+    "power: --dask local:100000": [*POWER, "--dask", "local:100000"],
+    "power: --dask tcp port 99999": [*POWER, "--dask", "tcp://127.0.0.1:99999"],
 }
 
 
@@ -140,6 +198,11 @@ def _server(kind: str) -> int:
             try:
                 conn, _ = sock.accept()
             except OSError:
+                for c in conns if kind == "drip" else ():
+                    try:
+                        c.sendall(b"\x01")  # one byte now and then, never a message
+                    except OSError:
+                        pass
                 continue
             conns.append(conn)
             if kind == "garbage":
@@ -166,20 +229,49 @@ def _run(args: list[str], cwd: Path) -> dict:
     return res
 
 
+def _killed_report(w: Path) -> dict:
+    """SIGKILL a report once its kernel has a connection file; the next report removes it."""
+    args = [QM, "report", "-j", "J", "-n", "01", "--no-progress"]
+    proc = subprocess.Popen([*args, "-o", "r1"], cwd=w, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    folder = Path(tempfile.gettempdir()) / f"qualmodel-kernels-{proc.pid}-files"
+    stop = time.monotonic() + 120
+    while time.monotonic() < stop and not (folder.is_dir() and any(folder.iterdir())):
+        time.sleep(0.1)
+    left = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    after_kill = folder.is_dir()
+    nxt = _run([*args, "-o", "r2"], w)
+    removed = after_kill and not folder.exists()
+    print(f"{'report: SIGKILL, then a new report':42s} exit {nxt['rc']}  {nxt['wall']:6.2f} s  "
+          f"{nxt['rss_mb']:6.0f} MB  {'ok' if removed else 'FAIL'}  left {left} after the kill; "
+          f"removed by the next run: {removed}")  # fmt: skip
+    return {"left_after_kill": len(left), "removed_by_next_run": removed, "rc": nxt["rc"],
+            "wall": nxt["wall"], "rss_mb": nxt["rss_mb"]}  # fmt: skip
+
+
 def main() -> None:
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         w = Path(tmp)
         _prepare(w)
         cases = dict(CASES)
-        for kind in ("garbage", "silent", "http"):
+        for kind in ("garbage", "silent", "http", "drip"):
             cases[f"dask: {kind} server"] = [*POWER, "--dask", f"tcp://127.0.0.1:{_server(kind)}"]
+        for kind in ("silent", "drip"):  # the wait is the timeout: 2 s instead of the default 5 s
+            address = f"tcp://127.0.0.1:{_server(kind)}"
+            cases[f"dask: {kind}, --dask-timeout 2"] = [*POWER, "--dask", address,
+                                                        "--dask-timeout", "2"]  # fmt: skip
         for name, args in cases.items():
             r = _run(args, w)
             ok = r["rc"] == 2 and r["one_line"] and r["nothing_written"]
-            print(f"{name:42s} exit {r['rc']}  {r['wall']:6.2f} s  {r['rss_mb']:6.0f} MB  "
+            print(f"{name:42s} exit {r['rc']}  {r['wall']:6.2f} s  cpu {r['cpu']:5.2f} s  "
+                  f"{r['rss_mb']:6.0f} MB  "
                   f"{'ok' if ok else 'FAIL'}  {r['line']}")  # fmt: skip
-            rows[name] = {k: r[k] for k in ("rc", "wall", "rss_mb", "one_line", "nothing_written")}
+            keys = ("rc", "wall", "cpu", "rss_mb", "one_line", "nothing_written")
+            rows[name] = {k: r[k] for k in keys}
+        rows["report: kernel files of a SIGKILLed run"] = _killed_report(w)
     emit({"bench": "hostile", "cases": rows})
 
 

@@ -229,7 +229,7 @@ CASES = [
     (
         "param-seed-negative",
         ["report", "-s", "startup_saas", "-p", "seed=-1", "--out", "r"],
-        ["--param seed", "non-negative"],
+        ["--param seed", "from 0 to 2**63 - 1"],
         None,
     ),
     ("param-n-boot-negative", [*REP, "-p", "n_boot=-5", "--out", "r"], ["--param n_boot"], None),

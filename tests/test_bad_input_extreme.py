@@ -9,6 +9,7 @@ the full-size versions are measured by ``benchmarks/bench_hostile.py``, not here
 
 from __future__ import annotations
 
+import gzip
 import os
 import socket
 import subprocess
@@ -17,10 +18,12 @@ import threading
 import time
 
 import pytest
-from bad_input_helpers import MAPPING, _write, assert_refused, run_cli
+from bad_input_helpers import BOMB, MAPPING, _write, assert_refused, run_cli
 from test_bad_input import CRM, GOOD_ROWS, REGIONS, _crm
 
+from qualmodel.criteria.space import load_search_space
 from qualmodel.crm.build import META_TEXT_CHARS, clip_texts
+from qualmodel.experiment.power import check_address, local_workers, max_local_workers
 from qualmodel.report import runner
 
 IMP = ["import", "-m", "raw/m.yaml", "--csv", "raw/deals.csv", "--out", "imported"]
@@ -31,6 +34,9 @@ LOG_HEADER = "case:concept:name,concept:name,time:timestamp\n"
 POWER = ["power", "--scenario", "startup_saas", "--baseline", "demo_and_budget_need",
          "--candidate", "score_70", "--out", "p.csv"]  # fmt: skip
 SEARCH = ["search", "-j", "J", "--out", "found", "--n-boot", "0"]
+FIT = ["fit-score", "-j", "J", "-o", "fs.yaml"]
+CMP = ["compare", "-j", "J", "-c", "startup_saas", "-o", "c.csv"]
+XES_HEAD = '<?xml version="1.0"?><log><trace><string key="concept:name" value="c1"/><event>'
 
 
 def _space(threshold: str, half_life: str = "[null]", extra: str = "") -> str:
@@ -42,6 +48,19 @@ def _space(threshold: str, half_life: str = "[null]", extra: str = "") -> str:
         f"  half_life_days: {half_life}\n"
         f"{extra}"
     )
+
+
+def _gzip(rel: str, head: bytes, size: int, tail: bytes):
+    """A small ``.gz`` file that expands to ``size`` bytes (written in 1 MiB blocks)."""
+
+    def setup(w):
+        with gzip.open(w / rel, "wb", compresslevel=1) as fh:
+            fh.write(head)
+            for _ in range(size >> 20):
+                fh.write(b"v" * (1 << 20))
+            fh.write(tail)
+
+    return setup
 
 
 def _both(*setups):
@@ -135,7 +154,7 @@ CASES = [
     (
         "power-replicates-1e9",
         [*POWER, "--replicates", "1000000000"],
-        ["n_replicates", "from 10 to 100,000"],
+        ["n_replicates", "over 100,000 per call", "different seeds"],
         None,
     ),
     ("power-leads-1e8", [*POWER, "--n-leads", "100000000"], ["n_leads", "10,000,000"], None),
@@ -197,11 +216,144 @@ CASES = [
     (
         "compare-seed-negative",
         ["compare", "-j", "J", "-c", "startup_saas", "-o", "c.csv", "--seed", "-1"],
-        ["compare_criteria: seed", "0 to 2**63 - 1"],
+        ["--seed", "0 to 2**63 - 1"],
         None,
     ),
     ("power-seed-negative", [*POWER, "--seed", "-1"], ["--seed", "0 to 2**63 - 1"], None),
     ("power-alpha-nan", [*POWER, "--alpha", "nan"], ["alpha", "finite"], None),
+    ("power-dask-timeout-inf", [*POWER, "--dask-timeout", "inf"], ["--dask-timeout"], None),
+    # more of each class
+    (
+        "csv-field-limit-knob-out-of-range",
+        IMP,
+        ["raw/m.yaml", "max_field_bytes", "1024"],
+        _write("raw/m.yaml", MAPPING + "csv: {max_field_bytes: 10}\n"),
+    ),
+    (
+        "mapping-lead-id-pad-1e9",
+        IMP,
+        ["raw/m.yaml", "lead_id.pad", "less than or equal to 32"],
+        _write(
+            "raw/m.yaml", MAPPING.replace("lead_id: id", "lead_id: {column: id, pad: 1000000000}")
+        ),
+    ),
+    (
+        "report-param-n-boot-1e9",
+        ["report", "--journeys", "J", "--no-progress", "-p", "n_boot=1000000000", "--out", "r"],
+        ["--param n_boot", "100,000"],
+        None,
+    ),
+    (
+        "report-param-seed-2-64",
+        ["report", "--journeys", "J", "--no-progress", "-p", f"seed={2**64}", "--out", "r"],
+        ["--param seed", "2**63 - 1"],
+        None,
+    ),
+    (
+        "xes-gzip-expands-to-a-huge-attribute",
+        ["import", "-m", "event_log", "--history", "raw/log.xes.gz", "--out", "imported"],
+        ["raw/log.xes.gz", "an element longer than", "csv.max_field_bytes"],
+        _gzip(
+            "raw/log.xes.gz",
+            (XES_HEAD + '<string key="concept:name" value="').encode(),
+            4 << 20,
+            b'"/></event></trace></log>',
+        ),  # fmt: skip
+    ),
+    (
+        "xes-nesting-too-deep",
+        ["import", "-m", "event_log", "--history", "raw/log.xes", "--out", "imported"],
+        ["raw/log.xes", "nested deeper than 100 levels"],
+        _write("raw/log.xes", XES_HEAD + "<a>" * 5000 + "</a>" * 5000 + "</event></trace></log>"),
+    ),
+    (
+        "search-range-overflows-a-float",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "over 1,000,000,000,000,000,000 candidates"],
+        _write("space.yaml", _space("{min: -1e300, max: 1e300, step: 1e-300}")),
+    ),
+    (
+        "search-100000-events-to-choose-from",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "over 1,000,000,000,000,000,000 candidates", "narrow it"],
+        _write(
+            "space.yaml",
+            "scenario: startup_saas\nevents: {choose_from: ["
+            + ", ".join(f"e{i}" for i in range(100_000))
+            + "]}\n",
+        ),  # fmt: skip
+    ),
+    (
+        "search-max-candidates-knob-too-high",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "max_candidates"],
+        _write("space.yaml", _space("[50]", extra="max_candidates: 100000000000\n")),
+    ),
+    ("compare-n-boot-1e9", [*CMP, "--n-boot", "1000000000"], ["--n-boot", "100,000"], None),
+    (
+        "power-local-workers-1e5",
+        [*POWER, "--dask", "local:100000"],
+        ["local:100000", "worker count from 1 to"],
+        None,
+    ),
+    (
+        "power-tcp-port-out-of-range",
+        [*POWER, "--dask", "tcp://127.0.0.1:99999"],
+        ["tcp://127.0.0.1:99999", "port from 1 to 65535"],
+        None,
+    ),  # fmt: skip
+    (
+        "fit-score-max-count-1e12",
+        [*FIT, "--max-count", "1000000000000"],
+        ["max_count", "1,000,000"],
+        None,
+    ),  # fmt: skip
+    ("fit-score-window-nan", [*FIT, "--window-days", "nan"], ["window_days", "finite"], None),
+    ("fit-score-window-inf", [*FIT, "--window-days", "inf"], ["window_days", "finite"], None),
+    ("fit-score-points-inf", [*FIT, "--points-per-logit", "inf"], ["points_per_logit"], None),
+    ("fit-score-target-p-2", [*FIT, "--target-probability", "2"], ["target_probability"], None),
+    ("cure-zero-time-nan", ["cure", "-j", "J", "--zero-time", "nan"], ["--zero-time"], None),
+    ("compare-horizon-inf", [*CMP, "--horizon-days", "inf"], ["--horizon-days"], None),
+    (
+        "simulate-seed-2-64",
+        ["simulate", "-n", "50", "--out", "s", "--seed", str(2**64)],
+        ["seed", "2**63 - 1"],
+        None,
+    ),  # fmt: skip
+    (
+        "search-space-alias-bomb",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "alias", "write the value out"],
+        _write(
+            "space.yaml",
+            BOMB.replace("criteria:", "score:\n  events: {demo_completed: 40}\n  threshold:"),
+        ),  # fmt: skip
+    ),
+    (
+        "search-space-not-utf8",
+        [*SEARCH, "--space", "space.yaml"],
+        ["space.yaml", "not UTF-8", "byte 0xe9"],
+        _write("space.yaml", b"scenario: startup_saas # caf\xe9\nscore: {threshold: [50]}\n"),
+    ),
+    (
+        "criteria-yaml-over-1mib",
+        ["qualify", "-j", "J", "-c", "c.yaml", "-o", "q.csv"],
+        ["c.yaml", "characters of YAML, more than 1,048,576", "right file"],
+        _write(
+            "c.yaml",
+            "criteria:\n  - name: x\n    events: {any: [demo_completed]}\n"
+            + "# padding\n" * 120_000,
+        ),  # fmt: skip
+    ),
+    (
+        "criteria-threshold-nan",
+        ["qualify", "-j", "J", "-c", "c.yaml", "-o", "q.csv"],
+        ["c.yaml", "criteria[0].score.threshold", "finite"],
+        _write(
+            "c.yaml",
+            "criteria:\n  - name: x\n    score: {threshold: .nan, events: {demo_completed: 30}}\n",
+        ),  # fmt: skip
+    ),
 ]
 
 
@@ -239,12 +391,21 @@ class _FakeServer:
             try:
                 conn, _ = self.sock.accept()
             except OSError:
+                self._drip()
                 continue
             self.conns.append(conn)
             if self.kind == "garbage":
                 conn.sendall(b"\xff" * 64)
             elif self.kind == "http":
                 conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    def _drip(self) -> None:
+        """``drip``: one byte per connection every half second, never a whole message."""
+        for conn in self.conns if self.kind == "drip" else ():
+            try:
+                conn.sendall(b"\x01")
+            except OSError:
+                pass
 
     def close(self) -> None:
         self.stop = 0
@@ -253,12 +414,13 @@ class _FakeServer:
         self.sock.close()
 
 
-@pytest.mark.parametrize("kind", ["garbage", "silent", "http"])
+@pytest.mark.parametrize("kind", ["garbage", "silent", "http", "drip"])
 def test_an_address_that_is_not_a_scheduler_is_one_line(kind, world, capsys):
     server = _FakeServer(kind)
     try:
-        args = [*POWER, "--dask", f"tcp://127.0.0.1:{server.port}"]
+        args = [*POWER, "--dask", f"tcp://127.0.0.1:{server.port}", "--dask-timeout", "1.5"]
         line = assert_refused(args, world, capsys, ["no Dask scheduler answered", "local:N"])
+        assert "within 1.5 s" in line
         assert f"127.0.0.1:{server.port}" in line
     finally:
         server.close()
@@ -267,8 +429,8 @@ def test_an_address_that_is_not_a_scheduler_is_one_line(kind, world, capsys):
 def test_a_closed_port_is_one_line(world, capsys):
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]  # closed again when the block ends
-    assert_refused([*POWER, "--dask", f"tcp://127.0.0.1:{port}"], world, capsys,
-                   ["no Dask scheduler answered"])  # fmt: skip
+    args = [*POWER, "--dask", f"tcp://127.0.0.1:{port}", "--dask-timeout", "1"]
+    assert_refused(args, world, capsys, ["no Dask scheduler answered"])
 
 
 def test_meta_keeps_long_data_values_short():
@@ -292,3 +454,56 @@ def test_kernel_files_of_a_killed_run_are_removed(tmp_path, monkeypatch):
     assert not stale.exists()
     assert mine.name == f"{runner.KERNEL_DIR_PREFIX}{os.getpid()}-files"
     assert (mine.stat().st_mode & 0o777) == 0o700
+
+
+def test_raised_field_limit_reads_long_values(world, capsys):
+    """``csv.max_field_bytes`` is the knob: a value over the default limit imports when raised."""
+    _write("raw/m.yaml", MAPPING + "csv: {max_field_bytes: 4194304}\n")(world)
+    rows = f"id,created,engaged,stage,closed,note\n1,2020-01-01,,Open,,{'x' * 2_000_000}\n"
+    _write("raw/deals.csv", rows)(world)
+    code, _, err = run_cli(IMP, capsys)
+    assert code == 0, err[:300]
+
+
+def test_a_long_value_in_an_error_line_is_shortened(world, capsys):
+    """An error that quotes a data value quotes its start and length, not 2 MB."""
+    _write("raw/m.yaml", MAPPING + "csv: {max_field_bytes: 4194304}\n")(world)
+    _write("raw/deals.csv", HEADER + f"1,2020-01-01,,{'x' * 2_000_000},\n")(world)
+    line = assert_refused(IMP, world, capsys, ["column 'stage'", "(2,000,000 characters)"])
+    assert len(line) < 1_000
+
+
+def test_long_values_are_imported_but_not_copied_into_meta(world, capsys):
+    """A 300,000-character activity (under the limit) is imported; meta.json stays small."""
+    rows = (
+        "c1,A_SUBMITTED,2024-01-01T00:00:00Z\nc1,A_ACCEPTED,2024-01-02T00:00:00Z\n"
+        f"c1,{'Z' * 300_000},2024-01-03T00:00:00Z\n"
+    )
+    _write("raw/log.csv", LOG_HEADER + rows)(world)
+    code, _, err = run_cli(LOG, capsys)
+    assert code == 0, err[:300]
+    meta = (world / "imported" / "meta.json").read_text(encoding="utf-8")
+    assert len(meta) < 5_000 and "(300,000 characters)" in meta
+
+
+def test_max_candidates_is_the_knob_of_the_space_size():
+    text = _space("{min: 0, max: 29999, step: 1}")
+    with pytest.raises(Exception, match="30,000 candidates, more than max_candidates"):
+        load_search_space(text)
+    assert load_search_space(text + "max_candidates: 40000\n").n_candidates() == 30_000
+
+
+def test_local_worker_count_is_bounded_by_the_cpus():
+    assert local_workers("local:2") == 2
+    assert max_local_workers() == 4 * (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize("address", ["tcp://h:8786", "tcp://h", "tcp://[::1]:8786", "tcp://[::1]"])
+def test_scheduler_addresses_with_a_valid_or_default_port_pass(address):
+    check_address(address)
+
+
+@pytest.mark.parametrize("address", ["tcp://", "tcp://:8786", "tcp://h:0", "tcp://h:65536"])
+def test_scheduler_addresses_without_host_or_with_a_bad_port_are_refused(address):
+    with pytest.raises(Exception, match="port from 1 to 65535"):
+        check_address(address)

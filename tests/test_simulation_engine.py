@@ -321,8 +321,9 @@ def test_scenario_object_path_and_defaults(tmp_path):
         ({"n_leads": -5}, "n_leads must be a positive integer"),
         ({"n_leads": 2.5}, "n_leads must be a positive integer, got 2.5"),
         ({"n_leads": True}, "n_leads must be a positive integer"),
-        ({"n_leads": 10, "seed": -1}, "seed must be a non-negative integer, got -1"),
-        ({"n_leads": 10, "seed": "x"}, "seed must be a non-negative integer"),
+        ({"n_leads": 10, "seed": -1}, r"seed must be a whole number 0 … 2\*\*63 - 1, got -1"),
+        ({"n_leads": 10, "seed": 2**63}, "seed must be a whole number"),
+        ({"n_leads": 10, "seed": "x"}, "seed must be a whole number"),
     ],
 )
 def test_bad_parameters(kwargs, match):

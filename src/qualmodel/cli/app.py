@@ -45,9 +45,21 @@ def version() -> None:
     print(__version__)
 
 
+#: Longest word (a run without spaces) quoted in full in an error line; longer ones, such as
+#: a huge data value echoed back, are shortened to their start and their length.
+MAX_ERROR_WORD = 200
+
+
+def _short(word: str) -> str:
+    if len(word) <= MAX_ERROR_WORD:
+        return word
+    body = word.rstrip(";,.:)'\"")
+    return f"{body[:80]}…({len(body):,} characters){word[len(body) :]}"
+
+
 def fail(message: str) -> None:
     """Print ``error: message`` as one line on stderr and exit with code 2."""
-    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    print(f"error: {' '.join(_short(w) for w in str(message).split())}", file=sys.stderr)
     raise SystemExit(EXIT_USAGE)
 
 

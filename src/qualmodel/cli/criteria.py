@@ -10,6 +10,7 @@ import typer
 
 from qualmodel.cli.app import app
 from qualmodel.core.atomic import write_csv_atomic
+from qualmodel.core.checks import MAX_BOOT, check_count, check_number, check_seed
 from qualmodel.core.errors import ConfigError
 from qualmodel.core.safety import check_output, refuse_overlap
 
@@ -138,10 +139,9 @@ def compare_cmd(
     from qualmodel.criteria.compare import compare_criteria, pairwise_tests
     from qualmodel.journeys.contract import Journeys
 
-    if n_boot < 0:
-        raise ConfigError(f"--n-boot must be ≥ 0, got {n_boot}")
-    if not horizon_days > 0:
-        raise ConfigError(f"--horizon-days must be positive, got {horizon_days}")
+    check_count("--n-boot", n_boot, low=0, high=MAX_BOOT)
+    check_number("--horizon-days", horizon_days, low=0, low_open=True)
+    check_seed("--seed", seed)
     _guard({"--out": out, "--pairwise": pairwise}, journeys, criteria, force)
     jr = Journeys.read(journeys)
     _check_stamp(jr, start, "--start", journeys)

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from qualmodel.cli.app import app
+from qualmodel.core.checks import check_number
 
 
 @app.command("cure")
@@ -56,6 +57,7 @@ def cure_command(
     from qualmodel.survival.headline import cure_support
     from qualmodel.survival.models import ModelWarning, cure_model
 
+    check_number("--zero-time", zero_time, low=0, low_open=True)
     data = Journeys.read(journeys)
     plan = cli_plan(data, start, target, competing)
     table = time_to_event(

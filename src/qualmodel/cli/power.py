@@ -10,7 +10,7 @@ import typer
 
 from qualmodel.cli.app import app
 from qualmodel.core.atomic import temp_paths
-from qualmodel.core.checks import check_seed
+from qualmodel.core.checks import check_number, check_seed
 from qualmodel.core.errors import ConfigError
 from qualmodel.core.safety import check_output, refuse_overlap
 
@@ -62,6 +62,10 @@ def power_cmd(
     dask: Annotated[
         str | None, typer.Option("--dask", help="local:N or tcp://host:port (default in-process).")
     ] = None,
+    dask_timeout: Annotated[
+        float,
+        typer.Option("--dask-timeout", help="Seconds to wait for a tcp:// scheduler (0–600]."),
+    ] = 5.0,
     chunk_size: Annotated[
         int | None,
         typer.Option("--chunk-size", help="Replicates per Dask task (default: automatic)."),
@@ -90,6 +94,7 @@ def power_cmd(
     metrics = [m.strip() for m in metric.split(",") if m.strip()]
     validate_arguments(metrics, ns, n_replicates, alpha)
     check_seed("--seed", seed)
+    check_number("--dask-timeout", dask_timeout, low=0, high=600, low_open=True)
     if chunk_size is not None and chunk_size < 1:
         raise ConfigError(f"--chunk-size: must be ≥ 1, got {chunk_size}")
     outputs = {"--out": out, "--plot": plot}
@@ -104,7 +109,7 @@ def power_cmd(
     show = sys.stderr.isatty() if progress is None else progress
     kw = dict(metric=metrics, n_leads=ns, n_replicates=n_replicates, alpha=alpha, seed=seed)
     kw.update(chunk_size=chunk_size, mde_power=mde_power, progress=show)
-    client = connect(dask) if dask else None
+    client = connect(dask, dask_timeout) if dask else None
     try:
         table = power(scenario, baseline, candidate, client=client, **kw)
     finally:

@@ -12,11 +12,13 @@ from typing import Any
 
 from qualmodel.core.errors import ConfigError
 
-__all__ = ["check_count", "check_number", "check_seed"]
+__all__ = ["MAX_BOOT", "MAX_SEED", "check_count", "check_number", "check_seed"]
 
 #: Largest seed: numpy's SeedSequence takes any non-negative integer; 2**63 - 1 keeps it
 #: an int64 everywhere (CSV, JSON, Dask).
 MAX_SEED = 2**63 - 1
+#: Most bootstrap resamples per call (``compare``, ``search``): the CIs settle long before.
+MAX_BOOT = 100_000
 
 
 def check_seed(name: str, value: Any) -> int:

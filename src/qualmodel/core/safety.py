@@ -83,6 +83,11 @@ _NoAliasLoader.add_constructor(
 )
 
 
+#: Longest YAML document read (characters): criteria, scenario, mapping and search-space
+#: files are a few kilobytes; parsing is slow enough that a huge file would take minutes.
+MAX_YAML_CHARS = 1 << 20
+
+
 def load_yaml(text: str, where: str, error: type[QualmodelError] = ConfigError) -> Any:
     """Parse YAML text safely (no Python objects, no aliases, checked dates).
 
@@ -105,6 +110,12 @@ def load_yaml(text: str, where: str, error: type[QualmodelError] = ConfigError) 
     QualmodelError
         One line naming ``where``, the line and column, the problem and the fix.
     """
+    if len(text) > MAX_YAML_CHARS:
+        raise error(
+            f"{where}: {len(text):,} characters of YAML, more than {MAX_YAML_CHARS:,}; "
+            f"criteria, scenario, mapping and search-space files are far smaller — check "
+            f"that this is the right file, or split it"
+        )
     try:
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

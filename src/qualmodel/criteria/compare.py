@@ -36,7 +36,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from qualmodel.core.checks import check_seed
+from qualmodel.core.checks import MAX_BOOT, check_count, check_number, check_seed
 from qualmodel.core.errors import ConfigError, preview
 from qualmodel.criteria.engine import Criterion, qualify
 from qualmodel.journeys.contract import Journeys
@@ -307,8 +307,8 @@ def compare_criteria(
     """
     if not criteria:
         raise ConfigError("compare_criteria: give at least one criterion")
-    if n_boot < 0:
-        raise ConfigError(f"compare_criteria: n_boot must be ≥ 0, got {n_boot}")
+    check_count("compare_criteria: n_boot", n_boot, low=0, high=MAX_BOOT)
+    check_number("compare_criteria: horizon_days", horizon_days, low=0, low_open=True)
     check_seed("compare_criteria: seed", seed)
     leads = journeys.leads
     start_ns = _stamp(leads, start, "start")

@@ -35,6 +35,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from qualmodel.core.checks import check_count, check_number
 from qualmodel.core.errors import ConfigError
 from qualmodel.criteria.schema import AttributePoints, Criterion, EventPoints, ScoreRule
 from qualmodel.journeys.contract import TRUTH_PREFIX, Journeys
@@ -42,6 +43,9 @@ from qualmodel.journeys.contract import TRUTH_PREFIX, Journeys
 __all__ = ["FittedScore", "fit_score_criterion", "scoring_features"]
 
 _DAY_NS = 86_400 * 10**9
+#: Longest counting window (days) and largest cap per event type.
+MAX_DAYS = 36_500
+MAX_COUNT = 1_000_000
 _BANT_COLUMN = {"budget": "budget_confirmed", "authority": "authority", "need": "need"}
 
 
@@ -128,8 +132,10 @@ def scoring_features(
     leads = journeys.leads
     if start not in leads.columns:
         raise ConfigError(f"scoring_features: start column '{start}' not in leads")
-    if max_count < 1:
-        raise ConfigError("scoring_features: max_count must be ≥ 1")
+    check_count("scoring_features: max_count", max_count, high=MAX_COUNT)
+    if window_days is not None:
+        check_number("scoring_features: window_days", window_days, low=0, high=MAX_DAYS,
+                     low_open=True)  # fmt: skip
     names = list(events) if events is not None else journeys.event_names
     unknown = sorted(set(names) - set(journeys.event_names))
     if unknown:
@@ -370,8 +376,10 @@ def fit_score_criterion(
     leads = journeys.leads
     if not 0 < conf_level < 1:
         raise ConfigError(f"fit_score_criterion: conf_level must be in (0, 1), got {conf_level}")
-    if points_per_logit <= 0:
-        raise ConfigError("fit_score_criterion: points_per_logit must be positive")
+    check_number("fit_score_criterion: points_per_logit", points_per_logit, low=0, low_open=True)
+    if target_probability is not None:
+        check_number("fit_score_criterion: target_probability", target_probability, low=0,
+                     high=1, low_open=True, high_open=True)  # fmt: skip
     y = _outcome(leads, outcome)
     ev = scoring_features(
         journeys, events, start=start, window_days=window_days, max_count=max_count

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from qualmodel.core.checks import check_count, check_number, check_seed
+from qualmodel.core.checks import MAX_BOOT, check_count, check_number, check_seed
 from qualmodel.core.errors import ConfigError, preview
 from qualmodel.criteria.compare import compare_criteria, qualification_table
 from qualmodel.criteria.engine import Criterion, scenario_criteria
@@ -286,7 +286,7 @@ def _check_search_args(objective: str, capacity_per_week: float | None, **number
     if numbers["mature_days"] is not None:
         check_number("search_criteria: mature_days", numbers["mature_days"], low=0)
     check_count("search_criteria: min_qualified", numbers["min_qualified"], low=0)
-    check_count("search_criteria: n_boot", numbers["n_boot"], low=0, high=100_000)
+    check_count("search_criteria: n_boot", numbers["n_boot"], low=0, high=MAX_BOOT)
 
 
 def _sal_outcomes(leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -29,17 +29,16 @@ occurrences; both per-fact / per-event vectors are built once from the sorted ev
 from __future__ import annotations
 
 import itertools
-import math
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qualmodel.core.errors import ConfigError, preview
+from qualmodel.core.safety import load_yaml, read_text
 from qualmodel.criteria.engine import (
     AttributePoints,
     BantRule,
@@ -66,6 +65,9 @@ __all__ = [
 INF = np.iinfo(np.int64).max  # "never" in int64 ns
 #: Default of a space's ``max_candidates``: larger spaces are refused before any work.
 MAX_CANDIDATES = 20_000
+#: Counts stop here (far above any ``max_candidates``), so counting stays instant however
+#: large the declared ranges are.
+COUNT_CAP = 10**18
 _NAT = np.iinfo(np.int64).min
 
 
@@ -88,7 +90,8 @@ class Range(_Model):
 
     def count(self) -> int:
         """Count the grid values without listing them."""
-        return int(np.floor((self.max - self.min) / self.step + 1e-9)) + 1
+        steps = (self.max - self.min) / self.step  # inf when the range overflows a float
+        return COUNT_CAP if not steps < COUNT_CAP else int(np.floor(steps + 1e-9)) + 1
 
     def values(self) -> list[float]:
         """Return the grid values (``max`` included when it lies on the grid)."""
@@ -169,7 +172,13 @@ class _SubsetSpace(_Model):
             return len({tuple(dict.fromkeys(o)) for o in self.options})
         items = len(dict.fromkeys(self.choose_from))
         top = items if self.max_size is None else min(self.max_size, items)
-        return sum(math.comb(items, k) for k in range(top + 1))
+        total = term = 1  # C(items, 0); stop once the count is beyond any limit
+        for k in range(top):
+            term = term * (items - k) // (k + 1)
+            total += term
+            if total >= COUNT_CAP:
+                return COUNT_CAP
+        return total
 
 
 class BantSpace(_SubsetSpace):
@@ -208,7 +217,9 @@ class SearchSpace(_Model):
         score = 1 if self.score is None else self.score.count() + self.score.optional
         bant = 1 if self.bant is None else self.bant.count()
         events = 1 if self.events is None else self.events.count()
-        return score * bant * events - (self.score is None or self.score.optional)
+        if max(score, bant, events) >= COUNT_CAP:
+            return COUNT_CAP
+        return min(score * bant * events - (self.score is None or self.score.optional), COUNT_CAP)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -251,6 +262,31 @@ def _where(err: dict[str, Any]) -> str:
     return out or "(top level)"
 
 
+def _space_data(source: dict | str | Path) -> tuple[str, Any]:
+    """Label and parsed document of a space given as a mapping, a path, a name or YAML text.
+
+    Files are read as UTF-8 and parsed without anchors or aliases
+    (:func:`qualmodel.core.safety.load_yaml`), so an alias "bomb" cannot expand.
+    """
+    if isinstance(source, dict):
+        return "<search space>", source
+    where, text = "<search space>", str(source)
+    if isinstance(source, Path) or "\n" not in text:
+        if not isinstance(source, Path) and text in list_search_spaces():
+            path = _spaces_dir() / f"{text}.yaml"
+        elif isinstance(source, Path) or text.endswith((".yaml", ".yml")):
+            path = Path(text)
+        else:
+            raise ConfigError(
+                f"{text}: not a search space file or built-in name; use a .yaml path or one "
+                f"of {', '.join(list_search_spaces())}"
+            )
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such search space file; check the path")
+        where, text = path.name, read_text(path, "search space file", ConfigError)
+    return where, load_yaml(text, where)
+
+
 def load_search_space(source: SearchSpace | dict | str | Path) -> SearchSpace:
     """Load and validate a search space.
 
@@ -271,29 +307,7 @@ def load_search_space(source: SearchSpace | dict | str | Path) -> SearchSpace:
     """
     if isinstance(source, SearchSpace):
         return source
-    where = "<search space>"
-    data: Any = source
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
-        text = str(source)
-        if not isinstance(source, Path) and text in list_search_spaces():
-            path = _spaces_dir() / f"{text}.yaml"
-        elif isinstance(source, Path) or text.endswith((".yaml", ".yml")):
-            path = Path(text)
-        else:
-            raise ConfigError(
-                f"{text}: not a search space file or built-in name; use a .yaml path or one "
-                f"of {', '.join(list_search_spaces())}"
-            )
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such search space file; check the path")
-        where, data = path.name, path.read_text(encoding="utf-8")
-    if isinstance(data, str):
-        try:
-            data = yaml.safe_load(data)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            pos = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-            raise ConfigError(f"{where}: invalid YAML{pos}; fix the syntax") from None
+    where, data = _space_data(source)
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with score/bant/events keys")
     try:
@@ -312,7 +326,8 @@ def load_search_space(source: SearchSpace | dict | str | Path) -> SearchSpace:
     n = space.n_candidates()
     if n > space.max_candidates:
         raise ConfigError(
-            f"{where}: the space defines {n:,} candidates, more than max_candidates "
+            f"{where}: the space defines {'over ' if n >= COUNT_CAP else ''}{n:,} candidates, "
+            f"more than max_candidates "
             f"({space.max_candidates:,}); narrow it (a coarser score.threshold step, fewer "
             f"half-lives or subsets) or raise max_candidates"
         )

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping as AbcMapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -161,12 +161,16 @@ class DateOptions(StrictModel):
     dayfirst: bool = False
 
 
+#: Widest zero-padding of digit-only lead ids (``lead_id.pad``).
+MAX_PAD = 32
+
+
 class LeadIdSpec(StrictModel):
     """The lead id column; digit-only ids are zero-padded so string order = numeric order."""
 
     column: str | None = None
     prefix: str = ""
-    pad: int | Literal["auto"] | None = "auto"
+    pad: Annotated[int, Field(ge=0, le=MAX_PAD)] | Literal["auto"] | None = "auto"
 
     @model_validator(mode="before")
     @classmethod

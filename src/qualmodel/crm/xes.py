@@ -169,6 +169,8 @@ class _Collector:
 
 #: Default of ``max_element_bytes``: the longest XML element (with its attributes) read.
 MAX_ELEMENT_BYTES = 1 << 20
+#: Deepest element nesting read (XES logs nest about 5 levels; lists and containers a few more).
+MAX_DEPTH = 100
 
 
 def read_xes(
@@ -203,20 +205,32 @@ def read_xes(
     ------
     InputError
         Missing file, damaged gzip, malformed XML (with line and column), an element over
-        ``max_element_bytes``, or a file without any ``<trace>``.
+        ``max_element_bytes``, elements nested deeper than ``MAX_DEPTH``, or a file
+        without any ``<trace>``.
     """
     path = Path(path)
     col = _Collector(list(dict.fromkeys(columns)))
     parser = expat.ParserCreate()
     parser.ordered_attributes = True
     start, end = col.handlers()
-    last = [0]  # byte offset of the latest complete start tag
+    last = [0, 0]  # byte offset of the latest complete start tag, nesting depth
 
     def start_seen(tag: str, attrs: list[str]) -> None:
         last[0] = parser.CurrentByteIndex
+        last[1] += 1
+        if last[1] > MAX_DEPTH:
+            raise InputError(
+                f"{path}: near byte {last[0]:,} of the XML: elements nested deeper than "
+                f"{MAX_DEPTH} levels (an XES log needs about 5); the file is corrupt or not "
+                f"an XES log — export the log again"
+            )
         start(tag, attrs)
 
-    parser.StartElementHandler, parser.EndElementHandler = start_seen, end
+    def end_seen(tag: str) -> None:
+        last[1] -= 1
+        end(tag)
+
+    parser.StartElementHandler, parser.EndElementHandler = start_seen, end_seen
     fed = 0
     try:
         with _open(path) as fh:

@@ -16,6 +16,7 @@ executor (in-process or a ``dask.distributed`` client) and its worker count.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -233,6 +234,12 @@ def validate_arguments(metric, n_leads, n_replicates, alpha) -> list[str]:
         raise ConfigError(
             f"power: n_leads {max(ns):,} per arm is over {MAX_LEADS:,}; a power study needs "
             f"far fewer leads (the MDE shrinks with the square root of n)"
+        )
+    if isinstance(n_replicates, int) and n_replicates > MAX_REPLICATES:
+        raise ConfigError(
+            f"power: n_replicates {n_replicates:,} is over {MAX_REPLICATES:,} per call (there "
+            f"the Monte-Carlo error of a power is below 0.2 points); for more, run several "
+            f"calls with different seeds and pool their rows"
         )
     check_count("power: n_replicates", n_replicates, low=10, high=MAX_REPLICATES)
     check_number("power: alpha", alpha, low=0, high=1, low_open=True, high_open=True)
@@ -511,6 +518,41 @@ def local_cluster(n_workers: int):
         )
 
 
+def max_local_workers() -> int:
+    """Most workers of a ``local:N`` cluster: four per CPU of this machine."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def local_workers(spec: str) -> int:
+    """Worker count of a ``local:N`` address: a whole number from 1 to :func:`max_local_workers`."""
+    try:
+        n = int(spec.split(":", 1)[1])
+    except ValueError:
+        n = 0
+    if not 1 <= n <= max_local_workers():
+        raise ConfigError(
+            f"--dask: '{spec}' needs a worker count from 1 to {max_local_workers()} (four per "
+            f"CPU of this machine), e.g. local:2; for more, start a scheduler and use tcp://"
+        )
+    return n
+
+
+def check_address(spec: str) -> None:
+    """Refuse a ``tcp://host:port`` address without a host or with a port outside 1–65535.
+
+    A host alone (``tcp://host``, ``tcp://[::1]``) is left to Dask's default port.
+    """
+    rest = spec[len("tcp://") :]
+    host, sep, port = rest.rpartition(":")
+    if rest and (not sep or rest.endswith("]")):
+        return
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(
+            f"--dask: '{spec}' is not tcp://host:port with a port from 1 to 65535, "
+            f"e.g. tcp://127.0.0.1:8786"
+        )
+
+
 def _remote_client(spec: str, timeout: float):
     """Connect to a scheduler within ``timeout`` seconds, whatever answers at the address.
 
@@ -558,13 +600,8 @@ def connect(spec: str, timeout: float = 5.0):
     distributed.Client
     """
     if spec.startswith("local:"):
-        try:
-            n = int(spec.split(":", 1)[1])
-        except ValueError:
-            n = 0
-        if n < 1:
-            raise ConfigError(f"--dask: '{spec}' needs a worker count ≥ 1, e.g. local:2")
-        return local_cluster(n)
+        return local_cluster(local_workers(spec))
     if spec.startswith("tcp://"):
+        check_address(spec)
         return _remote_client(spec, timeout)
     raise ConfigError(f"--dask: expected local:N or tcp://host:port, got '{spec}'")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qualmodel.core.checks import MAX_BOOT, MAX_SEED
 from qualmodel.core.errors import ConfigError
 from qualmodel.report.helpers import (
     SIMULATION_PARAMETERS,
@@ -103,8 +104,12 @@ def _positive_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 50_000_000
 
 
-def _non_negative_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+def _seed(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_SEED
+
+
+def _boot(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_BOOT
 
 
 def _positive_days(v: Any) -> bool:
@@ -116,8 +121,8 @@ def _positive_days(v: Any) -> bool:
 #: ``--param`` values before any kernel starts: name → (test, allowed values).
 PARAMETER_RULES: dict[str, tuple[Any, str]] = {
     "n_leads": (_positive_int, "an integer from 1 to 50,000,000"),
-    "seed": (_non_negative_int, "a non-negative integer"),
-    "n_boot": (_non_negative_int, "a non-negative integer (0: no bootstrap)"),
+    "seed": (_seed, "an integer from 0 to 2**63 - 1"),
+    "n_boot": (_boot, "an integer from 0 to 100,000 (0: no bootstrap)"),
     "horizon_days": (_positive_days, "a number of days in (0, 36500]"),
     "ripe_days": (_positive_days, "a number of days in (0, 36500]"),
     "target": (lambda v: v is None or v in ("sqo_at", "won_at"), "sqo_at, won_at or None"),

@@ -157,8 +157,8 @@ def check_params(n_leads: Any, seed: Any) -> tuple[int, int]:
         raise ConfigError(f"n_leads must be a positive integer, got {n_leads!r}; pass e.g. 10000")
     if n_leads > 50_000_000:
         raise ConfigError(f"n_leads={n_leads} is too large (max 50,000,000); simulate in parts")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}; pass e.g. 0")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**63:
+        raise ConfigError(f"seed must be a whole number 0 … 2**63 - 1, got {seed!r}; pass e.g. 0")
     return int(n_leads), int(seed)
 
 
