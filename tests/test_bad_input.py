@@ -236,7 +236,7 @@ CASES = [
     (
         "param-target-unknown",
         [*REP, "-p", "target=signed_at", "--out", "r"],
-        ["--param target", "sqo_at, won_at"],
+        ["--param target 'signed_at'", "no such stage", "won"],
         None,
     ),
     # 4. YAML alias bombs: one safe loader for every file

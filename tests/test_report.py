@@ -790,3 +790,19 @@ def test_keep_journeys_refuses_a_folder_it_did_not_simulate(tiny_notebooks, tmp_
     assert (foreign / "notes.txt").read_text() == "keep me"
     # no staging folder left behind (only the marker of a qualmodel reports folder)
     assert [p.name for p in out.iterdir()] in ([], [".qualmodel-output.json"])
+
+
+def test_target_parameter_accepts_stems_columns_and_the_datas_labels():
+    import qualmodel as qm
+    from qualmodel.report.plan import check_target
+
+    j = qm.simulate("startup_saas", n_leads=300, seed=1)
+    for name in ("won", "won_at", "SQO", "sqo"):
+        check_target({"02-time-to-sqo": {"target": name}}, j)
+        check_target({"02-time-to-sqo": {"target": name}})  # simulated scenarios
+    labelled = qm.Journeys(j.leads, j.events, {**j.meta, "outcomes": {"approved": "won"}})
+    check_target({"02-time-to-sqo": {"target": "approved"}}, labelled)
+    with pytest.raises(ConfigError, match="--param target 'signed': no such stage"):
+        check_target({"02-time-to-sqo": {"target": "signed"}}, j)
+    with pytest.raises(ConfigError, match="no such stage; use one of"):
+        check_target({"02-time-to-sqo": {"target": "signed"}})

@@ -125,7 +125,10 @@ PARAMETER_RULES: dict[str, tuple[Any, str]] = {
     "n_boot": (_boot, "an integer from 0 to 100,000 (0: no bootstrap)"),
     "horizon_days": (_positive_days, "a number of days in (0, 36500]"),
     "ripe_days": (_positive_days, "a number of days in (0, 36500]"),
-    "target": (lambda v: v is None or v in ("sqo_at", "won_at"), "sqo_at, won_at or None"),
+    "target": (
+        lambda v: v is None or (isinstance(v, str) and bool(v.strip())),
+        "a stage: its stem (won), column (won_at) or the data's label (approved), or None",
+    ),
 }
 
 
@@ -281,12 +284,13 @@ def _plan_journeys(
     templates: Sequence[Template],
     notebooks: Iterable[str] | None,
     raw: Mapping[str, str],
-) -> tuple[Path, dict[str, str], list[Template]]:
-    """Targets and per-dataset templates for a saved or imported journeys folder."""
+) -> tuple[Path, dict[str, str], list[Template], Any]:
+    """Targets, per-dataset templates and the journeys of a saved or imported folder."""
     journeys_path = Path(journeys).expanduser().resolve()
     from qualmodel.journeys.contract import Journeys
 
-    meta = Journeys.read(journeys_path).meta  # validate before starting kernels
+    data = Journeys.read(journeys_path)  # validate before starting kernels
+    meta = data.meta
     source = str(meta.get("scenario") or meta.get("source") or "")
     targets = {_target_name(journeys_path.name): source}
     has_criteria = has_builtin_criteria(meta) or str(raw.get("criteria_file")) not in (
@@ -302,7 +306,36 @@ def _plan_journeys(
             or (not t.simulation_only and (has_criteria or not t.needs_criteria))
         )
     ]
-    return journeys_path, targets, per
+    return journeys_path, targets, per, data
+
+
+def check_target(typed: Mapping[str, Mapping[str, Any]], data: Any = None) -> None:
+    """Resolve every ``target`` parameter as the notebooks will, before any kernel starts.
+
+    On a journeys folder the name must be a stage those journeys hold (stem, column or the
+    data's own label, as :func:`qualmodel.journeys.outcomes.resolve_stage`); on simulated
+    scenarios one of the standard stages.
+
+    Raises
+    ------
+    ConfigError
+        One line listing the stages that can be named.
+    """
+    from qualmodel.journeys.contract import STAGE_COLUMNS
+    from qualmodel.journeys.outcomes import DEFAULT_LABELS, resolve_stage
+
+    for values in typed.values():
+        name = values.get("target")
+        if not isinstance(name, str):
+            continue
+        if data is not None:
+            resolve_stage(data, name, "--param target")
+            continue
+        known = {c.lower() for c in STAGE_COLUMNS} | {c[:-3] for c in STAGE_COLUMNS}
+        known |= {label.lower() for label in DEFAULT_LABELS.values()}
+        if name.strip().lower() not in known:
+            stems = ", ".join(c[:-3] for c in STAGE_COLUMNS if c != "created_at")
+            raise ConfigError(f"--param target={name!r}: no such stage; use one of {stems}")
 
 
 def _plan_scenarios(
@@ -332,10 +365,11 @@ def plan_run(
     templates = select_templates(discover_templates(notebooks_dir), notebooks)
     journeys_path: Path | None = None
     if journeys is not None:
-        journeys_path, targets, per = _plan_journeys(journeys, templates, notebooks, raw)
+        journeys_path, targets, per, data = _plan_journeys(journeys, templates, notebooks, raw)
         scenarios: list[str] = []
         cross: list[Template] = []
     else:
+        data = None
         scenarios, targets, per, cross = _plan_scenarios(scenario, templates)
     selected = per + cross
     if not selected:
@@ -345,6 +379,7 @@ def plan_run(
         )
     typed = check_parameters(selected, raw)
     check_parameter_values(typed)
+    check_target(typed, data)
     _resolve_path_parameters(typed)
     for s in scenarios:
         _check_scenario(s)
