@@ -19,6 +19,9 @@ import typer
 from qualmodel.cli.app import app
 from qualmodel.core.checks import check_number
 
+#: Exit code when the data do not support a cure model (the reason is printed, no --out).
+NO_ESTIMATE = 3
+
 
 @app.command("cure")
 def cure_command(
@@ -48,7 +51,11 @@ def cure_command(
         Path | None, typer.Option("--out", "-o", help="CSV of the parameter table.")
     ] = None,
 ) -> None:
-    """Share expected never to reach the target, with its CI (mixture cure model)."""
+    """Share expected never to reach the target, with its CI (mixture cure model).
+
+    When the data do not support a cure model, the reason is printed, nothing is written
+    and the exit code is 3 (--ignore-rule fits anyway).
+    """
     from qualmodel.cli.survival import cli_plan
     from qualmodel.core.atomic import write_csv_atomic
     from qualmodel.journeys.contract import Journeys
@@ -77,7 +84,7 @@ def cure_command(
             f"no cure-model estimate for {n_start} → {plan['name']}: {reason} "
             f"(--ignore-rule fits anyway)"
         )
-        return
+        raise typer.Exit(NO_ESTIMATE)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ModelWarning)
         fit = cure_model(table, zero_time=zero_time)
