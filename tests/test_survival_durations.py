@@ -165,3 +165,25 @@ def test_empty_when_nobody_reached_start(journeys_factory):
     j = journeys_factory([_lead("A", sal_at=None, sqo_at=None, disqualified_at=None)])
     t = time_to_event(j)
     assert len(t) == 0 and list(t.columns) == ["lead_id", "duration", "event", "cohort"]
+
+
+def test_default_competing_outcomes_follow_the_plan():
+    """The API default competes what the CLI and the reports compete (one rule)."""
+    from shapes import make_shape
+
+    from qualmodel import simulate
+    from qualmodel.journeys.outcomes import plan_outcomes
+
+    j = make_shape("three_competing", seed=7)
+    plan = plan_outcomes(j)
+    assert len(plan["competing"]) == 3
+    default = time_to_event(j, plan["start"], plan["target"])
+    explicit = time_to_event(j, plan["start"], plan["target"], plan["competing"])
+    pd.testing.assert_frame_equal(default, explicit)
+    assert set(default["event"]) == {0, 1, 2, 3, 4}
+    sim = simulate("startup_saas", n_leads=3000, seed=2)
+    won = time_to_event(sim, "sal_at", "won_at")
+    assert set(won["event"]) == {0, 1, 2, 3}  # disqualified and lost both compete with won
+    assert (won["event"] == 3).sum() == (
+        time_to_event(sim, "sal_at", "won_at", ("disqualified_at", "lost_at"))["event"] == 3
+    ).sum()

@@ -163,6 +163,32 @@ def _competes(leads: pd.DataFrame, start: str, target: str, col: str) -> bool:
     return bool(first.any())
 
 
+def default_competing(journeys: Any, start: str, target: str) -> list[str]:
+    """Return the competing outcomes a plan uses by default.
+
+    Every terminal outcome that ends some journey from ``start`` before the target, each
+    kept separate: the standard ones (disqualified, lost, won) first, then the extra
+    outcomes declared in ``meta["outcomes"]``. :func:`plan_outcomes`, the CLI and
+    :func:`~qualmodel.survival.durations.time_to_event` all use this one rule.
+
+    Parameters
+    ----------
+    journeys : Journeys
+    start, target : str
+        Stage columns.
+
+    Returns
+    -------
+    list of str
+        Columns, in the order they are coded 2, 3, ...
+    """
+    leads = journeys.leads
+    if start not in leads or target not in leads:
+        return []
+    extra = [c for c in outcome_labels(journeys.meta) if c not in _TERMINAL]
+    return [c for c in (*_TERMINAL, *extra) if _competes(leads, start, target, c)]
+
+
 def plan_outcomes(
     journeys: Any,
     start: str | None = None,
@@ -218,8 +244,7 @@ def plan_outcomes(
     if not _reached(leads, target_col):
         raise ConfigError(f"target {target_col!r}: no lead reached that stage in these journeys")
     if competing is None:
-        extra = [c for c in outcome_labels(journeys.meta) if c not in _TERMINAL]
-        cols = [c for c in (*_TERMINAL, *extra) if _competes(leads, start_col, target_col, c)]
+        cols = default_competing(journeys, start_col, target_col)
     else:
         cols = [resolve_stage(journeys, c, "competing") for c in competing]
         bad = [c for c in cols if c in (start_col, target_col)]

@@ -42,13 +42,14 @@ Floored (or ceiled) durations equal R's ``floor()`` (``ceiling()``) of
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import ConfigError, preview
 from qualmodel.journeys.contract import Journeys
+from qualmodel.journeys.outcomes import default_competing
 
 __all__ = ["UNITS", "time_to_event"]
 
@@ -190,11 +191,17 @@ def _cohort(start_ns: np.ndarray) -> np.ndarray:
     return months.astype(str).astype(object)[month_idx]
 
 
+def _default_competing(journeys: Journeys, start: Any, target: Any) -> list[str]:
+    if isinstance(target, str) and isinstance(start, str):
+        return default_competing(journeys, start, target)
+    return [c for c in ("disqualified_at",) if c in journeys.leads]
+
+
 def time_to_event(
     journeys: Journeys,
     start: str = "sal_at",
     target: StampSpec = "sqo_at",
-    competing: StampSpec | Sequence[StampSpec] = ("disqualified_at",),
+    competing: StampSpec | Sequence[StampSpec] | None = None,
     unit: Literal["days", "weeks", "hours"] = "days",
     horizon: float | None = None,
     covariates: str | Sequence[str] | None = None,
@@ -215,8 +222,13 @@ def time_to_event(
         The outcome of interest (event code 1): a ``leads`` column name or a datetime
         Series aligned with ``journeys.leads`` rows (same index, or indexed by lead id),
         e.g. a criterion's ``qualified_at``.
-    competing : str, Series or sequence of them, default ("disqualified_at",)
-        Competing outcomes, coded 2, 3, ... in the given order. ``()`` for none.
+    competing : str, Series or sequence of them, optional
+        Competing outcomes, coded 2, 3, ... in the given order; ``()`` for none. Default:
+        the plan's rule (:func:`qualmodel.journeys.outcomes.default_competing`, as the CLI
+        and the reports use it) — every terminal outcome (disqualified, lost, won, and the
+        extra outcomes of ``meta["outcomes"]``) that ends some journey from ``start`` before
+        the target, each separate; with a Series target (a criterion's ``qualified_at``),
+        ``disqualified_at`` when the data have it.
     unit : {"days", "weeks", "hours"}, default "days"
         Unit of ``duration`` (float).
     horizon : float, optional
@@ -266,6 +278,8 @@ def time_to_event(
     ignored (the lead is censored at ``observed_until`` unless an earlier stamp exists).
     """
     _check_options(unit, horizon, resolution, rounding, before_start)
+    if competing is None:
+        competing = _default_competing(journeys, start, target)
     if isinstance(competing, str | pd.Series):
         competing = (competing,)
     competing = tuple(competing)
