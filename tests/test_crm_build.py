@@ -72,7 +72,23 @@ def test_observed_until_max_is_the_last_timestamp_in_the_file(tmp_path):
     ]
     j = import_crm(write_csv(tmp_path, rows), mapping(observed_until="max"))
     assert (j.leads["observed_until"] == pd.Timestamp("2020-03-09")).all()
-    assert "latest timestamp in the file" in j.meta["import"]["observed_until"]
+    assert j.meta["import"]["observed_until"] == (
+        "latest timestamp in the data (2020-03-09 00:00:00, column 'last_touch' of deals.csv)"
+    )
+
+
+def test_observed_until_max_names_a_lookup_file_when_the_latest_stamp_is_there(tmp_path):
+    rows = [GOOD_ROWS[0] + ",acct"] + [r + ",a" for r in GOOD_ROWS[1:]]
+    path = write_csv(tmp_path, rows)
+    (tmp_path / "accounts.csv").write_text("acct,renewal\na,2021-06-30\n", encoding="utf-8")
+    m = mapping(observed_until="max")
+    m["lookups"] = {
+        "accounts": {"file": "accounts.csv", "key": "acct", "columns": {"renewal": "renewal"}}
+    }
+    m["attributes"] = {**m.get("attributes", {}), "renewal": {"column": "renewal", "type": "date"}}
+    j = import_crm(path, m)
+    assert (j.leads["observed_until"] == pd.Timestamp("2021-06-30")).all()
+    assert "column 'renewal' of accounts.csv" in j.meta["import"]["observed_until"]
 
 
 def test_date_format_and_dayfirst(tmp_path):

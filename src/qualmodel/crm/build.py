@@ -395,16 +395,25 @@ def _observation_cutoff(run: _Import, observed_until: str | dt.date | pd.Timesta
         origin["observed_until"] = f"fixed {cut}"
     else:
         keep = run.keep
-        stamps = [leads[c][keep].max() for c in ("created_at", *STAGE_COLUMNS) if c in leads]
-        stamps += [run.dates(ev.at)[keep].max() for ev in mp.events if ev.at]
+        stamps = [
+            (leads[c][keep].max(), run.origin.get(c, c))
+            for c in ("created_at", *STAGE_COLUMNS)
+            if c in leads
+        ]
+        stamps += [(run.dates(ev.at)[keep].max(), ev.at) for ev in mp.events if ev.at]
         stamps += _file_stamps(run)
-        latest = pd.Series(stamps, dtype="datetime64[ns]").max()
+        found = [(ts, col) for ts, col in stamps if pd.notna(ts)]
+        latest, column = max(found, key=lambda s: s[0]) if found else (pd.NaT, "")
         leads["observed_until"] = latest
-        origin["observed_until"] = f"latest timestamp in the file ({pd.Timestamp(latest)})"
+        table = run.main.sources.get(column, run.main)
+        origin["observed_until"] = (
+            f"latest timestamp in the data ({pd.Timestamp(latest)}, column '{column}' of "
+            f"{table.name})"
+        )
 
 
-def _file_stamps(run: _Import) -> list[pd.Timestamp]:
-    """Latest value of every text column of the main table that parses as dates (kept rows).
+def _file_stamps(run: _Import) -> list[tuple[pd.Timestamp, str]]:
+    """Latest value (and column) of every text column that parses as dates (kept rows).
 
     ``observed_until: max`` is the last timestamp in the file, not only in the mapped
     columns: a close date of a still-open deal or an unmapped "last activity" column counts.
@@ -421,7 +430,7 @@ def _file_stamps(run: _Import) -> list[pd.Timestamp]:
             parsed = run.dates(col)
         except QualmodelError:
             continue
-        out.append(parsed[run.keep].max())
+        out.append((parsed[run.keep].max(), col))
     return out
 
 
