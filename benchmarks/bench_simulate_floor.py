@@ -4,23 +4,27 @@ The floor is what any simulator of the same output must at least do: draw the sa
 numbers of leads and events as plain numpy arrays (one float column per lead column, and
 per event a lead code, a timestamp, an event code and a value), wrap them as the same
 DataFrame dtypes (categoricals from codes, no strings on the hot path) and, for the write
-ratio, write the same Parquet files. Reported: ``simulate`` at 1M and 2M leads and their
-ratio (goal 2M ≤ 2.2 × 1M), simulate / floor at 1M (goal ≤ 2), and simulate + write /
-floor + write (goal ≤ 2.5); also the bare draws alone (no tables). Best of 3 (the writes
-and 2M: one run).
+ratio, write the same Parquet files. Reported, wall and CPU seconds: ``simulate`` at 1M
+leads against the floor (goal ≤ 2) and the bare draws alone (no tables); 2M against 1M
+leads (goal ≤ 2.2; both best of 2 or more, so neither is the first run at its size); and,
+each in its own fresh process, the CLI ``qualmodel simulate`` (Parquet write included)
+against the floor script with its write (goal ≤ 2.5) with both peak RSS (goal ≤ 0.9 GB).
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import best_of, emit, peak_rss_mb  # noqa: E402
+from common import emit, peak_rss_mb  # noqa: E402
 
 from qualmodel import simulate  # noqa: E402
 
@@ -62,43 +66,116 @@ def _write(leads: pd.DataFrame, events: pd.DataFrame, folder: Path) -> None:
     events.to_parquet(folder / "events.parquet", index=False)
 
 
-def main() -> None:
-    simulate(SCENARIO, n_leads=1000, seed=0)  # warm-up
-    t1, j1 = best_of(lambda: simulate(SCENARIO, n_leads=1_000_000, seed=0))
-    n_ev, n_cols = j1.n_events, j1.leads.shape[1] - 1
-    tf, (fl, fe) = best_of(lambda: floor(1_000_000, n_ev, n_cols))
-    td, _ = best_of(lambda: draws(1_000_000, n_ev, n_cols))
+def _timed(fn, repeat: int) -> tuple[float, float, object]:
+    """Best wall and best CPU seconds over ``repeat`` runs, and the last result."""
+    wall, cpu, result = float("inf"), float("inf"), None
+    for _ in range(repeat):
+        result = None  # free the previous result before the next run
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = fn()
+        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
+    return wall, cpu, result
+
+
+_CHILD = (
+    "import resource, runpy, sys, time\n"
+    "t0 = time.perf_counter()\n"
+    "sys.argv = sys.argv[1:]\n"
+    "try:\n"
+    "    runpy.run_path(sys.argv[0], run_name='__main__') if sys.argv[0].endswith('.py') "
+    "else runpy.run_module(sys.argv[0], run_name='__main__')\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "ru = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "print('CHILD', time.perf_counter() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss)\n"
+)
+
+
+def _child(args: list[str]) -> tuple[float, float, float]:
+    """Run a command in a fresh Python process: (wall s, CPU s, peak RSS MiB) of its body."""
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=True
+    ).stdout
+    line = [x for x in out.splitlines() if x.startswith("CHILD ")][-1].split()
+    return float(line[1]), float(line[2]), float(line[3]) / 1024
+
+
+def _floor_child(n_leads: int, n_events: int, n_cols: int, folder: str) -> None:
+    """Body of the floor script run as a process: draws, tables and the same write."""
+    leads, events = floor(n_leads, n_events, n_cols)
+    _write(leads, events, Path(folder))
+
+
+def _cli_vs_floor(n_ev: int, n_cols: int) -> dict[str, float]:
+    """The CLI (simulate + Parquet write) and the floor script with its write, as processes."""
     with tempfile.TemporaryDirectory() as tmp:
-        a, b = Path(tmp) / "a", Path(tmp) / "b"
-        a.mkdir()
-        b.mkdir()
-        tw, _ = best_of(lambda j=j1: j.write(a / "j", overwrite=True), repeat=1)
-        tfw, _ = best_of(lambda x=fl, y=fe: _write(x, y, b), repeat=1)
-    j1 = fl = fe = None  # free 1M before the 2M run
-    t2, _ = best_of(lambda: simulate(SCENARIO, n_leads=2_000_000, seed=0), repeat=1)
-    print(f"simulate 1M leads ({n_ev:,} events): {t1:.2f} s; floor {tf:.2f} s; "
-          f"ratio {t1 / tf:.2f} (goal ≤ 2)")  # fmt: skip
+        cli = ["qualmodel", "simulate", "-s", SCENARIO, "-n", "1000000", "--seed", "0"]
+        cli += ["--no-progress", "--force", "-o", str(Path(tmp) / "cli")]
+        flo = [__file__, "--floor-child", "1000000", str(n_ev), str(n_cols), tmp]
+        runs = {"cli": [_child(cli) for _ in range(2)], "floor": [_child(flo) for _ in range(2)]}
+    best = {k: (min(r[0] for r in v), min(r[1] for r in v), max(r[2] for r in v))
+            for k, v in runs.items()}  # fmt: skip
+    return {
+        "cli_wall_s": round(best["cli"][0], 3),
+        "cli_cpu_s": round(best["cli"][1], 3),
+        "cli_peak_rss_mb": round(best["cli"][2], 1),
+        "floor_script_wall_s": round(best["floor"][0], 3),
+        "floor_script_cpu_s": round(best["floor"][1], 3),
+        "floor_script_peak_rss_mb": round(best["floor"][2], 1),
+        "ratio_cli_floor_script": round(best["cli"][0] / best["floor"][0], 3),
+        "ratio_cli_floor_script_cpu": round(best["cli"][1] / best["floor"][1], 3),
+    }
+
+
+def main() -> None:
+    load = os.getloadavg()[0]
+    simulate(SCENARIO, n_leads=1000, seed=0)  # warm-up
+    t1, c1, j1 = _timed(lambda: simulate(SCENARIO, n_leads=1_000_000, seed=0), 3)
+    n_ev, n_cols = j1.n_events, j1.leads.shape[1] - 1
+    j1 = None
+    tf, cf, _ = _timed(lambda: floor(1_000_000, n_ev, n_cols), 3)
+    td, cd, _ = _timed(lambda: draws(1_000_000, n_ev, n_cols), 3)
+    t2, c2, _ = _timed(lambda: simulate(SCENARIO, n_leads=2_000_000, seed=0), 2)
+    t1b, c1b, _ = _timed(lambda: simulate(SCENARIO, n_leads=1_000_000, seed=0), 2)
+    t1, c1 = min(t1, t1b), min(c1, c1b)
+    procs = _cli_vs_floor(n_ev, n_cols)
+    print(f"load average before start {load:.2f}")
+    print(f"simulate 1M leads ({n_ev:,} events): {t1:.2f} s (CPU {c1:.2f} s); floor {tf:.2f} s "
+          f"(CPU {cf:.2f} s); ratio {t1 / tf:.2f}, CPU {c1 / cf:.2f} (goal ≤ 2)")  # fmt: skip
     print(f"bare draws only: {td:.2f} s; simulate / bare draws {t1 / td:.2f}")
-    print(f"with the Parquet write: {t1 + tw:.2f} s vs floor {tf + tfw:.2f} s; ratio "
-          f"{(t1 + tw) / (tf + tfw):.2f} (goal ≤ 2.5)")  # fmt: skip
-    print(f"simulate 2M leads: {t2:.2f} s; 2M / 1M {t2 / t1:.2f} (goal ≤ 2.2)")
+    print(f"simulate 2M leads: {t2:.2f} s (CPU {c2:.2f} s); 2M / 1M {t2 / t1:.2f}, CPU "
+          f"{c2 / c1:.2f} (goal ≤ 2.2)")  # fmt: skip
+    print(f"CLI simulate + write, own process: {procs['cli_wall_s']:.2f} s (CPU "
+          f"{procs['cli_cpu_s']:.2f} s), peak {procs['cli_peak_rss_mb']:.0f} MiB; floor script "
+          f"+ write {procs['floor_script_wall_s']:.2f} s (CPU {procs['floor_script_cpu_s']:.2f}"
+          f" s), peak {procs['floor_script_peak_rss_mb']:.0f} MiB; ratio "
+          f"{procs['ratio_cli_floor_script']:.2f} (goal ≤ 2.5, peak ≤ 0.9 GB)")  # fmt: skip
     emit(
         {
             "bench": "simulate_floor",
+            "load_avg_1m": round(load, 2),
+            "n_events_1m": int(n_ev),
             "simulate_1m_s": round(t1, 3),
+            "simulate_1m_cpu_s": round(c1, 3),
             "floor_1m_s": round(tf, 3),
+            "floor_1m_cpu_s": round(cf, 3),
             "bare_draws_1m_s": round(td, 3),
+            "bare_draws_1m_cpu_s": round(cd, 3),
             "ratio_bare": round(t1 / td, 3),
             "ratio_floor": round(t1 / tf, 3),
-            "write_s": round(tw, 3),
-            "floor_write_s": round(tfw, 3),
-            "ratio_with_write": round((t1 + tw) / (tf + tfw), 3),
+            "ratio_floor_cpu": round(c1 / cf, 3),
             "simulate_2m_s": round(t2, 3),
+            "simulate_2m_cpu_s": round(c2, 3),
             "ratio_2m_1m": round(t2 / t1, 3),
+            "ratio_2m_1m_cpu": round(c2 / c1, 3),
+            **procs,
             "peak_rss_mb": round(peak_rss_mb(), 1),
         }
     )
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--floor-child"]:
+        _floor_child(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    else:
+        main()

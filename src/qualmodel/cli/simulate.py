@@ -62,6 +62,7 @@ def simulate_cmd(
     ] = False,
 ) -> None:
     """Simulate lead journeys from a scenario and write them to a folder."""
+    from qualmodel.core.memory import release_free_memory
     from qualmodel.simulation.engine import N_STEPS, check_params, simulate_steps
     from qualmodel.simulation.scenario import load_scenario
 
@@ -84,6 +85,7 @@ def simulate_cmd(
             bar.update(1)
 
         journeys = simulate_steps(sc, n, seed, nurture, step)
+        release_free_memory()  # the simulation's freed arrays, before the write's buffers
         journeys.write(out)
         step("write")
     typer.echo(

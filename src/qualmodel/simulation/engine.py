@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import ConfigError
+from qualmodel.simulation.events import background_events, events_table, sorted_signals, type_codes
 from qualmodel.simulation.scenario import Scenario, load_scenario, scenario_hash
 
 if TYPE_CHECKING:
@@ -168,17 +169,6 @@ def _lead_ids(n: int) -> np.ndarray:
     return np.array([fmt % i for i in range(n)], dtype=object)
 
 
-def _categorical_dtype(categories: pd.Index) -> pd.CategoricalDtype:
-    """Categorical dtype over categories known to be unique (skips the O(n) hash check)."""
-    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
-    if fast is not None:
-        try:
-            return fast(categories, False)
-        except TypeError:  # pragma: no cover - other pandas signature
-            pass
-    return pd.CategoricalDtype(categories)  # pragma: no cover
-
-
 def _days_to_ns(days: np.ndarray, start_ns: int, cutoff: float) -> np.ndarray:
     """Days since window start → datetime64[ns] (whole seconds); NaT when > cutoff or inf."""
     ok = np.isfinite(days) & (days <= cutoff)
@@ -187,106 +177,8 @@ def _days_to_ns(days: np.ndarray, start_ns: int, cutoff: float) -> np.ndarray:
     return ns.view("datetime64[ns]")
 
 
-def _to_datetime_inplace(sec: np.ndarray, start_ns: int) -> np.ndarray:
-    """Whole seconds since ``start_ns`` → datetime64[ns], reusing the int64 buffer."""
-    sec *= _NS
-    sec += start_ns
-    return sec.view("datetime64[ns]")
-
-
 def _nullable_bool(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
     return pd.arrays.BooleanArray(values.astype(bool), ~known)
-
-
-# ---------------------------------------------------------------------- events
-def _background_events(
-    rng: np.random.Generator,
-    rates: np.ndarray,
-    start: np.ndarray,
-    cutoff: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Superposed homogeneous Poisson processes per lead, generated in (lead, time) order.
-
-    Per lead the count is Poisson(Σ rates · (cutoff − start)); given the count, sorted
-    event times are the normalised cumulative sums of ``count + 1`` exponential gaps
-    (order statistics of uniforms), and each event's type is drawn with probability
-    proportional to its rate.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-    rates : numpy.ndarray
-        ``(n_leads, n_types)`` rates per day.
-    start : numpy.ndarray
-        Start of each lead's process (days since window start).
-    cutoff : float
-        End of every process (days since window start).
-
-    Returns
-    -------
-    codes, sec, types : numpy.ndarray
-        Lead row (int32), whole seconds since window start (int64, non-decreasing within
-        each lead, in ``[floor(start), floor(cutoff)]``), type index (int16).
-    """
-    n, k = rates.shape
-    span = cutoff - start
-    total = rates.sum(axis=1)
-    counts = rng.poisson(total * span)
-    n_ev = int(counts.sum())
-    csum = rng.standard_exponential(n_ev + n)
-    np.cumsum(csum, out=csum)
-    end = np.cumsum(counts + 1) - 1  # index of each lead's extra (last) gap
-    first = end - counts
-    base = np.where(first > 0, csum[np.maximum(first - 1, 0)], 0.0)
-    scale = span * _DAY_S / (csum[end] - base)
-    keep = np.ones(n_ev + n, dtype=bool)
-    keep[end] = False
-    rel = csum[keep]
-    del csum, keep
-    # seconds = start + (gap sums - base) * span / length; start + x >= start in floats
-    rel -= np.repeat(base, counts)
-    rel *= np.repeat(scale, counts)
-    rel += np.repeat(start * _DAY_S, counts)
-    np.floor(rel, out=rel)
-    np.minimum(rel, np.floor(cutoff * _DAY_S), out=rel)
-    sec = rel.astype(np.int64)
-    del rel
-    codes = np.repeat(np.arange(n, dtype=np.int32), counts)
-    # type by inverse CDF over the per-lead cumulative rate shares
-    cum = np.cumsum(rates, axis=1)
-    cum = np.divide(cum, total[:, None], out=np.ones_like(cum), where=total[:, None] > 0)
-    cum32 = cum.astype(np.float32)
-    u = rng.random(n_ev, dtype=np.float32)
-    types = np.zeros(n_ev, dtype=np.int16)
-    for j in range(k - 1):
-        types += u > np.repeat(cum32[:, j], counts)
-    return codes, sec, types
-
-
-def _merge_streams(
-    key_a: np.ndarray,
-    key_b: np.ndarray,
-    cols_a: tuple[np.ndarray, np.ndarray, np.ndarray],
-    cols_b: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Merge two key-sorted event streams without sorting the big one.
-
-    ``a`` (lead codes, seconds, types) is the large background stream and ``b`` the small
-    stream of signals that also carry a value; on equal keys ``b`` goes after ``a``.
-    """
-    n_a, n_b = key_a.shape[0], key_b.shape[0]
-    pos_b = np.searchsorted(key_a, key_b, side="right") + np.arange(n_b)
-    is_a = np.ones(n_a + n_b, dtype=bool)
-    is_a[pos_b] = False
-    out = []
-    for a, b in zip(cols_a, cols_b[:3], strict=True):
-        merged = np.empty(n_a + n_b, dtype=a.dtype)
-        merged[is_a] = a
-        merged[pos_b] = b
-        out.append(merged)
-    vals = np.full(n_a + n_b, np.nan)
-    vals[pos_b] = cols_b[3]
-    return out[0], out[1], out[2], vals
 
 
 # ---------------------------------------------------------------------- main
@@ -348,7 +240,7 @@ def simulate(
 
 
 #: Number of progress steps reported by :func:`simulate_steps`.
-N_STEPS = 7
+N_STEPS = 6
 
 
 def _bar_step(bar: Any) -> Callable[[str], None]:
@@ -511,9 +403,9 @@ def _close(sc: Scenario, n: int, seed: int, lat: dict[str, Any]) -> dict[str, np
 
 
 def _touchpoint_stream(
-    sc: Scenario, n: int, seed: int, lat: dict[str, Any], cutoff: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw background touchpoints (all declared events + nurture emails) as code/sec/type."""
+    sc: Scenario, n: int, seed: int, lat: dict[str, Any], cutoff: float, signals: tuple
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Draw background touchpoints (declared events + nurture emails), merged with signals."""
     segs = sc.segment_names
     seg, z, nurtured = lat["seg"], lat["z"], lat["nurtured"]
     tp_names = list(sc.touchpoints)
@@ -527,7 +419,9 @@ def _touchpoint_stream(
         )
         rates[:, j] = tp.rate_per_30d / 30.0 * np.exp(log_rr)
     rates[:, -1] = np.where(nurtured, sc.nurture.email_rate_per_30d / 30.0, 0.0)
-    return _background_events(_rng(seed, "touchpoints"), rates, lat["created"], cutoff)
+    rng = _rng(seed, "touchpoints")
+    codes = type_codes([*tp_names, "nurture_email", *_BANT_EVENTS])
+    return background_events(rng, rates, lat["created"], cutoff, signals, codes)
 
 
 def _signal_parts(
@@ -567,57 +461,6 @@ def _signal_parts(
         val = lat["timeline"] if attr == "timeline" else lat["truth"][attr].astype(np.float64)
         add(idx, t, f"bant_{attr}", val[idx])
     return b_codes, b_t, b_type, b_val, known
-
-
-def _merge_signals(
-    stream: tuple[np.ndarray, np.ndarray, np.ndarray],
-    parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sort the small signal stream and merge it into the big (already ordered) one."""
-    b_codes, b_t, b_type, b_val = parts
-    bc = np.concatenate(b_codes).astype(np.int64)
-    bt = np.concatenate(b_t)
-    b_sec = np.floor(bt * _DAY_S).astype(np.int64)
-    b_key = (bc << 32) | b_sec
-    order = np.argsort(b_key, kind="stable")
-    b_key = b_key[order]
-    a_codes, a_sec, a_type = stream
-    a_key = a_codes.astype(np.int64)
-    a_key <<= 32
-    a_key |= a_sec
-    b_type_all = np.concatenate(b_type)[order]
-    b_val_all = np.concatenate(b_val)[order]
-    return _merge_streams(
-        a_key,
-        b_key,
-        (a_codes, a_sec, a_type),
-        (bc[order].astype(np.int32), b_sec[order], b_type_all, b_val_all),
-    )
-
-
-def _events_table(
-    merged: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    index: pd.Index,
-    all_names: list[str],
-    start_ns: int,
-) -> pd.DataFrame:
-    """Build the events table from merged lead codes, seconds, type codes and values."""
-    codes, secs, types, vals = merged
-    sorted_names = sorted(all_names)
-    remap = np.array([sorted_names.index(x) for x in all_names], dtype=np.int16)
-    return pd.DataFrame(
-        {
-            "lead_id": pd.Categorical.from_codes(
-                codes, dtype=_categorical_dtype(index), validate=False
-            ),
-            "ts": _to_datetime_inplace(secs, start_ns),
-            "event": pd.Categorical.from_codes(
-                remap[types], dtype=pd.CategoricalDtype(sorted_names)
-            ),
-            "value": vals,
-        },
-        copy=False,
-    )
 
 
 def _leads_table(
@@ -684,16 +527,16 @@ def _simulate_arrays(
     lat.update(_sales(sc, n, seed, lat))
     lat.update(_close(sc, n, seed, lat))
     step("sales process")
-    stream = _touchpoint_stream(sc, n, seed, lat, cutoff)
-    step("touchpoints")
     all_names = [*sc.touchpoints, "nurture_email", *_BANT_EVENTS]
     *parts, known = _signal_parts(sc, n, seed, lat, cutoff, all_names)
+    signals = sorted_signals(tuple(parts))
+    del parts
     step("signals")
-    merged = _merge_signals(stream, tuple(parts))
-    del stream, parts
-    step("merge")
+    merged = _touchpoint_stream(sc, n, seed, lat, cutoff, signals)
+    del signals
+    step("touchpoints")
     ids = _lead_ids(n)
-    events = _events_table(merged, pd.Index(ids, dtype=object, name="lead_id"), all_names, start_ns)
+    events = events_table(merged, pd.Index(ids, dtype=object, name="lead_id"), all_names, start_ns)
     del merged
     leads = _leads_table(sc, ids, lat, known, start_ns)
     step("tables")
