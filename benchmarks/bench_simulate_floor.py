@@ -87,12 +87,17 @@ _CHILD = (
     "except SystemExit:\n"
     "    pass\n"
     "ru = resource.getrusage(resource.RUSAGE_SELF)\n"
-    "print('CHILD', time.perf_counter() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss)\n"
+    "hwm = [x for x in open('/proc/self/status') if x.startswith('VmHWM:')][0].split()[1]\n"
+    "print('CHILD', time.perf_counter() - t0, ru.ru_utime + ru.ru_stime, hwm)\n"
 )
 
 
 def _child(args: list[str]) -> tuple[float, float, float]:
-    """Run a command in a fresh Python process: (wall s, CPU s, peak RSS MiB) of its body."""
+    """Run a command in a fresh Python process: (wall s, CPU s, peak RSS MiB) of its body.
+
+    The peak is the child's ``VmHWM`` (Linux): ``ru_maxrss`` would carry over the peak of
+    this (larger) parent process across ``fork``/``exec``.
+    """
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=True
     ).stdout

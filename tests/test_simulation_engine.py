@@ -449,3 +449,16 @@ def test_event_blocks_do_not_change_the_output(block, monkeypatch):
         leads_hash,
         events_hash,
     )
+
+
+def test_reused_lead_ids_give_the_same_journeys():
+    from qualmodel.simulation.engine import simulate_steps
+
+    sc = load_scenario("consultancy")
+    a = simulate_steps(sc, 2000, 3)
+    b = simulate_steps(sc, 2000, 3, reuse_ids=True)
+    c = simulate_steps(sc, 2000, 3, reuse_ids=True)
+    pd.testing.assert_frame_equal(a.leads, b.leads)
+    pd.testing.assert_frame_equal(a.events, c.events)
+    c.leads.loc[0, "lead_id"] = "changed"  # a caller's change does not reach the kept ids
+    assert simulate_steps(sc, 2000, 3, reuse_ids=True).leads["lead_id"].iloc[0] == "L0000000"

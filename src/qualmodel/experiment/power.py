@@ -27,6 +27,7 @@ import pandas as pd
 from qualmodel.core.checks import check_count, check_number, check_seed
 from qualmodel.core.errors import ConfigError
 from qualmodel.experiment.mde import DEFAULT_MDE_POWER, mde_hazard_ratio, mde_two_proportions
+from qualmodel.experiment.replicates import block_plan, run_block
 
 __all__ = [
     "MAX_CHUNK_SIZE",
@@ -38,7 +39,6 @@ __all__ = [
     "local_cluster",
     "power",
     "power_chunk",
-    "power_replicate",
 ]
 
 METRICS = ("precision", "recall", "time_to_qualification", "sqo_volume")
@@ -113,14 +113,6 @@ def criteria_pair(
     return picks
 
 
-def _ztest(x1: int, n1: int, x2: int, n2: int) -> float:
-    from statsmodels.stats.proportion import proportions_ztest
-
-    if n1 == 0 or n2 == 0 or (x1 + x2) in (0, n1 + n2):
-        return 1.0
-    return float(proportions_ztest([x1, x2], [n1, n2])[1])
-
-
 @dataclass(frozen=True)
 class _Shared:
     """What every replicate needs: shipped once per worker (``client.scatter``)."""
@@ -132,85 +124,9 @@ class _Shared:
     seed: int
 
 
-def _arm(shared: _Shared, crit: Any, n: int, ss: np.random.SeedSequence):
-    """Simulate one cohort, qualify it; return counts and the duration table (or None)."""
-    from qualmodel.criteria.engine import qualify
-    from qualmodel.simulation.engine import simulate
-    from qualmodel.survival.durations import time_to_event
-
-    jr = simulate(shared.scenario, n_leads=n, seed=int(ss.generate_state(1)[0]))
-    qa = qualify(jr, crit)["qualified_at"]
-    q = qa.notna().to_numpy()
-    won = jr.leads["won_at"].notna().to_numpy()
-    counts = (int(q.sum()), int(won.sum()), int((q & won).sum()))
-    tte = None
-    if "time_to_qualification" in shared.metrics:
-        target = pd.Series(qa.to_numpy(), index=jr.leads.index)
-        tte = time_to_event(jr, target=target, competing=(), before_start="zero")
-    return counts, tte
-
-
-def _logrank_row(tte: list[pd.DataFrame]) -> dict[str, float]:
-    """p-value, events per arm and Peto log hazard ratio (candidate/baseline)."""
-    from qualmodel.survival.estimators import logrank
-
-    data = pd.concat([tte[0].assign(arm="a"), tte[1].assign(arm="b")], ignore_index=True)
-    events = [int(t["event"].eq(1).sum()) for t in tte]
-    out = {"events_a": events[0], "events_b": events[1], "p_time_to_qualification": 1.0}
-    out["loghr_time_to_qualification"] = 0.0
-    if sum(events) == 0:
-        return out
-    res = logrank(data, by="arm")
-    stat = float(res.iloc[0]["statistic"])
-    groups = res.attrs["groups"]
-    o_e = float(groups["observed"][1] - groups["expected"][1])
-    out["p_time_to_qualification"] = float(res.iloc[0]["p_value"])
-    # Peto estimate (O − E) / V with V = (O − E)² / statistic
-    out["loghr_time_to_qualification"] = stat / o_e if o_e != 0 else 0.0
-    return out
-
-
-def power_replicate(shared: _Shared, n: int, index: int, child: int) -> dict[str, Any]:
-    """One replicate: simulate two cohorts, qualify, test; return one summary row.
-
-    Parameters
-    ----------
-    shared : _Shared
-        Scenario, criteria, metrics and root seed.
-    n : int
-        Leads per arm.
-    index : int
-        Replicate number within this sample size.
-    child : int
-        Index of the replicate's ``SeedSequence(seed).spawn`` child; its two children seed
-        the baseline and candidate cohorts.
-
-    Returns
-    -------
-    dict
-        ``n_leads, replicate``, one ``p_<metric>`` per metric and the arms' counts.
-    """
-    seeds = np.random.SeedSequence(shared.seed, spawn_key=(child,)).spawn(2)
-    (qa, wa, qwa), tte_a = _arm(shared, shared.baseline, n, seeds[0])
-    (qb, wb, qwb), tte_b = _arm(shared, shared.candidate, n, seeds[1])
-    row: dict[str, Any] = {"n_leads": n, "replicate": index}
-    tests = {
-        "precision": lambda: _ztest(qwa, qa, qwb, qb),
-        "recall": lambda: _ztest(qwa, wa, qwb, wb),
-        "sqo_volume": lambda: _ztest(qa, n, qb, n),
-    }
-    for m in shared.metrics:
-        if m != "time_to_qualification":
-            row[f"p_{m}"] = tests[m]()
-    if tte_a is not None:
-        row.update(_logrank_row([tte_a, tte_b]))
-    row.update(qualified_a=qa, qualified_b=qb, won_a=wa, won_b=wb, won_qual_a=qwa, won_qual_b=qwb)
-    return row
-
-
-def power_chunk(shared: _Shared, items: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
-    """Run a batch of replicates (one Dask task); ``items`` are ``(n, index, child)``."""
-    return [power_replicate(shared, *item) for item in items]
+def power_chunk(shared: _Shared, blocks: list[tuple[int, int, int, int, int]]) -> pd.DataFrame:
+    """Run blocks of replicates (one Dask task); ``blocks`` from :func:`block_plan`."""
+    return pd.concat([run_block(shared, block) for block in blocks], ignore_index=True)
 
 
 #: Most replicates per call (each simulates two arms); raise it by splitting the study.
@@ -316,10 +232,10 @@ def power(
     shared = _Shared(
         sc, _criterion(baseline, name), _criterion(candidate, name), tuple(metrics), int(seed)
     )
-    ns, r = [int(n) for n in n_leads], int(n_replicates)
-    items = [(n, i, k * r + i) for k, n in enumerate(ns) for i in range(r)]
-    rows = _run(shared, items, client, progress, chunk_size)
-    reps = pd.DataFrame(rows).sort_values(["n_leads", "replicate"], kind="stable")
+    blocks = block_plan([int(n) for n in n_leads], int(n_replicates))
+    parts = _run(shared, blocks, client, progress, chunk_size)
+    reps = pd.concat(parts, ignore_index=True)
+    reps = reps.sort_values(["n_leads", "replicate"], kind="stable", ignore_index=True)
     per_week = sc.n_leads * 7.0 / sc.window.arrival_days
     out = [
         {**_power_row(m, int(n), g, alpha, per_week), **_effect_row(m, int(n), g, alpha, mde_power)}
@@ -447,30 +363,32 @@ def _progress_bar(total: int, enabled: bool):
 
 
 def _run(
-    shared: _Shared, items: list, client: Any, progress: bool, chunk_size: int | None
-) -> list[dict]:
-    with _progress_bar(len(items), progress) as bar:
+    shared: _Shared, blocks: list, client: Any, progress: bool, chunk_size: int | None
+) -> list[pd.DataFrame]:
+    """Run the blocks in-process or as Dask tasks of whole blocks; one frame per task."""
+    with _progress_bar(sum(blk[-1] for blk in blocks), progress) as bar:
         if client is None:
-            rows = []
-            for item in items:
-                rows.append(power_replicate(shared, *item))
-                bar.update(1)
-            return rows
+            parts = []
+            for block in blocks:
+                parts.append(run_block(shared, block))
+                bar.update(block[-1])
+            return parts
         from distributed import as_completed
 
         workers = len(client.scheduler_info().get("workers", {})) or 1
-        size = int(chunk_size) if chunk_size else auto_chunk_size(len(items), workers)
+        per = max(blk[-1] for blk in blocks)  # replicates of the largest block
+        size = -(-int(chunk_size) // per) if chunk_size else auto_chunk_size(len(blocks), workers)
         # largest samples first: the long tasks start early, the short ones fill the tail
-        ordered = sorted(items, key=lambda it: -it[0])
+        ordered = sorted(blocks, key=lambda blk: -blk[0] * blk[-1])
         chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
         shared_f = client.scatter(shared, broadcast=True, hash=False)
         futures = [client.submit(power_chunk, shared_f, c, pure=False) for c in chunks]
-        rows = []
+        parts = []
         for fut in as_completed(futures):
             part = fut.result()
-            rows.extend(part)
+            parts.append(part)
             bar.update(len(part))
-        return rows
+        return parts
 
 
 #: Dask settings applied while :func:`local_cluster` starts its workers: the worker's

@@ -14,6 +14,7 @@ proportional hazards from SAL, close, touchpoint processes, censoring) is writte
 
 from __future__ import annotations
 
+import functools
 import os
 import zlib
 from collections.abc import Callable
@@ -163,10 +164,22 @@ def check_params(n_leads: Any, seed: Any) -> tuple[int, int]:
     return int(n_leads), int(seed)
 
 
-def _lead_ids(n: int) -> np.ndarray:
-    """Zero-padded ids ``L0000000`` … so that string order equals numeric order."""
+def _lead_ids(n: int, reuse: bool = False) -> np.ndarray:
+    """Zero-padded ids ``L0000000`` … so that string order equals numeric order.
+
+    With ``reuse``, a copy of the array kept from the last call of this size (the same
+    string objects): loops that simulate the same number of leads again and again skip
+    formatting them.
+    """
+    if reuse:
+        return _kept_lead_ids(n).copy()
     fmt = f"L%0{max(7, len(str(n - 1)))}d"
     return np.array([fmt % i for i in range(n)], dtype=object)
+
+
+@functools.lru_cache(maxsize=2)
+def _kept_lead_ids(n: int) -> np.ndarray:
+    return _lead_ids(n)
 
 
 def _days_to_ns(days: np.ndarray, start_ns: int, cutoff: float) -> np.ndarray:
@@ -257,6 +270,8 @@ def simulate_steps(
     seed: int,
     nurture: bool | None = None,
     step: Callable[[str], None] | None = None,
+    *,
+    reuse_ids: bool = False,
 ) -> Journeys:
     """Run :func:`simulate`, calling ``step(label)`` after each of :data:`N_STEPS` steps.
 
@@ -269,6 +284,10 @@ def simulate_steps(
         As for :func:`simulate`.
     step : callable, optional
         Progress callback (e.g. advancing a progress bar).
+    reuse_ids : bool, default False
+        Reuse the lead-id strings of the last simulation of this size (kept for the two
+        most recent sizes) instead of formatting them again; for callers that simulate
+        the same size many times (the power replicates). Same output either way.
 
     Returns
     -------
@@ -281,7 +300,7 @@ def simulate_steps(
     n, seed = check_params(n_leads, seed)
     nurture_on = sc.nurture.enabled if nurture is None else bool(nurture)
     report = step if step is not None else (lambda label: None)
-    lead_table, event_table = _simulate_arrays(sc, n, seed, nurture_on, report)
+    lead_table, event_table = _simulate_arrays(sc, n, seed, nurture_on, report, reuse_ids)
     meta = {
         "source": sc.name,
         "generator": GENERATOR,
@@ -516,7 +535,12 @@ def _leads_table(
 
 
 def _simulate_arrays(
-    sc: Scenario, n: int, seed: int, nurture_on: bool, step: Callable[[str], None]
+    sc: Scenario,
+    n: int,
+    seed: int,
+    nurture_on: bool,
+    step: Callable[[str], None],
+    reuse_ids: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     cutoff = float(sc.window.days)
     start_ns = int(pd.Timestamp(sc.window.start).value)
@@ -535,7 +559,7 @@ def _simulate_arrays(
     merged = _touchpoint_stream(sc, n, seed, lat, cutoff, signals)
     del signals
     step("touchpoints")
-    ids = _lead_ids(n)
+    ids = _lead_ids(n, reuse_ids)
     events = events_table(merged, pd.Index(ids, dtype=object, name="lead_id"), all_names, start_ns)
     del merged
     leads = _leads_table(sc, ids, lat, known, start_ns)
