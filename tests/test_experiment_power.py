@@ -67,7 +67,10 @@ def test_effect_and_mde_columns_against_simulation():
     analytic = two_proportion_power(pa, pb, 300, 300, 0.05)
     assert row["power_lo"] - 0.05 <= analytic <= row["power_hi"] + 0.05, (analytic, row)
     # the MDE gives exactly the MDE power; larger samples detect smaller effects
-    assert two_proportion_power(pa, pa + row["mde"], 300, 300, 0.05) == pytest.approx(0.8)
+    sign = {"increase": 1, "decrease": -1}[row["mde_direction"]]
+    assert row["mde"] > 0 and row["mde_note"] == ""
+    assert sign == (1 if row["effect"] >= 0 else -1)
+    assert two_proportion_power(pa, pa + sign * row["mde"], 300, 300, 0.05) == pytest.approx(0.8)
     far = mde_at(tab, 30000).iloc[0]
     assert abs(far["mde"]) < abs(row["mde"]) and far["weeks_of_flow"] == pytest.approx(
         row["weeks_of_flow"] * 100
@@ -146,3 +149,14 @@ def test_precision_power_matches_normal_ind_power():
     got = mc["power"].iloc[0]
     tol = 3 * np.sqrt(analytic * (1 - analytic) / reps) + 0.05  # MC error + truth estimate
     assert abs(got - analytic) < tol, (got, analytic)
+
+
+def test_mde_blank_only_with_its_reason_and_never_negative():
+    """Tiny arms: the precision MDE cannot be reached, and the table says why."""
+    tab = power(SC, A, B, metric=["precision", "sqo_volume"], n_leads=[40, 4000],
+                n_replicates=10, seed=2)  # fmt: skip
+    assert (tab["mde"].dropna() > 0).all()
+    assert set(tab["mde_direction"]) <= {"increase", "decrease"}
+    blank = tab[tab["mde"].isna()]
+    assert (tab["mde"].notna() == (tab["mde_note"] == "")).all()
+    assert len(blank) >= 1 and blank["mde_note"].str.contains("not detectable at this size").all()

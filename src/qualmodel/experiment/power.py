@@ -209,13 +209,19 @@ def power(
     pandas.DataFrame
         ``metric, n_leads, weeks_of_flow, n_replicates, alpha, rejections, power, power_lo,
         power_hi, baseline_value, candidate_value, n_baseline, n_candidate, effect,
-        effect_scale, mde``. ``baseline_value`` / ``candidate_value`` are the arms' pooled
-        simulated proportions (for ``time_to_qualification``: share of leads qualified
-        while observed); ``n_baseline`` / ``n_candidate`` the mean test denominators per
-        replicate (qualified, won or all leads; events for the log-rank); ``effect`` is
+        effect_scale, mde, mde_direction, mde_note``. ``baseline_value`` /
+        ``candidate_value`` are the arms' pooled simulated proportions (for
+        ``time_to_qualification``: share of leads qualified while observed);
+        ``n_baseline`` / ``n_candidate`` the mean test denominators per replicate
+        (qualified, won or all leads; events for the log-rank); ``effect`` is
         candidate − baseline (``effect_scale`` "difference") or the Peto hazard ratio
         candidate/baseline ("hazard_ratio"); ``mde`` the minimum detectable effect at this
-        ``n_leads`` on the same scale (:mod:`qualmodel.experiment.mde`).
+        ``n_leads`` on the same scale (:mod:`qualmodel.experiment.mde`) in the direction
+        ``mde_direction`` of the simulated effect ("increase" or "decrease"): for a
+        difference its size (never negative: a decrease of 0.05 is ``mde`` 0.05 with
+        ``mde_direction`` "decrease"), for a hazard ratio the ratio itself (below 1 for a
+        decrease). ``mde_note`` is empty when ``mde`` is defined and otherwise says why it
+        is blank (e.g. even the largest possible change would be missed at this size).
     """
     from qualmodel.simulation.scenario import load_scenario
 
@@ -276,6 +282,8 @@ def _effect_row(m: str, n: int, g: pd.DataFrame, alpha: float, target: float) ->
     if m == "time_to_qualification":
         lhr = float(g["loghr_time_to_qualification"].mean())
         events = float((g["events_a"] + g["events_b"]).mean())
+        up = lhr >= 0
+        mde = mde_hazard_ratio(events, alpha, target, 1 if up else -1)
         return {
             "baseline_value": float(g["events_a"].sum() / (n * len(g))),
             "candidate_value": float(g["events_b"].sum() / (n * len(g))),
@@ -283,7 +291,9 @@ def _effect_row(m: str, n: int, g: pd.DataFrame, alpha: float, target: float) ->
             "n_candidate": float(g["events_b"].mean()),
             "effect": float(np.exp(lhr)),
             "effect_scale": "hazard_ratio",
-            "mde": mde_hazard_ratio(events, alpha, target, 1 if lhr >= 0 else -1),
+            "mde": mde,
+            "mde_direction": "increase" if up else "decrease",
+            "mde_note": "" if np.isfinite(mde) else "no qualification events in the replicates",
         }
     num, den = _PROPORTIONS[m]
     den_a = float(g[f"{den}_a"].sum()) if den else float(n * len(g))
@@ -291,10 +301,12 @@ def _effect_row(m: str, n: int, g: pd.DataFrame, alpha: float, target: float) ->
     pa = float(g[f"{num}_a"].sum()) / den_a if den_a else float("nan")
     pb = float(g[f"{num}_b"].sum()) / den_b if den_b else float("nan")
     effect = pb - pa
-    mde = float("nan")
+    up = not effect < 0
+    mde, note = float("nan"), f"no {den or 'lead'}s in the baseline arm"
     if np.isfinite(pa):
         n1, n2 = den_a / len(g), den_b / len(g)
-        mde = mde_two_proportions(pa, n1, n2, alpha, target, 1 if not effect < 0 else -1)
+        mde = abs(mde_two_proportions(pa, n1, n2, alpha, target, 1 if up else -1))
+        note = "" if np.isfinite(mde) else _undetectable(m, pa, up, n1, n2, target)
     return {
         "baseline_value": pa,
         "candidate_value": pb,
@@ -303,7 +315,18 @@ def _effect_row(m: str, n: int, g: pd.DataFrame, alpha: float, target: float) ->
         "effect": effect,
         "effect_scale": "difference",
         "mde": mde,
+        "mde_direction": "increase" if up else "decrease",
+        "mde_note": note,
     }
+
+
+def _undetectable(m: str, pa: float, up: bool, n1: float, n2: float, target: float) -> str:
+    """Why a difference MDE is blank: even the largest change would be missed."""
+    bound = "1" if up else "0"
+    return (
+        f"not detectable at this size: even {m} moving from {pa:.3g} to {bound} has under "
+        f"{target:.0%} power with {n1:,.0f} vs {n2:,.0f} per arm; simulate more leads"
+    )
 
 
 #: Largest number of replicates per Dask task chosen by :func:`auto_chunk_size`.
