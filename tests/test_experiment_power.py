@@ -156,6 +156,7 @@ def test_mde_blank_only_with_its_reason_and_never_negative():
     tab = power(SC, A, B, metric=["precision", "sqo_volume"], n_leads=[40, 4000],
                 n_replicates=10, seed=2)  # fmt: skip
     assert (tab["mde"].dropna() > 0).all()
+    assert ((tab["power_lo"] <= tab["power"]) & (tab["power"] <= tab["power_hi"])).all()
     assert set(tab["mde_direction"]) <= {"increase", "decrease"}
     blank = tab[tab["mde"].isna()]
     assert (tab["mde"].notna() == (tab["mde_note"] == "")).all()

@@ -23,6 +23,7 @@ import pytest
 
 from conftest import parse_html
 from qualmodel import report
+from qualmodel.report.templates import PROGRESS_LINE
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "src" / "qualmodel" / "report" / "notebooks"
@@ -36,7 +37,7 @@ EXPECTED = [
     "10-client-report",
     "20-cross-scenario",
 ]
-TINY = {"n_leads": "1500", "n_boot": "50"}
+TINY = {"n_leads": "1500", "n_boot": "50", "n_replicates": "20"}
 
 
 def test_templates_present_and_clean():
@@ -62,6 +63,18 @@ def test_templates_present_and_clean():
         assert re.search(r"^(import|from) qualmodel\b", "\n".join(c.source for c in code), re.M)
     client = nbformat.read(NOTEBOOKS / "10-client-report.ipynb", as_version=4)
     assert client.metadata["qualmodel"]["hide_code"] is True
+
+
+def test_report_defaults_give_decision_quality_power():
+    """qualmodel report: ≥ 500 replicates (Wilson 95% half-width ≤ 0.05), no progress bars."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    reps = report.REPORT_DEFAULTS["n_replicates"]
+    lo, hi = proportion_confint(reps // 2, reps, alpha=0.05, method="wilson")
+    assert reps >= 500 and (hi - lo) / 2 <= 0.05
+    assert report.REPORT_DEFAULTS["show_progress"] is False
+    declared = report.inspect_parameters(NOTEBOOKS / "04-power-analysis.ipynb")
+    assert {"n_replicates", "show_progress"} <= set(declared)
 
 
 @pytest.mark.slow
@@ -150,6 +163,7 @@ def check_html_has_no_errors_or_warnings_and_images_resolve(rendered):
         assert 'data-mime-type="application/vnd.jupyter.stderr"' not in text, page
         for word in ("Traceback", "Warning", "Error:"):
             assert word not in text, (page, word)
+        assert not PROGRESS_LINE.search(text), page  # no progress bar text
     client = (out / "startup_saas" / "10-client-report.html").read_text(encoding="utf-8")
     assert "record_metrics" not in client and "import qualmodel" not in client
     assert "Key numbers" in client

@@ -40,3 +40,18 @@ def test_one_line_per_metric_with_reference_lines():
 def test_missing_columns_named():
     with pytest.raises(ConfigError, match="power_lo"):
         plot_power_curve(_table().drop(columns="power_lo"))
+
+
+def test_power_curve_accepts_bounds_rounded_inside_the_estimate():
+    """A table whose Wilson bound at power 1 is 1 - 1e-16 still plots (no negative error bar)."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from qualmodel.plotting import plot_power_curve
+
+    table = pd.DataFrame(
+        {"metric": "sqo_volume", "n_leads": [100, 200], "power": [0.5, 1.0],
+         "power_lo": [0.3, 0.84], "power_hi": [0.7, 1 - 1e-16], "alpha": 0.05}
+    )  # fmt: skip
+    ax = plot_power_curve(table)
+    plt.close(ax.figure)

@@ -264,8 +264,9 @@ def _power_row(m: str, n: int, g: pd.DataFrame, alpha: float, per_week: float) -
         "alpha": alpha,
         "rejections": rej,
         "power": rej / len(g),
-        "power_lo": float(lo),
-        "power_hi": float(hi),
+        # the Wilson bounds at 0 or all rejections are 0 and 1 up to rounding (4e-19, 1 - 1e-16)
+        "power_lo": min(float(lo), rej / len(g)),
+        "power_hi": max(float(hi), rej / len(g)),
     }
 
 

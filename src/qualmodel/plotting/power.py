@@ -37,7 +37,10 @@ def plot_power_curve(
         ax.errorbar(
             g["n_leads"],
             g["power"],
-            yerr=[g["power"] - g["power_lo"], g["power_hi"] - g["power"]],
+            yerr=[
+                (g["power"] - g["power_lo"]).clip(lower=0),
+                (g["power_hi"] - g["power"]).clip(lower=0),
+            ],
             marker="o",
             capsize=3,
             label=str(metric),
