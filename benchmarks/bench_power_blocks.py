@@ -12,28 +12,17 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, peak_rss_mb  # noqa: E402
+from common import best_wall_cpu, emit, peak_rss_mb  # noqa: E402
 
 SC, A, B = "startup_saas", "bant_3_of_4", "score_60_decay_30d"
 LEADS = 5000
 REPS = int(os.environ.get("BENCH_POWER_BLOCKS_REPLICATES", "200"))
-
-
-def _timed(fn, repeat: int) -> tuple[float, float, object]:
-    wall, cpu, result = float("inf"), float("inf"), None
-    for _ in range(repeat):
-        result = None
-        t0, c0 = time.perf_counter(), time.process_time()
-        result = fn()
-        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
-    return wall, cpu, result
 
 
 def _old_arm(sc, crit, ss):
@@ -82,9 +71,9 @@ def main() -> None:
     sc = load_scenario(SC)
     crits = {c.name: c for c in load_criteria(SC)}
     power(SC, A, B, n_leads=[100], n_replicates=10)  # warm-up (imports, first simulation)
-    tp, cp, _ = _timed(lambda: power(SC, A, B, n_leads=[LEADS], n_replicates=REPS), 2)
-    ts, cs, _ = _timed(lambda: simulate(SC, n_leads=2 * LEADS * REPS, seed=0), 2)
-    to, co, _ = _timed(lambda: old_loop(sc, crits[A], crits[B]), 1)
+    tp, cp, _ = best_wall_cpu(lambda: power(SC, A, B, n_leads=[LEADS], n_replicates=REPS), 2)
+    ts, cs, _ = best_wall_cpu(lambda: simulate(SC, n_leads=2 * LEADS * REPS, seed=0), 2)
+    to, co, _ = best_wall_cpu(lambda: old_loop(sc, crits[A], crits[B]), 1)
     print(f"load average before start {load:.2f}")
     print(f"power {REPS} × {LEADS:,} leads per arm: {tp:.2f} s (CPU {cp:.2f} s)")
     print(f"simulate {2 * LEADS * REPS:,} leads: {ts:.2f} s (CPU {cs:.2f} s); power / simulate "

@@ -17,14 +17,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, peak_rss_mb  # noqa: E402
+from common import best_wall_cpu, emit, peak_rss_mb  # noqa: E402
 
 from qualmodel import simulate  # noqa: E402
 
@@ -64,17 +63,6 @@ def floor(n_leads: int, n_events: int, n_lead_cols: int, seed: int = 0):
 def _write(leads: pd.DataFrame, events: pd.DataFrame, folder: Path) -> None:
     leads.to_parquet(folder / "leads.parquet", index=False)
     events.to_parquet(folder / "events.parquet", index=False)
-
-
-def _timed(fn, repeat: int) -> tuple[float, float, object]:
-    """Best wall and best CPU seconds over ``repeat`` runs, and the last result."""
-    wall, cpu, result = float("inf"), float("inf"), None
-    for _ in range(repeat):
-        result = None  # free the previous result before the next run
-        t0, c0 = time.perf_counter(), time.process_time()
-        result = fn()
-        wall, cpu = min(wall, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
-    return wall, cpu, result
 
 
 _CHILD = (
@@ -135,13 +123,13 @@ def _cli_vs_floor(n_ev: int, n_cols: int) -> dict[str, float]:
 def main() -> None:
     load = os.getloadavg()[0]
     simulate(SCENARIO, n_leads=1000, seed=0)  # warm-up
-    t1, c1, j1 = _timed(lambda: simulate(SCENARIO, n_leads=1_000_000, seed=0), 3)
+    t1, c1, j1 = best_wall_cpu(lambda: simulate(SCENARIO, n_leads=1_000_000, seed=0), 3)
     n_ev, n_cols = j1.n_events, j1.leads.shape[1] - 1
     j1 = None
-    tf, cf, _ = _timed(lambda: floor(1_000_000, n_ev, n_cols), 3)
-    td, cd, _ = _timed(lambda: draws(1_000_000, n_ev, n_cols), 3)
-    t2, c2, _ = _timed(lambda: simulate(SCENARIO, n_leads=2_000_000, seed=0), 2)
-    t1b, c1b, _ = _timed(lambda: simulate(SCENARIO, n_leads=1_000_000, seed=0), 2)
+    tf, cf, _ = best_wall_cpu(lambda: floor(1_000_000, n_ev, n_cols), 3)
+    td, cd, _ = best_wall_cpu(lambda: draws(1_000_000, n_ev, n_cols), 3)
+    t2, c2, _ = best_wall_cpu(lambda: simulate(SCENARIO, n_leads=2_000_000, seed=0), 2)
+    t1b, c1b, _ = best_wall_cpu(lambda: simulate(SCENARIO, n_leads=1_000_000, seed=0), 2)
     t1, c1 = min(t1, t1b), min(c1, c1b)
     procs = _cli_vs_floor(n_ev, n_cols)
     print(f"load average before start {load:.2f}")
