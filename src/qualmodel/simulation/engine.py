@@ -387,6 +387,10 @@ def simulate_steps(
 
     sc = scenario
     n, seed = check_params(n_leads, seed)
+    if getattr(sc, "kind", None) == "twin":  # a fitted scenario: its own simulator
+        from qualmodel.simulation.twin import simulate_twin
+
+        return simulate_twin(sc, n, seed)
     nurture_on = sc.nurture.enabled if nurture is None else bool(nurture)
     report = step if step is not None else (lambda label: None)
     lead_table, event_table = _simulate_arrays(sc, n, seed, nurture_on, report)
