@@ -63,8 +63,8 @@ def fit_scenario_cmd(
 ) -> None:
     """Fit a scenario to imported journeys; print the fit distances; write the YAML."""
     from qualmodel.experiment.power import connect
+    from qualmodel.experiment.twin_fit import fit_scenario
     from qualmodel.journeys.contract import Journeys
-    from qualmodel.simulation.fit import fit_scenario
 
     check_number("--dask-timeout", dask_timeout, low=0, high=600, low_open=True)
     outputs = {"--out": out, "--plot": plot}

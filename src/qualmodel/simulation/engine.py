@@ -370,13 +370,11 @@ def simulate_steps(
 
     Parameters
     ----------
-    scenario : Scenario
-    n_leads, seed : int
-        Already checked values.
-    nurture : bool, optional
-        As for :func:`simulate`.
-    step : callable, optional
-        Progress callback (e.g. advancing a progress bar).
+    scenario : Scenario or TwinScenario
+    n_leads, seed : int (already checked)
+    nurture, step : optional
+        As for :func:`simulate`; ``step(label)`` is a progress callback (not called for a
+        fitted scenario, whose ``nurture`` is always off).
 
     Returns
     -------
@@ -384,12 +382,10 @@ def simulate_steps(
     """
     from qualmodel import __version__
     from qualmodel.journeys.contract import Journeys
+    from qualmodel.simulation.twin import simulate_twin
 
-    sc = scenario
-    n, seed = check_params(n_leads, seed)
-    if getattr(sc, "kind", None) == "twin":  # a fitted scenario: its own simulator
-        from qualmodel.simulation.twin import simulate_twin
-
+    sc, (n, seed) = scenario, check_params(n_leads, seed)
+    if getattr(sc, "kind", None) == "twin":  # a fitted scenario (docs/twin.md)
         return simulate_twin(sc, n, seed)
     nurture_on = sc.nurture.enabled if nurture is None else bool(nurture)
     report = step if step is not None else (lambda label: None)

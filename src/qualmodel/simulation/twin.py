@@ -21,6 +21,7 @@ same seed gives identical journeys.
 
 from __future__ import annotations
 
+import zlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,9 +40,9 @@ TERMINAL_STEMS: tuple[str, ...] = ("won", "lost", "disqualified")
 
 
 def _rng(seed: int, component: str) -> np.random.Generator:
-    from qualmodel.simulation.engine import _rng as engine_rng
-
-    return engine_rng(seed, f"twin.{component}")
+    """Independent generator for one named component (keyed as the main simulator's)."""
+    key = zlib.crc32(f"twin.{component}".encode("ascii"))
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
 
 
 def _arrivals(sc: TwinScenario, n: int, seed: int) -> np.ndarray:
@@ -101,22 +102,26 @@ def _extra(sc: TwinScenario) -> set[str]:
 
 def _touchpoints(
     sc: TwinScenario, n: int, seed: int, created: np.ndarray, reached: np.ndarray
-) -> pd.DataFrame:
-    from qualmodel.simulation.engine import _background_events
-
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson touchpoints from arrival to the window end: lead rows, seconds, names."""
     names = sorted(sc.touchpoints)
-    if not names:
-        return pd.DataFrame(
-            {"lead_id": [], "ts": pd.Series([], dtype="datetime64[ns]"), "event": []}
-        )
-    rates = np.empty((n, len(names)))
-    for j, ev in enumerate(names):
+    rng = _rng(seed, "touchpoints")
+    span = float(sc.window.days) - created
+    codes, secs, kinds = [], [], []
+    for ev in names:
         tp = sc.touchpoints[ev]
-        rates[:, j] = np.where(reached, tp.rate_per_30d_target, tp.rate_per_30d_other) / 30.0
-    codes, sec, types = _background_events(
-        _rng(seed, "touchpoints"), rates, created, float(sc.window.days)
-    )
-    return pd.DataFrame({"code": codes, "sec": sec, "event": np.asarray(names)[types]})
+        rate = np.where(reached, tp.rate_per_30d_target, tp.rate_per_30d_other) / 30.0
+        count = rng.poisson(rate * span)
+        rows = np.repeat(np.arange(n), count)
+        t = created[rows] + rng.random(rows.size) * span[rows]
+        codes.append(rows)
+        secs.append(np.floor(t * 86_400).astype(np.int64))
+        kinds.append(np.full(rows.size, ev, dtype=object))
+    if not names:
+        return np.array([], np.int64), np.array([], np.int64), np.array([], dtype=object)
+    code, sec, kind = np.concatenate(codes), np.concatenate(secs), np.concatenate(kinds)
+    order = np.lexsort((sec, code))
+    return code[order], sec[order], kind[order]
 
 
 def _bant(sc: TwinScenario, n: int, seed: int) -> dict[str, pd.arrays.BooleanArray]:
@@ -149,7 +154,6 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
     """
     from qualmodel import __version__
     from qualmodel.journeys.contract import Journeys
-    from qualmodel.simulation.engine import GENERATOR, _categorical_dtype, _lead_ids
     from qualmodel.simulation.scenario import scenario_hash
 
     sc, n = scenario, int(n_leads)
@@ -163,7 +167,8 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
         ns = np.where(ok, start_ns + np.floor(np.where(ok, days, 0.0) * 86_400) * 1e9, 0)
         return np.where(ok, ns.astype(np.int64), np.iinfo(np.int64).min).view("datetime64[ns]")
 
-    ids = _lead_ids(n)
+    width = max(7, len(str(n - 1)))
+    ids = np.array([f"L{i:0{width}d}" for i in range(n)], dtype=object)
     leads: dict[str, Any] = {
         "lead_id": ids,
         "created_at": stamp(created),
@@ -183,23 +188,17 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
         leads[f"{stem}_at"] = stamp(times[stem])
     leads.update(_bant(sc, n, seed))
     target = times.get(sc.plan.target, np.full(n, np.inf))
-    ev = _touchpoints(sc, n, seed, created, np.isfinite(target))
-    index = pd.Index(ids, dtype=object, name="lead_id")
+    code, sec, kind = _touchpoints(sc, n, seed, created, np.isfinite(target))
     events = pd.DataFrame(
         {
-            "lead_id": pd.Categorical.from_codes(
-                ev["code"].to_numpy(np.int32) if len(ev) else np.array([], np.int32),
-                dtype=_categorical_dtype(index),
-            ),
-            "ts": (start_ns + ev["sec"].to_numpy(np.int64) * 1_000_000_000).view("datetime64[ns]")
-            if len(ev)
-            else np.array([], dtype="datetime64[ns]"),
-            "event": ev["event"].to_numpy(object) if len(ev) else np.array([], dtype=object),
+            "lead_id": ids[code] if code.size else np.array([], dtype=object),
+            "ts": (start_ns + sec * 1_000_000_000).view("datetime64[ns]"),
+            "event": kind,
         }
     )
     meta = {
         "source": sc.name,
-        "generator": GENERATOR,
+        "generator": "qualmodel.simulate",
         "kind": "twin",
         "seed": int(seed),
         "config_hash": scenario_hash(sc),

@@ -14,17 +14,20 @@ generative model is written out in ``docs/twin.md``.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qualmodel.journeys.contract import STAGE_COLUMNS
 from qualmodel.simulation.delays import Delay
-from qualmodel.simulation.scenario import NonNegFloat, Source, Window
 
 __all__ = ["Arrivals", "TwinScenario", "TwinStage"]
 
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Source = Annotated[str, Field(min_length=3)]
+NonNegFloat = Annotated[float, Field(ge=0.0, le=1_000.0, allow_inf_nan=False)]
+Days = Annotated[float, Field(gt=0.0, le=10_950.0, allow_inf_nan=False)]
 #: Standard stage stems a twin may hold (extra outcomes come from ``outcomes``).
 STANDARD_STAGES: tuple[str, ...] = tuple(c.removesuffix("_at") for c in STAGE_COLUMNS)
 #: Most arrival bins (a weekly profile over 30 years stays below it).
@@ -33,6 +36,21 @@ MAX_BINS = 2_000
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TwinWindow(_Model):
+    """Observation window: leads arrive over ``arrival_days`` and are observed until ``days``."""
+
+    start: date
+    days: Days
+    arrival_days: Days
+    source: Source
+
+    @model_validator(mode="after")
+    def _inside(self) -> TwinWindow:
+        if self.arrival_days > self.days:
+            raise ValueError("arrival_days must not exceed days")
+        return self
 
 
 class Arrivals(_Model):
@@ -129,7 +147,7 @@ class TwinScenario(_Model):
     name: Annotated[str, Field(min_length=1)]
     description: Annotated[str, Field(min_length=1)]
     n_leads: Annotated[int, Field(ge=1, le=50_000_000)]
-    window: Window
+    window: TwinWindow
     resolution: Literal["day", "second"]
     arrivals: Arrivals
     cohorts_days: list[float] | None = None

@@ -2,7 +2,7 @@
 
 For the leads that reached a stage ``P``, the competing outcomes ``C_1 … C_m`` reached from
 it are timed from ``P`` and censored at each lead's ``observed_until``. The Aalen–Johansen
-estimator (:func:`qualmodel.survival.estimators._aalen_johansen`, checked against R) gives
+estimator (:func:`qualmodel.survival.estimators.cumulative_incidence`, checked against R) gives
 each outcome's cumulative incidence ``F_k(t)`` with its pointwise 95% band. The twin
 represents outcome ``k`` as ``share_k × G_k(t)``, ``G_k`` a delay distribution, so that the
 twin's cumulative incidence *is* ``share_k G_k``: the fit matches the censoring-corrected
@@ -20,13 +20,14 @@ curve; otherwise the empirical family is used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
 
 from qualmodel.simulation.delays import EmpiricalDelay, LognormalDelay, PointDelay, WeibullDelay
 
-__all__ = ["Curves", "aj_curves", "fit_outcome", "FAMILIES"]
+__all__ = ["FAMILIES", "Curves", "aj_curves", "fit_outcome", "fit_transitions", "stage_days"]
 
 #: Delay families ``fit_scenario(families=...)`` may try, in order of preference.
 FAMILIES: tuple[str, ...] = ("weibull", "lognormal", "empirical")
@@ -36,7 +37,7 @@ PARAMETRIC_COVERAGE = 0.99
 PARAMETRIC_SUP = 0.01
 #: Most knots of an empirical delay distribution.
 MAX_KNOTS = 400
-_Z95 = 1.959963984540054
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -86,20 +87,22 @@ def aj_curves(duration: np.ndarray, event: np.ndarray, m: int, horizon: float) -
     The band is the pointwise 95% interval on the log scale (as ``cumulative_incidence``
     with its default ``conf_type="log"``).
     """
-    from qualmodel.survival.common import confidence_limits
-    from qualmodel.survival.estimators import _aalen_johansen
+    import pandas as pd
+
+    from qualmodel.survival.estimators import cumulative_incidence
 
     codes = list(range(1, m + 1))
     days = np.arange(0.0, float(np.ceil(max(horizon, 1.0))) + 1.0)
-    aj = _aalen_johansen(duration.astype(np.float64), event, codes)
-    idx = np.searchsorted(aj["time"], days, side="right") - 1
+    table = pd.DataFrame({"duration": duration.astype(np.float64), "event": event})
+    aj = cumulative_incidence(table, events=codes)
     cif = np.zeros((m, days.size))
     lower, upper = np.zeros_like(cif), np.zeros_like(cif)
     for i, k in enumerate(codes):
-        f = np.where(idx >= 0, aj[f"cif_{k}"][np.maximum(idx, 0)], 0.0)
-        se = np.where(idx >= 0, np.sqrt(aj[f"var_{k}"])[np.maximum(idx, 0)], 0.0)
-        lo, hi = confidence_limits(f, se, "log", 0.95, logse=False)
-        cif[i], lower[i], upper[i] = f, np.nan_to_num(lo, nan=0.0), np.nan_to_num(hi, nan=1.0)
+        g = aj[aj["event"] == k]
+        idx = np.searchsorted(g["time"].to_numpy(), days, side="right") - 1
+        for out, col, fill in ((cif, "cif", 0.0), (lower, "lower", 0.0), (upper, "upper", 1.0)):
+            vals = np.nan_to_num(g[col].to_numpy(np.float64), nan=fill)
+            out[i] = np.where(idx >= 0, vals[np.maximum(idx, 0)], 0.0)
     last = np.array([duration[event == k].max() if (event == k).any() else 0.0 for k in codes])
     zero = np.array([(event == k).any() and not duration[event == k].any() for k in codes])
     n_ev = np.array([int((event == k).sum()) for k in codes])
@@ -208,3 +211,62 @@ def _choose(tried: dict[str, dict[str, float]]) -> str:
     if "empirical" in tried:
         return "empirical"
     return min(tried, key=lambda fam: tried[fam]["sup_distance"])
+
+
+def stage_stems(journeys: Any) -> list[str]:
+    """Stage stems some lead reached: standard ones in funnel order, then declared extras."""
+    from qualmodel.journeys.contract import STAGE_COLUMNS, extra_outcome_columns
+
+    leads = journeys.leads
+    cols = [*STAGE_COLUMNS, *extra_outcome_columns(journeys.meta)]
+    return [c.removesuffix("_at") for c in cols if c in leads and leads[c].notna().any()]
+
+
+def stage_days(journeys: Any, start_ns: int) -> dict[str, np.ndarray]:
+    """Days since ``start_ns`` of created, every stage reached and observed_until (NaN: NaT)."""
+    leads = journeys.leads
+    out = {}
+    for stem in ["created", *stage_stems(journeys), "observed_until"]:
+        col = stem if stem == "observed_until" else f"{stem}_at"
+        v = leads[col].to_numpy("datetime64[ns]").view(np.int64)
+        nat = v == np.iinfo(np.int64).min
+        out[stem] = np.where(nat, np.nan, (v - start_ns) / _DAY_NS)
+    return out
+
+
+def fit_transitions(
+    days: dict[str, np.ndarray],
+    tree: dict[str, str],
+    families: tuple[str, ...],
+    fixed: dict[str, str] | None = None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Fit every stage of the tree; return stage specs and the per-transition curves.
+
+    ``fixed`` maps stages to a family (bootstrap refits keep the family of the full fit).
+    """
+    stages: dict[str, dict[str, Any]] = {}
+    curves: dict[str, Any] = {}
+    end = days["observed_until"]
+    for parent in dict.fromkeys(tree.values()):
+        kids = [s for s in tree if tree[s] == parent]
+        dur, ev = transition_table(days[parent], [days[k] for k in kids], end)
+        cur = aj_curves(dur, ev, len(kids), float(dur.max()) if dur.size else 1.0)
+        curves[parent] = (kids, cur)
+        for i, kid in enumerate(kids):
+            fams = (fixed[kid],) if fixed and fixed.get(kid) != "point" else families
+            share, delay, notes = fit_outcome(cur, i, fams)
+            stages[kid] = {
+                "after": parent,
+                "share": round(min(max(share, 0.0), 1.0), 8),
+                "delay": delay.model_dump(mode="json"),
+                "notes": notes,
+                "n_events": int(cur.n_events[i]),
+                "n_at_start": cur.n,
+            }
+    for parent in dict.fromkeys(tree.values()):  # siblings' rounded shares never exceed 1
+        kids = [s for s in tree if tree[s] == parent]
+        total = sum(stages[k]["share"] for k in kids)
+        if total > 1.0:
+            for k in kids:
+                stages[k]["share"] = float(np.floor(stages[k]["share"] / total * 1e8) / 1e8)
+    return stages, curves

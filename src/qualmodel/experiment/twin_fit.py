@@ -7,11 +7,11 @@ What is fitted from what the data have (``docs/twin.md``):
 * the stage tree: every stage present is reached from the latest earlier stage that
   (almost) every lead reaching it has passed; the stages reached from the same stage are
   competing outcomes, each fitted as a share and a delay distribution from the
-  Aalen–Johansen curves (:mod:`qualmodel.simulation.fit_curves`);
+  Aalen–Johansen curves (:mod:`qualmodel.experiment.twin_curves`);
 * touchpoint rates per 30 days (leads that reach the target vs the others), BANT shares;
 * the outcome names the data declare (``meta["outcomes"]``).
 
-Then the fit is checked by simulation (:mod:`qualmodel.simulation.fit_check`) and its
+Then the fit is checked by simulation (:mod:`qualmodel.experiment.twin_check`) and its
 uncertainty measured by seeded bootstrap refits (optionally on a Dask client).
 """
 
@@ -25,7 +25,7 @@ import pandas as pd
 
 from qualmodel.core.checks import check_count, check_seed
 from qualmodel.core.errors import ConfigError
-from qualmodel.simulation.fit_curves import FAMILIES, aj_curves, fit_outcome, transition_table
+from qualmodel.experiment.twin_curves import FAMILIES, fit_transitions, stage_days, stage_stems
 
 __all__ = ["MIN_TARGET_EVENTS", "MAX_SEGMENT_VALUES", "fit_scenario", "journeys_hash"]
 
@@ -41,7 +41,6 @@ MAX_COHORTS = 6
 COHORT_TRIGGER = 0.01
 #: Stages that can lead to later stages, earliest first.
 CHAIN: tuple[str, ...] = ("created", "mql", "sal", "sqo")
-_DAY_NS = 86_400 * 1_000_000_000
 
 
 def journeys_hash(journeys: Any) -> str:
@@ -53,27 +52,6 @@ def journeys_hash(journeys: Any) -> str:
         h.update(col.encode())
         h.update(leads[col].to_numpy("datetime64[ns]").view(np.int64).tobytes())
     return h.hexdigest()[:12]
-
-
-def _stems(journeys: Any) -> list[str]:
-    """Stage stems some lead reached: standard ones in funnel order, then declared extras."""
-    from qualmodel.journeys.contract import STAGE_COLUMNS, extra_outcome_columns
-
-    leads = journeys.leads
-    cols = [*STAGE_COLUMNS, *extra_outcome_columns(journeys.meta)]
-    return [c.removesuffix("_at") for c in cols if c in leads and leads[c].notna().any()]
-
-
-def stage_days(journeys: Any, start_ns: int) -> dict[str, np.ndarray]:
-    """Days since ``start_ns`` of created, every stage reached and observed_until (NaN: NaT)."""
-    leads = journeys.leads
-    out = {}
-    for stem in ["created", *_stems(journeys), "observed_until"]:
-        col = stem if stem == "observed_until" else f"{stem}_at"
-        v = leads[col].to_numpy("datetime64[ns]").view(np.int64)
-        nat = v == np.iinfo(np.int64).min
-        out[stem] = np.where(nat, np.nan, (v - start_ns) / _DAY_NS)
-    return out
 
 
 def stage_tree(days: dict[str, np.ndarray], stems: list[str]) -> dict[str, str]:
@@ -171,44 +149,6 @@ def _day_resolution(days: dict[str, np.ndarray]) -> bool:
     return bool(np.allclose(vals, np.round(vals), atol=1e-9))
 
 
-def fit_transitions(
-    days: dict[str, np.ndarray],
-    tree: dict[str, str],
-    families: tuple[str, ...],
-    fixed: dict[str, str] | None = None,
-) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """Fit every stage of the tree; return stage specs and the per-transition curves.
-
-    ``fixed`` maps stages to a family (bootstrap refits keep the family of the full fit).
-    """
-    stages: dict[str, dict[str, Any]] = {}
-    curves: dict[str, Any] = {}
-    end = days["observed_until"]
-    for parent in dict.fromkeys(tree.values()):
-        kids = [s for s in tree if tree[s] == parent]
-        dur, ev = transition_table(days[parent], [days[k] for k in kids], end)
-        cur = aj_curves(dur, ev, len(kids), float(dur.max()) if dur.size else 1.0)
-        curves[parent] = (kids, cur)
-        for i, kid in enumerate(kids):
-            fams = (fixed[kid],) if fixed and fixed.get(kid) != "point" else families
-            share, delay, notes = fit_outcome(cur, i, fams)
-            stages[kid] = {
-                "after": parent,
-                "share": round(min(max(share, 0.0), 1.0), 8),
-                "delay": delay.model_dump(mode="json"),
-                "notes": notes,
-                "n_events": int(cur.n_events[i]),
-                "n_at_start": cur.n,
-            }
-    for parent in dict.fromkeys(tree.values()):  # siblings' rounded shares never exceed 1
-        kids = [s for s in tree if tree[s] == parent]
-        total = sum(stages[k]["share"] for k in kids)
-        if total > 1.0:
-            for k in kids:
-                stages[k]["share"] = float(np.floor(stages[k]["share"] / total * 1e8) / 1e8)
-    return stages, curves
-
-
 def _stage_block(stem: str, spec: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     notes = spec["notes"]
     dist = ""
@@ -269,7 +209,7 @@ def fit_scenario(
         :data:`COHORT_TRIGGER`, then ``min(6, target events // 300)`` cohorts when that
         brings the funnel closer.
     families : tuple of str, default ("weibull", "lognormal", "empirical")
-        Delay families tried per outcome (:data:`~qualmodel.simulation.fit_curves.FAMILIES`).
+        Delay families tried per outcome (:data:`~qualmodel.experiment.twin_curves.FAMILIES`).
     name : str, optional
         Name of the twin; default ``<source>_twin``.
     client : dask.distributed.Client, optional
@@ -289,8 +229,8 @@ def fit_scenario(
         ``timing: none``, fewer than 50 target events, an unknown stage or attribute, a
         segment with one value or too many values, unknown family, bad counts.
     """
+    from qualmodel.experiment.twin_check import bootstrap
     from qualmodel.journeys.outcomes import plan_outcomes
-    from qualmodel.simulation.fit_check import bootstrap
 
     _check_options(seed, n_boot, n_check, cohorts, families)
     if journeys.meta.get("timing") == "none":
@@ -299,7 +239,7 @@ def fit_scenario(
     _check_input(journeys, plan)
     start_ns = int(pd.Timestamp(journeys.leads["created_at"].min()).floor("D").value)
     days = stage_days(journeys, start_ns)
-    tree = stage_tree(days, _stems(journeys))
+    tree = stage_tree(days, stage_stems(journeys))
     base = _base_data(journeys, days, plan, segment, name, seed)
     stages, curves = fit_transitions(days, tree, tuple(families))
     fixed = {s: stages[s]["notes"]["family"] for s in stages}
@@ -380,8 +320,8 @@ def _assemble(
     base: dict, journeys: Any, stages: dict, curves: dict, cohorts: Any, n_check: int, seed: int
 ) -> tuple[Any, dict[str, Any]]:
     """Build the twin (pooled, or with ``(edges, per-cohort stages)``) and check it."""
+    from qualmodel.experiment.twin_check import check_fit
     from qualmodel.journeys.outcomes import stage_labels
-    from qualmodel.simulation.fit_check import check_fit
     from qualmodel.simulation.twin_schema import TwinScenario
 
     labels = {c.removesuffix("_at"): v for c, v in stage_labels(journeys).items()}

@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qualmodel.simulation.fit_curves import aj_curves, transition_table
+from qualmodel.experiment.twin_curves import (
+    aj_curves,
+    fit_transitions,
+    stage_days,
+    transition_table,
+)
 
 __all__ = ["BAND_DAYS", "bootstrap", "check_fit", "check_seeds"]
 
@@ -27,8 +32,6 @@ BAND_DAYS = 120
 
 
 def _boot_one(days: dict[str, np.ndarray], tree: dict, fixed: dict, seed: int, b: int) -> dict:
-    from qualmodel.simulation.fit import fit_transitions
-
     n = days["created"].size
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(b,)))
     idx = rng.integers(0, n, n)
@@ -83,7 +86,6 @@ def check_seeds(seed: int, k: int) -> list[int]:
 
 def _sim_curves(twin: Any, n: int, seed: int, days_grid: dict[str, np.ndarray]) -> tuple:
     """Funnel shares and per-transition curves of one simulation of the twin."""
-    from qualmodel.simulation.fit import stage_days
     from qualmodel.simulation.twin import simulate_twin
 
     sim = simulate_twin(twin, n, seed)
