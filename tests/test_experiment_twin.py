@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
 
 import qualmodel as qm
+from conftest import run_cli
 from qualmodel.core.errors import ConfigError
 from qualmodel.experiment.twin_curves import aj_curves, stage_days, transition_table
 
