@@ -89,6 +89,30 @@ def fit_scenario_cmd(
     _write(twin, report, out, plot)
 
 
+def _write_table(table, out: Path, plot: Path | None) -> None:
+    """Write the power CSV and its power-curve PNG together: both appear, or neither."""
+    with temp_paths(*([out] if plot is None else [out, plot])) as tmps:
+        table.to_csv(tmps[0], index=False)
+        if plot is not None:
+            _save_figure(tmps[1], "power", table)
+    typer.echo(f"{out}: {len(table)} rows" + ("" if plot is None else f"; {plot}: power curve"))
+
+
+def _save_figure(path: Path, kind: str, data) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from qualmodel.plotting import plot_power_curve, plot_twin_fit
+
+    fig = plot_twin_fit(data) if kind == "twin" else plot_power_curve(data).figure
+    try:
+        fig.savefig(path, dpi=110, format="png")
+    finally:
+        plt.close(fig)
+
+
 def _write(twin, report, out: Path, plot: Path | None) -> None:
     """Write the YAML and the figure together: both appear, or neither."""
     from qualmodel.simulation.twin_schema import twin_yaml
@@ -96,16 +120,53 @@ def _write(twin, report, out: Path, plot: Path | None) -> None:
     with temp_paths(*([out] if plot is None else [out, plot])) as tmps:
         tmps[0].write_text(twin_yaml(twin), encoding="utf-8")
         if plot is not None:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            from qualmodel.plotting.twin import plot_twin_fit
-
-            fig = plot_twin_fit(report)
-            try:
-                fig.savefig(tmps[1], dpi=110, format="png")
-            finally:
-                plt.close(fig)
+            _save_figure(tmps[1], "twin", report)
     typer.echo(f"wrote {out}" + ("" if plot is None else f" and {plot}"))
+
+
+def effect_power_cmd(
+    scenario: str,
+    effect: str,
+    out: Path,
+    plot: Path | None,
+    force: bool,
+    dask: str | None,
+    dask_timeout: float,
+    kw: dict,
+) -> None:
+    """``power --effect``: simulated power of a stated effect on a fitted scenario."""
+    from qualmodel.experiment.effects import bootstrap_leads, effect_power, parse_effect
+    from qualmodel.experiment.mde import leads_needed
+    from qualmodel.experiment.power import connect
+    from qualmodel.simulation.scenario import load_scenario
+
+    parse_effect(effect)
+    if not kw["n_leads"]:
+        raise ConfigError("--n-leads: expected comma-separated whole numbers, e.g. 1000,2000")
+    check_number("--dask-timeout", dask_timeout, low=0, high=600, low_open=True)
+    inputs = {"--scenario": Path(scenario)} if Path(scenario).is_file() else {}
+    refuse_overlap({"--out": out, "--plot": plot}, inputs)
+    for option, path in (("--out", out), ("--plot", plot)):
+        if path is not None:
+            check_output(path, option, force=force, kind="file")
+    twin = load_scenario(scenario)
+    client = connect(dask, dask_timeout) if dask else None
+    try:
+        table = effect_power(twin, effect, client=client, **kw)
+    finally:
+        if client is not None:
+            client.close()
+    _write_table(table, out, plot)
+    for r in leads_needed(table).itertuples(index=False):
+        sim = "none" if r.leads_simulated != r.leads_simulated else f"{r.leads_simulated:,.0f}"
+        typer.echo(
+            f"{r.metric}: {effect} -> {r.leads_analytic:,.0f} leads per arm for 80% power "
+            f"(normal approximation at the simulated effect; smallest simulated n with 80%: "
+            f"{sim}) - model-based, from the twin {twin.name}"
+        )
+    spread = bootstrap_leads(table, twin)
+    if spread:
+        typer.echo(
+            f"target_share: bootstrap 95% range of leads per arm over {spread['n_boot']} refits "
+            f"of the twin: {spread['lo']:,.0f}-{spread['hi']:,.0f}"
+        )
