@@ -188,6 +188,22 @@ def test_maven_twin_inside_the_observed_band(shared_data):
 
 
 @pytest.mark.realdata
+def test_maven_as_a_stage_history_gives_the_same_twin(shared_data, tmp_path):
+    from qualmodel.crm.export import write_history
+
+    maven = shared_data / "maven_crm"
+    j = qm.import_crm({"main": maven / "sales_pipeline.csv"}, "maven_crm")
+    paths = write_history(j, tmp_path, leads_table=False)
+    back = qm.import_crm({"history": paths["history"]}, paths["mapping"])
+    a, rep_a = qm.fit_scenario(j, seed=0, n_boot=0, n_check=5)
+    b, rep_b = qm.fit_scenario(back, seed=0, n_boot=0, n_check=5)
+    assert rep_a["distances"] == rep_b["distances"]
+    for stem in ("won", "lost"):
+        assert rep_b["distances"][f"band.{stem}"] >= 0.90
+        assert rep_b["distances"][f"funnel.{stem}"] <= 0.02
+
+
+@pytest.mark.realdata
 def test_x_education_is_refused_with_the_reason(shared_data):
     j = qm.import_crm({"main": shared_data / "x_education" / "Leads.csv"}, "x_education")
     with pytest.raises(ConfigError, match="timing is 'none'"):

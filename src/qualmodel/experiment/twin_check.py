@@ -154,7 +154,7 @@ def check_fit(
         obs = col.where(col.notna(), "(missing)").astype(str).value_counts(normalize=True)
         sims = [r[2] for r in runs]
         dist["segment"] = round(
-            max(abs(np.mean([s.get(k, 0.0) for s in sims]) - v) for k, v in obs.items()), 6
+            float(max(abs(np.mean([s.get(k, 0.0) for s in sims]) - v) for k, v in obs.items())), 6
         )
     return {
         "distances": dist,
