@@ -208,3 +208,17 @@ def test_x_education_is_refused_with_the_reason(shared_data):
     j = qm.import_crm({"main": shared_data / "x_education" / "Leads.csv"}, "x_education")
     with pytest.raises(ConfigError, match="timing is 'none'"):
         qm.fit_scenario(j)
+
+
+def test_declared_outcomes_and_forced_cohorts(small):
+    leads = small.leads.rename(columns={"lost_at": "withdrawn_at"})
+    meta = {**small.meta, "outcomes": {"cancelled": "withdrawn", "approved": "won"}}
+    j = qm.Journeys(leads, small.events, meta)
+    twin, report = qm.fit_scenario(j, target="approved", cohorts=3, n_boot=0, n_check=2)
+    assert twin.plan.target == "won" and twin.stages["withdrawn"].after == "sqo"
+    assert twin.n_cohorts == 3 and report["cohorts"] == 3
+    assert all(len(st.by_cohort) == 3 for st in twin.stages.values())
+    sim = qm.simulate(twin, n_leads=2000, seed=1)
+    assert sim.meta["outcomes"] == {"cancelled": "withdrawn", "approved": "won"}
+    assert "withdrawn_at" in sim.leads and sim.leads["withdrawn_at"].notna().any()
+    assert report["distances"]["funnel.withdrawn"] <= 0.02
