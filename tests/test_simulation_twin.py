@@ -85,3 +85,17 @@ def test_terminal_outcomes_are_exclusive(twin):
     both = j.leads["won_at"].notna() & j.leads["lost_at"].notna()
     assert not both.any()
     assert (j.leads["sqo_at"].isna() | (j.leads["sqo_at"] >= j.leads["sal_at"])).all()
+
+
+def test_day_resolution_twin_writes_whole_days():
+    j = qm.simulate("startup_saas", n_leads=4000, seed=4)
+    leads = j.leads.copy()
+    for col in [c for c in leads.columns if c.endswith("_at")]:
+        leads[col] = leads[col].dt.floor("D")
+    dated = qm.Journeys(leads, j.events.iloc[:0], j.meta)
+    twin, _ = qm.fit_scenario(dated, seed=0, n_boot=0, n_check=1)
+    assert twin.resolution == "day"
+    sim = qm.simulate(twin, n_leads=3000, seed=2).leads
+    for col in [c for c in sim.columns if c.endswith("_at")]:
+        stamps = sim[col].dropna()
+        assert (stamps == stamps.dt.floor("D")).all(), col

@@ -140,7 +140,7 @@ def _empirical(days: np.ndarray, f: np.ndarray, last: float) -> tuple[float, Emp
     if top + 1 <= MAX_KNOTS:
         knots = days[: top + 1]
     else:  # quantile days of the curve, always keeping 0 and the last day
-        probs = np.linspace(0.0, 1.0, MAX_KNOTS)
+        probs = np.linspace(0.0, 1.0, MAX_KNOTS - 2)
         knots = np.unique(np.concatenate(([0.0, float(top)], np.searchsorted(f, probs * share))))
         knots = knots[knots <= top]
     cdf = np.maximum.accumulate(np.clip(f[knots.astype(int)] / share, 0.0, 1.0))

@@ -71,13 +71,23 @@ def stage_tree(days: dict[str, np.ndarray], stems: list[str]) -> dict[str, str]:
     return tree
 
 
-def _check_input(journeys: Any, plan: dict[str, Any]) -> None:
+def _check_timing(journeys: Any) -> None:
     source = journeys.meta.get("source", "journeys")
     if journeys.meta.get("timing") == "none":
         raise ConfigError(
             f"{source}: timing is 'none' (the export has no real timestamps), so no delay or "
             f"arrival can be fitted; a twin needs dated stages — import an export with dates"
         )
+    created, until = journeys.leads["created_at"], journeys.leads["observed_until"]
+    if until.max() <= created.min().floor("D"):
+        raise ConfigError(
+            f"{source}: every lead is observed only on its creation day; a twin needs "
+            f"follow-up time (observed_until after created_at)"
+        )
+
+
+def _check_input(journeys: Any, plan: dict[str, Any]) -> None:
+    source = journeys.meta.get("source", "journeys")
     target = plan["target"]
     n_target = int(journeys.leads[target].notna().sum())
     if n_target < MIN_TARGET_EVENTS:
@@ -233,8 +243,7 @@ def fit_scenario(
     from qualmodel.journeys.outcomes import plan_outcomes
 
     _check_options(seed, n_boot, n_check, cohorts, families)
-    if journeys.meta.get("timing") == "none":
-        _check_input(journeys, {"target": "created_at"})
+    _check_timing(journeys)
     plan = plan_outcomes(journeys, start, target, competing=[])
     _check_input(journeys, plan)
     start_ns = int(pd.Timestamp(journeys.leads["created_at"].min()).floor("D").value)
@@ -334,7 +343,7 @@ def _assemble(
             data["stages"][s]["by_cohort"] = [
                 {"share": b[s]["share"], "delay": b[s]["delay"]} for b in by
             ]
-    twin = TwinScenario.model_validate(data)
+    twin = _validated(TwinScenario, data)
     report = check_fit(twin, journeys, curves, n_check, seed)
     data["source"]["distances"] = report["distances"]
     data["source"]["families"] = {s: stages[s]["notes"].get("tried", {}) for s in stages}
@@ -344,7 +353,22 @@ def _assemble(
         else f"{len(cohorts[0]) - 1} arrival cohorts with their own shares and delays "
         f"(the pooled fit is kept in share/delay for reference)"
     )
-    return TwinScenario.model_validate(data), report
+    return _validated(TwinScenario, data), report
+
+
+def _validated(model: Any, data: dict[str, Any]) -> Any:
+    """Validate the fitted numbers; a value outside the schema is a one-line error."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(
+            f"fit_scenario: the fitted value at {where} is outside what a scenario can hold "
+            f"({err['msg']}); check the journeys' timestamps (e.g. delays over 30 years)"
+        ) from None
 
 
 def _declared(journeys: Any) -> dict[str, str]:

@@ -164,8 +164,9 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
 
     def stamp(days: np.ndarray) -> np.ndarray:
         ok = np.isfinite(days) & (days <= end_days)
-        ns = np.where(ok, start_ns + np.floor(np.where(ok, days, 0.0) * 86_400) * 1e9, 0)
-        return np.where(ok, ns.astype(np.int64), np.iinfo(np.int64).min).view("datetime64[ns]")
+        sec = np.floor(np.where(ok, days, 0.0) * 86_400 + 1e-6).astype(np.int64)  # whole seconds
+        ns = start_ns + sec * 1_000_000_000  # integer arithmetic: exact timestamps
+        return np.where(ok, ns, np.iinfo(np.int64).min).view("datetime64[ns]")
 
     width = max(7, len(str(n - 1)))
     ids = np.array([f"L{i:0{width}d}" for i in range(n)], dtype=object)
