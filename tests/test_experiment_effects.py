@@ -114,3 +114,14 @@ def test_leads_per_arm_on_the_twin_match_the_truth():
         lambda x: two_proportion_power(p0, 1.25 * p0, x, x, 0.05) - 0.8, 2, 1e9
     )
     assert abs(twin_n / truth_n - 1) <= 0.25, (twin_n, truth_n)
+
+
+@pytest.mark.slow
+def test_effect_power_same_table_on_dask(twin):
+    from qualmodel.experiment.power import local_cluster
+
+    kw = dict(n_leads=[500, 1000], n_replicates=10, seed=3)
+    a = effect_power(twin, "hr:0.8", **kw)
+    with local_cluster(2) as client:
+        b = effect_power(twin, "hr:0.8", client=client, **kw)
+    assert a.equals(b)
