@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "list_scenarios": "qualmodel.simulation.scenario",
     "simulate": "qualmodel.simulation.engine",
     "scenario_hash": "qualmodel.simulation.scenario",
+    "fit_scenario": "qualmodel.experiment.twin_fit",
     # crm: import
     "import_crm": "qualmodel.crm",
     "load_mapping": "qualmodel.crm",

@@ -14,6 +14,7 @@ from qualmodel.cli import scoring as _scoring  # noqa: F401
 from qualmodel.cli import search as _search  # noqa: F401
 from qualmodel.cli import simulate as _simulate  # noqa: F401
 from qualmodel.cli import survival as _survival  # noqa: F401
+from qualmodel.cli import twin as _twin  # noqa: F401
 from qualmodel.cli.app import app, fail, run
 
 

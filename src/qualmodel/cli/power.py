@@ -47,9 +47,17 @@ def _write_outputs(table, out: Path, plot: Path | None) -> None:
 @app.command("power")
 def power_cmd(
     scenario: Annotated[str, typer.Option("--scenario", "-s", help="Built-in scenario or YAML.")],
-    baseline: Annotated[str, typer.Option("--baseline", help="Baseline criterion name/YAML.")],
-    candidate: Annotated[str, typer.Option("--candidate", help="Candidate criterion name/YAML.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV file.")],
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="Baseline criterion name/YAML.")
+    ] = None,
+    candidate: Annotated[
+        str | None, typer.Option("--candidate", help="Candidate criterion name/YAML.")
+    ] = None,
+    effect: Annotated[
+        str | None,
+        typer.Option("--effect", help="share:+10% or hr:0.8 on a fitted scenario (no criteria)."),
+    ] = None,
     n_leads: Annotated[str, typer.Option("--n-leads", help="Comma-separated leads per arm.")] = (
         "500,1000,2000"
     ),
@@ -85,6 +93,16 @@ def power_cmd(
     """Power per sample size and metric with Wilson Monte-Carlo 95% intervals and the MDE."""
     from qualmodel.experiment.power import connect, power, validate_arguments
 
+    if effect is not None:  # a stated effect on a fitted scenario (docs/twin.md)
+        from qualmodel.cli.twin import effect_power_cmd
+
+        ns = [int(x) for x in n_leads.split(",") if x.strip().isdigit()]
+        kw = dict(n_leads=ns, n_replicates=n_replicates, alpha=alpha, seed=seed)
+        return effect_power_cmd(scenario, effect, out, plot, force, dask, dask_timeout, kw)
+    if baseline is None or candidate is None:
+        raise ConfigError(
+            "power: give --baseline and --candidate (or --effect on a fitted scenario)"
+        )
     try:
         ns = [int(x) for x in n_leads.split(",") if x.strip()]
     except ValueError:
@@ -99,7 +117,7 @@ def power_cmd(
         raise ConfigError(f"--chunk-size: must be ≥ 1, got {chunk_size}")
     outputs = {"--out": out, "--plot": plot}
     inputs = {f"--{k}": Path(v) for k, v in (("scenario", scenario), ("baseline", baseline),
-              ("candidate", candidate)) if Path(v).is_file()}  # fmt: skip
+              ("candidate", candidate)) if v and Path(v).is_file()}  # fmt: skip
     refuse_overlap(outputs, inputs)
     if plot is not None:
         _check_plot_folder(plot)

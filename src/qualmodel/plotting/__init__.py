@@ -10,3 +10,4 @@ from qualmodel.plotting.models import *  # noqa: F403
 from qualmodel.plotting.power import *  # noqa: F403
 from qualmodel.plotting.search import *  # noqa: F403
 from qualmodel.plotting.survival import *  # noqa: F403
+from qualmodel.plotting.twin import *  # noqa: F403

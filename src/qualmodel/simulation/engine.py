@@ -277,13 +277,14 @@ def simulate_steps(
 
     Parameters
     ----------
-    scenario : Scenario
+    scenario : Scenario or TwinScenario
     n_leads, seed : int
         Already checked values.
     nurture : bool, optional
         As for :func:`simulate`.
     step : callable, optional
-        Progress callback (e.g. advancing a progress bar).
+        Progress callback (e.g. advancing a progress bar); not called for a fitted
+        scenario, whose ``nurture`` is always off.
     reuse_ids : bool, default False
         Reuse the lead-id strings of the last simulation of this size (kept for the two
         most recent sizes) instead of formatting them again; for callers that simulate
@@ -295,9 +296,11 @@ def simulate_steps(
     """
     from qualmodel import __version__
     from qualmodel.journeys.contract import Journeys
+    from qualmodel.simulation.twin import simulate_twin
 
-    sc = scenario
-    n, seed = check_params(n_leads, seed)
+    sc, (n, seed) = scenario, check_params(n_leads, seed)
+    if getattr(sc, "kind", None) == "twin":  # a fitted scenario (docs/twin.md)
+        return simulate_twin(sc, n, seed)
     nurture_on = sc.nurture.enabled if nurture is None else bool(nurture)
     report = step if step is not None else (lambda label: None)
     lead_table, event_table = _simulate_arrays(sc, n, seed, nurture_on, report, reuse_ids)

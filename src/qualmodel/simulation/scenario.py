@@ -365,6 +365,8 @@ def _format_error(label: str, exc: ValidationError) -> str:
 
 
 def _validate(data: Any, label: str) -> Scenario:
+    if isinstance(data, dict) and data.get("kind") == "twin":
+        return _validate_twin(data, label)
     if not isinstance(data, dict):
         raise ConfigError(
             f"{label}: expected a mapping of scenario keys at the top level, got "
@@ -372,6 +374,16 @@ def _validate(data: Any, label: str) -> Scenario:
         )
     try:
         return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(label, exc)) from None
+
+
+def _validate_twin(data: dict, label: str) -> Any:
+    """Validate a fitted scenario (``kind: twin``, :mod:`qualmodel.simulation.twin_schema`)."""
+    from qualmodel.simulation.twin_schema import TwinScenario
+
+    try:
+        return TwinScenario.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_error(label, exc)) from None
 
@@ -395,7 +407,9 @@ def load_scenario(name_or_path: str | os.PathLike[str] | Scenario) -> Scenario:
     ----------
     name_or_path : str, path-like or Scenario
         ``"startup_saas"``, ``"consultancy"``, ``"digital_agency"``, or the path of a YAML
-        file with the same shape. A :class:`Scenario` is returned unchanged.
+        file with the same shape, or a fitted scenario (``kind: twin``, see
+        ``docs/twin.md``; returned as a ``TwinScenario``). A scenario object is returned
+        unchanged.
 
     Returns
     -------
@@ -407,7 +421,7 @@ def load_scenario(name_or_path: str | os.PathLike[str] | Scenario) -> Scenario:
         Unknown name, unreadable file, YAML syntax error (with line and column), unknown
         key or wrong type (with the key path).
     """
-    if isinstance(name_or_path, Scenario):
+    if isinstance(name_or_path, Scenario) or getattr(name_or_path, "kind", None) == "twin":
         return name_or_path
     text_name = os.fspath(name_or_path)
     if text_name in BUILTIN_SCENARIOS:

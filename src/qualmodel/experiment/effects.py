@@ -1,0 +1,344 @@
+"""Power of a stated effect on a fitted scenario (``power --effect``), for data without touchpoints.
+
+A criterion pair needs touchpoint events to qualify leads; a fitted scenario of an export
+without events (``docs/twin.md``) has none. Instead, the candidate arm is the twin with an
+effect applied to its target stage (the twin's ``plan.target``):
+
+* ``share:+10%`` (or ``share:-5%``) — the share of leads that ever reach the target
+  (from its ``after`` stage, in every arrival cohort) is multiplied by 1.10; its delay
+  distribution is unchanged; the lift comes from the leads that reached no outcome, and
+  only where those are too few are the competing outcomes scaled down (proportionally);
+* ``hr:0.8`` — a subdistribution hazard ratio on time to the target: its cumulative
+  incidence ``F(t)`` becomes ``1 − (1 − F(t))^0.8`` (fewer and later arrivals below 1).
+
+Design of one replicate at ``n`` leads per arm: arm A from the twin, arm B from the
+twin with the effect (seeds ``SeedSequence(seed, spawn_key=(child,)).spawn(2)``); tests:
+``target_share`` — two-proportion z-test of the share of leads that reached the target
+while observed; ``time_to_target`` — log-rank test of time from ``plan.start`` to the
+target (other outcomes censored). The output has the columns of
+:func:`qualmodel.experiment.power.power`, so :func:`~qualmodel.experiment.mde.leads_needed`
+reads it. :func:`bootstrap_leads` carries the fit's bootstrap spread into the answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qualmodel.core.checks import check_count, check_number, check_seed
+from qualmodel.core.errors import ConfigError
+from qualmodel.experiment.mde import (
+    DEFAULT_MDE_POWER,
+    mde_hazard_ratio,
+    mde_two_proportions,
+    two_proportion_power,
+)
+
+__all__ = [
+    "EFFECT_METRICS",
+    "Effect",
+    "apply_effect",
+    "bootstrap_leads",
+    "effect_power",
+    "parse_effect",
+]
+
+EFFECT_METRICS: tuple[str, ...] = ("target_share", "time_to_target")
+_PATTERN = re.compile(r"^(share):([+-]?\d+(?:\.\d+)?)%$|^(hr):(\d+(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class Effect:
+    """An effect on the target stage: ``kind`` ``"share"`` (relative lift) or ``"hr"``."""
+
+    kind: str
+    value: float  # share: multiplier (1.10 for +10%); hr: the hazard ratio
+
+    @property
+    def label(self) -> str:
+        """Text form, as given on the command line."""
+        if self.kind == "share":
+            return f"share:{100 * (self.value - 1):+g}%"
+        return f"hr:{self.value:g}"
+
+
+def parse_effect(text: str) -> Effect:
+    """Parse ``share:+10%`` / ``share:-5%`` or ``hr:0.8``.
+
+    Raises
+    ------
+    ConfigError
+        Any other form, a lift of −100% or less, a hazard ratio ≤ 0 or of 1 (no effect).
+    """
+    m = _PATTERN.match(str(text).strip())
+    if not m:
+        raise ConfigError(
+            f"--effect '{text}': expected share:+10% (relative lift of the target share) "
+            f"or hr:0.8 (hazard ratio on time to the target)"
+        )
+    if m.group(1):
+        lift = float(m.group(2))
+        if lift <= -100 or lift == 0 or lift > 1000:
+            raise ConfigError(f"--effect '{text}': a share lift is in (-100%, +1000%], not 0")
+        return Effect("share", 1.0 + lift / 100.0)
+    hr = float(m.group(4))
+    if hr <= 0 or hr == 1 or hr > 100:
+        raise ConfigError(f"--effect '{text}': a hazard ratio is in (0, 100] and not 1")
+    return Effect("hr", hr)
+
+
+def _hr_stage(stage: Any, hr: float) -> dict[str, Any]:
+    """Share and an empirical delay of ``1 − (1 − share·G(t))^hr`` (per cohort entry)."""
+    from qualmodel.simulation.delays import EmpiricalDelay
+
+    p = float(stage.share)
+    new_share = 1.0 - (1.0 - p) ** hr
+    delay = stage.delay
+    if delay.family == "point" or p <= 0:
+        return {"share": new_share, "delay": delay.model_dump(mode="json")}
+    knots = np.unique(np.concatenate(([0.0], delay.quantile(np.linspace(0.0, 0.999, 400)))))
+    cdf = (1.0 - (1.0 - p * delay.cdf(knots)) ** hr) / new_share
+    cdf = np.maximum.accumulate(np.clip(cdf, 0.0, 1.0))
+    cdf[-1] = 1.0
+    emp = EmpiricalDelay(
+        family="empirical",
+        knots_days=[float(k) for k in knots],
+        cdf_at_knots=[float(c) for c in cdf],
+    )
+    return {"share": new_share, "delay": emp.model_dump(mode="json")}
+
+
+def apply_effect(twin: Any, effect: Effect) -> Any:
+    """Return the twin with ``effect`` applied to its target stage.
+
+    Raises
+    ------
+    ConfigError
+        Not a fitted scenario, or a share lift that would make the outcomes of the
+        target's ``after`` stage sum to more than 1.
+    """
+    if getattr(twin, "kind", None) != "twin":
+        raise ConfigError(
+            "--effect needs a fitted scenario (qualmodel fit-scenario); for a built-in "
+            "scenario compare two criteria with --baseline and --candidate"
+        )
+    target = twin.plan.target
+    data = twin.model_dump(mode="json")
+    spec = data["stages"][target]
+    entries = [spec, *(spec.get("by_cohort") or [])]
+    stage = twin.stages[target]
+    sources = [stage, *(stage.by_cohort or [])]
+    for entry, src in zip(entries, sources, strict=True):
+        if effect.kind == "share":
+            entry["share"] = float(src.share) * effect.value
+        else:
+            entry.update(_hr_stage(src, effect.value))
+    _make_room(data, twin, target)
+    data["name"] = f"{twin.name}_{effect.kind}"
+    from pydantic import ValidationError
+
+    try:
+        return type(twin).model_validate(data)
+    except ValidationError:
+        raise ConfigError(
+            f"--effect {effect.label}: the outcomes after {stage.after} would sum to more "
+            f"than 1 with this lift; choose a smaller one"
+        ) from None
+
+
+def _make_room(data: dict, twin: Any, target: str) -> None:
+    """Scale the target's competing outcomes down where the shares would exceed 1.
+
+    Applied to the pooled entries and to every arrival cohort's entries.
+    """
+    stages = data["stages"]
+    rivals = [k for k in twin.children(twin.stages[target].after) if k != target]
+    groups = [(stages[target], [stages[k] for k in rivals])]
+    if stages[target].get("by_cohort"):
+        groups += [
+            (stages[target]["by_cohort"][c], [stages[k]["by_cohort"][c] for k in rivals])
+            for c in range(twin.n_cohorts)
+        ]
+    for entry, others in groups:
+        if entry["share"] > 1.0:
+            raise ConfigError(
+                f"--effect: the share of {target} would be {entry['share']:.3f} > 1; choose "
+                f"a smaller lift"
+            )
+        rest = sum(o["share"] for o in others)
+        if entry["share"] + rest > 1.0:
+            for o in others:
+                o["share"] = o["share"] * (1.0 - entry["share"]) / rest * (1.0 - 1e-12)
+
+
+def _replicate(twin: Any, candidate: Any, n: int, seed: int, child: int) -> dict[str, Any]:
+    from qualmodel.simulation.twin import simulate_twin
+    from qualmodel.survival.durations import time_to_event
+    from qualmodel.survival.estimators import logrank
+
+    seeds = np.random.SeedSequence(seed, spawn_key=(child,)).spawn(2)
+    row: dict[str, Any] = {"n_leads": n, "child": child}
+    tables = []
+    for arm, sc, ss in (("a", twin, seeds[0]), ("b", candidate, seeds[1])):
+        j = simulate_twin(sc, n, int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
+        row[f"reached_{arm}"] = int(j.leads[f"{twin.plan.target}_at"].notna().sum())
+        start = "created_at" if twin.plan.start == "created" else f"{twin.plan.start}_at"
+        tte = time_to_event(j, start=start, target=f"{twin.plan.target}_at", competing=())
+        tables.append(tte[["duration", "event"]].assign(arm=arm))
+        row[f"events_{arm}"] = int((tte["event"] == 1).sum())
+    from statsmodels.stats.proportion import proportions_ztest
+
+    xa, xb = row["reached_a"], row["reached_b"]
+    row["p_target_share"] = (
+        1.0 if (xa + xb) in (0, 2 * n) else float(proportions_ztest([xa, xb], [n, n])[1])
+    )
+    lr = logrank(pd.concat(tables, ignore_index=True), by="arm")
+    groups = lr.attrs["groups"]
+    o, e = np.asarray(groups["observed"]), np.asarray(groups["expected"])
+    row["p_time_to_target"] = float(lr["p_value"].iloc[0])
+    row["loghr"] = (
+        float(np.log((o[1] / e[1]) / (o[0] / e[0]))) if min(o.min(), e.min()) > 0 else 0.0
+    )
+    return row
+
+
+def effect_power(
+    twin: Any,
+    effect: Effect | str,
+    n_leads: list[int] = (1000, 2000, 5000),
+    n_replicates: int = 200,
+    alpha: float = 0.05,
+    seed: int = 0,
+    client: Any = None,
+    mde_power: float = DEFAULT_MDE_POWER,
+) -> pd.DataFrame:
+    """Power of detecting ``effect`` on a fitted scenario, per sample size and metric.
+
+    Parameters
+    ----------
+    twin : TwinScenario or str
+        A fitted scenario (object or YAML path).
+    effect : Effect or str
+        ``share:+10%`` or ``hr:0.8`` (:func:`parse_effect`).
+    n_leads : list of int
+        Leads per arm.
+    n_replicates : int, default 200
+        Replicates per sample size (10–100,000).
+    alpha : float, default 0.05
+    seed : int, default 0
+    client : dask.distributed.Client, optional
+        Run the replicates there (same table as in-process).
+    mde_power : float, default 0.8
+        Power that defines the ``mde`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`qualmodel.experiment.power.power`, metrics
+        :data:`EFFECT_METRICS`; ``attrs["effect"]`` is the effect's text.
+    """
+    from qualmodel.simulation.scenario import load_scenario
+
+    eff = parse_effect(effect) if isinstance(effect, str) else effect
+    sc = load_scenario(twin)
+    candidate = apply_effect(sc, eff)
+    # touchpoints play no part in these tests: simulate the stages only
+    sc, candidate = (x.model_copy(update={"touchpoints": {}}) for x in (sc, candidate))
+    check_count("power: n_replicates", n_replicates, low=10, high=100_000)
+    check_number("power: alpha", alpha, low=0, high=1, low_open=True, high_open=True)
+    check_seed("power: seed", seed)
+    ns = [check_count("power: n_leads", int(n), low=1, high=10_000_000) for n in n_leads]
+    items = [(n, k * n_replicates + i) for k, n in enumerate(ns) for i in range(n_replicates)]
+    if client is None:
+        rows = [_replicate(sc, candidate, n, seed, child) for n, child in items]
+    else:
+        futures = client.map(
+            _replicate, [sc] * len(items), [candidate] * len(items), [n for n, _ in items],
+            [seed] * len(items), [c for _, c in items], pure=False,
+        )  # fmt: skip
+        rows = client.gather(futures)
+    reps = pd.DataFrame(rows).sort_values(["n_leads", "child"], kind="stable")
+    per_week = sc.n_leads * 7.0 / sc.window.arrival_days
+    out = [
+        _row(m, n, g, alpha, per_week, mde_power)
+        for m in EFFECT_METRICS
+        for n, g in reps.groupby("n_leads")
+    ]
+    table = pd.DataFrame(out)
+    table.attrs["effect"] = eff.label
+    return table
+
+
+def _row(m: str, n: int, g: pd.DataFrame, alpha: float, per_week: float, target: float) -> dict:
+    from statsmodels.stats.proportion import proportion_confint
+
+    rej = int((g[f"p_{m}"] < alpha).sum())
+    lo, hi = proportion_confint(rej, len(g), alpha=0.05, method="wilson")
+    row = {
+        "metric": m, "n_leads": int(n), "weeks_of_flow": 2 * n / per_week,
+        "n_replicates": len(g), "alpha": alpha, "rejections": rej, "power": rej / len(g),
+        "power_lo": float(lo), "power_hi": float(hi),
+    }  # fmt: skip
+    if m == "target_share":
+        pa, pb = g["reached_a"].sum() / (n * len(g)), g["reached_b"].sum() / (n * len(g))
+        sign = 1 if pb >= pa else -1
+        row.update(baseline_value=pa, candidate_value=pb, n_baseline=float(n),
+                   n_candidate=float(n), effect=pb - pa, effect_scale="difference",
+                   mde=mde_two_proportions(pa, n, n, alpha, target, sign))  # fmt: skip
+    else:
+        lhr = float(g["loghr"].mean())
+        ev = float((g["events_a"] + g["events_b"]).mean())
+        row.update(baseline_value=g["events_a"].sum() / (n * len(g)),
+                   candidate_value=g["events_b"].sum() / (n * len(g)),
+                   n_baseline=float(g["events_a"].mean()), n_candidate=float(g["events_b"].mean()),
+                   effect=math.exp(lhr), effect_scale="hazard_ratio",
+                   mde=mde_hazard_ratio(ev, alpha, target, 1 if lhr >= 0 else -1))  # fmt: skip
+    return row
+
+
+def bootstrap_leads(table: pd.DataFrame, twin: Any, target: float = DEFAULT_MDE_POWER) -> dict:
+    """Leads per arm for ``target`` power on the share metric, over the fit's bootstrap.
+
+    Each bootstrap refit's target share ``s_b`` rescales the simulated baseline share
+    (``p_b = p · s_b / s``, the candidate by the same lift); the normal-approximation
+    leads per arm of each refit give the spread of the answer.
+
+    Returns
+    -------
+    dict
+        ``leads`` (at the fitted share), ``lo`` / ``hi`` (2.5% / 97.5% over refits),
+        ``n_boot``; empty when the twin carries no bootstrap or the table no share row.
+    """
+    from scipy import optimize
+
+    boot = twin.source.get("bootstrap", {}).get("stages", {}).get(twin.plan.target)
+    rows = table[table["metric"] == "target_share"]
+    if not boot or rows.empty:
+        return {}
+    r = rows.iloc[-1]
+    pa, pb, alpha = float(r["baseline_value"]), float(r["candidate_value"]), float(r["alpha"])
+    if pa <= 0 or pa == pb:
+        return {}
+    lift = pb / pa
+    share = float(twin.stages[twin.plan.target].share)
+
+    def needed(p: float) -> float:
+        q = min(p * lift, 1.0 - 1e-9)
+
+        def gap(x: float) -> float:
+            return two_proportion_power(p, q, x, x, alpha) - target
+
+        return float(optimize.brentq(gap, 2.0, 1e9)) if gap(1e9) > 0 else float("nan")
+
+    draws = [needed(pa * d / share) for d in boot["draws"]] if share > 0 else []
+    return {
+        "leads": math.ceil(needed(pa)),
+        "lo": float(np.nanpercentile(draws, 2.5)) if draws else float("nan"),
+        "hi": float(np.nanpercentile(draws, 97.5)) if draws else float("nan"),
+        "n_boot": len(draws),
+    }

@@ -1,0 +1,216 @@
+"""Simulate lead journeys from a fitted scenario (``kind: twin``).
+
+The generative model (written out in ``docs/twin.md``):
+
+1. arrival: a bin of ``arrivals`` with probability ``shares``, uniform inside it;
+2. segment: drawn from ``segment.shares`` (independent of the rest);
+3. stages in tree order: among the leads that reached stage ``P``, each stage ``C`` with
+   ``after: P`` is chosen with probability ``C.share`` (at most one; none with
+   probability ``1 − Σ share``) and reached ``delay.quantile(U)`` days after ``P``;
+4. day resolution (data recorded as dates): arrival days are floored and delays rounded
+   up to whole days, so the twin's cumulative incidence at day ``t`` equals the fitted
+   curve at ``t``;
+5. touchpoints: Poisson processes from arrival to the end of the window, with the rate of
+   leads that reach the plan's target or the rate of the others;
+6. BANT columns: known with ``known_share``, true with ``true_share``;
+7. censoring: everything after ``window.days`` is unobserved (``NaT``).
+
+Each component draws from its own generator derived from the seed and its name, so the
+same seed gives identical journeys.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from qualmodel.simulation.twin_schema import TwinScenario
+
+if TYPE_CHECKING:
+    from qualmodel.journeys.contract import Journeys
+
+__all__ = ["TERMINAL_STEMS", "simulate_twin"]
+
+_DAY_NS = 86_400 * 1_000_000_000
+#: Stages that end a journey: a lead keeps only the earliest one it reaches.
+TERMINAL_STEMS: tuple[str, ...] = ("won", "lost", "disqualified")
+
+
+def _rng(seed: int, component: str) -> np.random.Generator:
+    """Independent generator for one named component (keyed as the main simulator's)."""
+    key = zlib.crc32(f"twin.{component}".encode("ascii"))
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
+
+
+def _arrivals(sc: TwinScenario, n: int, seed: int) -> np.ndarray:
+    rng = _rng(seed, "arrivals")
+    edges = np.asarray(sc.arrivals.edges_days)
+    shares = np.asarray(sc.arrivals.shares, dtype=np.float64)
+    bins = rng.choice(shares.size, size=n, p=shares / shares.sum())
+    t = edges[bins] + rng.random(n) * np.diff(edges)[bins]
+    return np.floor(t) if sc.resolution == "day" else t
+
+
+def cohort_of(sc: TwinScenario, created: np.ndarray) -> np.ndarray:
+    """Arrival cohort (0-based) of each lead; all 0 without ``cohorts_days``."""
+    if sc.cohorts_days is None:
+        return np.zeros(created.size, dtype=np.int64)
+    idx = np.searchsorted(np.asarray(sc.cohorts_days), created, side="right") - 1
+    return np.clip(idx, 0, sc.n_cohorts - 1)
+
+
+def _stage_times(sc: TwinScenario, n: int, seed: int, created: np.ndarray) -> dict[str, Any]:
+    """Latent time (days since window start; inf when never reached) of every stage."""
+    times: dict[str, np.ndarray] = {"created": created}
+    cohort = cohort_of(sc, created)
+    for parent in ["created", *sc.stage_order()]:
+        kids = sc.children(parent)
+        if not kids:
+            continue
+        rng = _rng(seed, f"stage.{parent}")
+        table = np.array(
+            [[sc.stages[k].cohort(c).share for k in kids] for c in range(sc.n_cohorts)]
+        )
+        cum = np.cumsum(table, axis=1)[cohort]
+        pick = (rng.random(n)[:, None] >= cum).sum(axis=1)
+        u = rng.random(n)
+        base = times[parent]
+        for i, kid in enumerate(kids):
+            delay = np.empty(n)
+            for c in range(sc.n_cohorts):
+                mask = cohort == c
+                delay[mask] = sc.stages[kid].cohort(c).delay.quantile(u[mask])
+            if sc.resolution == "day":
+                delay = np.ceil(delay - 1e-9)
+            times[kid] = np.where((pick == i) & np.isfinite(base), base + delay, np.inf)
+    # a lead ends once: keep only the earliest terminal outcome it reaches
+    terminal = [s for s in times if s in TERMINAL_STEMS or s in _extra(sc)]
+    if len(terminal) > 1:
+        stack = np.vstack([times[s] for s in terminal])
+        first = stack.min(axis=0)
+        for s in terminal:
+            times[s] = np.where(times[s] > first, np.inf, times[s])
+    return times
+
+
+def _extra(sc: TwinScenario) -> set[str]:
+    return {c.removesuffix("_at") for c in sc.outcomes.values()} - {"won", "lost"}
+
+
+def _touchpoints(
+    sc: TwinScenario, n: int, seed: int, created: np.ndarray, reached: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson touchpoints from arrival to the window end: lead rows, seconds, names."""
+    names = sorted(sc.touchpoints)
+    rng = _rng(seed, "touchpoints")
+    span = float(sc.window.days) - created
+    codes, secs, kinds = [], [], []
+    for ev in names:
+        tp = sc.touchpoints[ev]
+        rate = np.where(reached, tp.rate_per_30d_target, tp.rate_per_30d_other) / 30.0
+        count = rng.poisson(rate * span)
+        rows = np.repeat(np.arange(n), count)
+        t = created[rows] + rng.random(rows.size) * span[rows]
+        codes.append(rows)
+        secs.append(np.floor(t * 86_400).astype(np.int64))
+        kinds.append(np.full(rows.size, ev, dtype=object))
+    if not names:
+        return np.array([], np.int64), np.array([], np.int64), np.array([], dtype=object)
+    code, sec, kind = np.concatenate(codes), np.concatenate(secs), np.concatenate(kinds)
+    order = np.lexsort((sec, code))
+    return code[order], sec[order], kind[order]
+
+
+def _bant(sc: TwinScenario, n: int, seed: int) -> dict[str, pd.arrays.BooleanArray]:
+    rng = _rng(seed, "bant")
+    out = {}
+    for col in sorted(sc.bant):
+        spec = sc.bant[col]
+        known = rng.random(n) < spec.known_share
+        value = rng.random(n) < spec.true_share
+        out[col] = pd.arrays.BooleanArray(value, ~known)
+    return out
+
+
+def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
+    """Simulate ``n_leads`` journeys from a fitted scenario.
+
+    Parameters
+    ----------
+    scenario : TwinScenario
+    n_leads, seed : int
+        Already checked values.
+
+    Returns
+    -------
+    Journeys
+        Columns ``lead_id``, ``created_at``, ``observed_until``, ``segment`` (and the
+        segment's own column name when it differs), one ``<stage>_at`` column per stage,
+        BANT columns where fitted; touchpoint events where fitted. ``meta`` names the
+        twin, its hash, the seed and the outcome names of the data it was fitted to.
+    """
+    from qualmodel import __version__
+    from qualmodel.journeys.contract import Journeys
+    from qualmodel.simulation.scenario import scenario_hash
+
+    sc, n = scenario, int(n_leads)
+    start_ns = int(pd.Timestamp(sc.window.start).value)
+    end_days = float(sc.window.days)
+    created = _arrivals(sc, n, seed)
+    times = _stage_times(sc, n, seed, created)
+
+    def stamp(days: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(days) & (days <= end_days)
+        sec = np.floor(np.where(ok, days, 0.0) * 86_400 + 1e-6).astype(np.int64)  # whole seconds
+        ns = start_ns + sec * 1_000_000_000  # integer arithmetic: exact timestamps
+        return np.where(ok, ns, np.iinfo(np.int64).min).view("datetime64[ns]")
+
+    width = max(7, len(str(n - 1)))
+    ids = np.array([f"L{i:0{width}d}" for i in range(n)], dtype=object)
+    leads: dict[str, Any] = {
+        "lead_id": ids,
+        "created_at": stamp(created),
+        "observed_until": np.full(n, start_ns + int(round(end_days * _DAY_NS))).view(
+            "datetime64[ns]"
+        ),
+    }
+    if sc.segment is not None:
+        rng = _rng(seed, "segment")
+        names = list(sc.segment.shares)
+        p = np.asarray([sc.segment.shares[k] for k in names])
+        seg = pd.Categorical.from_codes(rng.choice(len(names), size=n, p=p / p.sum()), names)
+        leads["segment"] = seg
+        if sc.segment.column != "segment":
+            leads[sc.segment.column] = seg
+    for stem in sc.stage_order():
+        leads[f"{stem}_at"] = stamp(times[stem])
+    leads.update(_bant(sc, n, seed))
+    target = times.get(sc.plan.target, np.full(n, np.inf))
+    code, sec, kind = _touchpoints(sc, n, seed, created, np.isfinite(target))
+    events = pd.DataFrame(
+        {
+            "lead_id": ids[code] if code.size else np.array([], dtype=object),
+            "ts": (start_ns + sec * 1_000_000_000).view("datetime64[ns]"),
+            "event": kind,
+        }
+    )
+    meta = {
+        "source": sc.name,
+        "generator": "qualmodel.simulate",
+        "kind": "twin",
+        "seed": int(seed),
+        "config_hash": scenario_hash(sc),
+        "time_unit": "days",
+        "timing": "real",
+        "qualmodel_version": __version__,
+        "n_leads": n,
+        "nurture": False,
+        "window_start": sc.window.start.isoformat(),
+        "window_days": sc.window.days,
+    }
+    if sc.outcomes:
+        meta["outcomes"] = dict(sc.outcomes)
+    return Journeys.build(pd.DataFrame(leads), events, meta)
