@@ -110,7 +110,6 @@ class Explorer:
         if s.scenario not in scenarios:
             scenarios.append(s.scenario)
         style = {"description_width": "12em"}
-        wide = w.Layout(width="40em")
 
         def d(key: str) -> dict[str, Any]:
             return {"description": t(f"explorer.controls.{key}", lang), "style": style}
@@ -119,7 +118,7 @@ class Explorer:
             lo, hi, step = CONTROL_RANGES[key]
             value = getattr(s, key)
             return cls(value=value, min=lo, max=hi, step=step, continuous_update=False,
-                       layout=wide, **d(key))  # fmt: skip
+                       layout=w.Layout(width="40em"), **d(key))  # fmt: skip
 
         on_off = [(t(f"explorer.controls.{k}", lang), k == "on") for k in ("on", "off")]
         families = [(t(f"explorer.family.{f}", lang), f) for f in FAMILIES]
@@ -130,7 +129,9 @@ class Explorer:
             "threshold": slider(w.FloatSlider, "threshold"),
             "half_life_days": slider(w.FloatSlider, "half_life_days"),
             "bant_k": slider(w.IntSlider, "bant_k"),
-            "events": w.SelectMultiple(options=[], rows=6, layout=wide, **d("events")),
+            "events": w.SelectMultiple(
+                options=[], rows=6, layout=w.Layout(width="40em"), **d("events")
+            ),
         }
 
     # -------------------------------------------------------------- state
