@@ -337,3 +337,14 @@ def test_exercise_view_sets_up_the_explorer_and_hides_the_answer(explorer):
     assert bundle["text/markdown"].startswith(view.exercise.question)
     with pytest.raises(ConfigError, match="exercise 'x' is unknown"):
         ew.exercise(explorer, "x")
+
+
+def test_populations_kept_are_bounded(monkeypatch):
+    monkeypatch.setattr(ex, "_POPULATIONS", {})
+    monkeypatch.setattr(ex, "MAX_POPULATIONS", 2)
+    first = ex.load_population("startup_saas", True, 500, 1)
+    ex.load_population("startup_saas", True, 500, 2)
+    assert ex.load_population("startup_saas", True, 500, 1) is first
+    ex.load_population("startup_saas", True, 500, 3)  # drops the oldest
+    assert len(ex._POPULATIONS) == 2
+    assert ex.load_population("startup_saas", True, 500, 1) is not first
