@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import copy
 import os
 import re
 import shutil
@@ -227,6 +228,10 @@ def clean_outputs(nb: Any) -> tuple[dict[str, Any], list[str], list[str]]:
 def export_html(nb: Any, path: Path, *, hide_code: bool, title: str) -> Path:
     """Write ``nb`` as HTML (lab template; images stay embedded), atomically.
 
+    The page is static and self-contained: widget state recorded during execution is left
+    out, so interactive widgets show their static rendering (e.g. the explorer's figure at
+    its default settings) instead of scripts fetched from the network.
+
     Parameters
     ----------
     nb : nbformat.NotebookNode
@@ -246,6 +251,9 @@ def export_html(nb: Any, path: Path, *, hide_code: bool, title: str) -> Path:
     exporter.exclude_input = hide_code
     exporter.exclude_input_prompt = hide_code
     exporter.exclude_output_prompt = hide_code
+    if "widgets" in nb.get("metadata", {}):
+        nb = copy.deepcopy(nb)
+        del nb.metadata["widgets"]
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     write_text_atomic(path, body)
     return path
