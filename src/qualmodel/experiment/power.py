@@ -197,8 +197,8 @@ def power(
     client : dask.distributed.Client, optional
         Run replicates on this client; in-process when None.
     progress : bool, default False
-        Show a progress bar (terminal: tqdm on stderr; Jupyter: tqdm's notebook widget
-        when ipywidgets is installed, else one text output updated in place).
+        Show a progress bar (terminal: tqdm on stderr; Jupyter: one text output updated
+        in place, which an executed notebook and its HTML export keep in its final state).
     chunk_size : int, optional
         Replicates per Dask task; None: :func:`auto_chunk_size`. Ignored in-process.
     mde_power : float, default 0.8
@@ -348,7 +348,7 @@ def auto_chunk_size(n_items: int, n_workers: int) -> int:
 
 
 class _DisplayLine:
-    """File-like target for tqdm in Jupyter without ipywidgets: one output updated in place.
+    """File-like target for tqdm in Jupyter: one output updated in place.
 
     Each bar refresh replaces the text of a single display output (``display_id``), so an
     executed notebook keeps one line, the final state, instead of every refresh.
@@ -369,20 +369,18 @@ class _DisplayLine:
 
 
 def _progress_bar(total: int, enabled: bool):
-    """Return a tqdm bar: terminal (stderr), or in Jupyter a widget / one updated line."""
+    """Return a tqdm bar: terminal (stderr), or in Jupyter one updated line.
+
+    Not tqdm's notebook widget: an executed notebook (papermill) would keep the widget's
+    first state as text, and a static HTML export would show a bar stuck at 0%.
+    """
     import sys
 
     from tqdm import tqdm
 
     in_kernel = "ipykernel" in sys.modules and type(sys.stdout).__name__ == "OutStream"
     if enabled and in_kernel:
-        try:
-            import ipywidgets  # noqa: F401
-            from tqdm.notebook import tqdm as ntqdm
-
-            return ntqdm(total=total, desc="power")
-        except ImportError:
-            return tqdm(total=total, desc="power", file=_DisplayLine(), mininterval=0.5, ascii=True)
+        return tqdm(total=total, desc="power", file=_DisplayLine(), mininterval=0.5, ascii=True)
     return tqdm(total=total, desc="power", disable=not enabled)
 
 
