@@ -321,10 +321,18 @@ def test_imported_crm_report(shared_data, tmp_path):
     assert sorted(r.job.template.name for r in summary.results) == [
         "01-journeys",
         "02-time-to-sqo",
+        "04-power-analysis",
         "10-client-report",
     ]
     assert [(r.job.label, r.warnings) for r in summary.results if r.warnings] == []
     metrics = json.loads((out / "maven" / "summary.json").read_text())["metrics"]
+    # how long must we test: answered for this funnel by a twin fitted on the fly
+    weeks = metrics["power_weeks_needed"]["value"]
+    assert 5 < weeks < 200, weeks
+    power_nb = nbformat.read(out / "maven" / "04-power-analysis.ipynb", as_version=4)
+    power_out = json.dumps([c.get("outputs", []) for c in power_nb.cells], ensure_ascii=False)
+    assert "model-based" in power_out and "maven_crm_twin" in power_out
+    assert "band.won" in power_out and "startup_saas" not in power_out
     won, lost = metrics["won_by_horizon"], metrics["lost_by_horizon"]
     assert 0 < won["lower"] <= won["value"] <= won["upper"] < 1
     assert won["value"] + lost["value"] < 1

@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 EFFECT_METRICS: tuple[str, ...] = ("target_share", "time_to_target")
+_DAY_NS = 86_400 * 10**9
 _PATTERN = re.compile(r"^(share):([+-]?\d+(?:\.\d+)?)%$|^(hr):(\d+(?:\.\d+)?)$")
 
 
@@ -176,21 +177,39 @@ def _make_room(data: dict, twin: Any, target: str) -> None:
                 o["share"] = o["share"] * (1.0 - entry["share"]) / rest * (1.0 - 1e-12)
 
 
+def _arm_times(sc: Any, n: int, seed: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """Leads reaching the target, and duration (days) / event of time from start to it.
+
+    As ``time_to_event(simulate_twin(sc, n, seed), start, target, competing=())``: leads
+    that reached the plan's start stage, timed to the target or censored at the window end
+    (other outcomes do not stop the clock: no competing outcome in these tests).
+    """
+    from qualmodel.simulation.twin import NAT_NS, stage_stamps
+
+    stamps = stage_stamps(sc, n, seed)
+    target = stamps.get(sc.plan.target, np.full(n, NAT_NS))
+    start = stamps[sc.plan.start]
+    keep = start != NAT_NS
+    hit = target[keep] != NAT_NS
+    end = np.where(hit, target[keep], stamps["observed_until"][keep])
+    whole, rest = np.divmod(np.maximum(end - start[keep], 0), _DAY_NS)
+    duration = whole.astype(np.float64) + rest.astype(np.float64) / _DAY_NS
+    return int((target != NAT_NS).sum()), duration, hit.astype(np.int64)
+
+
 def _replicate(twin: Any, candidate: Any, n: int, seed: int, child: int) -> dict[str, Any]:
-    from qualmodel.simulation.twin import simulate_twin
-    from qualmodel.survival.durations import time_to_event
     from qualmodel.survival.estimators import logrank
 
     seeds = np.random.SeedSequence(seed, spawn_key=(child,)).spawn(2)
     row: dict[str, Any] = {"n_leads": n, "child": child}
     tables = []
     for arm, sc, ss in (("a", twin, seeds[0]), ("b", candidate, seeds[1])):
-        j = simulate_twin(sc, n, int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
-        row[f"reached_{arm}"] = int(j.leads[f"{twin.plan.target}_at"].notna().sum())
-        start = "created_at" if twin.plan.start == "created" else f"{twin.plan.start}_at"
-        tte = time_to_event(j, start=start, target=f"{twin.plan.target}_at", competing=())
-        tables.append(tte[["duration", "event"]].assign(arm=arm))
-        row[f"events_{arm}"] = int((tte["event"] == 1).sum())
+        reached, duration, event = _arm_times(
+            sc, n, int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+        )
+        row[f"reached_{arm}"] = reached
+        tables.append(pd.DataFrame({"duration": duration, "event": event, "arm": arm}))
+        row[f"events_{arm}"] = int(event.sum())
     from statsmodels.stats.proportion import proportions_ztest
 
     xa, xb = row["reached_a"], row["reached_b"]
@@ -216,6 +235,7 @@ def effect_power(
     seed: int = 0,
     client: Any = None,
     mde_power: float = DEFAULT_MDE_POWER,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Power of detecting ``effect`` on a fitted scenario, per sample size and metric.
 
@@ -235,6 +255,8 @@ def effect_power(
         Run the replicates there (same table as in-process).
     mde_power : float, default 0.8
         Power that defines the ``mde`` column.
+    progress : bool, default False
+        Show a progress bar (as :func:`~qualmodel.experiment.power.power`).
 
     Returns
     -------
@@ -242,6 +264,7 @@ def effect_power(
         The columns of :func:`qualmodel.experiment.power.power`, metrics
         :data:`EFFECT_METRICS`; ``attrs["effect"]`` is the effect's text.
     """
+    from qualmodel.experiment.power import progress_bar
     from qualmodel.simulation.scenario import load_scenario
 
     eff = parse_effect(effect) if isinstance(effect, str) else effect
@@ -254,14 +277,19 @@ def effect_power(
     check_seed("power: seed", seed)
     ns = [check_count("power: n_leads", int(n), low=1, high=10_000_000) for n in n_leads]
     items = [(n, k * n_replicates + i) for k, n in enumerate(ns) for i in range(n_replicates)]
-    if client is None:
-        rows = [_replicate(sc, candidate, n, seed, child) for n, child in items]
-    else:
-        futures = client.map(
-            _replicate, [sc] * len(items), [candidate] * len(items), [n for n, _ in items],
-            [seed] * len(items), [c for _, c in items], pure=False,
-        )  # fmt: skip
-        rows = client.gather(futures)
+    with progress_bar(len(items), progress) as bar:
+        if client is None:
+            rows = []
+            for n, child in items:
+                rows.append(_replicate(sc, candidate, n, seed, child))
+                bar.update(1)
+        else:
+            futures = client.map(
+                _replicate, [sc] * len(items), [candidate] * len(items), [n for n, _ in items],
+                [seed] * len(items), [c for _, c in items], pure=False,
+            )  # fmt: skip
+            rows = client.gather(futures)
+            bar.update(len(items))
     reps = pd.DataFrame(rows).sort_values(["n_leads", "child"], kind="stable")
     per_week = sc.n_leads * 7.0 / sc.window.arrival_days
     out = [
@@ -275,29 +303,39 @@ def effect_power(
 
 
 def _row(m: str, n: int, g: pd.DataFrame, alpha: float, per_week: float, target: float) -> dict:
-    from statsmodels.stats.proportion import proportion_confint
+    """One row of the power table (the conventions of :func:`~qualmodel.experiment.power.power`).
 
-    rej = int((g[f"p_{m}"] < alpha).sum())
-    lo, hi = proportion_confint(rej, len(g), alpha=0.05, method="wilson")
-    row = {
-        "metric": m, "n_leads": int(n), "weeks_of_flow": 2 * n / per_week,
-        "n_replicates": len(g), "alpha": alpha, "rejections": rej, "power": rej / len(g),
-        "power_lo": float(lo), "power_hi": float(hi),
-    }  # fmt: skip
+    ``mde`` is the size of the smallest change detected with ``target`` power in the
+    direction of the simulated effect (``mde_direction``): a difference of shares is never
+    negative, a hazard ratio is the ratio itself; a blank ``mde`` has its reason in
+    ``mde_note``.
+    """
+    from qualmodel.experiment.power import power_row
+
+    row = power_row(m, int(n), g, alpha, per_week)
     if m == "target_share":
         pa, pb = g["reached_a"].sum() / (n * len(g)), g["reached_b"].sum() / (n * len(g))
-        sign = 1 if pb >= pa else -1
-        row.update(baseline_value=pa, candidate_value=pb, n_baseline=float(n),
-                   n_candidate=float(n), effect=pb - pa, effect_scale="difference",
-                   mde=mde_two_proportions(pa, n, n, alpha, target, sign))  # fmt: skip
+        up = bool(pb >= pa)
+        mde = abs(mde_two_proportions(pa, n, n, alpha, target, 1 if up else -1))
+        note = "" if np.isfinite(mde) else (
+            f"not detectable at this size: even a share of {'1' if up else '0'} from "
+            f"{pa:.3g} has under {target:.0%} power with {n:,} leads per arm"
+        )  # fmt: skip
+        row.update(
+            baseline_value=float(pa), candidate_value=float(pb), n_baseline=float(n),
+            n_candidate=float(n), effect=float(pb - pa), effect_scale="difference",
+        )  # fmt: skip
     else:
         lhr = float(g["loghr"].mean())
         ev = float((g["events_a"] + g["events_b"]).mean())
-        row.update(baseline_value=g["events_a"].sum() / (n * len(g)),
-                   candidate_value=g["events_b"].sum() / (n * len(g)),
+        up = lhr >= 0
+        mde = mde_hazard_ratio(ev, alpha, target, 1 if up else -1)
+        note = "" if np.isfinite(mde) else "no target events in the replicates"
+        row.update(baseline_value=float(g["events_a"].sum() / (n * len(g))),
+                   candidate_value=float(g["events_b"].sum() / (n * len(g))),
                    n_baseline=float(g["events_a"].mean()), n_candidate=float(g["events_b"].mean()),
-                   effect=math.exp(lhr), effect_scale="hazard_ratio",
-                   mde=mde_hazard_ratio(ev, alpha, target, 1 if lhr >= 0 else -1))  # fmt: skip
+                   effect=math.exp(lhr), effect_scale="hazard_ratio")  # fmt: skip
+    row.update(mde=float(mde), mde_direction="increase" if up else "decrease", mde_note=note)
     return row
 
 

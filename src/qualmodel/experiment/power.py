@@ -244,14 +244,20 @@ def power(
     reps = reps.sort_values(["n_leads", "replicate"], kind="stable", ignore_index=True)
     per_week = sc.n_leads * 7.0 / sc.window.arrival_days
     out = [
-        {**_power_row(m, int(n), g, alpha, per_week), **_effect_row(m, int(n), g, alpha, mde_power)}
+        {**power_row(m, int(n), g, alpha, per_week), **_effect_row(m, int(n), g, alpha, mde_power)}
         for m in metrics
         for n, g in reps.groupby("n_leads", sort=True)
     ]
     return pd.DataFrame(out)
 
 
-def _power_row(m: str, n: int, g: pd.DataFrame, alpha: float, per_week: float) -> dict:
+def power_row(m: str, n: int, g: pd.DataFrame, alpha: float, per_week: float) -> dict:
+    """Power columns of one metric at ``n`` leads per arm from its replicates ``g``.
+
+    ``g`` holds one row per replicate with the p-value in ``p_<m>``; the result has
+    ``metric, n_leads, weeks_of_flow, n_replicates, alpha, rejections, power, power_lo,
+    power_hi`` (Wilson 95% interval, never excluding the estimate).
+    """
     from statsmodels.stats.proportion import proportion_confint
 
     rej = int((g[f"p_{m}"] < alpha).sum())
@@ -368,7 +374,7 @@ class _DisplayLine:
         """Nothing to flush (each write is sent)."""
 
 
-def _progress_bar(total: int, enabled: bool):
+def progress_bar(total: int, enabled: bool):
     """Return a tqdm bar: terminal (stderr), or in Jupyter one updated line.
 
     Not tqdm's notebook widget: an executed notebook (papermill) would keep the widget's
@@ -388,7 +394,7 @@ def _run(
     shared: _Shared, blocks: list, client: Any, progress: bool, chunk_size: int | None
 ) -> list[pd.DataFrame]:
     """Run the blocks in-process or as Dask tasks of whole blocks; one frame per task."""
-    with _progress_bar(sum(blk[-1] for blk in blocks), progress) as bar:
+    with progress_bar(sum(blk[-1] for blk in blocks), progress) as bar:
         if client is None:
             parts = []
             for block in blocks:

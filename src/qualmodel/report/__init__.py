@@ -84,6 +84,7 @@ from qualmodel.report.templates import (
     parse_param_assignments,
     select_templates,
 )
+from qualmodel.report.trial import PowerSource, fit_table, power_intro, power_source, run_power
 from qualmodel.report.wording import (
     cure_reason,
     median_definition,
@@ -148,4 +149,9 @@ __all__ = [
     "select_templates",
     "skip_rest",
     "write_index",
+    "PowerSource",
+    "fit_table",
+    "power_intro",
+    "power_source",
+    "run_power",
 ]

@@ -59,7 +59,10 @@ class Job:
 
 
 def resolve_scenarios(scenario: str | Sequence[str] | None) -> list[str]:
-    """Expand ``"all"`` to the built-in scenario names; keep names / YAML paths as given.
+    """Expand ``"all"`` to the built-in scenario names; make scenario YAML paths absolute.
+
+    Kernels run inside the staging folder, so a YAML path relative to the caller's folder
+    is resolved here, once.
 
     Parameters
     ----------
@@ -76,6 +79,8 @@ def resolve_scenarios(scenario: str | Sequence[str] | None) -> list[str]:
     for name in names:
         if name == "all":
             out.extend(builtin_scenarios())
+        elif name.endswith((".yaml", ".yml")):
+            out.append(str(Path(name).expanduser().resolve()))
         else:
             out.append(name)
     return list(dict.fromkeys(out))
@@ -198,11 +203,14 @@ def _target_name(scenario: str) -> str:
     return name
 
 
-def _check_scenario(scenario: str) -> None:
-    """Fail before any kernel starts when a scenario name / path is unknown."""
+def _check_scenario(scenario: str) -> str:
+    """Fail before any kernel starts when a scenario name / path is unknown; return its kind.
+
+    The kind is ``"twin"`` for a fitted scenario (``docs/twin.md``), else ``"scenario"``.
+    """
     from qualmodel.simulation.scenario import load_scenario
 
-    load_scenario(scenario)
+    return str(getattr(load_scenario(scenario), "kind", "scenario"))
 
 
 def scenario_folder(root: str | os.PathLike[str], scenario: str) -> str:
@@ -262,6 +270,9 @@ class Plan:
     cross: list[Template]
     typed: dict[str, dict[str, Any]]
     journeys_path: Path | None = None
+    #: target → names of per-target templates not run on it (teaching material built on
+    #: the built-in model is left out of fitted-scenario targets unless named).
+    left_out: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def selected(self) -> list[Template]:
@@ -381,9 +392,11 @@ def plan_run(
     check_parameter_values(typed)
     check_target(typed, data)
     _resolve_path_parameters(typed)
+    left_out: dict[str, set[str]] = {}
     for s in scenarios:
-        _check_scenario(s)
-    return Plan(targets, scenarios, per, cross, typed, journeys_path)
+        if _check_scenario(s) == "twin" and notebooks is None:
+            left_out[_target_name(s)] = {t.name for t in per if t.simulation_only}
+    return Plan(targets, scenarios, per, cross, typed, journeys_path, left_out)
 
 
 def plan_simulation(
@@ -500,5 +513,6 @@ def build_jobs(plan: Plan, sim: Simulation, stage: Path, scratch: Path) -> list[
     job_list = _cross_jobs(plan, sim, stage, scratch)
     for target, scen in plan.targets.items():
         for t in plan.per:
-            job_list.append(_target_job(plan, sim, t, target, scen, stage, scratch))
+            if t.name not in plan.left_out.get(target, ()):
+                job_list.append(_target_job(plan, sim, t, target, scen, stage, scratch))
     return job_list

@@ -32,7 +32,7 @@ from qualmodel.simulation.twin_schema import TwinScenario
 if TYPE_CHECKING:
     from qualmodel.journeys.contract import Journeys
 
-__all__ = ["TERMINAL_STEMS", "simulate_twin"]
+__all__ = ["TERMINAL_STEMS", "simulate_twin", "stage_stamps"]
 
 _DAY_NS = 86_400 * 1_000_000_000
 #: Stages that end a journey: a lead keeps only the earliest one it reaches.
@@ -135,6 +135,41 @@ def _bant(sc: TwinScenario, n: int, seed: int) -> dict[str, pd.arrays.BooleanArr
     return out
 
 
+#: Missing timestamp (NaT) as int64 nanoseconds.
+NAT_NS = np.iinfo(np.int64).min
+
+
+def _stamp_ns(days: np.ndarray, start_ns: int, end_days: float) -> np.ndarray:
+    """Timestamps (int64 ns) of latent days; ``NAT_NS`` where unreached or unobserved."""
+    ok = np.isfinite(days) & (days <= end_days)
+    sec = np.floor(np.where(ok, days, 0.0) * 86_400 + 1e-6).astype(np.int64)  # whole seconds
+    ns = start_ns + sec * 1_000_000_000  # integer arithmetic: exact timestamps
+    return np.where(ok, ns, NAT_NS)
+
+
+def stage_stamps(scenario: TwinScenario, n_leads: int, seed: int) -> dict[str, np.ndarray]:
+    """Stage timestamps of :func:`simulate_twin` as int64 nanoseconds, without the tables.
+
+    For callers that need only the stage times of many simulations (the power replicates
+    of ``power --effect``): the same draws as :func:`simulate_twin` with the same seed.
+
+    Returns
+    -------
+    dict
+        ``created`` and every stage stem → int64 ns (``NAT_NS`` where the stage is not
+        reached by the window end); ``observed_until`` → the window end (one value per lead).
+    """
+    sc, n = scenario, int(n_leads)
+    start_ns = int(pd.Timestamp(sc.window.start).value)
+    end_days = float(sc.window.days)
+    created = _arrivals(sc, n, seed)
+    times = _stage_times(sc, n, seed, created)
+    out = {stem: _stamp_ns(times[stem], start_ns, end_days) for stem in sc.stage_order()}
+    out["created"] = _stamp_ns(created, start_ns, end_days)
+    out["observed_until"] = np.full(n, start_ns + int(round(end_days * _DAY_NS)), np.int64)
+    return out
+
+
 def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
     """Simulate ``n_leads`` journeys from a fitted scenario.
 
@@ -163,10 +198,7 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
     times = _stage_times(sc, n, seed, created)
 
     def stamp(days: np.ndarray) -> np.ndarray:
-        ok = np.isfinite(days) & (days <= end_days)
-        sec = np.floor(np.where(ok, days, 0.0) * 86_400 + 1e-6).astype(np.int64)  # whole seconds
-        ns = start_ns + sec * 1_000_000_000  # integer arithmetic: exact timestamps
-        return np.where(ok, ns, np.iinfo(np.int64).min).view("datetime64[ns]")
+        return _stamp_ns(days, start_ns, end_days).view("datetime64[ns]")
 
     width = max(7, len(str(n - 1)))
     ids = np.array([f"L{i:0{width}d}" for i in range(n)], dtype=object)
