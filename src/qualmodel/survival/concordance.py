@@ -225,41 +225,110 @@ def _risk_rows_against_events(q_rank, q_sign, q_before, ev_rank, ev_w, nrank, ou
         out[qi, 2] += q_sign[qi] * equal
 
 
-@numba.njit(cache=True)
-def _counting_order(key: np.ndarray, nkeys: int) -> np.ndarray:
-    """Stable ascending order of small non-negative integer keys (counting sort, O(n))."""
-    start = np.zeros(nkeys + 1, dtype=np.int64)
-    for k in key:
-        start[k + 1] += 1
-    for i in range(nkeys):
-        start[i + 1] += start[i]
-    out = np.empty(key.shape[0], dtype=np.int64)
-    for i in range(key.shape[0]):
-        out[start[key[i]]] = i
-        start[key[i]] += 1
-    return out
+@numba.njit(cache=True, nogil=True)
+def _up_queries(u_stop, u_status, u_rank, u_w):
+    """Events (ranks, weights) in time order, and how many of them each row meets.
+
+    Rows come by time ascending, events before censored rows at the same time. A censored
+    row meets the events at or before its time (all earlier in this order); an event row
+    those strictly before its time (the events before its tie group).
+    """
+    n = u_stop.shape[0]
+    n_ev = 0
+    for i in range(n):
+        n_ev += u_status[i]
+    ev_rank = np.empty(n_ev, dtype=u_rank.dtype)
+    ev_w = np.empty(n_ev)
+    before = np.empty(n, dtype=np.int64)
+    seen = 0
+    group_seen = 0
+    for i in range(n):
+        if i == 0 or u_stop[i] != u_stop[i - 1]:
+            group_seen = seen
+        if u_status[i]:
+            before[i] = group_seen
+            ev_rank[seen] = u_rank[i]
+            ev_w[seen] = u_w[i]
+            seen += 1
+        else:
+            before[i] = seen
+    return ev_rank, ev_w, before
+
+
+@numba.njit(cache=True, nogil=True)
+def _jackknife_terms(w, infl, npair, somer):
+    """Per-row dfbeta of Somers' d (R's infinitesimal jackknife) and their sum of squares."""
+    n = w.shape[0]
+    dfbeta = np.empty(n)
+    total = 0.0
+    for k in range(n):
+        pairs = infl[k, 0] + infl[k, 1] + infl[k, 2]
+        d = w[k] * ((infl[k, 0] - infl[k, 1]) / npair - somer / npair * pairs)
+        dfbeta[k] = d
+        total += d * d
+    return dfbeta, total
+
+
+@numba.njit(cache=True, nogil=True)
+def _ranks_in_order(values, order):
+    """Dense ranks of ``values`` given their ascending ``order`` (one pass)."""
+    ranks = np.empty(values.shape[0], dtype=np.int64)
+    r = 0
+    prev = values[order[0]] if order.shape[0] else 0.0
+    for i in range(order.shape[0]):
+        v = values[order[i]]
+        if v != prev:
+            r += 1
+            prev = v
+        ranks[order[i]] = r
+    return ranks
 
 
 def _dense_ranks(values: np.ndarray) -> np.ndarray:
     """Dense ranks 0..k-1 of ``values`` (equal values share a rank)."""
-    order = np.argsort(values)  # stability does not matter: equal values share a rank
-    ranks = np.empty(values.shape[0], dtype=np.int64)
-    srt = values[order]
-    ranks[order] = np.cumsum(np.concatenate([[False], srt[1:] != srt[:-1]]))
-    return ranks
+    # stability does not matter: equal values share a rank
+    return _ranks_in_order(values, np.argsort(values))
 
 
-def _down_order(trank: np.ndarray, status: np.ndarray) -> np.ndarray:
-    """Rows by time rank descending, censored rows before events at the same time."""
-    last = int(trank.max())
-    return _counting_order((last - trank) * 2 + status, 2 * (last + 1))
+@numba.njit(cache=True, nogil=True)
+def _down_gather(trank, status, stop, rank, w):
+    """Rows by time rank descending, censored before events at the same time, gathered.
+
+    A counting sort on ``(last - trank) * 2 + status``; returns the order and the stop
+    times, event flags, score ranks and weights in that order.
+    """
+    n = trank.shape[0]
+    last = 0
+    for i in range(n):
+        last = max(last, trank[i])
+    nkeys = 2 * (last + 1)
+    start = np.zeros(nkeys + 1, dtype=np.int64)
+    for i in range(n):
+        start[(last - trank[i]) * 2 + status[i] + 1] += 1
+    for k in range(nkeys):
+        start[k + 1] += start[k]
+    down = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        key = (last - trank[i]) * 2 + status[i]
+        down[start[key]] = i
+        start[key] += 1
+    d_stop = np.empty(n)
+    d_status = np.empty(n, dtype=np.bool_)
+    d_rank = np.empty(n, dtype=np.int64)
+    d_w = np.empty(n)
+    for j in range(n):
+        i = down[j]
+        d_stop[j] = stop[i]
+        d_status[j] = status[i]
+        d_rank[j] = rank[i]
+        d_w[j] = w[i]
+    return down, d_stop, d_status, d_rank, d_w
 
 
 def _stratum_counts(start, stop, trank, status, rank, w, nrank, pool):
     """Totals, per-row influence and its row order for one stratum (arrays of that stratum)."""
     n = stop.shape[0]
-    down = _down_order(trank, status)
-    d_stop, d_status, d_rank, d_w = stop[down], status[down], rank[down], w[down]
+    down, d_stop, d_status, d_rank, d_w = _down_gather(trank, status, stop, rank, w)
     entry = np.isfinite(start)
     if entry.any():
         pos = np.empty(n, dtype=np.int64)
@@ -275,13 +344,7 @@ def _stratum_counts(start, stop, trank, status, rank, w, nrank, pool):
     )
     # up the times: events before censored rows at the same time
     u_stop, u_status = d_stop[::-1], d_status[::-1]
-    ev_rank, ev_w = d_rank[::-1][u_status], d_w[::-1][u_status]
-    # a censored row meets the events at or before its time (all earlier in this order); an
-    # event row those strictly before its time (the events before its tie group)
-    seen = np.cumsum(u_status) - u_status
-    first = np.flatnonzero(np.concatenate([[True], u_stop[1:] != u_stop[:-1]]))
-    group_seen = np.repeat(seen[first], np.diff(np.append(first, n)))
-    before = np.where(u_status, group_seen, seen)
+    ev_rank, ev_w, before = _up_queries(u_stop, u_status, d_rank[::-1], d_w[::-1])
     if not entry.any():
         out = np.zeros((n, 3))
         _risk_rows_against_events(d_rank[::-1], np.ones(n), before, ev_rank, ev_w, nrank, out)
@@ -432,10 +495,11 @@ def _result(tot, infl, rows, w, cluster, reverse: bool, n: int) -> Concordance:
             "lead at risk after an event); the concordance is undefined"
         )
     somer = (tot[0] - tot[1]) / npair
-    dfbeta = w * ((infl[:, 0] - infl[:, 1]) / npair - somer / npair * infl[:, :3].sum(axis=1))
+    dfbeta, squares = _jackknife_terms(w, infl, float(npair), float(somer))
     if cluster is not None:
         dfbeta = np.bincount(_codes("cluster", cluster, n)[rows], weights=dfbeta)
-    std = float(np.sqrt(np.sum(dfbeta**2) / 4))
+        squares = float(np.sum(dfbeta**2))
+    std = float(np.sqrt(squares / 4))
     c = (somer + 1) / 2
     if reverse:  # the influence is swapped when asked for (Concordance.influence)
         c = 1 - c
