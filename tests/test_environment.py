@@ -97,3 +97,45 @@ def test_generated_outputs_are_ignored_by_git():
         ["git", "check-ignore", "--no-index", *kept], cwd=ROOT, capture_output=True, text=True
     )
     assert proc.stdout == ""
+
+
+def test_make_clean_removes_everything_generated(tmp_path):
+    """`make clean`, run in a copy of the Makefile, leaves only tracked files behind."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    tracked = [
+        "reports/.gitkeep",
+        "data/.gitkeep",
+        "src/qualmodel/__init__.py",
+        "benchmarks/run.py",
+    ]
+    generated = [
+        ".venv/bin/python",
+        "reports/index.html",
+        "reports/.qualmodel-output.json",
+        "reports/startup_saas/figures/02-cif-all.png",
+        "data/simulated/startup_saas/leads.parquet",
+        "data/imported/maven/meta.json",
+        "benchmarks/results/latest.json",
+        ".hypothesis/examples/x",
+        ".pytest_cache/v/x",
+        ".ruff_cache/x",
+        "src/qualmodel.egg-info/PKG-INFO",
+        "src/qualmodel/__pycache__/x.pyc",
+        "notebooks/.ipynb_checkpoints/x.ipynb",
+        "build/lib/x",
+        "dist/x.whl",
+    ]
+    for rel in tracked + generated:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x", encoding="utf-8")
+    proc = subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == sorted(["Makefile", *tracked])
