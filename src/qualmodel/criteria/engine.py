@@ -73,6 +73,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 import yaml
@@ -194,22 +195,29 @@ def _first_after(
 
     ``ts`` must be sorted within every ``[lo, hi)`` range; returns ``hi`` when none.
     """
-    lo = lo.astype(np.intp, copy=True)
-    hi = hi.astype(np.intp, copy=True)
+    lo = np.asarray(lo, dtype=np.intp)
     if len(ts) == 0 or len(lo) == 0:
-        return lo
-    last = len(ts) - 1
-    # fixed number of full-array halvings: cheaper than compacting the active set
-    for _ in range(int((hi - lo).max(initial=0)).bit_length()):
-        active = lo < hi
-        mid = (lo + hi) >> 1
-        v = ts[np.minimum(mid, last)]
-        cond = v <= t if strict else v < t
-        go = active & cond
-        stop = active & ~cond
-        np.copyto(lo, mid + 1, where=go)
-        np.copyto(hi, mid, where=stop)
-    return lo
+        return lo.copy()
+    hi = np.asarray(hi, dtype=np.intp)
+    # t keeps its dtype: a float bound compares as numpy compares int64 with float64
+    t = np.ascontiguousarray(np.broadcast_to(np.asarray(t), lo.shape))
+    return _bisect_ranges(ts, lo, hi, t, strict)
+
+
+@numba.njit(cache=True)
+def _bisect_ranges(ts, lo, hi, t, strict):
+    """Per range ``[lo_i, hi_i)``: first index with ``ts > t_i`` (``≥`` if not strict)."""
+    out = np.empty(lo.shape[0], dtype=np.intp)
+    for i in range(lo.shape[0]):
+        a, b = lo[i], hi[i]
+        while a < b:
+            mid = (a + b) >> 1
+            if ts[mid] <= t[i] if strict else ts[mid] < t[i]:
+                a = mid + 1
+            else:
+                b = mid
+        out[i] = a
+    return out
 
 
 def _first_per_lead(rows: np.ndarray, codes: np.ndarray, values: np.ndarray, n_leads: int):
@@ -270,16 +278,29 @@ def _kth_recent(ctx: _Ctx, mask: np.ndarray, k: int) -> np.ndarray:
 
     Returns int64 ns, ``int64 min`` when the lead has fewer than ``k`` such rows so far.
     """
-    pos = np.flatnonzero(mask)
+    if not mask.any():
+        return np.full(ctx.n, np.iinfo(np.int64).min, dtype=np.int64)
+    return _kth_recent_scan(mask, ctx.codes, ctx.ts, k)
+
+
+@numba.njit(cache=True)
+def _kth_recent_scan(mask, codes, ts, k):
+    """One pass of :func:`_kth_recent`: masked row positions kept in order of appearance."""
+    n = mask.shape[0]
     never = np.iinfo(np.int64).min
-    if len(pos) == 0:
-        return np.full(ctx.n, never, dtype=np.int64)
-    m = np.cumsum(mask, dtype=np.int64) - k  # index into pos of the k-th most recent
-    ok = m >= 0
-    j = np.where(ok, m, 0)
-    src = pos[j]
-    ok &= ctx.codes[src] == ctx.codes
-    return np.where(ok, ctx.ts[src], never)
+    out = np.empty(n, dtype=np.int64)
+    pos = np.empty(n, dtype=np.int64)
+    seen = 0
+    for i in range(n):
+        if mask[i]:
+            pos[seen] = i
+            seen += 1
+        m = seen - k
+        if m >= 0 and codes[pos[m]] == codes[i]:
+            out[i] = ts[pos[m]]
+        else:
+            out[i] = never
+    return out
 
 
 def _events_first(ctx: _Ctx, rule: EventsRule) -> np.ndarray:
