@@ -32,7 +32,9 @@ def _target_summary(
         metrics.update(r.metrics)
         headline.extend(h for h in r.headline if h not in headline)
         notebooks[r.job.template.name] = {
-            "html": f"{r.job.template.name}.html",
+            "html": r.html.name if r.html else None,
+            "pdf": r.pdf.name if r.pdf else None,
+            "pages": r.pages,
             "ipynb": f"{r.job.template.name}.ipynb",
             "seconds": round(r.seconds, 2),
             "parameters": {
@@ -147,9 +149,13 @@ def write_index(out: str | os.PathLike[str]) -> Path:
         parts.append("<ul>")
         for nb_name, info in sorted(s.get("notebooks", {}).items()):
             base = f"{esc(s['name'])}/"
+            main = info.get("html") or info.get("pdf") or info["ipynb"]
+            extra = "" if not info.get("html") or not info.get("pdf") else (
+                f'<a href="{base}{esc(info["pdf"])}">PDF</a>, '
+            )  # fmt: skip
             parts.append(
-                f'<li><a href="{base}{esc(info["html"])}">{esc(nb_name)}</a> '
-                f'(<a href="{base}{esc(info["ipynb"])}">notebook</a>)</li>'
+                f'<li><a href="{base}{esc(main)}">{esc(nb_name)}</a> '
+                f'({extra}<a href="{base}{esc(info["ipynb"])}">notebook</a>)</li>'
             )
         parts.append(
             f'<li><a href="{esc(s["name"])}/summary.json">summary.json</a> '
@@ -166,10 +172,14 @@ def write_index(out: str | os.PathLike[str]) -> Path:
 def _main_report(summary: Mapping[str, Any]) -> str:
     """Return the report a column header links to (the client report when present)."""
     notebooks = summary.get("notebooks", {})
+
+    def link(info: Mapping[str, Any]) -> str:
+        return info.get("html") or info.get("pdf") or info["ipynb"]
+
     for name in sorted(notebooks):
         if "client" in name:
-            return notebooks[name]["html"]
-    return notebooks[sorted(notebooks)[0]]["html"] if notebooks else "summary.json"
+            return link(notebooks[name])
+    return link(notebooks[sorted(notebooks)[0]]) if notebooks else "summary.json"
 
 
 def write_summaries(stage: Path, results: Sequence[Result], plan: Plan) -> list[str]:
