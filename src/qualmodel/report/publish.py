@@ -147,16 +147,10 @@ def write_index(out: str | os.PathLike[str]) -> Path:
             text = ", ".join(f"{k} = {v}" for k, v in shown.items())
             parts.append(f"<p>Parameters: {esc(text)}</p>")
         parts.append("<ul>")
-        for nb_name, info in sorted(s.get("notebooks", {}).items()):
-            base = f"{esc(s['name'])}/"
-            main = info.get("html") or info.get("pdf") or info["ipynb"]
-            extra = "" if not info.get("html") or not info.get("pdf") else (
-                f'<a href="{base}{esc(info["pdf"])}">PDF</a>, '
-            )  # fmt: skip
-            parts.append(
-                f'<li><a href="{base}{esc(main)}">{esc(nb_name)}</a> '
-                f'({extra}<a href="{base}{esc(info["ipynb"])}">notebook</a>)</li>'
-            )
+        parts.extend(
+            _notebook_item(s["name"], nb_name, info)
+            for nb_name, info in sorted(s.get("notebooks", {}).items())
+        )
         parts.append(
             f'<li><a href="{esc(s["name"])}/summary.json">summary.json</a> '
             f'· <a href="{esc(s["name"])}/figures/">figures</a></li></ul>'
@@ -167,6 +161,20 @@ def write_index(out: str | os.PathLike[str]) -> Path:
     path = out_dir / "index.html"
     write_text_atomic(path, "\n".join(parts))
     return path
+
+
+def _notebook_item(target: str, nb_name: str, info: Mapping[str, Any]) -> str:
+    """One index line: the report (HTML, else PDF), its PDF beside it, the notebook."""
+    esc = html.escape
+    base = f"{esc(target)}/"
+    main = info.get("html") or info.get("pdf") or info["ipynb"]
+    extra = ""
+    if info.get("html") and info.get("pdf"):
+        extra = f'<a href="{base}{esc(info["pdf"])}">PDF</a>, '
+    return (
+        f'<li><a href="{base}{esc(main)}">{esc(nb_name)}</a> '
+        f'({extra}<a href="{base}{esc(info["ipynb"])}">notebook</a>)</li>'
+    )
 
 
 def _main_report(summary: Mapping[str, Any]) -> str:
