@@ -138,7 +138,15 @@ def outcome_lines(
     ]
     fun = funnel_table
     if fun is not None and {"sqo", "won"} <= set(fun.index) and fun.loc["sqo", "n"]:
-        lines.append(t("client.won_of_sqo", lang, share=fun.loc["won", "n"] / fun.loc["sqo", "n"]))
+        won = str(fun.loc["won", "label"]) if "label" in fun else "won"
+        sqo = str(fun.loc["sqo", "label"]) if "label" in fun else "SQO"
+        lines.append(
+            t(
+                "client.won_of_sqo", lang, share=fun.loc["won", "n"] / fun.loc["sqo", "n"],
+                sqos=stage_plural(outcome_label("sqo_at", sqo, lang), lang),
+                verb=outcome_verb("won_at", won, lang, past=True),
+            )
+        )  # fmt: skip
     return lines
 
 
@@ -225,7 +233,7 @@ def progress_text(plan: Mapping[str, Any], lang: str = "en") -> str:
     return t(
         "client.progress", lang, first=names["first"], firsts=names["firsts"],
         goal=names["goal"],
-        others=t("client.others", lang, names=", ".join(others)) if others else "",
+        others=t("client.others", lang, names=names["rival"]) if others else "",
     )  # fmt: skip
 
 
