@@ -188,7 +188,7 @@ def _loan_log(n: int = 300, seed: int = 7) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_event_log_example_names_its_outcomes(tmp_path):
-    """docs/import.md: the event_log mapping's outcomes reach the client report's text and legend."""
+    """docs/import.md: the event_log mapping's outcomes reach the client report text and legend."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -47,6 +47,7 @@ __all__ = [
     "resolve_stage",
     "stage_labels",
     "stage_plural",
+    "terminal_outcomes",
 ]
 
 #: Display name of each standard stage column (overridden by ``meta["outcomes"]``).
@@ -190,6 +191,21 @@ def _competes(leads: pd.DataFrame, start: str, target: str, col: str) -> bool:
     s, t, c = (leads[x].to_numpy() for x in (start, target, col))
     first = ~np.isnat(s) & ~np.isnat(c) & (np.isnat(t) | (c < t))
     return bool(first.any())
+
+
+def terminal_outcomes(journeys: Any) -> list[str]:
+    """Terminal outcome columns some lead reached: the standard ones, then the declared extras.
+
+    Parameters
+    ----------
+    journeys : Journeys
+
+    Returns
+    -------
+    list of str
+    """
+    extra = [c for c in outcome_labels(journeys.meta) if c not in _TERMINAL]
+    return [c for c in (*_TERMINAL, *extra) if _reached(journeys.leads, c)]
 
 
 def default_competing(journeys: Any, start: str, target: str) -> list[str]:

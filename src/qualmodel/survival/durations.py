@@ -55,6 +55,7 @@ from qualmodel.journeys.outcomes import (
     default_competing,
     default_start,
     default_target,
+    terminal_outcomes,
 )
 
 __all__ = ["UNITS", "time_to_event"]
@@ -201,9 +202,7 @@ def _default_competing(journeys: Journeys, start: Any, target: Any) -> list[str]
     if isinstance(target, str) and isinstance(start, str):
         return default_competing(journeys, start, target)
     cols = [c for c in ("disqualified_at",) if c in journeys.leads]
-    others = [
-        c for c in default_competing(journeys, start, "created_at") if c not in cols
-    ]  # every terminal outcome present (none precedes created_at)
+    others = [c for c in terminal_outcomes(journeys) if c not in cols and c != start]
     if others:
         warnings.warn(
             f"time_to_event: with a Series target the default competing outcome is "
