@@ -27,7 +27,54 @@ SHAPES: dict[str, tuple[str, str, tuple[str, ...], dict[str, str]]] = {
         ("lost_at", "withdrawn_at", "expired_at"),
         {"approved": "won", "declined": "lost", "cancelled": "withdrawn", "expired": "expired"},
     ),
+    # imported through a history mapping that sends A_CANCELLED to an extra outcome
+    "history_extra": (
+        "sal_at",
+        "won_at",
+        ("disqualified_at", "withdrawn_at"),
+        {"approved": "won", "declined": "disqualified", "cancelled": "withdrawn"},
+    ),
 }
+#: Activity names of the event log :func:`import_history_shape` writes.
+LOG_ACTIVITIES = {
+    "created": "A_SUBMITTED",
+    "sal": "A_ACCEPTED",
+    "won": "A_APPROVED",
+    "disqualified": "A_DECLINED",
+    "withdrawn": "A_CANCELLED",
+}
+
+
+def import_history_shape(folder, n: int = 250, seed: int = 3) -> Journeys:
+    """The ``history_extra`` shape written as an event log and imported through a mapping.
+
+    The mapping sends ``A_CANCELLED`` to the extra outcome ``withdrawn`` (declared under
+    ``outcomes:`` as "cancelled"); every other activity is a funnel stage.
+    """
+    import yaml
+
+    from qualmodel.crm import export_history, import_crm
+
+    j = make_shape("history_extra", n=n, seed=seed)
+    hist = export_history(j)["history"]
+    hist["activity"] = hist["activity"].map(LOG_ACTIVITIES)
+    hist = hist.rename(columns={"lead_id": "case", "ts": "time"})[["case", "activity", "time"]]
+    hist.to_csv(folder / "log.csv", index=False)
+    stages = {act: stage for stage, act in LOG_ACTIVITIES.items()}
+    mapping = {
+        "source": "loan-log",
+        "observed_until": j.leads["observed_until"].iloc[0].to_pydatetime(),
+        "history": {
+            "file": "log.csv",
+            "case_id": "case",
+            "activity": "activity",
+            "timestamp": "time",
+            "stages": stages,
+        },
+        "outcomes": SHAPES["history_extra"][3],
+    }
+    (folder / "mapping.yaml").write_text(yaml.safe_dump(mapping, sort_keys=False))
+    return import_crm(folder / "log.csv", str(folder / "mapping.yaml"))
 
 
 def make_shape(

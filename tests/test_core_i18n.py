@@ -67,7 +67,7 @@ def test_number_and_date_formats():
     assert display_value(True, "de") == "ja" and display_value("2025-01-01", "de") == "01.01.2025"
     assert display_value(True, "en") == "True"
     text = t("data.describe", "de", source="x", n_leads=20000, n_events=1234567, n_start=2930,
-             label="SAL", groups="segment")  # fmt: skip
+             labels="SALs", groups="segment")  # fmt: skip
     assert text == (
         "**Daten:** x — 20.000 Leads, 1.234.567 Ereignisse, 2.930 SALs; Lead-Gruppen: segment."
     )
@@ -272,7 +272,7 @@ def test_german_client_report_on_imported_journeys(tmp_path):
     text = _assert_german(strings)
     assert "als „approved“ enden" in text  # the data's own vocabulary
     assert "die als „declined“ enden" in text and "die als „expired“ enden" in text
-    assert "Es wurden keine Kandidaten für die SQO-Definition verglichen" in text
+    assert "Es wurden keine Kandidaten für die Qualifizierungsdefinition verglichen" in text
 
 
 def test_figure_texts_with_numbers_and_stage_names():

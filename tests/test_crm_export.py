@@ -85,3 +85,25 @@ def test_event_named_like_a_stage_is_refused(journeys_factory):
     )
     with pytest.raises(ConfigError, match="equal stage activity names"):
         export_history(j)
+
+
+@pytest.mark.parametrize("leads_table", [True, False])
+def test_round_trip_keeps_outcome_names_and_extra_outcomes(tmp_path, leads_table):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from shapes import make_shape
+
+    j = make_shape("three_competing", n=120, seed=5)
+    paths = write_history(j, tmp_path, leads_table=leads_table)
+    text = paths["mapping"].read_text()
+    assert "outcomes:" in text and "withdrawn: withdrawn" in text
+    source = {"main": paths["leads"], "history": paths["history"]} if leads_table else None
+    back = import_crm(source or paths["history"], str(paths["mapping"]))
+    assert back.meta["outcomes"] == j.meta["outcomes"] | {
+        k: f"{v}_at" for k, v in j.meta["outcomes"].items()
+    }
+    cols = ["lead_id", "won_at", "lost_at", "withdrawn_at", "expired_at"]
+    pd.testing.assert_frame_equal(back.leads[cols], j.leads[cols])
+    assert "withdrawn_at" not in export_history(j)["leads"]  # a stage, not an attribute

@@ -235,8 +235,10 @@ def test_spec_validation():
         _spec(ignore=["MQL"])
     with pytest.raises(ValueError, match="unknown stage"):
         _spec(occurrence={"sqo_at": "last"})
-    with pytest.raises(ValueError):
-        _spec(stages={"MQL": "qualified"})
+    with pytest.raises(ValueError, match="a target is one of"):
+        _spec(stages={"MQL": "Qualified Lead"})
+    # a snake_case name is an extra outcome (the mapping checks it is declared under outcomes:)
+    assert _spec(stages={"MQL": "qualified"}).extra_stages() == ["qualified"]
     with pytest.raises(ValueError, match="snake_case"):
         _spec(touchpoints={"Demo": "Demo Done"})
     assert _spec(occurrence="last").take("sal") == "last"

@@ -243,3 +243,44 @@ def test_builtin_event_log(tmp_path, fmt):
         "cancelled",
         "declined",
     )
+
+
+LOAN_LOG = """\
+case,activity,ts
+1,A_SUBMITTED,2024-01-01T10:00:00Z
+1,A_ACCEPTED,2024-01-02T10:00:00Z
+1,A_APPROVED,2024-01-10T10:00:00Z
+2,A_SUBMITTED,2024-01-01T10:00:00Z
+2,A_ACCEPTED,2024-01-03T10:00:00Z
+2,A_CANCELLED,2024-01-05T10:00:00Z
+3,A_SUBMITTED,2024-01-01T10:00:00Z
+3,A_DECLINED,2024-01-02T10:00:00Z
+"""
+LOAN_STAGES = {
+    "A_SUBMITTED": "created",
+    "A_ACCEPTED": "sal",
+    "A_APPROVED": "won",
+    "A_CANCELLED": "withdrawn",
+    "A_DECLINED": "disqualified",
+}
+
+
+def test_history_activity_to_an_extra_outcome(tmp_path):
+    from qualmodel.journeys.outcomes import plan_outcomes
+
+    (tmp_path / "log.csv").write_text(LOAN_LOG)
+    history = {"file": "log.csv", "case_id": "case", "activity": "activity", "timestamp": "ts"}
+    outcomes = {"approved": "won", "declined": "disqualified", "cancelled": "withdrawn"}
+    mapping = {"source": "loans", "history": history | {"stages": LOAN_STAGES}}
+    j = import_crm(tmp_path / "log.csv", load_mapping(mapping | {"outcomes": outcomes}))
+    leads = j.leads.set_index("lead_id")
+    assert leads.loc["2", "withdrawn_at"] == pd.Timestamp("2024-01-05 10:00")
+    assert leads["withdrawn_at"].notna().sum() == 1
+    assert stage_labels(j)["withdrawn_at"] == "cancelled"
+    plan = plan_outcomes(j)
+    assert (plan["start"], plan["target"]) == ("sal_at", "won_at")
+    assert plan["competing_names"] == ["cancelled"]
+    with pytest.raises(ConfigError, match=r"A_CANCELLED: 'withdrawn' is neither a stage"):
+        load_mapping(mapping)  # an extra outcome must be declared under outcomes:
+    with pytest.raises(ConfigError, match=r"a target is one of created"):
+        load_mapping({"source": "x", "history": history | {"stages": {"A": "Not Valid"}}})

@@ -169,3 +169,30 @@ def test_every_terminal_outcome_is_counted_without_sqo_or_sal():
     assert exits["n"].sum() + f.loc["won", "n"] == int(
         loans.leads[["won_at", "lost_at", "withdrawn_at", "expired_at"]].notna().any(axis=1).sum()
     )
+
+
+def test_exit_rows_count_only_exits_after_their_stage(journeys_factory):
+    """n, rate and median of an exit row describe the same leads (exits after from_stage)."""
+    base = {"created_at": "2025-01-01 00:00", "observed_until": END + " 00:00"}
+    rows = [
+        {
+            "lead_id": "A",
+            **base,
+            "sal_at": "2025-01-05 00:00",
+            "disqualified_at": "2025-01-09 00:00",
+        },
+        {"lead_id": "B", **base, "sal_at": "2025-01-03 00:00"},
+        {"lead_id": "C", **base, "disqualified_at": "2025-01-02 00:00"},
+        {"lead_id": "D", **base, "disqualified_at": "2025-01-03 00:00"},
+        {"lead_id": "E", **base},
+    ]
+    fun = funnel(journeys_factory(rows))
+    exits = fun[fun["kind"] == "exit"].set_index("from_stage")
+    assert list(exits.index) == ["created", "sal"]  # the usual stage's row, and the other
+    assert exits.loc["sal", "n"] == 1 and exits.loc["sal", "naive_rate_from_previous"] == 0.5
+    assert exits.loc["sal", "median_days_from_previous"] == 4.0
+    assert (
+        exits.loc["created", "n"] == 2 and exits.loc["created", "naive_rate_from_previous"] == 0.4
+    )
+    assert exits.loc["created", "median_days_from_previous"] == 1.5
+    assert exits["n"].sum() == 3  # every exit counted once

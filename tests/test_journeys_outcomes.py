@@ -202,3 +202,46 @@ def test_contract_validates_declared_outcome_columns():
         Journeys.build(leads, None, dict(j.meta, outcomes={"x": "sal"}))
     with pytest.raises(ContractError, match="both map to lost_at"):
         Journeys.build(leads, None, dict(j.meta, outcomes={"a": "lost", "b": "lost_at"}))
+
+
+def test_plan_groups_reference_and_censored_outcomes():
+    """Groups by any attribute with 2-12 levels; the largest group is the reference."""
+    import warnings
+
+    import numpy as np
+    from shapes import make_shape
+
+    from qualmodel.journeys.outcomes import (
+        PlanWarning,
+        default_groups,
+        plan_outcomes,
+        reference_group,
+        stage_plural,
+    )
+    from qualmodel.survival.durations import time_to_event
+
+    j = make_shape("three_competing", n=200, seed=4)
+    j.leads["origin"] = np.where(np.arange(200) % 3 == 0, "ads", "web")
+    j.leads["lead_score"] = np.arange(200.0)  # 200 levels: not a group
+    assert default_groups(j) == ["segment", "origin"]  # "source" has one level (+ missing)
+    plan = plan_outcomes(j, competing=["lost"], groups="origin")
+    assert plan["groups"] == ["origin"] and plan["references"] == {"origin": "web"}
+    assert plan["censored"] == ["withdrawn_at", "expired_at"]
+    assert plan["censored_names"] == ["cancelled", "expired"]
+    assert plan_outcomes(j)["censored"] == []
+    with pytest.raises(ConfigError, match="group 'nope': not a lead attribute"):
+        plan_outcomes(j, groups=["nope"])
+    s = pd.Series(["a", None, None, None, "b", "b"])
+    assert reference_group(s) == "b"  # never the missing values
+    assert reference_group(pd.Series(["(missing)"] * 3 + ["x"])) == "x"
+    assert [stage_plural(x) for x in ("SAL", "created", "approved")] == [
+        "SALs",
+        "created leads",
+        "approved leads",
+    ]
+    target = j.leads["won_at"]
+    with pytest.warns(PlanWarning, match="lost_at, won_at, withdrawn_at, expired_at present"):
+        time_to_event(j, start="sal_at", target=target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        time_to_event(j, start="sal_at", target=target, competing=())  # explicit: silent

@@ -339,7 +339,7 @@ def test_imported_crm_report(shared_data, tmp_path):
     assert "SALs → won by day 90" in won["label"]
     client = (out / "maven" / "10-client-report.html").read_text(encoding="utf-8")
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert "No candidate SQO definitions were compared" in client
+    assert "No candidate qualification definitions were compared" in client
     assert "Traceback" not in client
     # no simulation leftovers and no pointer to a notebook that was not rendered
     for page, text in (("client", client), ("index", index)):

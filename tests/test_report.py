@@ -806,3 +806,23 @@ def test_target_parameter_accepts_stems_columns_and_the_datas_labels():
         check_target({"02-time-to-sqo": {"target": "signed"}}, j)
     with pytest.raises(ConfigError, match="no such stage; use one of"):
         check_target({"02-time-to-sqo": {"target": "signed"}})
+
+
+def test_group_columns_follow_the_group_parameter():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from shapes import make_shape
+
+    from qualmodel import report as rp
+
+    j = make_shape("no_sqo", n=120, seed=2)
+    j.leads["origin"] = ["ads", "web", "web"] * 40
+    assert rp.group_columns(j) == ["segment", "origin"]  # default: 2-12 levels
+    assert rp.group_columns(j, "origin") == ["origin"]
+    assert rp.group_columns(j, "origin, segment") == ["origin", "segment"]
+    assert rp.group_columns(j, "none") == []
+    assert rp.group_columns(j, "source") == []  # one level among the starters: nothing to compare
+    with pytest.raises(ConfigError, match="group 'sal_at': not a lead attribute; use one of"):
+        rp.group_columns(j, "sal_at")

@@ -49,8 +49,8 @@ def test_english_lines_keep_the_report_wording():
         "disqualified (95% CI 29%–32%); **43%** are still open (no outcome by day 90).",
         "Who will never reach SQO is not estimated: competing outcome(s) disqualified present: "
         "the cure model would treat those leads as if they could still convert.",
-        "Of the SALs that became SQOs within 90 days, half did so within **21 days** "
-        "(95% CI 20–23 days).",
+        "Of the SALs that became SQOs within 90 days, half did so within **21.0 days** "
+        "(95% CI 19.6–23.2 days).",
         "25% of SQOs so far were won.",
     ]
     never = outcome_lines(_split(True), PLAN, TYPICAL, 90.0, n_start=3000, n_leads=20000)[2]
@@ -73,7 +73,7 @@ def test_german_lines_use_german_words_and_numbers():
     assert lines[2].startswith("**Anteil der SALs, die voraussichtlich nie zu SQOs werden:")
     assert lines[3] == (
         "Von den SALs, die innerhalb von 90 Tagen zu SQOs wurden, schaffte es die Hälfte "
-        "innerhalb von **21 Tagen** (95-%-KI 20–23 Tage)."
+        "innerhalb von **21,0 Tagen** (95-%-KI 19,6–23,2 Tage)."
     )
     missing = outcome_lines(_split(False), PLAN, TYPICAL, 90.0, n_start=3, n_leads=3, lang="de")
     assert "wird nicht geschätzt: konkurrierende Ergebnisse (disqualifiziert)" in missing[2]

@@ -163,7 +163,9 @@ def test_bad_inputs_are_one_line_config_errors(journeys, kwargs, match):
 
 def test_empty_when_nobody_reached_start(journeys_factory):
     j = journeys_factory([_lead("A", sal_at=None, sqo_at=None, disqualified_at=None)])
-    t = time_to_event(j)
+    t = time_to_event(j, start="sal_at", target="sqo_at")
+    with pytest.raises(ConfigError, match="no lead reached sqo_at or won_at"):
+        time_to_event(j)  # the plan's defaults: start at created, no outcome to time
     assert len(t) == 0 and list(t.columns) == ["lead_id", "duration", "event", "cohort"]
 
 

@@ -350,3 +350,24 @@ def test_cox_bad_covariates(sim):
         md.cox(sim.assign(k=np.nan), ["k"])
     with pytest.raises(ConfigError, match="nope"):
         md.cox(sim, ["nope"])
+
+
+def test_rmst_reference_group():
+    """Differences against a chosen reference group equal the plain RMST differences."""
+    from qualmodel.core.errors import ConfigError as _ConfigError
+
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(
+        {
+            "duration": rng.exponential(20, 90),
+            "event": rng.integers(0, 2, 90),
+            "g": np.repeat(["a", "b", "c"], 30),
+        }
+    )
+    first = sv.rmst(data, tau=30, by="g")
+    ref = sv.rmst(data, tau=30, by="g", reference="c").set_index("g")
+    assert np.isnan(ref.loc["c", "difference"])
+    expected = first.set_index("g")["rmst"] - first.set_index("g").loc["c", "rmst"]
+    assert np.allclose(ref.loc[["a", "b"], "difference"], expected.loc[["a", "b"]])
+    with pytest.raises(_ConfigError, match="reference 'z' is not a group of g"):
+        sv.rmst(data, tau=30, by="g", reference="z")

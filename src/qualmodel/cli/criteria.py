@@ -50,6 +50,23 @@ def _check_stamp(jr, column: str, option: str, journeys: Path) -> None:
         )
 
 
+def _plan_stamps(jr, start: str | None, outcome: str, journeys: Path) -> tuple[str, str]:
+    """``--start`` / ``--outcome`` as columns: stems and labels resolved, the plan's start."""
+    from qualmodel.journeys.outcomes import default_start, resolve_stage
+
+    cols = []
+    for value, option in ((start, "--start"), (outcome, "--outcome")):
+        if value is None:
+            col = default_start(jr.leads)
+        elif value in jr.leads.columns:
+            col = value
+        else:
+            col = resolve_stage(jr, value, option)
+        _check_stamp(jr, col, option, journeys)
+        cols.append(col)
+    return cols[0], cols[1]
+
+
 def _load_all(sources: list[str], known: list[str] | None = None):
     from qualmodel.criteria.engine import load_criteria
 
@@ -123,8 +140,17 @@ def compare_cmd(
     ] = 90.0,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples (0: none).")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
-    start: Annotated[str, typer.Option("--start", help="Start stamp column.")] = "sal_at",
-    outcome: Annotated[str, typer.Option("--outcome", help="Outcome stamp column.")] = "won_at",
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="Start stage (stem, column or the data's label). Default: the plan's start "
+            "(sal if present, else the earliest stage).",
+        ),
+    ] = None,
+    outcome: Annotated[
+        str, typer.Option("--outcome", help="Outcome stage (stem, column or label).")
+    ] = "won_at",
     pairwise: Annotated[
         Path | None,
         typer.Option("--pairwise", help="Also write McNemar / log-rank tests to this CSV."),
@@ -144,8 +170,7 @@ def compare_cmd(
     check_seed("--seed", seed)
     _guard({"--out": out, "--pairwise": pairwise}, journeys, criteria, force)
     jr = Journeys.read(journeys)
-    _check_stamp(jr, start, "--start", journeys)
-    _check_stamp(jr, outcome, "--outcome", journeys)
+    start, outcome = _plan_stamps(jr, start, outcome, journeys)
     crits = _load_all(criteria)
     if pairwise is not None and len(crits) < 2:
         raise ConfigError("--pairwise needs at least two criteria")

@@ -104,12 +104,18 @@ def cli_plan(data, start: str | None, target: str | None, competing: list[str] |
             resolve_stage(data, name, "--competing")
         except ConfigError as exc:
             raise ConfigError(f"{exc}; or pass --competing none") from None
-    plan = plan_outcomes(data, start=start_col, target=target_col, competing=names)
+    plan = plan_outcomes(data, start=start_col, target=target_col, competing=names, groups=[])
     if competing is None:
         chosen = ", ".join(plan["competing_names"]) or "none in these data"
         typer.echo(
             f"competing outcomes: {chosen} (the terminal stages in the data that end some "
             f"journey first; choose with --competing, or --competing none)"
+        )
+    elif plan["censored"]:
+        typer.echo(
+            f"note: {', '.join(plan['censored_names'])} also end(s) journeys from "
+            f"{plan['start_name']} before {plan['name']} but is not competing: those leads "
+            f"count as still open (censored)"
         )
     return plan
 
@@ -212,6 +218,7 @@ def _survival_tables(
     """Every output table by file stem, in writing order."""
     import pandas as pd
 
+    from qualmodel.journeys.outcomes import reference_group
     from qualmodel.survival import estimators as sv
 
     km = sv.kaplan_meier(table, by=by)
@@ -227,7 +234,9 @@ def _survival_tables(
         if logrank_rows
         else pd.DataFrame(columns=["statistic", "df", "p_value", "n_groups", "n", "event"])
     )
-    rmst = sv.rmst(table, tau=tau, by=by)
+    rmst = sv.rmst(
+        table, tau=tau, by=by, reference=None if by is None else reference_group(table[by])
+    )
     cohorts = sv.cohort_conversion(table, ages=ages)
     return {
         "time_to_event": table,

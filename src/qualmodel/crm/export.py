@@ -20,18 +20,32 @@ import yaml
 from qualmodel.core.atomic import write_csv_atomic, write_text_atomic
 from qualmodel.core.errors import ConfigError
 from qualmodel.crm.xes import write_xes
-from qualmodel.journeys.contract import STAGE_COLUMNS, TRUTH_PREFIX, Journeys
+from qualmodel.journeys.contract import (
+    STAGE_COLUMNS,
+    TRUTH_PREFIX,
+    Journeys,
+    extra_outcome_columns,
+    outcome_labels,
+)
 
 __all__ = ["export_history", "history_mapping", "write_history"]
 
 _LEAD_FIXED = ("lead_id", "created_at", "observed_until")
 
 
-def _attribute_columns(leads: pd.DataFrame) -> list[str]:
+def _stage_columns(journeys: Journeys) -> list[str]:
+    """Stage columns exported as activities: the standard ones, then the declared outcomes."""
+    leads = journeys.leads
+    extra = [c for c in extra_outcome_columns(journeys.meta) if c in leads.columns]
+    return [*(c for c in STAGE_COLUMNS if c in leads.columns), *extra]
+
+
+def _attribute_columns(journeys: Journeys) -> list[str]:
+    stages = set(_stage_columns(journeys))
     return [
         c
-        for c in leads.columns
-        if c not in _LEAD_FIXED and c not in STAGE_COLUMNS and not c.startswith(TRUTH_PREFIX)
+        for c in journeys.leads.columns
+        if c not in _LEAD_FIXED and c not in stages and not c.startswith(TRUTH_PREFIX)
     ]
 
 
@@ -52,7 +66,8 @@ def export_history(journeys: Journeys, *, created: bool = True) -> dict[str, pd.
         ``leads``: ``lead_id``, ``created_at``, ``observed_until`` and the attribute columns
         (simulation-truth ``true_*`` columns are left out). ``history``: ``lead_id``,
         ``activity`` (a stage name — ``created``, ``mql``, ``sal``, ``sqo``,
-        ``disqualified``, ``won``, ``lost``, ``recycled`` — or the event name), ``ts`` and
+        ``disqualified``, ``won``, ``lost``, ``recycled``, an extra outcome declared in
+        ``meta["outcomes"]`` such as ``withdrawn`` — or the event name), ``ts`` and
         ``value`` (events only), sorted by lead and time (ties keep stages first, then
         events in their journeys order).
 
@@ -62,7 +77,7 @@ def export_history(journeys: Journeys, *, created: bool = True) -> dict[str, pd.
         When an event name equals a stage activity name (it could not be told apart).
     """
     leads, events = journeys.leads, journeys.events
-    stage_cols = [c for c in STAGE_COLUMNS if c in leads.columns]
+    stage_cols = _stage_columns(journeys)
     names = (["created_at"] if created else []) + stage_cols
     clash = sorted({c[:-3] for c in names} & set(map(str, events["event"].cat.categories)))
     if clash:
@@ -95,7 +110,7 @@ def export_history(journeys: Journeys, *, created: bool = True) -> dict[str, pd.
     )
     hist = pd.concat(parts, ignore_index=True)
     hist = hist.sort_values(["lead_id", "ts"], kind="stable", ignore_index=True)
-    keep = [*_LEAD_FIXED, *_attribute_columns(leads)]
+    keep = [*_LEAD_FIXED, *_attribute_columns(journeys)]
     return {"leads": leads[keep].reset_index(drop=True), "history": hist}
 
 
@@ -132,10 +147,12 @@ def history_mapping(
     -------
     dict
         A mapping accepted by :func:`~qualmodel.crm.mapping.load_mapping`. Without a
-        leads table, a cut-off shared by every lead is written as ``observed_until``.
+        leads table, a cut-off shared by every lead is written as ``observed_until``. The
+        data's outcome names (``meta["outcomes"]``) are written as its ``outcomes:`` block,
+        so the imported journeys keep them (extra outcomes included).
     """
     leads = journeys.leads
-    stages = {c[:-3]: c[:-3] for c in STAGE_COLUMNS if c in leads.columns}
+    stages = {c[:-3]: c[:-3] for c in _stage_columns(journeys)}
     is_xes = history_file.endswith((".xes", ".xes.gz"))
     history: dict[str, Any] = {
         "file": history_file,
@@ -150,6 +167,9 @@ def history_mapping(
         "source": str(journeys.meta.get("source", "export")),
         "description": "Journeys exported by qualmodel.crm.export_history.",
     }
+    named = outcome_labels(journeys.meta)
+    if named:
+        out["outcomes"] = {label: col[:-3] for col, label in named.items()}
     if leads_file is None:
         history["stages"] = {"created": "created", **stages}
         ends = leads["observed_until"].unique()
@@ -158,7 +178,8 @@ def history_mapping(
         return {**out, "history": history}
     history["ignore"] = ["created"]
     attrs = {
-        c: {"column": c, "type": _attribute_type(leads[c].dtype)} for c in _attribute_columns(leads)
+        c: {"column": c, "type": _attribute_type(leads[c].dtype)}
+        for c in _attribute_columns(journeys)
     }
     return {
         **out,

@@ -134,9 +134,10 @@ def _classify(rows: _Rows, spec: HistorySpec, role: str) -> tuple[np.ndarray, np
     unknown: list[int] = []
     ignored = np.zeros(len(uniques) + 1, dtype=bool)
     ignore = set(spec.ignore)
+    targets = spec.stage_names()
     for i, act in enumerate(uniques):
         if act in spec.stages:
-            stage_of[i] = HISTORY_STAGES.index(spec.stages[act])
+            stage_of[i] = targets.index(spec.stages[act])
         elif act in spec.touchpoints or (act not in ignore and spec.other_activities == "event"):
             name = spec.touchpoints.get(act) or event_name(act)
             if name not in names:
@@ -217,7 +218,8 @@ def _select_stages(
     n_cases: int,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Pick each (case, stage)'s first or last occurrence; return times, rows, repeat counts."""
-    n_st = len(HISTORY_STAGES)
+    targets = spec.stage_names()
+    n_st = len(targets)
     order = order[rows.keep[order] & (stage[order] >= 0)]
     key = case[order].astype(np.int64) * n_st + stage[order]
     perm = np.argsort(key, kind="stable")  # keeps the time order inside each group
@@ -231,7 +233,7 @@ def _select_stages(
     ends = np.r_[starts[1:], len(order)] - 1
     g_case, g_stage = case[order[starts]], stage[order[starts]]
     ts = rows.log.frame["ts"].to_numpy()
-    for s, name in enumerate(HISTORY_STAGES):
+    for s, name in enumerate(targets):
         in_s = g_stage == s
         if not in_s.any():
             continue
@@ -529,7 +531,7 @@ def _result(
         events["value"] = log.frame["value"].to_numpy()[sel]
     out = pd.DataFrame({"case": kept_ids.to_numpy(), "created_at": times[ok, c_idx]})
     mapped = set(spec.stages.values())
-    for s, name in enumerate(HISTORY_STAGES):
+    for s, name in enumerate(spec.stage_names()):
         if name != "created" and name in mapped:
             out[f"{name}_at"] = times[ok, s]
     info = {

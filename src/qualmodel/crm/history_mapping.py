@@ -30,7 +30,8 @@ __all__ = [
 ]
 
 #: Targets an activity may map to: ``created`` sets ``created_at``; the others set the
-#: stage column ``<stage>_at``.
+#: stage column ``<stage>_at``. An extra outcome declared under the mapping's ``outcomes:``
+#: (``withdrawn``) is a target too; it sets ``withdrawn_at``.
 HISTORY_STAGES: tuple[str, ...] = (
     "created",
     "mql",
@@ -125,7 +126,7 @@ class HistorySpec(LogColumns):
     * ``won_and_lost: last`` keeps only the later outcome of a case that has both.
     """
 
-    stages: dict[str, Literal[HISTORY_STAGES]]  # type: ignore[valid-type]
+    stages: dict[str, str]
     occurrence: dict[str, Literal["first", "last"]] = Field(default_factory=dict)
     touchpoints: dict[str, str] = Field(default_factory=dict)
     ignore: list[str] = Field(default_factory=list)
@@ -165,6 +166,26 @@ class HistorySpec(LogColumns):
             )
         return v
 
+    @field_validator("stages")
+    @classmethod
+    def _stage_targets(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [f"{k!r}: {s!r}" for k, s in v.items() if not _EVENT_RE.match(str(s))]
+        if bad:
+            raise ValueError(
+                f"stages: {', '.join(bad[:5])}: a target is one of {', '.join(HISTORY_STAGES)} "
+                f"or an extra outcome declared under outcomes: (snake_case, e.g. withdrawn)"
+            )
+        return {k: str(s).removesuffix("_at") for k, s in v.items()}
+
+    def stage_names(self) -> list[str]:
+        """Stage targets in code order: :data:`HISTORY_STAGES`, then the extra outcomes used."""
+        extra = [s for s in self.stages.values() if s not in HISTORY_STAGES]
+        return [*HISTORY_STAGES, *dict.fromkeys(extra)]
+
+    def extra_stages(self) -> list[str]:
+        """Targets of ``stages`` beyond :data:`HISTORY_STAGES` (extra outcomes)."""
+        return self.stage_names()[len(HISTORY_STAGES) :]
+
     @field_validator("touchpoints")
     @classmethod
     def _touchpoint_names(cls, v: dict[str, str]) -> dict[str, str]:
@@ -193,6 +214,18 @@ class HistorySpec(LogColumns):
         return self.occurrence.get(stage, self.occurrence.get("default", "first"))  # type: ignore[return-value]
 
 
+def _check_extra_outcomes(hist: HistorySpec, mp: Any) -> None:
+    """Every target beyond the standard stages must be declared under ``outcomes:``."""
+    declared = {c.removesuffix("_at") for c in mp.outcomes.values()}
+    for activity, stage in hist.stages.items():
+        if stage not in HISTORY_STAGES and stage not in declared:
+            raise ValueError(
+                f"history.stages: {activity}: {stage!r} is neither a stage "
+                f"({', '.join(HISTORY_STAGES)}) nor declared under outcomes:; add e.g. "
+                f"outcomes: {{{stage}: {stage}}} (label: column)"
+            )
+
+
 def check_history_tables(mp: Any) -> None:
     """Check how a mapping's tables fit together (a ``Mapping`` validator).
 
@@ -211,6 +244,8 @@ def check_history_tables(mp: Any) -> None:
         The problem, naming the keys (pydantic turns it into the mapping error line).
     """
     hist = mp.history
+    if hist is not None:
+        _check_extra_outcomes(hist, mp)
     if hist is None:
         if mp.file is None:
             raise ValueError("give file: (the main table) or a history: block")

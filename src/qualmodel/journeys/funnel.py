@@ -70,8 +70,12 @@ def funnel(journeys) -> pd.DataFrame:
         ``disqualified`` from SAL, ``lost`` from SQO, and the extra outcomes declared in
         ``meta["outcomes"]`` (from SQO); an exit whose usual stage is absent leaves from
         the latest earlier forward stage present (``lost`` from SAL on a pipeline without
-        SQOs, ``disqualified`` from MQL on a funnel without SAL), so every terminal
-        outcome is counted. Columns:
+        SQOs, ``disqualified`` from MQL on a funnel without SAL). Each exit row counts only
+        the leads whose exit came after its ``from_stage`` (the latest forward stage they
+        reached before exiting), so ``n``, the rate and the median describe the same
+        leads; exits that left from another stage get a row of their own (``declined``
+        from ``created`` besides ``declined`` from ``sal``), so every terminal outcome is
+        counted once. Columns:
 
         * ``from_stage`` – the stage the row converts from;
         * ``n`` – leads with the stage timestamp set;
@@ -123,23 +127,7 @@ def funnel(journeys) -> pd.DataFrame:
         )
     names = {s: c for s, c in stages}
     for stage, col, src in _exits(journeys, names):
-        at = leads[col].to_numpy()
-        src_at = cols[names[src]]
-        reached = ~np.isnat(at)
-        n_src = int((~np.isnat(src_at)).sum())
-        both = int((reached & ~np.isnat(src_at)).sum())
-        rows.append(
-            {
-                "stage": stage,
-                "kind": "exit",
-                "from_stage": src,
-                "n": int(reached.sum()),
-                "naive_rate_from_previous": both / n_src if n_src else float("nan"),
-                "naive_rate_from_created": float(reached.sum()) / n_all if n_all else np.nan,
-                "median_days_from_previous": _median(_days_between(src_at, at)),
-                "median_days_in_stage": float("nan"),
-            }
-        )
+        rows += _exit_rows(leads[col].to_numpy(), stage, src, stages, cols, n_all)
     out = pd.DataFrame(rows, columns=_COLUMNS)
     labels = stage_labels(journeys)
     out["label"] = [labels.get(f"{s}_at", s) for s in out["stage"]]
@@ -148,6 +136,50 @@ def funnel(journeys) -> pd.DataFrame:
         "use survival estimates for eventual conversion"
     )
     return out
+
+
+def _exit_rows(
+    at: np.ndarray,
+    stage: str,
+    usual: str,
+    stages: list[tuple[str, str]],
+    cols: dict[str, np.ndarray],
+    n_all: int,
+) -> list[dict]:
+    """Rows of one exit, one per forward stage it leaves from (the latest reached before it).
+
+    Rows in funnel order; the usual stage's row is always there (also when empty), a row for
+    another stage only when some exit left from it. ``n``, the rate and the median of a row
+    count the same leads: those whose exit came after that stage and before the next one.
+    """
+    reached = ~np.isnat(at)
+    forward = [(k, s, c) for k, (s, c) in enumerate(stages) if s in _FROM_ORDER]
+    src = np.full(len(at), -1)
+    for k, _, c in forward:
+        before = reached & ~np.isnat(cols[c]) & (cols[c] <= at)
+        src[before] = k
+    rows = []
+    for k, name, c in forward:
+        mine = src == k
+        if name != usual and not mine.any():
+            continue
+        n_src = int((~np.isnat(cols[c])).sum())
+        n = int(mine.sum())
+        rows.append(
+            {
+                "stage": stage,
+                "kind": "exit",
+                "from_stage": name,
+                "n": n,
+                "naive_rate_from_previous": n / n_src if n_src else float("nan"),
+                "naive_rate_from_created": n / n_all if n_all else float("nan"),
+                "median_days_from_previous": _median(
+                    (at[mine] - cols[c][mine]).view("int64") / _DAY_NS
+                ),
+                "median_days_in_stage": float("nan"),
+            }
+        )
+    return rows
 
 
 def _exits(journeys, present: dict[str, str]) -> list[tuple[str, str, str]]:

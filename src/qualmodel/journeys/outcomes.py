@@ -28,17 +28,26 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import ConfigError
-from qualmodel.journeys.contract import outcome_labels
+from qualmodel.journeys.contract import BANT_COLUMNS, outcome_labels
 
 __all__ = [
     "DEFAULT_LABELS",
+    "PlanWarning",
+    "default_competing",
+    "default_groups",
     "default_start",
+    "default_target",
     "label_missing",
     "outcome_label",
     "outcome_verb",
+    "censored_outcomes",
+    "plan_groups",
     "plan_outcomes",
+    "reference_group",
     "resolve_stage",
     "stage_labels",
+    "stage_plural",
+    "terminal_outcomes",
 ]
 
 #: Display name of each standard stage column (overridden by ``meta["outcomes"]``).
@@ -144,7 +153,28 @@ def default_start(leads: pd.DataFrame) -> str:
     return "created_at"
 
 
-def _default_target(leads: pd.DataFrame, start: str) -> str:
+class PlanWarning(UserWarning):
+    """A default of the analysis plan censors an outcome the data hold (say which)."""
+
+
+def default_target(leads: pd.DataFrame, start: str) -> str:
+    """Default target column: ``sqo_at`` when some lead reached it, else ``won_at``.
+
+    Parameters
+    ----------
+    leads : pandas.DataFrame
+    start : str
+        The start column (never its own target).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ConfigError
+        Neither stage reached (choose ``target=``).
+    """
     for col in ("sqo_at", "won_at"):
         if col != start and _reached(leads, col):
             return col
@@ -161,6 +191,21 @@ def _competes(leads: pd.DataFrame, start: str, target: str, col: str) -> bool:
     s, t, c = (leads[x].to_numpy() for x in (start, target, col))
     first = ~np.isnat(s) & ~np.isnat(c) & (np.isnat(t) | (c < t))
     return bool(first.any())
+
+
+def terminal_outcomes(journeys: Any) -> list[str]:
+    """Terminal outcome columns some lead reached: the standard ones, then the declared extras.
+
+    Parameters
+    ----------
+    journeys : Journeys
+
+    Returns
+    -------
+    list of str
+    """
+    extra = [c for c in outcome_labels(journeys.meta) if c not in _TERMINAL]
+    return [c for c in (*_TERMINAL, *extra) if _reached(journeys.leads, c)]
 
 
 def default_competing(journeys: Any, start: str, target: str) -> list[str]:
@@ -189,11 +234,124 @@ def default_competing(journeys: Any, start: str, target: str) -> list[str]:
     return [c for c in (*_TERMINAL, *extra) if _competes(leads, start, target, c)]
 
 
+def censored_outcomes(
+    journeys: Any, start: str, target: str, competing: Sequence[str]
+) -> list[str]:
+    """Terminal outcomes that end some journey first but are not among ``competing``.
+
+    Such leads are counted as still open (censored at the outcome's follow-up end), which
+    biases the target's cumulative incidence upward; plans, the CLI and
+    :func:`~qualmodel.survival.durations.time_to_event` say so when this happens.
+
+    Parameters
+    ----------
+    journeys : Journeys
+    start, target : str
+        Stage columns.
+    competing : sequence of str
+        The competing columns of the analysis.
+
+    Returns
+    -------
+    list of str
+        Columns, in :func:`default_competing` order.
+    """
+    return [c for c in default_competing(journeys, start, target) if c not in competing]
+
+
+def default_groups(journeys: Any, start: str | None = None, max_levels: int = 12) -> list[str]:
+    """Lead attributes worth comparing groups by: 2 to ``max_levels`` levels among starters.
+
+    Parameters
+    ----------
+    journeys : Journeys
+    start : str, optional
+        Start column (default :func:`default_start`); only leads that reached it count.
+    max_levels : int, default 12
+        Most distinct non-missing values an attribute may have.
+
+    Returns
+    -------
+    list of str
+        Attribute columns with 2 to ``max_levels`` distinct non-missing values among the
+        leads that reached ``start``, in column order — not ids, stage or time columns,
+        not simulation truth ``true_*``, not the BANT answers (``budget_confirmed``,
+        ``authority``, ``need``: criteria inputs, compared in the criteria reports).
+    """
+    leads = journeys.leads
+    start = default_start(leads) if start is None else start
+    rows = leads[leads[start].notna()] if start in leads else leads.iloc[:0]
+    skip = {"lead_id", "observed_until", *BANT_COLUMNS}
+    out = []
+    for col in rows.columns:
+        s = rows[col]
+        if col in skip or col.startswith("true_") or pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        if 2 <= s.nunique(dropna=True) <= max_levels:
+            out.append(col)
+    return out
+
+
+def reference_group(values: pd.Series) -> str:
+    """Return the largest group of ``values`` (ties: first in sorted order), never "(missing)".
+
+    Missing values (and values already labelled "(missing)" by :func:`label_missing`) are
+    not a group here.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        One group column (missing values are not a group here).
+
+    Returns
+    -------
+    str
+        The level as text (``True`` → ``"True"``), as :func:`label_missing` writes it.
+    """
+    counts = values.dropna().astype(str).value_counts().drop(MISSING_LABEL, errors="ignore")
+    if counts.empty:
+        return MISSING_LABEL
+    top = counts[counts == counts.max()].index
+    return str(sorted(top)[0])
+
+
+def plan_groups(journeys: Any, start: str, groups: str | Sequence[str] | None) -> list[str]:
+    """Return the group columns of a plan: ``groups`` checked, or :func:`default_groups`.
+
+    Parameters
+    ----------
+    journeys : Journeys
+    start : str
+        Start column.
+    groups : str or sequence of str, optional
+        Lead attributes; None for the default.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ConfigError
+        A name that is not a lead attribute (the message lists the defaults).
+    """
+    if groups is None:
+        return default_groups(journeys, start)
+    cols = [groups] if isinstance(groups, str) else list(groups)
+    leads = journeys.leads
+    bad = [c for c in cols if c not in leads.columns or c.endswith("_at") or c == "lead_id"]
+    if bad:
+        options = ", ".join(default_groups(journeys, start)) or "none with 2-12 levels"
+        raise ConfigError(f"group {bad[0]!r}: not a lead attribute; use one of {options}")
+    return cols
+
+
 def plan_outcomes(
     journeys: Any,
     start: str | None = None,
     target: str | None = None,
     competing: Sequence[str] | None = None,
+    groups: str | Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Plan a time-to-event analysis on the stages this data set holds.
 
@@ -212,18 +370,26 @@ def plan_outcomes(
         terminal outcome (``disqualified``, ``lost``, ``won`` and the extra outcomes
         declared in ``meta["outcomes"]``) that ends at least one journey from ``start``
         before the target — each kept separate, never lumped.
+    groups : str or sequence of str, optional
+        Lead attributes to compare groups by (``[]`` for none). Default:
+        :func:`default_groups` (the attributes with 2–12 levels among the starters).
 
     Returns
     -------
     dict
         ``start``, ``target`` (columns), ``competing`` (list of columns, as for
         ``time_to_event(..., competing=)``), ``competing_columns`` (same list),
-        ``start_name``, ``name``, ``competing_names`` (labels), ``competing_name`` (labels
-        joined by " or "), ``verb`` / ``verb_past`` / ``competing_verb`` / ``competing_verbs``
-        (sentence fragments: "become SQOs", "became SQOs", "are lost", "are cancelled";
-        :func:`outcome_verb`), ``key`` /
-        ``competing_keys`` / ``competing_key`` (metric-name stems), ``event_labels``
-        (event code → label, 0 = "still open").
+        ``start_name``, ``start_plural`` ("SALs", "created leads": :func:`stage_plural`),
+        ``name``, ``competing_names`` (labels), ``competing_name`` (labels joined by " or ";
+        empty when nothing competes), ``verb`` / ``verb_past`` / ``competing_verb`` /
+        ``competing_verbs`` (sentence fragments: "become SQOs", "became SQOs", "are lost",
+        "are cancelled"; :func:`outcome_verb`), ``key`` / ``competing_keys`` /
+        ``competing_key`` (metric-name stems), ``event_labels``
+        (event code → label, 0 = "still open"), ``censored`` / ``censored_names``
+        (terminal outcomes that end some journey first but are not competing: counted as
+        still open — :func:`censored_outcomes`), ``groups`` (attribute columns) and
+        ``references`` (group column → its largest group, the reference of differences:
+        :func:`reference_group`).
 
     Raises
     ------
@@ -236,7 +402,7 @@ def plan_outcomes(
     if not _reached(leads, start_col):
         raise ConfigError(f"{source}: start {start_col!r}: no lead reached that stage")
     if target is None:
-        target_col = _default_target(leads, start_col)
+        target_col = default_target(leads, start_col)
     else:
         target_col = resolve_stage(journeys, target, "target")
     if target_col == start_col:
@@ -253,6 +419,8 @@ def plan_outcomes(
     labels = stage_labels(journeys)
     name = labels[target_col]
     names = [labels[c] for c in cols]
+    censored = censored_outcomes(journeys, start_col, target_col, cols)
+    group_cols = plan_groups(journeys, start_col, groups)
     verb = outcome_verb(target_col, name)
     competing_verbs = [outcome_verb(c, labels[c]) for c in cols]
     competing_verb = " or ".join(competing_verbs)
@@ -262,9 +430,10 @@ def plan_outcomes(
         "competing": list(cols),
         "competing_columns": list(cols),
         "start_name": labels[start_col],
+        "start_plural": stage_plural(labels[start_col]),
         "name": name,
         "competing_names": names,
-        "competing_name": " or ".join(names) if names else "none",
+        "competing_name": " or ".join(names),
         "verb": verb,
         "verb_past": outcome_verb(target_col, name, past=True),
         "competing_verb": competing_verb or "end otherwise",
@@ -273,6 +442,12 @@ def plan_outcomes(
         "competing_keys": [_key(c) for c in cols],
         "competing_key": "_or_".join(_key(c) for c in cols) or "competing",
         "event_labels": {0: "still open", 1: name, **{i + 2: n for i, n in enumerate(names)}},
+        "censored": censored,
+        "censored_names": [labels[c] for c in censored],
+        "groups": group_cols,
+        "references": {
+            g: reference_group(leads.loc[leads[start_col].notna(), g]) for g in group_cols
+        },
     }
 
 
@@ -288,6 +463,29 @@ def outcome_label(column: str, label: str, lang: str = "en") -> str:
     if DEFAULT_LABELS.get(column) != label:
         return label
     return value_label("stage", column.removesuffix("_at"), lang, default=label)
+
+
+def stage_plural(label: str, lang: str = "en") -> str:
+    """Plural of a stage name for "N {plural}": ``SALs``, ``MQLs``, ``created leads``.
+
+    An acronym (``SAL``, ``MQL``) takes the catalogue's plural ending
+    (``outcomes.plural.acronym``); any other name — ``created``, the data's ``submitted`` —
+    becomes "<name> leads" (``outcomes.plural.other``), never "createds".
+
+    Parameters
+    ----------
+    label : str
+        The stage's display name (:func:`outcome_label`).
+    lang : str, default "en"
+
+    Returns
+    -------
+    str
+    """
+    from qualmodel.core.i18n import t
+
+    kind = "acronym" if label.isalpha() and label.isupper() else "other"
+    return t(f"outcomes.plural.{kind}", lang, label=label)
 
 
 def outcome_verb(column: str, label: str, lang: str = "en", *, past: bool = False) -> str:

@@ -32,7 +32,7 @@ parameter checking), :mod:`~qualmodel.report.helpers` (what notebooks call),
 
 from __future__ import annotations
 
-from qualmodel.journeys.outcomes import label_missing
+from qualmodel.journeys.outcomes import label_missing, reference_group
 from qualmodel.report.client import (
     criteria_lines,
     definitions_table,
@@ -40,6 +40,7 @@ from qualmodel.report.client import (
     method_text,
     outcome_lines,
     plan_names,
+    progress_text,
 )
 from qualmodel.report.helpers import (
     at_horizon,
@@ -98,6 +99,7 @@ from qualmodel.survival.medians import median_among_reached
 __all__ = [
     "definitions_table",
     "plan_names",
+    "progress_text",
     "outcome_lines",
     "method_text",
     "key_numbers",
@@ -136,6 +138,7 @@ __all__ = [
     "median_metric",
     "median_sentence",
     "label_missing",
+    "reference_group",
     "metric",
     "metrics_payload",
     "outcome_plan",

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from qualmodel.core.i18n import t
-from qualmodel.journeys.outcomes import outcome_label, outcome_verb
+from qualmodel.journeys.outcomes import outcome_label, outcome_verb, stage_plural
 from qualmodel.report.wording import cure_reason, median_definition, median_sentence
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "method_text",
     "outcome_lines",
     "plan_names",
+    "progress_text",
 ]
 
 
@@ -40,17 +41,21 @@ def plan_names(plan: Mapping[str, Any], lang: str = "en") -> dict[str, Any]:
     Returns
     -------
     dict
-        ``first`` (start stage), ``goal`` (target), ``rival`` (competing outcomes joined by
-        "or", or "none"), ``verb`` / ``verb_past`` (target), ``competing_verbs`` and
+        ``first`` (start stage), ``firsts`` (its plural: "SALs", "created leads"), ``goal``
+        (target), ``rival`` (competing outcomes joined by "or"; empty when none compete),
+        ``competing_names``, ``verb`` / ``verb_past`` (target), ``competing_verbs`` and
         ``event_labels`` (code → name, 0 = still open).
     """
     comp = list(plan["competing"])
     names = [outcome_label(c, n, lang) for c, n in zip(comp, plan["competing_names"], strict=True)]
     goal = outcome_label(plan["target"], plan["name"], lang)
+    first = outcome_label(plan["start"], plan["start_name"], lang)
     return {
-        "first": outcome_label(plan["start"], plan["start_name"], lang),
+        "first": first,
+        "firsts": stage_plural(first, lang),
         "goal": goal,
-        "rival": t("outcomes.or", lang).join(names) if names else t("outcomes.none", lang),
+        "competing_names": names,
+        "rival": t("outcomes.or", lang).join(names),
         "verb": outcome_verb(plan["target"], plan["name"], lang),
         "verb_past": outcome_verb(plan["target"], plan["name"], lang, past=True),
         "competing_verbs": [
@@ -100,7 +105,7 @@ def outcome_lines(
         the median; the share of SQOs won (when the data have SQOs and wins).
     """
     names = plan_names(plan, lang)
-    first = names["first"]
+    first = names["firsts"]
     reached = split[split["kind"] == "target"].iloc[0]
     others = split[split["kind"] == "competing"]
     still_open = split[split["kind"] == "open"].iloc[0]
@@ -109,31 +114,39 @@ def outcome_lines(
     def ci(row: Any) -> dict[str, float]:
         return {"share": row["share"], "lo": row["lower"], "hi": row["upper"]}
 
-    outcomes = t("client.reached", lang, first=first, verb=names["verb"], h=horizon, **ci(reached))
+    outcomes = t("client.reached", lang, firsts=first, verb=names["verb"], h=horizon, **ci(reached))
     for (_, row), verb in zip(others.iterrows(), names["competing_verbs"], strict=True):
         outcomes += t("client.competing", lang, verb=verb, **ci(row))
     outcomes += t("client.open", lang, share=still_open["share"], h=horizon)
     if len(never):
         censored = t("client.censored", lang) if len(others) else ""
         never_line = t(
-            "client.never", lang, first=first, goal=names["goal"], verb=names["verb"],
+            "client.never", lang, firsts=first, goal=names["goal"], verb=names["verb"],
             censored=censored, **ci(never.iloc[0]),
         )  # fmt: skip
     else:
         reason = cure_reason(split.attrs["cure"], lang, names["event_labels"])
         never_line = t(
-            "client.never_missing", lang, first=first, goal=names["goal"], verb=names["verb"],
+            "client.never_missing", lang, firsts=first, goal=names["goal"], verb=names["verb"],
             reason=reason,
         )  # fmt: skip
     lines = [
-        t("client.n_start", lang, n=n_start, first=first, n_leads=n_leads),
+        t("client.n_start", lang, n=n_start, firsts=first, n_leads=n_leads),
         outcomes,
         never_line,
-        median_sentence(typical, names["verb_past"], first, lang),
+        median_sentence(typical, names["verb_past"], names["first"], lang),
     ]
     fun = funnel_table
     if fun is not None and {"sqo", "won"} <= set(fun.index) and fun.loc["sqo", "n"]:
-        lines.append(t("client.won_of_sqo", lang, share=fun.loc["won", "n"] / fun.loc["sqo", "n"]))
+        won = str(fun.loc["won", "label"]) if "label" in fun else "won"
+        sqo = str(fun.loc["sqo", "label"]) if "label" in fun else "SQO"
+        lines.append(
+            t(
+                "client.won_of_sqo", lang, share=fun.loc["won", "n"] / fun.loc["sqo", "n"],
+                sqos=stage_plural(outcome_label("sqo_at", sqo, lang), lang),
+                verb=outcome_verb("won_at", won, lang, past=True),
+            )
+        )  # fmt: skip
     return lines
 
 
@@ -191,12 +204,37 @@ def method_text(plan: Mapping[str, Any], horizon: float, compared: bool, lang: s
         names["goal"], names["rival"], horizon, names["first"], lang, verb=names["verb"]
     )
     parts = [
-        t("client.method_cr", lang, rival=names["rival"]),
+        t("client.method_cr", lang, rival=names["rival"])
+        if names["rival"]
+        else t("client.method_cr_alone", lang),
         t("client.method_median", lang, definition=definition),
         t("client.method_cure", lang, goal=names["goal"]),
         t("client.method_criteria" if compared else "client.method_no_criteria", lang),
     ]
     return t("client.method_title", lang) + "\n\n" + " ".join(parts)
+
+
+def progress_text(plan: Mapping[str, Any], lang: str = "en") -> str:
+    """Build the "How leads progress" section: what the funnel and the curves show (Markdown).
+
+    Parameters
+    ----------
+    plan : mapping
+        From :func:`qualmodel.journeys.outcomes.plan_outcomes`.
+    lang : str, default "en"
+
+    Returns
+    -------
+    str
+        Names the start stage, the target and each competing outcome as the data call them.
+    """
+    names = plan_names(plan, lang)
+    others = names["competing_names"]
+    return t(
+        "client.progress", lang, first=names["first"], firsts=names["firsts"],
+        goal=names["goal"],
+        others=t("client.others", lang, names=names["rival"]) if others else "",
+    )  # fmt: skip
 
 
 def definitions_table(table: pd.DataFrame, lang: str = "en") -> pd.DataFrame:

@@ -354,7 +354,8 @@ def _one(population: Population, crit: Criterion, horizon: float) -> dict[str, A
     days, share = _curve(j, qv)
     weekly = _weekly(j, qv)
     target = pd.Series(qv, index=j.leads.index)
-    tte = time_to_event(j, target=target, before_start="zero")
+    dq = [c for c in ("disqualified_at",) if c in j.leads]  # as the comparison counts it
+    tte = time_to_event(j, target=target, competing=dq, before_start="zero")
     out = {
         "row": row,
         "qualified_at": pd.Series(qv, index=pd.Index(j.leads["lead_id"], name="lead_id")),

@@ -150,6 +150,7 @@ def median_metric(
         A :func:`metric` record in days whose ``note`` is
         :func:`qualmodel.report.wording.median_definition` (listed on the index page).
     """
+    from qualmodel.journeys.outcomes import stage_plural
     from qualmodel.report.wording import median_definition
 
     h = result["horizon"]
@@ -158,7 +159,8 @@ def median_metric(
         result["lower"],
         result["upper"],
         unit="days",
-        label=f"median days {start} → {goal} (of {start}s reaching {goal} by day {h:g})",
+        label=f"median days {start} → {goal} (of {stage_plural(start)} reaching {goal} by day "
+        f"{h:g})",
         note=median_definition(goal, competing, h, start),
     )
 
@@ -211,31 +213,44 @@ def _skip_cell(lines: list[str]) -> list[str]:
 
 def group_columns(
     journeys: Any,
-    candidates: Sequence[str] = ("segment", "nurtured", "source"),
+    group: str | Sequence[str] | None = None,
     start: str | None = None,
 ) -> list[str]:
-    """Lead columns worth comparing groups by: those with at least two levels among SALs.
+    """Lead attributes a notebook compares groups by (the plan's ``groups``).
 
     Parameters
     ----------
     journeys : Journeys
         The data set.
-    candidates : sequence of str, default ("segment", "nurtured", "source")
-        Columns to consider, in order.
-
+    group : str or sequence of str, optional
+        The ``group`` report parameter: attribute names, comma-separated or a list;
+        ``"none"`` (or ``[]``) for no groups. Default: every attribute with 2–12 levels
+        among the leads that reached the start stage
+        (:func:`qualmodel.journeys.outcomes.default_groups`).
     start : str, optional
         Start stage (stem, column or label); default the plan's default start.
 
     Returns
     -------
     list of str
-        The candidates present in ``journeys.leads`` with two or more non-missing values
-        among leads that reached the start stage.
+        The group columns; a named attribute with fewer than two levels among the
+        starters is left out (nothing to compare).
+
+    Raises
+    ------
+    ConfigError
+        A named column that is not a lead attribute (the message lists the defaults).
     """
+    from qualmodel.journeys.outcomes import plan_groups
+
     start = outcome_plan_start(journeys, start)
-    leads = journeys.leads
-    leads = leads[leads[start].notna()]
-    return [c for c in candidates if c in leads.columns and leads[c].nunique(dropna=True) >= 2]
+    if isinstance(group, str):
+        group = [] if group.strip().lower() == "none" else [g.strip() for g in group.split(",")]
+    cols = plan_groups(journeys, start, group)
+    if group is None:
+        return cols
+    leads = journeys.leads[journeys.leads[start].notna()]
+    return [c for c in cols if leads[c].nunique(dropna=True) >= 2]
 
 
 def criteria_for(journeys: Any, criteria_file: str | os.PathLike[str] | None = None) -> list[Any]:
@@ -285,7 +300,7 @@ def describe_data(
         ``**Data:** <source> — N leads, M events, K SALs; lead groups: ...`` with the
         start stage named as the data names it.
     """
-    from qualmodel.journeys.outcomes import stage_labels
+    from qualmodel.journeys.outcomes import stage_labels, stage_plural
 
     start = outcome_plan_start(journeys, start)
     n_start = int(journeys.leads[start].notna().sum())
@@ -299,7 +314,7 @@ def describe_data(
         n_leads=journeys.n_leads,
         n_events=journeys.n_events,
         n_start=n_start,
-        label=label,
+        labels=stage_plural(label, lang),
         groups=", ".join(groups) or t("data.no_groups", lang),
     )
 

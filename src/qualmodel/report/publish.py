@@ -110,9 +110,9 @@ def write_index(out: str | os.PathLike[str]) -> Path:
         "text-align:left}th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}"
         "</style></head><body>",
         "<h1>qualmodel reports</h1>",
-        "<p>Lead-qualification reports: how accepted leads (SALs) progress to the outcome "
-        "each report names (SQO, or a won deal on data without an SQO stage). Intervals are "
-        "95% confidence intervals.</p>",
+        "<p>Lead-qualification reports: how leads progress from the start stage each report "
+        "names to its outcome, under the data's own stage names. Intervals are 95% confidence "
+        "intervals.</p>",
     ]
     if heads and columns:
         parts.append("<h2>Key metrics across reports</h2><table><thead><tr><th>metric</th>")

@@ -67,7 +67,8 @@ def median_definition(
     Parameters
     ----------
     goal, competing, start : str
-        Names of the outcome, the competing outcome and the start stage (in ``lang``).
+        Names of the outcome, the competing outcome(s) and the start stage (in ``lang``);
+        an empty ``competing`` says that the data record no competing outcome.
     horizon : float
         The horizon in days.
     lang : str, default "en"
@@ -81,11 +82,18 @@ def median_definition(
     -------
     str
     """
+    from qualmodel.journeys.outcomes import stage_plural
+
     if verb is None:
         verb = f"{goal} erreichen" if lang == "de" else f"reach {goal}"
+    rival = (
+        t("medians.competing", lang, names=competing)
+        if competing and competing != t("outcomes.none", lang)
+        else t("medians.no_competing", lang)
+    )
     return t(
-        "medians.definition", lang, start=start, goal=goal, h=horizon, competing=competing,
-        verb=verb,
+        "medians.definition", lang, start=start, starts=stage_plural(start, lang), goal=goal,
+        h=horizon, competing=rival, verb=verb,
     )  # fmt: skip
 
 
@@ -109,19 +117,29 @@ def median_sentence(
     Returns
     -------
     str
-        E.g. "Of the SALs that became SQOs within 90 days, half did so within **21 days**
-        (95% CI 20–23 days)."; a plain statement when nobody did.
+        E.g. "Of the SALs that became SQOs within 90 days, half did so within **21.4 days**
+        (95% CI 20.1–23.0 days)." (one decimal, as the index page shows it); a plain
+        statement when nobody did.
     """
+    from qualmodel.journeys.outcomes import stage_plural
+
     h = result["horizon"]
+    starts = stage_plural(start, lang)
     if math.isnan(result["median"]):
-        return t("medians.none", lang, start=start, past=goal_past, h=h)
+        return t("medians.none", lang, starts=starts, past=goal_past, h=h)
     ci = (
         t("medians.ci", lang, lo=result["lower"], hi=result["upper"])
         if not math.isnan(result["lower"])
         else ""
     )
     return t(
-        "medians.sentence", lang, start=start, past=goal_past, h=h, median=result["median"], ci=ci
+        "medians.sentence",
+        lang,
+        starts=starts,
+        past=goal_past,
+        h=h,
+        median=result["median"],
+        ci=ci,
     )
 
 

@@ -41,6 +41,7 @@ Floored (or ceiled) durations equal R's ``floor()`` (``ceiling()``) of
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -49,7 +50,13 @@ import pandas as pd
 
 from qualmodel.core.errors import ConfigError, preview
 from qualmodel.journeys.contract import Journeys
-from qualmodel.journeys.outcomes import default_competing
+from qualmodel.journeys.outcomes import (
+    PlanWarning,
+    default_competing,
+    default_start,
+    default_target,
+    terminal_outcomes,
+)
 
 __all__ = ["UNITS", "time_to_event"]
 
@@ -194,13 +201,23 @@ def _cohort(start_ns: np.ndarray) -> np.ndarray:
 def _default_competing(journeys: Journeys, start: Any, target: Any) -> list[str]:
     if isinstance(target, str) and isinstance(start, str):
         return default_competing(journeys, start, target)
-    return [c for c in ("disqualified_at",) if c in journeys.leads]
+    cols = [c for c in ("disqualified_at",) if c in journeys.leads]
+    others = [c for c in terminal_outcomes(journeys) if c not in cols and c != start]
+    if others:
+        warnings.warn(
+            f"time_to_event: with a Series target the default competing outcome is "
+            f"{', '.join(cols) or 'none'}; {', '.join(others)} present in the data "
+            f"count as still open (censored); pass competing=[...] to choose",
+            PlanWarning,
+            stacklevel=3,
+        )
+    return cols
 
 
 def time_to_event(
     journeys: Journeys,
-    start: str = "sal_at",
-    target: StampSpec = "sqo_at",
+    start: str | None = None,
+    target: StampSpec | None = None,
     competing: StampSpec | Sequence[StampSpec] | None = None,
     unit: Literal["days", "weeks", "hours"] = "days",
     horizon: float | None = None,
@@ -228,7 +245,10 @@ def time_to_event(
         and the reports use it) — every terminal outcome (disqualified, lost, won, and the
         extra outcomes of ``meta["outcomes"]``) that ends some journey from ``start`` before
         the target, each separate; with a Series target (a criterion's ``qualified_at``),
-        ``disqualified_at`` when the data have it.
+        ``disqualified_at`` when the data have it — the other terminal outcomes present
+        then count as still open, and a
+        :class:`~qualmodel.journeys.outcomes.PlanWarning` names them. An explicit list
+        wins silently (``plan_outcomes(...)["censored"]`` lists what it leaves out).
     unit : {"days", "weeks", "hours"}, default "days"
         Unit of ``duration`` (float).
     horizon : float, optional
@@ -278,9 +298,13 @@ def time_to_event(
     ignored (the lead is censored at ``observed_until`` unless an earlier stamp exists).
     """
     _check_options(unit, horizon, resolution, rounding, before_start)
+    if start is None:
+        start = default_start(journeys.leads)
+    if target is None:
+        target = default_target(journeys.leads, start)
     if competing is None:
         competing = _default_competing(journeys, start, target)
-    if isinstance(competing, str | pd.Series):
+    elif isinstance(competing, str | pd.Series):
         competing = (competing,)
     competing = tuple(competing)
     if isinstance(covariates, str):

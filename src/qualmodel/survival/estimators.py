@@ -24,7 +24,7 @@ Regression models (Cox, Weibull AFT, cure) live in :mod:`qualmodel.survival.mode
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -500,6 +500,7 @@ def rmst(
     by: By = None,
     event: int = 1,
     conf_level: float = 0.95,
+    reference: Any = None,
 ) -> pd.DataFrame:
     """Restricted mean time without ``event`` up to ``tau`` (area under Kaplan–Meier).
 
@@ -516,13 +517,17 @@ def rmst(
         mean in a world where they are removed (cause-specific), not a real-world mean.
     conf_level : float, default 0.95
         Two-sided level of the normal-approximation limits.
+    reference : optional
+        With one ``by`` column: the group the differences are taken against (compared as
+        text, e.g. the largest group, :func:`qualmodel.journeys.outcomes.reference_group`).
+        Default: the first group.
 
     Returns
     -------
     pandas.DataFrame
         One row per group: ``[by], tau, rmst, se, lower, upper`` (R ``print(survfit,
         rmean = tau)``: ``rmean`` and ``se(rmean)``) and, with ``by``, ``difference``
-        (this group − the first group), ``difference_se`` (sqrt of the summed variances,
+        (this group − the reference group), ``difference_se`` (sqrt of the summed variances,
         independent groups), ``difference_lower``, ``difference_upper`` and ``p_value``
         (two-sided z-test); NaN on the reference row.
     """
@@ -538,10 +543,11 @@ def rmst(
     out["lower"] = out["rmst"] - z * out["se"]
     out["upper"] = out["rmst"] + z * out["se"]
     if cols:
-        diff = out["rmst"] - out["rmst"].iloc[0]
-        dse = np.sqrt(out["se"] ** 2 + out["se"].iloc[0] ** 2)
-        diff.iloc[0] = np.nan
-        dse.iloc[0] = np.nan
+        ref = _reference_row(out, cols, reference)
+        diff = out["rmst"] - out["rmst"].iloc[ref]
+        dse = np.sqrt(out["se"] ** 2 + out["se"].iloc[ref] ** 2)
+        diff.iloc[ref] = np.nan
+        dse.iloc[ref] = np.nan
         out["difference"] = diff
         out["difference_se"] = dse
         out["difference_lower"] = diff - z * dse
@@ -549,6 +555,19 @@ def rmst(
         with np.errstate(divide="ignore", invalid="ignore"):
             out["p_value"] = 2 * stats.norm.sf(np.abs(diff / dse))
     return out
+
+
+def _reference_row(out: pd.DataFrame, cols: list[str], reference: Any) -> int:
+    """Row of the reference group (0 without ``reference``)."""
+    if reference is None:
+        return 0
+    if len(cols) != 1:
+        raise ConfigError("rmst: reference= needs exactly one by column")
+    hits = np.flatnonzero(out[cols[0]].astype(str).to_numpy() == str(reference))
+    if not len(hits):
+        levels = ", ".join(map(str, out[cols[0]].tolist()[:12]))
+        raise ConfigError(f"rmst: reference {reference!r} is not a group of {cols[0]}: {levels}")
+    return int(hits[0])
 
 
 # ------------------------------------------------------------------------------ cohorts
