@@ -252,7 +252,7 @@ def definitions_table(table: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
         Indexed by criterion; share qualified, share won (precision), won deals caught
         (recall) and qualified leads per week, as "estimate [lower, upper]" strings.
     """
-    from qualmodel.report.helpers import ci_table
+    from qualmodel.report.metrics import ci_table
 
     units = {"qualified_rate": "share", "precision": "share", "recall": "share", "per_week": ""}
     out = ci_table(table, units, index="criterion", lang=lang)
