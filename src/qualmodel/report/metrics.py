@@ -150,7 +150,9 @@ def record_metrics(metrics: Mapping[str, Any], *, headline: bool | Iterable[str]
 
 
 def format_metric(rec: Mapping[str, Any] | None, lang: str = "en") -> str:
-    """Format a metric record for a table cell (``23.4% [21.0%, 25.9%]``).
+    """Format a metric record for a table cell (``23.4% [21.0%, 25.9%]``, ``14.8 d``).
+
+    Durations (unit ``days``) under two days are shown in hours (``5.3 h [4.2 h, 6.9 h]``).
 
     Parameters
     ----------
@@ -163,11 +165,14 @@ def format_metric(rec: Mapping[str, Any] | None, lang: str = "en") -> str:
     -------
     str
     """
-    from qualmodel.core.i18n import localize_number_text, value_label
+    from qualmodel.core.i18n import duration_unit, fmt_duration, localize_number_text, value_label
 
     if not rec or rec.get("value") is None:
         return "–"
     unit = rec.get("unit", "")
+    value = rec["value"]
+    # durations: days, or hours (" h") when the estimate is under two days; bounds alike
+    span = duration_unit(value) if unit == "days" and isinstance(value, int | float) else None
 
     def fmt(v: Any) -> str:
         if isinstance(v, str):
@@ -177,7 +182,7 @@ def format_metric(rec: Mapping[str, Any] | None, lang: str = "en") -> str:
         if unit == "share":
             return localize_number_text(f"{v:.1%}", lang)
         if unit == "days":
-            return localize_number_text(f"{v:,.1f}", lang) + " d"
+            return fmt_duration(v, lang, span) + (" h" if span == "hours" else " d")
         if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 100):
             return localize_number_text(f"{v:,.0f}", lang)
         return localize_number_text(f"{v:,.3g}", lang)
