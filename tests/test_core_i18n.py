@@ -317,7 +317,7 @@ def test_catalogue_messages_show_no_negative_zero():
 
 def test_durations_under_two_days_read_in_hours():
     from qualmodel.core.i18n import duration_unit, fmt_duration
-    from qualmodel.report.helpers import format_metric
+    from qualmodel.report.metrics import format_metric
     from qualmodel.report.wording import median_sentence
 
     assert duration_unit(1.99) == "hours" and duration_unit(2.0) == "days"

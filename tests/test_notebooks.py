@@ -364,7 +364,7 @@ def test_imported_crm_report(shared_data, tmp_path):
     # one headline median, same number and definition in the index and the client report
     median = metrics["median_days_to_won"]
     assert median["lower"] <= median["value"] <= median["upper"]
-    assert f"half did so within <strong>{median['value']:.0f} days</strong>" in client
+    assert f"half did so within <strong>{median['value']:.1f} days</strong>" in client
     definition = report.median_definition("won", "lost", 90)
     assert definition in html.unescape(client) and definition in html.unescape(index)
     assert report.format_metric(median) in index

@@ -45,3 +45,13 @@ def test_order_decides_which_of_two_nested_columns_stays():
     tte = _nested_table(1)
     assert report.model_covariates(tte, ["manager", "region"]) == (["manager"], ["region"])
     assert report.model_covariates(tte, []) == ([], [])
+
+
+def test_a_level_without_events_of_the_cause_is_left_out():
+    tte = _nested_table(2)
+    tte.loc[tte["channel"] == "event", "event"] = 2  # no event of cause 1 among "event"
+    assert report.model_covariates(tte, ["region", "channel"], cause=1) == (
+        ["region"],
+        ["channel"],
+    )
+    assert report.model_covariates(tte, ["region", "channel"]) == (["region", "channel"], [])

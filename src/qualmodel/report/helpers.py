@@ -253,20 +253,25 @@ def group_columns(
     return [c for c in cols if leads[c].nunique(dropna=True) >= 2]
 
 
-def model_covariates(table: pd.DataFrame, columns: Sequence[str]) -> tuple[list[str], list[str]]:
+def model_covariates(
+    table: pd.DataFrame, columns: Sequence[str], cause: int | None = None
+) -> tuple[list[str], list[str]]:
     """Split group columns into those one regression can hold together and the rest.
 
     Columns are taken in order; each is kept when its indicator columns (all levels but
     the first, as the models code them) add their full count to the rank of the design
-    built so far (intercept included). Left out: columns with one value, and columns
+    built so far (intercept included). Left out: columns with one value, columns
     determined by the kept ones (a manager nested within a region, say), which would make
-    the model's terms collinear.
+    the model's terms collinear, and — with ``cause`` — columns with a level that has no
+    event of the cause (its coefficient would be infinite).
 
     Parameters
     ----------
     table : pandas.DataFrame
         The model's rows (e.g. a ``time_to_event`` table with the group columns).
     columns : sequence of str
+    cause : int, optional
+        Event code of the modelled outcome (``table["event"]``).
 
     Returns
     -------
@@ -280,7 +285,10 @@ def model_covariates(table: pd.DataFrame, columns: Sequence[str]) -> tuple[list[
     design = np.ones((len(table), 1))
     for col in columns:
         codes = pd.get_dummies(table[col].astype(str), drop_first=True, dtype=float)
-        if codes.shape[1] == 0:
+        empty = cause is not None and (
+            (table["event"] == cause).groupby(table[col].astype(str)).sum().eq(0).any()
+        )
+        if codes.shape[1] == 0 or empty:
             left_out.append(col)
             continue
         trial = np.hstack([design, codes.to_numpy()])
