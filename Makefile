@@ -45,4 +45,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) reports/* data/simulated data/imported .pytest_cache
+	rm -rf $(VENV) data/simulated data/imported .pytest_cache .ruff_cache .hypothesis build dist \
+	       benchmarks/results src/*.egg-info
+	find reports -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
+	find . -path ./.git -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d \
+	       -prune -exec rm -rf {} +

@@ -41,3 +41,14 @@ def test_version_command(capsys):
 
     main(["version"])
     assert capsys.readouterr().out.strip() == __version__
+
+
+def test_version_option(capsys):
+    """``qualmodel --version`` prints the version and exits 0 without running a command."""
+    from qualmodel import __version__
+
+    try:
+        main(["--version"])
+    except SystemExit as exc:  # the entry point may end with exit code 0
+        assert exc.code in (0, None)
+    assert capsys.readouterr().out.strip() == __version__

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names that differ from PyPI names
 CONDA_NAMES = {"duckdb": "python-duckdb"}
 # PyPI-only packages: not on conda-forge, installed by the `pip: -e .[dev,bench]` line
-PIP_ONLY = {"survival"}
+PIP_ONLY = {"survival", "typst"}
 
 
 def _split(spec: str) -> tuple[str, str]:
@@ -56,10 +56,10 @@ def test_environment_matches_pyproject():
 
 
 def test_pip_only_packages_are_in_an_extra_the_pip_line_installs():
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    extras = extras["optional-dependencies"]
-    names = {_split(spec)[0] for key in ("dev", "bench") for spec in extras[key]}
-    assert PIP_ONLY <= names
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    specs = [*project["dependencies"], *(s for key in ("dev", "bench") for s in extras[key])]
+    assert PIP_ONLY <= {_split(spec)[0] for spec in specs}
 
 
 def test_python_requirement_matches():
@@ -97,3 +97,45 @@ def test_generated_outputs_are_ignored_by_git():
         ["git", "check-ignore", "--no-index", *kept], cwd=ROOT, capture_output=True, text=True
     )
     assert proc.stdout == ""
+
+
+def test_make_clean_removes_everything_generated(tmp_path):
+    """`make clean`, run in a copy of the Makefile, leaves only tracked files behind."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    tracked = [
+        "reports/.gitkeep",
+        "data/.gitkeep",
+        "src/qualmodel/__init__.py",
+        "benchmarks/run.py",
+    ]
+    generated = [
+        ".venv/bin/python",
+        "reports/index.html",
+        "reports/.qualmodel-output.json",
+        "reports/startup_saas/figures/02-cif-all.png",
+        "data/simulated/startup_saas/leads.parquet",
+        "data/imported/maven/meta.json",
+        "benchmarks/results/latest.json",
+        ".hypothesis/examples/x",
+        ".pytest_cache/v/x",
+        ".ruff_cache/x",
+        "src/qualmodel.egg-info/PKG-INFO",
+        "src/qualmodel/__pycache__/x.pyc",
+        "notebooks/.ipynb_checkpoints/x.ipynb",
+        "build/lib/x",
+        "dist/x.whl",
+    ]
+    for rel in tracked + generated:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x", encoding="utf-8")
+    proc = subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == sorted(["Makefile", *tracked])

@@ -32,8 +32,25 @@ app = typer.Typer(
 EXIT_USAGE = 2
 
 
+def _print_version(value: bool) -> None:
+    """Eager ``--version``: print the version and stop before any command runs."""
+    if value:
+        from qualmodel import __version__
+
+        print(__version__)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the qualmodel version and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
     """Lead-qualification modeling: simulate, import, qualify, survival, compare, report."""
 
 

@@ -82,6 +82,14 @@ def report(
             "(default: a temporary folder); an existing simulation there is replaced.",
         ),
     ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="both: HTML of every notebook and a PDF of the client report beside it; "
+            "html: no PDF; pdf: the client report as PDF only.",
+        ),
+    ] = "both",
 ) -> None:
     """Run the report notebooks (papermill) and write HTML reports plus an index page."""
     from qualmodel.report import run_reports
@@ -98,6 +106,7 @@ def report(
         notebooks_dir=notebooks_dir,
         progress=progress,
         keep_journeys=keep_journeys,
+        fmt=fmt,
     )
     _print_summary(summary, keep_journeys)
 
@@ -120,6 +129,10 @@ def _print_summary(summary: Any, keep_journeys: Path | None) -> None:
     for res in summary.results:
         for problem in res.warnings:
             print(f"warning: {res.job.label}: {problem}", file=sys.stderr)
+    for res in summary.results:
+        if res.pdf is not None:
+            path = summary.out / res.job.target / res.pdf.name
+            print(f"PDF: {path} ({res.pages} page{'s' * (res.pages != 1)})")
     if keep_journeys is not None and summary.simulate_seconds:
         kept = ", ".join(str(keep_journeys / t) for t in summary.simulate_seconds)
         print(f"simulated journeys kept in {kept}")

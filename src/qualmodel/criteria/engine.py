@@ -78,6 +78,12 @@ import pandas as pd
 import yaml
 
 from qualmodel.core.errors import ConfigError, preview
+from qualmodel.criteria.arrays import (
+    first_after,
+    first_per_lead,
+    kth_recent_scan,
+    seg_cumsum,
+)
 from qualmodel.criteria.schema import (
     BANT_FACTS,
     FACT_COLUMN,
@@ -165,63 +171,6 @@ class _Ctx:
         return v
 
 
-def _seg_cumsum(values: np.ndarray, labels: np.ndarray, ngroups: int) -> np.ndarray:
-    """Cumulative sum restarting at every new label (labels sorted, intp)."""
-    if len(values) == 0:
-        return values.astype(np.float64)
-    try:  # pandas' Cython kernel: compensated, no factorisation
-        from pandas._libs.groupby import group_cumsum
-
-        out = np.empty((len(values), 1), dtype=np.float64)
-        group_cumsum(
-            out,
-            np.ascontiguousarray(values, dtype=np.float64).reshape(-1, 1),
-            labels,
-            ngroups,
-            False,
-            True,
-        )
-        return out[:, 0]
-    except (ImportError, TypeError, ValueError):  # pragma: no cover - private API moved
-        s = pd.Series(values, dtype=np.float64)
-        return s.groupby(labels, sort=False).cumsum().to_numpy()
-
-
-def _first_after(
-    ts: np.ndarray, lo: np.ndarray, hi: np.ndarray, t: np.ndarray, strict: bool = True
-) -> np.ndarray:
-    """Vectorized bisection: first index in ``[lo, hi)`` with ``ts > t`` (``≥`` if not strict).
-
-    ``ts`` must be sorted within every ``[lo, hi)`` range; returns ``hi`` when none.
-    """
-    lo = lo.astype(np.intp, copy=True)
-    hi = hi.astype(np.intp, copy=True)
-    if len(ts) == 0 or len(lo) == 0:
-        return lo
-    last = len(ts) - 1
-    # fixed number of full-array halvings: cheaper than compacting the active set
-    for _ in range(int((hi - lo).max(initial=0)).bit_length()):
-        active = lo < hi
-        mid = (lo + hi) >> 1
-        v = ts[np.minimum(mid, last)]
-        cond = v <= t if strict else v < t
-        go = active & cond
-        stop = active & ~cond
-        np.copyto(lo, mid + 1, where=go)
-        np.copyto(hi, mid, where=stop)
-    return lo
-
-
-def _first_per_lead(rows: np.ndarray, codes: np.ndarray, values: np.ndarray, n_leads: int):
-    """For sorted row indices ``rows``, the first one per lead; returns (leads, values)."""
-    if len(rows) == 0:
-        return np.empty(0, dtype=np.intp), values[:0]
-    lead = codes[rows]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = lead[1:] != lead[:-1]
-    return lead[first], values[rows[first]]
-
-
 # ------------------------------------------------------------------ BANT facts
 def _fact_known(ctx: _Ctx, fact: str, timeline_max: float | None, where: str) -> np.ndarray:
     """int64 ns when ``fact`` becomes known to hold, ``_INF`` when it never does."""
@@ -245,7 +194,7 @@ def _fact_known(ctx: _Ctx, fact: str, timeline_max: float | None, where: str) ->
     known = ctx.stamp("sal_at")
     m = ctx.mask(f"bant_{fact}")
     rows = np.flatnonzero(m)
-    lead, first_ts = _first_per_lead(rows, ctx.codes, ctx.ts, ctx.n_leads)
+    lead, first_ts = first_per_lead(rows, ctx.codes, ctx.ts, ctx.n_leads)
     known[lead] = first_ts
     out = np.where(holds, known, _INF)
     ctx._bant[key] = out
@@ -270,16 +219,9 @@ def _kth_recent(ctx: _Ctx, mask: np.ndarray, k: int) -> np.ndarray:
 
     Returns int64 ns, ``int64 min`` when the lead has fewer than ``k`` such rows so far.
     """
-    pos = np.flatnonzero(mask)
-    never = np.iinfo(np.int64).min
-    if len(pos) == 0:
-        return np.full(ctx.n, never, dtype=np.int64)
-    m = np.cumsum(mask, dtype=np.int64) - k  # index into pos of the k-th most recent
-    ok = m >= 0
-    j = np.where(ok, m, 0)
-    src = pos[j]
-    ok &= ctx.codes[src] == ctx.codes
-    return np.where(ok, ctx.ts[src], never)
+    if not mask.any():
+        return np.full(ctx.n, np.iinfo(np.int64).min, dtype=np.int64)
+    return kth_recent_scan(mask, ctx.codes, ctx.ts, k)
 
 
 def _events_first(ctx: _Ctx, rule: EventsRule) -> np.ndarray:
@@ -297,7 +239,7 @@ def _events_first(ctx: _Ctx, rule: EventsRule) -> np.ndarray:
         window = round(rule.within_days * _DAY_NS)
         ok &= need >= ctx.ts - window
     out = np.full(ctx.n_leads, _INF, dtype=np.int64)
-    lead, t = _first_per_lead(np.flatnonzero(ok), ctx.codes, ctx.ts, ctx.n_leads)
+    lead, t = first_per_lead(np.flatnonzero(ok), ctx.codes, ctx.ts, ctx.n_leads)
     out[lead] = t
     return out
 
@@ -333,7 +275,7 @@ class _Score:
                     contrib = np.minimum(contrib, capped)
                 p[rows] = contrib
         self.pos = np.maximum(p, 0.0)
-        self.neg_cum = _seg_cumsum(np.minimum(p, 0.0), ctx.codes, ctx.n_leads)
+        self.neg_cum = seg_cumsum(np.minimum(p, 0.0), ctx.codes, ctx.n_leads)
         decay = rule.decay
         self.half_life_ns = (
             None
@@ -349,12 +291,12 @@ class _Score:
             # relative times in days from the lead's first event keep the sums precise
             first = ctx.ts[ctx.offsets[:-1].clip(max=max(n - 1, 0))] if n else ctx.ts
             self.trel = (ctx.ts - first[ctx.codes]).astype(np.float64) if n else np.zeros(0)
-            self.cum0 = _seg_cumsum(self.pos, ctx.codes, ctx.n_leads)
-            self.cum1 = _seg_cumsum(self.pos * self.trel, ctx.codes, ctx.n_leads)
+            self.cum0 = seg_cumsum(self.pos, ctx.codes, ctx.n_leads)
+            self.cum1 = seg_cumsum(self.pos * self.trel, ctx.codes, ctx.n_leads)
             self.first_ts = first
             self.pos_rows = self._linear_at(np.arange(n), ctx.codes, ctx.ts)
         else:
-            self.pos_rows = _seg_cumsum(self.pos, ctx.codes, ctx.n_leads)
+            self.pos_rows = seg_cumsum(self.pos, ctx.codes, ctx.n_leads)
         # attribute points
         self.static = np.zeros(ctx.n_leads, dtype=np.float64)
         self.bant_terms: list[tuple[np.ndarray, float]] = []
@@ -381,7 +323,7 @@ class _Score:
         """Linear-decay positive points at instants ``t`` given the last row ≤ t (or -1)."""
         ctx = self.ctx
         lo = ctx.offsets[leads]
-        start = _first_after(ctx.ts, lo, last + 1, t - self.per_ns, strict=True)
+        start = first_after(ctx.ts, lo, last + 1, t - self.per_ns, strict=True)
         valid = last >= start
         li = np.where(valid, last, 0)
         prev = np.maximum(start - 1, 0)
@@ -404,7 +346,7 @@ class _Score:
         leads = np.asarray(leads, dtype=np.intp)
         t = np.asarray(t, dtype=np.int64)
         lo = ctx.offsets[leads]
-        last = _first_after(ctx.ts, lo, ctx.offsets[leads + 1], t, strict=True) - 1
+        last = first_after(ctx.ts, lo, ctx.offsets[leads + 1], t, strict=True) - 1
         has = last >= lo
         li = np.where(has, last, 0)
         if self.half_life_ns is not None:
@@ -462,13 +404,13 @@ def _exp_decay_scan(ctx: _Ctx, pos: np.ndarray, half_life_ns: float) -> np.ndarr
     x = (ts - lead_first[codes]).astype(np.float64) / half_life_ns
     block = np.floor(x / _BLOCK_EXP)
     if block.max() == 0:  # one block per lead: the common case
-        return _seg_cumsum(pos * np.exp2(x), codes, ctx.n_leads) * np.exp2(-x)
+        return seg_cumsum(pos * np.exp2(x), codes, ctx.n_leads) * np.exp2(-x)
     new = np.ones(n, dtype=bool)
     new[1:] = (codes[1:] != codes[:-1]) | (block[1:] != block[:-1])
     seg = np.cumsum(new) - 1
     seg_start = np.flatnonzero(new)
     xs = (ts - ts[seg_start][seg]).astype(np.float64) / half_life_ns
-    s = _seg_cumsum(pos * np.exp2(xs), seg.astype(np.intp), len(seg_start)) * np.exp2(-xs)
+    s = seg_cumsum(pos * np.exp2(xs), seg.astype(np.intp), len(seg_start)) * np.exp2(-xs)
     # carry across block boundaries of the same lead, in block order
     lead_seg_first = np.ones(len(seg_start), dtype=bool)
     seg_lead = codes[seg_start]
@@ -503,9 +445,9 @@ def _score_first(ctx: _Ctx, rule: ScoreRule, where: str) -> tuple[np.ndarray, np
     if ctx.n:
         row_score = sc.rows()
         hit = np.flatnonzero(ctx.last_of_instant & _reaches(row_score, thr))
-        lead, t = _first_per_lead(hit, ctx.codes, ctx.ts, ctx.n_leads)
+        lead, t = first_per_lead(hit, ctx.codes, ctx.ts, ctx.n_leads)
         first[lead] = t
-        _, v = _first_per_lead(hit, ctx.codes, row_score, ctx.n_leads)
+        _, v = first_per_lead(hit, ctx.codes, row_score, ctx.n_leads)
         val[lead] = v
     # other candidate instants: created_at (static points / threshold ≤ 0), BANT known times
     cand_leads: list[np.ndarray] = []

@@ -23,6 +23,7 @@ from qualmodel.report.helpers import (
 from qualmodel.report.templates import (
     CROSS_TARGET,
     FAILED_DIR,
+    FORMATS,
     REPORT_DEFAULTS,
     Template,
     check_parameters,
@@ -46,6 +47,8 @@ class Job:
     cwd: Path
     log_path: Path
     depends_on: str | None = None
+    html: bool = True
+    pdf: bool = False
 
     @property
     def label(self) -> str:
@@ -254,6 +257,8 @@ class Result:
     seconds: float
     ipynb: Path
     html: Path | None = None
+    pdf: Path | None = None
+    pages: int | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     headline: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -273,6 +278,8 @@ class Plan:
     #: target → names of per-target templates not run on it (teaching material built on
     #: the built-in model is left out of fitted-scenario targets unless named).
     left_out: dict[str, set[str]] = field(default_factory=dict)
+    #: ``--format``: see :data:`~qualmodel.report.templates.FORMATS`.
+    format: str = "both"
 
     @property
     def selected(self) -> list[Template]:
@@ -371,8 +378,11 @@ def plan_run(
     journeys: str | os.PathLike[str] | None,
     notebooks: Iterable[str] | None,
     notebooks_dir: str | os.PathLike[str] | None,
+    fmt: str = "both",
 ) -> Plan:
     """Choose templates and targets and type-check every parameter; raises ConfigError."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
     templates = select_templates(discover_templates(notebooks_dir), notebooks)
     journeys_path: Path | None = None
     if journeys is not None:
@@ -396,7 +406,7 @@ def plan_run(
     for s in scenarios:
         if _check_scenario(s) == "twin" and notebooks is None:
             left_out[_target_name(s)] = {t.name for t in per if t.simulation_only}
-    return Plan(targets, scenarios, per, cross, typed, journeys_path, left_out)
+    return Plan(targets, scenarios, per, cross, typed, journeys_path, left_out, fmt)
 
 
 def plan_simulation(
@@ -505,6 +515,8 @@ def _target_job(
         stage / target,
         scratch / "logs" / f"{target}-{t.name}.log",
         depends_on=depends,
+        html=not (t.pdf and plan.format == "pdf"),
+        pdf=t.pdf and plan.format != "html",
     )
 
 

@@ -32,7 +32,9 @@ def _target_summary(
         metrics.update(r.metrics)
         headline.extend(h for h in r.headline if h not in headline)
         notebooks[r.job.template.name] = {
-            "html": f"{r.job.template.name}.html",
+            "html": r.html.name if r.html else None,
+            "pdf": r.pdf.name if r.pdf else None,
+            "pages": r.pages,
             "ipynb": f"{r.job.template.name}.ipynb",
             "seconds": round(r.seconds, 2),
             "parameters": {
@@ -145,12 +147,10 @@ def write_index(out: str | os.PathLike[str]) -> Path:
             text = ", ".join(f"{k} = {v}" for k, v in shown.items())
             parts.append(f"<p>Parameters: {esc(text)}</p>")
         parts.append("<ul>")
-        for nb_name, info in sorted(s.get("notebooks", {}).items()):
-            base = f"{esc(s['name'])}/"
-            parts.append(
-                f'<li><a href="{base}{esc(info["html"])}">{esc(nb_name)}</a> '
-                f'(<a href="{base}{esc(info["ipynb"])}">notebook</a>)</li>'
-            )
+        parts.extend(
+            _notebook_item(s["name"], nb_name, info)
+            for nb_name, info in sorted(s.get("notebooks", {}).items())
+        )
         parts.append(
             f'<li><a href="{esc(s["name"])}/summary.json">summary.json</a> '
             f'· <a href="{esc(s["name"])}/figures/">figures</a></li></ul>'
@@ -163,13 +163,31 @@ def write_index(out: str | os.PathLike[str]) -> Path:
     return path
 
 
+def _notebook_item(target: str, nb_name: str, info: Mapping[str, Any]) -> str:
+    """One index line: the report (HTML, else PDF), its PDF beside it, the notebook."""
+    esc = html.escape
+    base = f"{esc(target)}/"
+    main = info.get("html") or info.get("pdf") or info["ipynb"]
+    extra = ""
+    if info.get("html") and info.get("pdf"):
+        extra = f'<a href="{base}{esc(info["pdf"])}">PDF</a>, '
+    return (
+        f'<li><a href="{base}{esc(main)}">{esc(nb_name)}</a> '
+        f'({extra}<a href="{base}{esc(info["ipynb"])}">notebook</a>)</li>'
+    )
+
+
 def _main_report(summary: Mapping[str, Any]) -> str:
     """Return the report a column header links to (the client report when present)."""
     notebooks = summary.get("notebooks", {})
+
+    def link(info: Mapping[str, Any]) -> str:
+        return info.get("html") or info.get("pdf") or info["ipynb"]
+
     for name in sorted(notebooks):
         if "client" in name:
-            return notebooks[name]["html"]
-    return notebooks[sorted(notebooks)[0]]["html"] if notebooks else "summary.json"
+            return link(notebooks[name])
+    return link(notebooks[sorted(notebooks)[0]]) if notebooks else "summary.json"
 
 
 def write_summaries(stage: Path, results: Sequence[Result], plan: Plan) -> list[str]:

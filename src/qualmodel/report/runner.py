@@ -347,15 +347,11 @@ def _run_job(job: Job, progress: bool | None, slots: _Slots) -> Result:
         metrics, headline, problems = clean_outputs(nb)
         _annotate_injected(nb, job)
         write_text_atomic(out_ipynb, nbformat.writes(nb))
-        html_path = export_html(
-            nb,
-            job.out_dir / f"{job.template.name}.html",
-            hide_code=job.template.hide_code,
-            title=f"{job.template.name} — {job.target}",
-        )
-    except Exception as exc:  # nbformat / nbconvert errors: report like a failed cell
+        html_path, pdf_path, pages = _export(nb, job)
+    except Exception as exc:  # nbformat / nbconvert / Typst errors: report like a failed cell
         elapsed = time.perf_counter() - start
-        msg = f"HTML export failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        kind = "PDF" if "typst" in type(exc).__module__.lower() else "HTML"
+        msg = f"{kind} export failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
         return Result(job, False, elapsed, out_ipynb, error=msg)
     return Result(
         job,
@@ -363,10 +359,31 @@ def _run_job(job: Job, progress: bool | None, slots: _Slots) -> Result:
         time.perf_counter() - start,
         out_ipynb,
         html=html_path,
+        pdf=pdf_path,
+        pages=pages,
         metrics=metrics,
         headline=headline,
         warnings=problems,
     )
+
+
+def _export(nb: Any, job: Job) -> tuple[Path | None, Path | None, int | None]:
+    """Write the job's HTML and/or PDF (as :attr:`Job.html` / :attr:`Job.pdf` say)."""
+    html_path = pdf_path = pages = None
+    stem = job.out_dir / job.template.name
+    if job.html:
+        html_path = export_html(
+            nb,
+            stem.with_suffix(".html"),
+            hide_code=job.template.hide_code,
+            title=f"{job.template.name} — {job.target}",
+        )
+    if job.pdf:
+        from qualmodel.report.pdf import write_pdf
+
+        pdf_path = stem.with_suffix(".pdf")
+        pages = write_pdf(nb, pdf_path, lang=str(job.parameters.get("lang", "en")))
+    return html_path, pdf_path, pages
 
 
 def _annotate_injected(nb: Any, job: Job) -> None:
@@ -398,6 +415,7 @@ def run_reports(
     notebooks_dir: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
     keep_journeys: str | os.PathLike[str] | None = None,
+    fmt: str = "both",
 ) -> RunSummary:
     """Render the notebook reports; all-or-nothing.
 
@@ -431,6 +449,10 @@ def run_reports(
         names that folder. Default: a temporary folder removed after the run. An existing
         ``<keep_journeys>/<scenario>`` is replaced only when it holds a qualmodel
         simulation (else ConfigError before any kernel starts).
+    fmt : {"both", "html", "pdf"}, default "both"
+        ``both``: HTML of every notebook and, beside it, a PDF of the client-facing ones
+        (template metadata ``pdf``: the client report); ``html``: no PDF; ``pdf``: the
+        client-facing notebooks as PDF only (the others stay HTML).
 
     Returns
     -------
@@ -447,7 +469,12 @@ def run_reports(
     raw = params if isinstance(params, Mapping) else parse_param_assignments(params or [])
     jobs = max(1, int(jobs or os.cpu_count() or 1))
     plan = plan_run(
-        scenario, raw, journeys=journeys, notebooks=notebooks, notebooks_dir=notebooks_dir
+        scenario,
+        raw,
+        journeys=journeys,
+        notebooks=notebooks,
+        notebooks_dir=notebooks_dir,
+        fmt=fmt,
     )
     check_report_output(plan, out, notebooks_dir)
     out_dir, stage, scratch = _open_stage(out)

@@ -4,7 +4,7 @@ The templates are ``notebooks/NN-name.ipynb``; each has one cell tagged ``parame
 holding typed, commented literals. Template metadata (``metadata.qualmodel`` in the
 ``.ipynb``) may set ``kind`` (``"scenario"``: one run per scenario or journeys folder;
 ``"cross"``: one run for all scenarios; default ``"cross"`` for numbers ≥ 20) and
-``hide_code`` (export without code, default false).
+``hide_code`` (export without code, default false) and ``pdf`` (client-facing: also a PDF).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 #: MIME type of the display output that :func:`record_metrics` emits.
 METRICS_MIMETYPE = "application/vnd.qualmodel.metrics+json"
+#: ``--format`` values: ``both`` (HTML of every notebook, and a PDF of the client-facing
+#: ones), ``html`` (no PDF), ``pdf`` (client-facing notebooks as PDF only).
+FORMATS: tuple[str, ...] = ("both", "html", "pdf")
 #: Folder name of the cross-scenario report inside the output folder.
 CROSS_TARGET = "cross-scenario"
 #: Folder name (inside the output folder) that keeps the output of a failed run.
@@ -99,6 +102,8 @@ class Template:
     needs_criteria : bool
         Only compares criteria (``metadata.qualmodel.needs_criteria``): left out of
         ``--journeys`` runs on non-simulated data unless ``criteria_file`` is given.
+    pdf : bool
+        Client-facing (``metadata.qualmodel.pdf``): also typeset as a PDF (``--format``).
     """
 
     name: str
@@ -108,6 +113,7 @@ class Template:
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     simulation_only: bool = False
     needs_criteria: bool = False
+    pdf: bool = False
 
 
 def _is_notebooks_dir(path: Path) -> bool:
@@ -255,6 +261,7 @@ def discover_templates(notebooks_dir: str | os.PathLike[str] | None = None) -> l
                 parameters=inspect_parameters(path),
                 simulation_only=bool(meta.get("simulation_only", False)),
                 needs_criteria=bool(meta.get("needs_criteria", False)),
+                pdf=bool(meta.get("pdf", False)),
             )
         )
     return out
