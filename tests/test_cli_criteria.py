@@ -248,3 +248,25 @@ def test_subprocess_compare_builtin_scenario(tmp_path):
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1
+
+
+def test_compare_stages_by_stem_or_label_and_the_plan_start(folder, capsys):
+    """--start defaults to the plan's start; stems (sal) and columns (won_at) both work."""
+    outs = []
+    for extra in ([], ["--start", "sal", "--outcome", "won"], ["--start", "sal_at"]):
+        out = folder / f"cmp{len(outs)}.csv"
+        code, stdout, _ = run(
+            ["compare", "-j", str(folder / "j"), "--criteria", str(folder / "c.yaml"), "-o",
+             str(out), "--n-boot", "0", *extra],
+            capsys,
+        )  # fmt: skip
+        assert code == 0, stdout
+        outs.append(pd.read_csv(out))
+    pd.testing.assert_frame_equal(outs[0], outs[1])
+    pd.testing.assert_frame_equal(outs[0], outs[2])
+    code, _, err = run(
+        ["compare", "-j", str(folder / "j"), "--criteria", str(folder / "c.yaml"), "-o",
+         str(folder / "bad.csv"), "--outcome", "approved"],
+        capsys,
+    )  # fmt: skip
+    assert code == 2 and "--outcome 'approved': no such stage" in err

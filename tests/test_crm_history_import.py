@@ -284,3 +284,21 @@ def test_history_activity_to_an_extra_outcome(tmp_path):
         load_mapping(mapping)  # an extra outcome must be declared under outcomes:
     with pytest.raises(ConfigError, match=r"a target is one of created"):
         load_mapping({"source": "x", "history": history | {"stages": {"A": "Not Valid"}}})
+
+
+def test_outcome_names_on_the_three_table_path(export):
+    """Leads table + history (an extra outcome) + touchpoints: labels reach meta and the plan."""
+    (export / "history.csv").write_text(HISTORY + "30,Withdrawn,2024-01-20\n")
+    mapping = _mapping(stages={"Accepted": "sal", "Won": "won", "Lost": "lost",
+                               "Withdrawn": "withdrawn", "Qualified": "sqo"})  # fmt: skip
+    mapping["outcomes"] = {"approved": "won", "declined": "lost", "cancelled": "withdrawn"}
+    j = import_crm(export / "leads.csv", load_mapping(mapping))
+    assert set(j.meta["files"]) == {"main", "history", "touchpoints"}
+    assert j.meta["outcomes"]["cancelled"] == "withdrawn_at"
+    assert j.leads.set_index("lead_id").loc["30", "withdrawn_at"] == pd.Timestamp("2024-01-20")
+    labels = stage_labels(j)
+    assert (labels["won_at"], labels["lost_at"], labels["withdrawn_at"]) == (
+        "approved",
+        "declined",
+        "cancelled",
+    )

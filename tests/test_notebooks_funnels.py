@@ -17,6 +17,7 @@ from html import unescape
 
 import pytest
 from shapes import make_shape
+from test_plan_matrix import _visible_text
 
 from qualmodel import report
 from qualmodel.journeys.outcomes import plan_outcomes
@@ -62,8 +63,11 @@ def test_every_notebook_renders_with_the_data_vocabulary(tmp_path, shape):
     for nb in ("02-time-to-sqo", "10-client-report"):
         for name in names:
             assert name in pages[nb], (nb, name)
-    if first == "MQL":  # the client report never calls the MQLs "SALs"
+    if first == "MQL":  # no report calls the MQLs "SALs" (markdown and outputs, not code)
         assert "SALs" not in pages["10-client-report"].split("Method")[0]
+        journeys_text = _visible_text(out / "01-journeys.ipynb")
+        assert not re.search(r"\bSALs?\b", journeys_text)
+        assert not re.search(r"\bnone\b", journeys_text, flags=re.I)
     plan = plan_outcomes(j)
     tte = time_to_event(j, plan["start"], plan["target"], plan["competing"])
     client = pages["10-client-report"]
