@@ -256,7 +256,8 @@ def test_german_client_report_has_no_english(tmp_path):
     assert re.search(r"\b\d{1,3}\.\d{3}\b", text)  # thousands separator: 1.500 Leads
     assert strings[0] == "# Bericht zur Lead-Qualifizierung"
     assert "## Kennzahlen — startup_saas" in text and "## Methode" in text
-    assert "zu SQOs werden" in text and "Empfohlene Definition" in text
+    assert "zu SQOs werden" in text and "lautet die empfohlene SQO-Definition" in text
+    assert "Unter den verglichenen Definitionen passt" in text  # one recommendation
     assert "konkurrierende Ergebnisse (disqualifiziert) liegen vor" in text  # cure rule
     assert re.search(r"\d,\d{1,2}\s?(?:\u00a0%)? \[\d", text)  # table: 10,4 % [6,1 %; ...]
 
