@@ -55,3 +55,28 @@ def test_a_level_without_events_of_the_cause_is_left_out():
         ["channel"],
     )
     assert report.model_covariates(tte, ["region", "channel"]) == (["region", "channel"], [])
+
+
+def test_provenance_reads_without_raw_json():
+    """Nested import records read as words: no braces, short digests, file names only."""
+    digest = "02f44c2ccd46a1c7d7c1d2e568a7504c15560e11b3cdb330a0a8229a1a365421"
+    j = qm.simulate("startup_saas", n_leads=200, seed=1)
+    meta = {
+        **j.meta,
+        "files": {"main": {"path": "/very/long/path/sales_pipeline.csv", "sha256": digest,
+                           "rows": 8800}},
+        "import": {"rows": 8800, "dropped": {"deal_stage=Prospecting": 500}, "events": {}},
+        "checksums": {"leads.parquet": f"sha256:{digest}"},
+    }  # fmt: skip
+    table = report.provenance(qm.Journeys(j.leads, j.events, meta), seed=1)
+    text = " ".join(table.index) + " " + " ".join(table.iloc[:, 0])
+    assert "{" not in text and "}" not in text and digest not in text
+    assert table.iloc[:, 0]["journeys files main"] == (
+        "path sales_pipeline.csv; sha256 02f44c2ccd46…; rows 8,800"
+    )
+    assert table.iloc[:, 0]["journeys import"] == (
+        "rows 8,800; dropped (deal_stage=Prospecting 500); events (–)"
+    )
+    assert "/very/long/path" not in text
+    de = report.provenance(qm.Journeys(j.leads, j.events, meta), lang="de")
+    assert any("rows 8.800" in v for v in de.iloc[:, 0])

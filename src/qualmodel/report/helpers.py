@@ -8,8 +8,8 @@ friends: what a notebook author reads. The metric records (:func:`metric`,
 
 from __future__ import annotations
 
-import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -462,6 +462,35 @@ def _provenance_value(key: str, val: Any, lang: str = "en") -> str:
     return display_value(val, lang)
 
 
+#: A SHA-256 digest (optionally ``sha256:``-prefixed) is shown by its first characters.
+_DIGEST = re.compile(r"^(?:sha256:)?([0-9a-f]{12})[0-9a-f]{52}$")
+
+
+def plain_value(val: Any, lang: str = "en") -> str:
+    """Show a provenance value in words: no braces, short digests, file names not paths.
+
+    Mappings read ``key value; key value``, nested ones ``key (…)``; lists are joined with
+    commas; a SHA-256 digest shows its first 12 characters; a ``path`` shows its file
+    name; numbers follow the language's conventions.
+    """
+    from qualmodel.core.i18n import display_value, fmt_number
+
+    if isinstance(val, dict):
+        parts = []
+        for k, v in val.items():
+            shown = plain_value(Path(str(v)).name if k == "path" else v, lang)
+            parts.append(f"{k} ({shown})" if isinstance(v, dict) else f"{k} {shown}")
+        return "; ".join(parts) if parts else "–"
+    if isinstance(val, (list, tuple)):
+        return ", ".join(plain_value(v, lang) for v in val) if val else "–"
+    if isinstance(val, str):
+        digest = _DIGEST.match(val)
+        return f"{digest.group(1)}…" if digest else val
+    if isinstance(val, int) and not isinstance(val, bool):
+        return fmt_number(val, lang, ",")
+    return display_value(val, lang)
+
+
 def provenance(journeys: Any = None, *, lang: str = "en", **parameters: Any):
     """Tabulate package versions, run parameters and the journeys' provenance.
 
@@ -487,7 +516,7 @@ def provenance(journeys: Any = None, *, lang: str = "en", **parameters: Any):
 
     import pandas as pd
 
-    from qualmodel.core.i18n import display_value, fmt_number, t
+    from qualmodel.core.i18n import fmt_number, t
 
     rows: list[tuple[str, str]] = []
     read_folder = parameters.get("journeys_dir") is not None
@@ -499,9 +528,12 @@ def provenance(journeys: Any = None, *, lang: str = "en", **parameters: Any):
         rows.append((t("provenance.parameter", lang, key=key), _provenance_value(key, val, lang)))
     if journeys is not None:
         for key, val in sorted(dict(journeys.meta).items()):
-            if isinstance(val, (dict, list)):
-                val = json.dumps(val, sort_keys=True, default=str)
-            rows.append((t("provenance.journeys", lang, key=key), display_value(val, lang)))
+            if isinstance(val, dict) and val and all(isinstance(v, dict) for v in val.values()):
+                for sub, inner in val.items():  # e.g. one row per imported file
+                    label = t("provenance.journeys", lang, key=f"{key} {sub}")
+                    rows.append((label, plain_value(inner, lang)))
+                continue
+            rows.append((t("provenance.journeys", lang, key=key), plain_value(val, lang)))
         rows.append((t("provenance.leads", lang), fmt_number(journeys.n_leads, lang, ",")))
         rows.append((t("provenance.events", lang), fmt_number(journeys.n_events, lang, ",")))
     rows.append(("python", platform.python_version()))
