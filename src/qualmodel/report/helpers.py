@@ -485,7 +485,7 @@ def plain_value(val: Any, lang: str = "en") -> str:
         return ", ".join(plain_value(v, lang) for v in val) if val else "–"
     if isinstance(val, str):
         digest = _DIGEST.match(val)
-        return f"{digest.group(1)}…" if digest else val
+        return f"{digest.group(1)}…" if digest else display_value(val, lang)
     if isinstance(val, int) and not isinstance(val, bool):
         return fmt_number(val, lang, ",")
     return display_value(val, lang)
