@@ -84,8 +84,8 @@ def test_nobody_reached_and_bad_input():
 def test_sentence_and_definition_name_the_same_quantity():
     res = {"median": 21.2, "lower": 19.6, "upper": 23.0, "reached": 0.4, "horizon": 90.0}
     assert median_sentence(res, "were won") == (
-        "Of the SALs that were won within 90 days, half did so within **21 days** "
-        "(95% CI 20–23 days)."
+        "Of the SALs that were won within 90 days, half did so within **21.2 days** "
+        "(95% CI 19.6–23.0 days)."
     )
     text = median_definition("won", "lost", 90)
     assert text.startswith("Median days SAL → won among the SALs that reach won within 90 days")
