@@ -358,7 +358,7 @@ CASES = [
     (
         "compare-outcome-unknown",
         [*CMP, "--outcome", "nope", "-o", "c.csv"],
-        ["--outcome 'nope'", "not a column"],
+        ["--outcome 'nope'", "no such stage"],
         None,
     ),
     (

@@ -256,7 +256,8 @@ def test_german_client_report_has_no_english(tmp_path):
     assert re.search(r"\b\d{1,3}\.\d{3}\b", text)  # thousands separator: 1.500 Leads
     assert strings[0] == "# Bericht zur Lead-Qualifizierung"
     assert "## Kennzahlen — startup_saas" in text and "## Methode" in text
-    assert "zu SQOs werden" in text and "Empfohlene Definition" in text
+    assert "zu SQOs werden" in text and "lautet die empfohlene SQO-Definition" in text
+    assert "Unter den verglichenen Definitionen passt" in text  # one recommendation
     assert "konkurrierende Ergebnisse (disqualifiziert) liegen vor" in text  # cure rule
     assert re.search(r"\d,\d{1,2}\s?(?:\u00a0%)? \[\d", text)  # table: 10,4 % [6,1 %; ...]
 
@@ -289,3 +290,52 @@ def test_figure_texts_with_numbers_and_stage_names():
         "Qualität der Kandidatendefinitionen (95-%-Intervalle)"  # no phrase inside words
     )
     assert _translate("base win rate 11.8%", "de") == f"Basis-Gewinnquote 11,8{NBSP}%"
+
+
+@pytest.mark.parametrize(
+    ("value", "spec", "lang", "expected"),
+    [
+        (-0.0004, ".0%", "en", "0%"),
+        (-0.0004, ".1%", "de", "0,0\u00a0%"),
+        (-0.01, ",.1f", "en", "0.0"),
+        (-0.0, ",.0f", "de", "0"),
+        (-0.02, ".0%", "en", "-2%"),  # a real negative keeps its sign
+        (-10.0, ",.0f", "en", "-10"),
+    ],
+)
+def test_no_negative_zero(value, spec, lang, expected):
+    from qualmodel.core.i18n import fmt_number
+
+    assert fmt_number(value, lang, spec) == expected
+
+
+def test_catalogue_messages_show_no_negative_zero():
+    from qualmodel.core.i18n import t
+
+    assert "-0" not in t("client.open", "en", share=-0.0004, h=90)
+    assert "-0" not in t("client.open", "de", share=-0.0004, h=90)
+
+
+def test_durations_under_two_days_read_in_hours():
+    from qualmodel.core.i18n import duration_unit, fmt_duration
+    from qualmodel.report.metrics import format_metric
+    from qualmodel.report.wording import median_sentence
+
+    assert duration_unit(1.99) == "hours" and duration_unit(2.0) == "days"
+    assert fmt_duration(0.25) == "6.0" and fmt_duration(14.83, "de") == "14,8"
+    assert fmt_duration(3.0, unit="hours") == "72.0"
+    short = {"horizon": 90, "median": 0.22, "lower": 0.1, "upper": 0.4}
+    text = median_sentence(short, "were won", "SAL", "en")
+    assert "**5.3 hours** (95% CI 2.4–9.6 hours)" in text and "within **0" not in text
+    de = median_sentence(short, "gewonnen wurden", "SAL", "de")
+    assert "**5,3 Stunden** (95-%-KI 2,4–9,6 Stunden)" in de
+    long = {"horizon": 90, "median": 14.83, "lower": 14.6, "upper": 15.04}
+    assert "**14.8 days** (95% CI 14.6–15.0 days)" in median_sentence(long, "were won")
+    assert "**14,8 Tagen** (95-%-KI 14,6–15,0 Tage)" in median_sentence(
+        long, "gewonnen wurden", "SAL", "de"
+    )
+    rec = {"value": 0.22, "lower": 0.1, "upper": 0.4, "unit": "days"}
+    assert format_metric(rec) == "5.3 h [2.4 h, 9.6 h]"
+    assert format_metric({**rec, "value": 14.83, "lower": 12, "upper": 16}) == (
+        "14.8 d [12.0 d, 16.0 d]"
+    )

@@ -133,7 +133,7 @@ def check_recorded_metrics_are_sane(rendered):
         ("00-sal-vs-sqo-primer", "sqo_by_horizon"),
         ("01-journeys", "n_sal"),
         ("02-time-to-sqo", "median_days_to_sqo"),
-        ("03-compare-criteria", "recommended_precision"),
+        ("03-compare-criteria", "best_compared_precision"),
         ("04-power-analysis", "power_mde"),
         ("10-client-report", "recommended_criterion"),
         ("20-cross-scenario", "sqo_by_horizon.consultancy"),
@@ -231,7 +231,7 @@ def _papermill(args, cwd):
         (
             "03-compare-criteria",
             ["-p", "scenario", "consultancy", "-p", "n_leads", "1500", "-p", "n_boot", "30"],
-            "recommended_precision",
+            "best_compared_precision",
             "consultancy",
         ),
         (
@@ -364,7 +364,7 @@ def test_imported_crm_report(shared_data, tmp_path):
     # one headline median, same number and definition in the index and the client report
     median = metrics["median_days_to_won"]
     assert median["lower"] <= median["value"] <= median["upper"]
-    assert f"half did so within <strong>{median['value']:.0f} days</strong>" in client
+    assert f"half did so within <strong>{median['value']:.1f} days</strong>" in client
     definition = report.median_definition("won", "lost", 90)
     assert definition in html.unescape(client) and definition in html.unescape(index)
     assert report.format_metric(median) in index

@@ -107,6 +107,17 @@ def test_criteria_lines_method_and_table():
         "deals, 9.5 qualified leads per week (now 12.2).",
     ]
     assert "9,5 qualifizierte Leads pro Woche (derzeit 12,2)" in criteria_lines(choice, "de")[1]
+    # with a search: its winner is the one recommendation, the compared best a footnote
+    searched = "Searching 10 definitions …, the recommended SQO definition is `x` …"
+    lines = criteria_lines(choice, searched=searched)
+    assert lines[1] == f"**{searched}**"
+    assert lines[2].startswith("Among the compared definitions, `best` fits these data best")
+    assert sum("recommended" in line.lower() for line in lines) == 1  # the search's line
+    assert "Recommended definition" not in " ".join(lines)
+    assert criteria_lines(None, searched=searched) == [f"**{searched}**"]
+    assert criteria_lines(None) == []
+    de = criteria_lines(choice, "de", searched="Suche …")
+    assert de[2].startswith("Unter den verglichenen Definitionen passt `best`")
     en = definitions_table(table)
     assert list(en.columns) == ["share of SALs qualified", "share won", "won deals caught",
                                 "per week"]  # fmt: skip

@@ -90,8 +90,17 @@ def catalogue(lang: str = "en") -> dict[str, Any]:
     return _flatten(data)
 
 
+#: A formatted zero with a minus sign (``-0``, ``-0.0``, ``-0%``, ``-0.00%``): a rounding
+#: artefact of a tiny negative value; shown without the sign.
+_NEGATIVE_ZERO = re.compile(r"^-(0(?:\.0+)?%?)$")
+
+
 def localize_number_text(text: str, lang: str) -> str:
-    """Rewrite an English-formatted number (``1,234.5``, ``12.5%``) for ``lang``."""
+    """Rewrite an English-formatted number (``1,234.5``, ``12.5%``) for ``lang``.
+
+    A zero that formats with a minus sign (``-0%`` from a share of -0.001) loses the sign.
+    """
+    text = _NEGATIVE_ZERO.sub(r"\1", text)
     if lang == "en":
         return text
     swapped = text.translate(str.maketrans({",": ".", ".": ","}))
@@ -114,6 +123,37 @@ def fmt_number(value: float, lang: str = "en", spec: str = ",.1f") -> str:
 def fmt_percent(share: float, lang: str = "en", decimals: int = 1) -> str:
     """Format a share (0.125) as a percentage (``12.5%`` / ``12,5 %``)."""
     return fmt_number(share, lang, f".{decimals}%")
+
+
+#: Durations below this many days are shown in hours (a median of a few hours reads
+#: "5.3 hours", not "0.2 days").
+HOURS_BELOW_DAYS = 2.0
+
+
+def duration_unit(days: float) -> str:
+    """Return ``"hours"`` for a duration under :data:`HOURS_BELOW_DAYS` days, else ``"days"``."""
+    return "hours" if abs(days) < HOURS_BELOW_DAYS else "days"
+
+
+def fmt_duration(days: float, lang: str = "en", unit: str | None = None) -> str:
+    """Format a duration given in days with one decimal, in days or in hours.
+
+    Parameters
+    ----------
+    days : float
+    lang : str, default "en"
+    unit : {"days", "hours"}, optional
+        Force the unit (e.g. the estimate's, for its interval bounds); default
+        :func:`duration_unit`.
+
+    Returns
+    -------
+    str
+        The number only (``"5.3"`` hours, ``"14.8"`` days); the unit's word comes from the
+        catalogue (``units.hours`` / ``units.days``).
+    """
+    unit = unit or duration_unit(days)
+    return fmt_number(days * 24.0 if unit == "hours" else days, lang, ",.1f")
 
 
 def fmt_date(value: Any, lang: str = "en") -> str:

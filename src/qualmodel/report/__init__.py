@@ -44,20 +44,23 @@ from qualmodel.report.client import (
 )
 from qualmodel.report.helpers import (
     at_horizon,
-    ci_table,
     criteria_for,
     describe_data,
-    format_metric,
     group_columns,
     journeys_for,
     median_metric,
-    metric,
-    metrics_payload,
+    model_covariates,
     outcome_plan,
     provenance,
-    record_metrics,
     save_figure,
     skip_rest,
+)
+from qualmodel.report.metrics import (
+    ci_table,
+    format_metric,
+    metric,
+    metrics_payload,
+    record_metrics,
 )
 from qualmodel.report.plan import PATH_PARAMETERS, resolve_scenarios, scenario_folder
 from qualmodel.report.publish import write_index
@@ -136,6 +139,7 @@ __all__ = [
     "median_among_reached",
     "median_definition",
     "median_metric",
+    "model_covariates",
     "median_sentence",
     "label_missing",
     "reference_group",

@@ -150,27 +150,41 @@ def outcome_lines(
     return lines
 
 
-def criteria_lines(choice: pd.DataFrame, lang: str = "en") -> list[str]:
-    """Word the current and the recommended SQO definition in two lines.
+def criteria_lines(
+    choice: pd.DataFrame | None, lang: str = "en", searched: str | None = None
+) -> list[str]:
+    """Word the current SQO definition and the one recommendation.
+
+    One definition is recommended: the search's held-out winner when a search ran
+    (``searched``: its :func:`~qualmodel.report.wording.search_summary`), otherwise the best
+    of the compared definitions. With a search, the best compared definition follows as
+    a footnote ("among the compared definitions …"), never as a second recommendation.
 
     Parameters
     ----------
-    choice : pandas.DataFrame
-        :func:`qualmodel.recommend_criterion` output (rows ``recommended``, ``baseline``).
+    choice : pandas.DataFrame, optional
+        :func:`qualmodel.recommend_criterion` output (rows ``recommended``, ``baseline``);
+        None when no definitions were compared.
     lang : str, default "en"
+    searched : str, optional
+        The search's sentence (it names the recommended definition).
 
     Returns
     -------
     list of str
+        Current definition, the recommendation (bold), and the footnote if any.
     """
+    if choice is None:
+        return [f"**{searched}**"] if searched else []
     best, base = choice.loc["recommended"], choice.loc["baseline"]
-    return [
-        t("client.current", lang, name=base["criterion"], precision=base["precision"],
-          recall=base["recall"]),
-        t("client.recommended", lang, name=best["criterion"], precision=best["precision"],
-          lo=best["precision_lo"], hi=best["precision_hi"], recall=best["recall"],
-          per_week=best["per_week"], now=base["per_week"]),
-    ]  # fmt: skip
+    current = t("client.current", lang, name=base["criterion"], precision=base["precision"],
+                recall=base["recall"])  # fmt: skip
+    numbers = dict(name=best["criterion"], precision=best["precision"], lo=best["precision_lo"],
+                   hi=best["precision_hi"], recall=best["recall"], per_week=best["per_week"],
+                   now=base["per_week"])  # fmt: skip
+    if searched:
+        return [current, f"**{searched}**", t("client.alternative", lang, **numbers)]
+    return [current, t("client.recommended", lang, **numbers)]
 
 
 def key_numbers(source: str, lines: list[str], lang: str = "en") -> str:
@@ -252,7 +266,7 @@ def definitions_table(table: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
         Indexed by criterion; share qualified, share won (precision), won deals caught
         (recall) and qualified leads per week, as "estimate [lower, upper]" strings.
     """
-    from qualmodel.report.helpers import ci_table
+    from qualmodel.report.metrics import ci_table
 
     units = {"qualified_rate": "share", "precision": "share", "recall": "share", "per_week": ""}
     out = ci_table(table, units, index="criterion", lang=lang)

@@ -1,16 +1,16 @@
 """Helpers called from inside the notebook templates.
 
-:func:`journeys_for`, :func:`outcome_plan`, :func:`save_figure`, :func:`record_metrics`,
-:func:`metric`, :func:`provenance`, :func:`format_metric`, :func:`ci_table` and friends:
-what a notebook author reads.
+:func:`journeys_for`, :func:`outcome_plan`, :func:`save_figure`, :func:`provenance` and
+friends: what a notebook author reads. The metric records (:func:`metric`,
+:func:`record_metrics`, :func:`format_metric`, :func:`ci_table`) are in
+:mod:`qualmodel.report.metrics`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,6 @@ from qualmodel.simulation.scenario import BUILTIN_SCENARIOS
 
 if TYPE_CHECKING:
     import pandas as pd
-from qualmodel.report.templates import METRICS_MIMETYPE
 
 
 def journeys_for(
@@ -151,6 +150,7 @@ def median_metric(
         :func:`qualmodel.report.wording.median_definition` (listed on the index page).
     """
     from qualmodel.journeys.outcomes import stage_plural
+    from qualmodel.report.metrics import metric
     from qualmodel.report.wording import median_definition
 
     h = result["horizon"]
@@ -244,6 +244,53 @@ def group_columns(
         return cols
     leads = journeys.leads[journeys.leads[start].notna()]
     return [c for c in cols if leads[c].nunique(dropna=True) >= 2]
+
+
+def model_covariates(
+    table: pd.DataFrame, columns: Sequence[str], cause: int | None = None
+) -> tuple[list[str], list[str]]:
+    """Split group columns into those one regression can hold together and the rest.
+
+    Columns are taken in order; each is kept when its indicator columns (all levels but
+    the first, as the models code them) add their full count to the rank of the design
+    built so far (intercept included). Left out: columns with one value, columns
+    determined by the kept ones (a manager nested within a region, say), which would make
+    the model's terms collinear, and — with ``cause`` — columns with a level that has no
+    event of the cause (its coefficient would be infinite).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The model's rows (e.g. a ``time_to_event`` table with the group columns).
+    columns : sequence of str
+    cause : int, optional
+        Event code of the modelled outcome (``table["event"]``).
+
+    Returns
+    -------
+    kept, left_out : list of str
+    """
+    import numpy as np
+    import pandas as pd
+
+    kept: list[str] = []
+    left_out: list[str] = []
+    design = np.ones((len(table), 1))
+    for col in columns:
+        codes = pd.get_dummies(table[col].astype(str), drop_first=True, dtype=float)
+        empty = cause is not None and (
+            (table["event"] == cause).groupby(table[col].astype(str)).sum().eq(0).any()
+        )
+        if codes.shape[1] == 0 or empty:
+            left_out.append(col)
+            continue
+        trial = np.hstack([design, codes.to_numpy()])
+        if np.linalg.matrix_rank(trial) == design.shape[1] + codes.shape[1]:
+            design = trial
+            kept.append(col)
+        else:
+            left_out.append(col)
+    return kept, left_out
 
 
 def criteria_for(journeys: Any, criteria_file: str | os.PathLike[str] | None = None) -> list[Any]:
@@ -367,134 +414,6 @@ def save_figure(
     plt.close(fig)
 
 
-def _finite(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()  # numpy scalar → Python
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def metric(
-    value: Any,
-    lower: Any = None,
-    upper: Any = None,
-    *,
-    unit: str = "",
-    label: str = "",
-    note: str = "",
-) -> dict[str, Any]:
-    """Build one metric record for :func:`record_metrics`.
-
-    Parameters
-    ----------
-    value : float, int or str
-        The estimate.
-    lower, upper : float, optional
-        Confidence interval bounds.
-    unit : str
-        ``"share"`` (a rate in [0, 1], shown as %), ``"days"``, ``"leads"``, ... .
-    label : str
-        Human-readable name shown on the index page.
-    note : str
-        Definition of the metric, listed under the index page's table when the metric is a
-        headline (e.g. :func:`qualmodel.report.wording.median_definition`); left out when empty.
-
-    Returns
-    -------
-    dict
-        ``{value, lower, upper, unit, label}`` (plus ``note`` when given) with plain
-        Python numbers.
-    """
-    rec = {
-        "value": _finite(value),
-        "lower": _finite(lower),
-        "upper": _finite(upper),
-        "unit": unit,
-        "label": label,
-    }
-    if note:
-        rec["note"] = note
-    return rec
-
-
-def _normalise_metrics(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for key, val in metrics.items():
-        if not isinstance(key, str) or not key:
-            raise ConfigError(f"record_metrics: metric names must be non-empty str, got {key!r}")
-        if isinstance(val, Mapping):
-            rec = metric(
-                val.get("value", val.get("estimate")),
-                val.get("lower"),
-                val.get("upper"),
-                unit=str(val.get("unit", "")),
-                label=str(val.get("label", "")),
-                note=str(val.get("note", "")),
-            )
-        else:
-            rec = metric(val)
-        out[key] = rec
-    json.dumps(out)  # fail here, not in the runner, when something is not serialisable
-    return out
-
-
-def metrics_payload(
-    metrics: Mapping[str, Any], *, headline: bool | Iterable[str] = False
-) -> dict[str, Any]:
-    """Validate metrics and build the payload that :func:`record_metrics` displays.
-
-    Parameters
-    ----------
-    metrics : mapping
-        name → number, string, or :func:`metric` record.
-    headline : bool or iterable of str, default False
-        Which metrics appear in the cross-scenario table of ``index.html`` (True: all).
-
-    Returns
-    -------
-    dict
-        ``{"metrics": {name: record}, "headline": [names]}``.
-    """
-    records = _normalise_metrics(metrics)
-    if headline is True:
-        heads = list(records)
-    elif headline is False:
-        heads = []
-    else:
-        heads = list(headline)
-        unknown = [h for h in heads if h not in records]
-        if unknown:
-            raise ConfigError(f"record_metrics: headline names {unknown} are not metrics")
-    return {"metrics": records, "headline": heads}
-
-
-def record_metrics(metrics: Mapping[str, Any], *, headline: bool | Iterable[str] = False) -> None:
-    """Record key metrics of a notebook so that the report runner can collect them.
-
-    Emits a display output of MIME type :data:`METRICS_MIMETYPE` (plus a one-line
-    ``text/plain``); ``qualmodel report`` moves it into the executed notebook's metadata
-    (``metadata.qualmodel.metrics``), the target's ``summary.json`` and the index page,
-    and removes the output from the notebook.
-
-    Parameters
-    ----------
-    metrics : mapping
-        name → number, string, or :func:`metric` record.
-    headline : bool or iterable of str, default False
-        Which metrics appear in the cross-scenario table of ``index.html`` (True: all).
-    """
-    payload = metrics_payload(metrics, headline=headline)
-    from IPython.display import display
-
-    text = f"qualmodel metrics recorded: {', '.join(payload['metrics'])}"
-    display({METRICS_MIMETYPE: payload, "text/plain": text}, raw=True)
-
-
 def _version(dist: str, lang: str = "en") -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -592,98 +511,6 @@ def provenance(journeys: Any = None, *, lang: str = "en", **parameters: Any):
         rows.append((dist, _version(dist, lang)))
     item, value = t("provenance.item", lang), t("provenance.value", lang)
     return pd.DataFrame(rows, columns=[item, value]).set_index(item)
-
-
-def format_metric(rec: Mapping[str, Any] | None, lang: str = "en") -> str:
-    """Format a metric record for a table cell (``23.4% [21.0%, 25.9%]``).
-
-    Parameters
-    ----------
-    rec : mapping or None
-        A :func:`metric` record.
-    lang : str, default "en"
-        Report language: numbers in its conventions (German ``23,4 % [21,0 %; 25,9 %]``).
-
-    Returns
-    -------
-    str
-    """
-    from qualmodel.core.i18n import localize_number_text, value_label
-
-    if not rec or rec.get("value") is None:
-        return "–"
-    unit = rec.get("unit", "")
-
-    def fmt(v: Any) -> str:
-        if isinstance(v, str):
-            return v
-        if isinstance(v, bool):
-            return value_label("bool", v, lang) if lang != "en" else ("yes" if v else "no")
-        if unit == "share":
-            return localize_number_text(f"{v:.1%}", lang)
-        if unit == "days":
-            return localize_number_text(f"{v:,.1f}", lang) + " d"
-        if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 100):
-            return localize_number_text(f"{v:,.0f}", lang)
-        return localize_number_text(f"{v:,.3g}", lang)
-
-    text = fmt(rec["value"])
-    lo, hi = rec.get("lower"), rec.get("upper")
-    if lo is not None and hi is not None:
-        text += f" [{fmt(lo)}{', ' if lang == 'en' else '; '}{fmt(hi)}]"
-    return text
-
-
-def ci_table(
-    table: Any,
-    columns: Mapping[str, str],
-    *,
-    index: str | None = None,
-    lower: str = "{}_lo",
-    upper: str = "{}_hi",
-    lang: str = "en",
-) -> Any:
-    """Format estimate columns with their interval columns as display strings.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Holds ``<col>`` and, when present, ``<col>_lo`` / ``<col>_hi`` (see ``lower`` /
-        ``upper``), e.g. the output of :func:`qualmodel.criteria.compare.compare_criteria`.
-    columns : mapping
-        Column → unit (``"share"``, ``"days"``, ``""``) for :func:`format_metric`.
-    index : str, optional
-        Column to use as the row index of the result.
-    lower, upper : str
-        Name patterns of the bound columns.
-    lang : str, default "en"
-        Report language of the numbers (:func:`format_metric`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Strings such as ``"23.4% [21.0%, 25.9%]"``, one column per entry of ``columns``.
-    """
-    import pandas as pd
-
-    out = pd.DataFrame(index=table.index)
-    for col, unit in columns.items():
-        lo_col, hi_col = lower.format(col), upper.format(col)
-        out[col] = [
-            format_metric(
-                metric(
-                    row[col],
-                    row[lo_col] if lo_col in table.columns else None,
-                    row[hi_col] if hi_col in table.columns else None,
-                    unit=unit,
-                ),
-                lang,
-            )
-            for _, row in table.iterrows()
-        ]
-    if index is not None:
-        out.index = pd.Index(table[index].to_numpy(), name=index)
-    return out
 
 
 def builtin_scenarios() -> list[str]:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qualmodel.core.atomic import write_text_atomic
-from qualmodel.report.helpers import format_metric, in_staging
+from qualmodel.report.helpers import in_staging
+from qualmodel.report.metrics import format_metric
 from qualmodel.report.templates import CROSS_TARGET
 from qualmodel.simulation.scenario import BUILTIN_SCENARIOS
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from qualmodel.core.i18n import t, value_label
+from qualmodel.core.i18n import duration_unit, fmt_duration, t, value_label
 from qualmodel.criteria.search import SearchResult
 from qualmodel.survival.headline import CureSupport
 
@@ -127,18 +127,19 @@ def median_sentence(
     starts = stage_plural(start, lang)
     if math.isnan(result["median"]):
         return t("medians.none", lang, starts=starts, past=goal_past, h=h)
-    ci = (
-        t("medians.ci", lang, lo=result["lower"], hi=result["upper"])
-        if not math.isnan(result["lower"])
-        else ""
-    )
+    unit = duration_unit(result["median"])
+    ci = ""
+    if not math.isnan(result["lower"]):
+        lo, hi = (fmt_duration(result[k], lang, unit) for k in ("lower", "upper"))
+        ci = t("medians.ci", lang, lo=lo, hi=hi, unit=t(f"units.{unit}", lang))
     return t(
         "medians.sentence",
         lang,
         starts=starts,
         past=goal_past,
         h=h,
-        median=result["median"],
+        median=fmt_duration(result["median"], lang, unit),
+        unit=t(f"units.{unit}_in", lang),
         ci=ci,
     )
 
