@@ -61,7 +61,10 @@ def _plan_stamps(jr, start: str | None, outcome: str, journeys: Path) -> tuple[s
         elif value in jr.leads.columns:
             col = value
         else:
-            col = resolve_stage(jr, value, option)
+            try:
+                col = resolve_stage(jr, value, option)
+            except ConfigError as exc:
+                raise ConfigError(f"{exc} (not a column of {journeys}/leads.parquet)") from None
         _check_stamp(jr, col, option, journeys)
         cols.append(col)
     return cols[0], cols[1]

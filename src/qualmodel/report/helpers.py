@@ -223,23 +223,16 @@ def group_columns(
     journeys : Journeys
         The data set.
     group : str or sequence of str, optional
-        The ``group`` report parameter: attribute names, comma-separated or a list;
-        ``"none"`` (or ``[]``) for no groups. Default: every attribute with 2–12 levels
-        among the leads that reached the start stage
-        (:func:`qualmodel.journeys.outcomes.default_groups`).
+        Attribute names, comma-separated or a list; ``"none"`` for no groups. Default:
+        :func:`qualmodel.journeys.outcomes.default_groups` (2–12 levels among starters).
     start : str, optional
         Start stage (stem, column or label); default the plan's default start.
 
     Returns
     -------
     list of str
-        The group columns; a named attribute with fewer than two levels among the
-        starters is left out (nothing to compare).
-
-    Raises
-    ------
-    ConfigError
-        A named column that is not a lead attribute (the message lists the defaults).
+        The group columns (a named one with a single level left out; a non-attribute
+        raises ``ConfigError``).
     """
     from qualmodel.journeys.outcomes import plan_groups
 
