@@ -138,6 +138,14 @@ def import_command(
         Path | None,
         typer.Option("--data-dir", help="Folder with the mapping's files when --csv is omitted."),
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Read the mapping's table:/query: tables from this database "
+            "(duckdb:///path.duckdb) instead of files.",
+        ),
+    ] = None,
     observed_until: Annotated[
         str | None,
         typer.Option(
@@ -160,6 +168,9 @@ def import_command(
     if out is None and not dry_run:
         raise ConfigError("--out: give the journeys folder to write, or --dry-run to only check")
     mp = load_mapping(mapping)
+    if db is not None:
+        _import_db(db, mp, mapping, out, observed_until, dry_run=dry_run, force=force)
+        return
     tables = _import_tables(mp, csv, history, touchpoints, table, data_dir)
     if not dry_run:
         labels = {"main": "--csv", "history": "--history", "touchpoints": "--touchpoints"}
@@ -184,6 +195,33 @@ def import_command(
     typer.echo(
         f"imported {journeys.n_leads} leads and {journeys.n_events} events from {first} "
         f"(mapping {mapping}; dropped: {dropped}; timing: {journeys.meta['timing']}) -> {out}"
+    )
+
+
+def _import_db(
+    db: str, mp: Any, label: str, out: Path | None, observed_until: str | None, **flags: bool
+) -> None:
+    """Import every table of ``mp`` from the database ``db`` (``--db``); see import_command."""
+    from qualmodel.crm import import_crm
+    from qualmodel.crm.sql import is_db_url, redact
+    from qualmodel.crm.summary import describe_import
+
+    if not is_db_url(db):
+        raise ConfigError(f"--db {redact(db)!r}: expected a URL such as duckdb:///path.duckdb")
+    if mp.history is not None:
+        raise ConfigError("--db: history mappings read files only so far; export the history")
+    if not flags["dry_run"]:
+        check_output(out, "--out", force=flags["force"], kind="journeys")
+    journeys = import_crm(db, mp, observed_until=observed_until)
+    if flags["dry_run"]:
+        typer.echo(describe_import(journeys))
+        typer.echo("dry run: nothing written")
+        return
+    assert out is not None
+    journeys.write(out, overwrite=True)
+    typer.echo(
+        f"imported {journeys.n_leads} leads and {journeys.n_events} events from "
+        f"{redact(db)} (mapping {label}) -> {out}"
     )
 
 

@@ -50,6 +50,7 @@ from qualmodel.crm.readers import (
     resolve_tables,
     typed_attribute,
 )
+from qualmodel.crm.sql import SqlTable
 from qualmodel.journeys.contract import ORDER_RULES, STAGE_COLUMNS, Journeys
 
 __all__ = ["clip_texts", "crm_meta", "import_table"]
@@ -456,9 +457,9 @@ def _import_meta(run: _Import, label: str) -> dict[str, Any]:
     if not info["clipped"]:
         del info["clipped"]
     files = {
-        name: {"path": str(p), "sha256": file_digest(p)}
+        name: p.meta() if isinstance(p, SqlTable) else {"path": str(p), "sha256": file_digest(p)}
         for name, p in run.tables.items()
-        if p.exists()
+        if isinstance(p, SqlTable) or p.exists()
     }
     files["main"]["rows"] = info["rows"]
     return crm_meta(mp, label, files, info)

@@ -247,8 +247,10 @@ def check_history_tables(mp: Any) -> None:
     if hist is not None:
         _check_extra_outcomes(hist, mp)
     if hist is None:
-        if mp.file is None:
-            raise ValueError("give file: (the main table) or a history: block")
+        if mp.file is None and mp.table is None and mp.query is None:
+            raise ValueError(
+                "give file: (the main table) or a history: block (table: or query: with --db)"
+            )
         if mp.created_at is None:
             raise ValueError("created_at: required (a column, or a fixed date)")
         if mp.touchpoints is not None:

@@ -181,7 +181,10 @@ class LeadIdSpec(StrictModel):
 class Lookup(StrictModel):
     """A lookup table joined to the main table on a key column (many-to-one)."""
 
-    file: str
+    file: str | None = None
+    #: Database table name (with ``--db``); ``query`` is one read-only SELECT instead.
+    table: str | None = None
+    query: str | None = None
     key: str
     lookup_key: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
@@ -321,6 +324,9 @@ class Mapping(StrictModel):
     source: str
     description: str = ""
     file: str | None = None
+    #: The main table in a database (with ``--db URL``): a table name or a SELECT query.
+    table: str | None = None
+    query: str | None = None
     csv: CsvOptions = Field(default_factory=CsvOptions)
     dates: DateOptions = Field(default_factory=DateOptions)
     normalise: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from qualmodel.core.errors import ConfigError, InputError, preview
 from qualmodel.crm.mapping import AttributeSpec, CsvOptions, DateOptions, Mapping
+from qualmodel.crm.sql import SqlTable, is_db_url
 
 _DEFAULT_TRUE = ("yes", "y", "true", "t", "1")
 _DEFAULT_FALSE = ("no", "n", "false", "f", "0")
@@ -109,14 +110,14 @@ def _refuse_long(fh, path: Path, opts: CsvOptions, header, line: int, start: int
 class Table:
     """A CSV read as strings, with lazy line numbers for error messages."""
 
-    def __init__(self, path: Path, opts: CsvOptions, role: str) -> None:
+    def __init__(self, path: Path | SqlTable, opts: CsvOptions, role: str) -> None:
         self.path = path
         self.opts = opts
         self.role = role
         self._lines: np.ndarray | None = None
         #: Columns joined from lookup tables → where their values came from.
         self.sources: dict[str, LookupView] = {}
-        self.frame = self._read()
+        self.frame = path.read() if isinstance(path, SqlTable) else self._read()
 
     @property
     def name(self) -> str:
@@ -245,6 +246,8 @@ class Table:
 
     def lines(self, rows: np.ndarray) -> list[int]:
         """Return file line numbers (header = line 1) of 0-based data ``rows``."""
+        if isinstance(self.path, SqlTable):  # result rows, 1-based
+            return (np.asarray(rows, dtype=np.int64) + 1).tolist()
         if self._lines is None:
             starts: list[int] = []
             with self.path.open(encoding=self.opts.encoding, newline="") as fh:
@@ -263,7 +266,8 @@ class Table:
 
     def where(self, rows: np.ndarray) -> str:
         """Return ``"line(s) 2, 5, ..."`` for positional ``rows`` (for error messages)."""
-        return f"line(s) {preview(self.lines(rows))}"
+        unit = "row(s)" if isinstance(self.path, SqlTable) else "line(s)"
+        return f"{unit} {preview(self.lines(rows))}"
 
     def require(self, columns: dict[str, str]) -> None:
         """Raise when a needed column is absent; ``columns`` maps column → mapping key."""
@@ -307,7 +311,8 @@ class LookupView:
 
     def where(self, rows: np.ndarray) -> str:
         """``"line(s) ..."`` of the lookup file."""
-        return f"line(s) {preview(self.lines(rows))}"
+        unit = "row(s)" if isinstance(self.path, SqlTable) else "line(s)"
+        return f"{unit} {preview(self.lines(rows))}"
 
 
 def parse_dates(
@@ -372,8 +377,18 @@ def apply_map(values: pd.Series, mapping: dict[str, Any]) -> pd.Series:
 
 def resolve_tables(
     source: str | Path | AbcMapping[str, str | Path], mapping: Mapping
-) -> dict[str, Path]:
-    """Return ``{"main": path, <lookup name>: path}``; lookups default to the main folder."""
+) -> dict[str, Path | SqlTable]:
+    """Return ``{"main": path, <lookup name>: path}``; lookups default to the main folder.
+
+    A database URL (``duckdb:///file.duckdb``) as ``source`` reads every table from the
+    database through the mapping's ``table:`` / ``query:`` keys.
+    """
+    if is_db_url(source):
+        url = str(source)
+        out: dict[str, Path | SqlTable] = {"main": SqlTable(url, mapping.table, mapping.query)}
+        for name, lk in mapping.lookups.items():
+            out[name] = SqlTable(url, lk.table, lk.query, f"lookup '{name}'")
+        return out
     if isinstance(source, AbcMapping):
         given = {str(k): Path(v) for k, v in source.items()}
         unknown = [k for k in given if k != "main" and k not in mapping.lookups]
@@ -387,9 +402,13 @@ def resolve_tables(
     else:
         given = {"main": Path(source)}
     folder = given["main"].parent
-    tables = {"main": given["main"]}
+    tables: dict[str, Path | SqlTable] = {"main": given["main"]}
     for name, lk in mapping.lookups.items():
-        tables[name] = given.get(name, folder / lk.file)
+        if name not in given and lk.file is None:
+            raise ConfigError(
+                f"lookups.{name}: no file: in the mapping; give it with --table {name}=FILE"
+            )
+        tables[name] = given.get(name, folder / str(lk.file))
     return tables
 
 
