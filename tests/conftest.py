@@ -55,6 +55,26 @@ def journeys_factory():
 
 
 @pytest.fixture(scope="session")
+def pg_url():
+    """URL (with password) of a PostgreSQL server started for this session, stopped at the end.
+
+    Fails (never skips) when the server binaries are missing: see tests/pg_server.py.
+    """
+    from tests import pg_server
+
+    try:
+        url, root, _ = pg_server.start()
+    except (RuntimeError, OSError) as exc:
+        pytest.fail(str(exc))
+    except Exception as exc:  # a failed initdb / pg_ctl: show its output
+        pytest.fail(
+            f"could not start the test PostgreSQL server: {exc} {getattr(exc, 'stderr', '')}"
+        )
+    yield url
+    pg_server.stop(root)
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Path of ``../shared/data``; skips the test when the folder is absent."""
     if not SHARED_DATA.is_dir():

@@ -124,3 +124,70 @@ def test_database_is_opened_read_only(tmp_path):
     assert j.leads["lead_id"].tolist() == ["L1"]
     con = duckdb.connect(str(tmp_path / "t.duckdb"))  # not locked by the import
     con.close()
+
+
+# ---------------------------------------------------------------------- PostgreSQL
+def _to_postgres(pg_url: str, duck: Path, tables: tuple[str, ...]) -> None:
+    import adbc_driver_postgresql.dbapi as pgdb
+
+    con = duckdb.connect(str(duck), read_only=True)
+    with pgdb.connect(pg_url) as pg, pg.cursor() as cur:
+        for t in tables:
+            cur.execute(f"DROP TABLE IF EXISTS {t}")
+            cur.adbc_ingest(t, con.sql(f"SELECT * FROM {t}").arrow(), mode="create")
+        pg.commit()
+    con.close()
+
+
+def test_postgres_gives_the_csv_journeys(shared_data, tmp_path, maven_csv, pg_url):
+    duck = tmp_path / "m.duckdb"
+    _maven_db(shared_data / "maven_crm", duck)
+    _to_postgres(pg_url, duck, TABLES)
+    got = import_crm(pg_url, _maven_sql_mapping())
+    pd.testing.assert_frame_equal(got.leads, maven_csv.leads)
+    pd.testing.assert_frame_equal(got.events, maven_csv.events)
+    assert "qm-test-secret" not in str(got.meta)
+    assert got.meta["files"]["main"]["url"].startswith("postgresql://qm:***@127.0.0.1:")
+
+
+def test_postgres_bad_input_is_one_line_without_password(tmp_path, pg_url, capsys):
+    duck = tmp_path / "t.duckdb"
+    _tiny_db(duck)
+    _to_postgres(pg_url, duck, ("leads",))
+    mp = {"source": "t", "table": "leads", "lead_id": "id", "created_at": "created"}
+    assert import_crm(pg_url, mp).leads["lead_id"].tolist() == ["L1"]
+    wrong = pg_url.replace("qm-test-secret", "wrong-pw")
+    port = int(pg_url.rsplit(":", 1)[1].split("/")[0])
+    down = pg_url.replace(f":{port}/", f":{port + 1 if port < 65535 else port - 1}/")
+    cases = [
+        (wrong, mp, "cannot connect"),
+        (down, mp, "cannot connect"),
+        (pg_url, mp | {"table": "nope"}, "nope"),
+        (pg_url, mp | {"table": None, "query": "SELECT id, 5 AS created FROM leads"}, "created"),
+    ]
+    for url, m, word in cases:
+        with pytest.raises(InputError) as exc:
+            import_crm(url, m)
+        msg = str(exc.value)
+        assert word in msg and "\n" not in msg
+        assert "secret" not in msg and "wrong-pw" not in msg
+    yml = tmp_path / "m.yaml"
+    yml.write_text("source: t\ntable: nope\nlead_id: id\ncreated_at: created\n")
+    out = tmp_path / "out"
+    code, cap = run_cli(["import", "-m", str(yml), "--db", pg_url, "--out", str(out)], capsys)
+    assert code == 2 and not out.exists() and "secret" not in cap.err
+
+
+def test_postgres_runs_read_only(pg_url):
+    from qualmodel.crm.sql import SqlTable, _fetch_postgres
+
+    # a function with a side effect is refused by the read-only transaction, not only by the
+    # statement check
+    src = SqlTable(pg_url, query="SELECT nextval('qm_seq')")
+    import adbc_driver_postgresql.dbapi as pgdb
+
+    with pgdb.connect(pg_url) as pg, pg.cursor() as cur:
+        cur.execute("CREATE SEQUENCE IF NOT EXISTS qm_seq")
+        pg.commit()
+    with pytest.raises(InputError, match="read-only"):
+        _fetch_postgres(src)

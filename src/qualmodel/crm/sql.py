@@ -23,7 +23,7 @@ from qualmodel.core.errors import ConfigError, InputError
 __all__ = ["SCHEMES", "SqlTable", "is_db_url", "redact"]
 
 #: URL schemes read as databases.
-SCHEMES = ("duckdb",)
+SCHEMES = ("duckdb", "postgresql", "postgres")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
 _WRITES = re.compile(
     r"\b(insert|update|delete|merge|create|drop|alter|truncate|copy|attach|detach|install|load|"
@@ -102,7 +102,8 @@ class SqlTable:
 
     def read(self) -> pd.DataFrame:
         """Return the rows as a string-typed frame (NULL → NaN), as the CSV reader does."""
-        arrow = _fetch_duckdb(self)
+        pg = self.url.split(":", 1)[0].lower() != "duckdb"
+        arrow = _fetch_postgres(self) if pg else _fetch_duckdb(self)
         if arrow.num_rows == 0:
             raise InputError(f"{self}: no rows; check the table or query")
         return to_strings(arrow)
@@ -145,8 +146,40 @@ def _fetch_duckdb(src: SqlTable) -> pa.Table:
         con.close()
 
 
-def _first(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _fetch_postgres(src: SqlTable) -> pa.Table:
+    """Run the statement in a read-only transaction through ADBC (Arrow end to end)."""
+    import adbc_driver_postgresql.dbapi as pgdb
+
+    sql = src.statement()
+    url = "postgresql:" + src.url.split(":", 1)[1]
+    try:
+        con = pgdb.connect(url)
+    except pgdb.Error as exc:
+        raise InputError(
+            f"{redact(src.url)}: cannot connect ({_first(exc, src.url)}); check the host, port, "
+            f"user and password in --db"
+        ) from None
+    try:
+        with con.cursor() as cur:
+            cur.execute("SET TRANSACTION READ ONLY")
+            cur.execute(sql)
+            return cur.fetch_arrow_table()
+    except pgdb.Error as exc:
+        raise InputError(
+            f"{src}: {_first(exc, src.url)}; check the table name or query in the mapping"
+        ) from None
+    finally:
+        con.rollback()
+        con.close()
+
+
+def _first(exc: Exception, url: str = "") -> str:
+    """Return the first line of ``exc``'s message, with the URL's password removed."""
+    text = str(exc).strip()
+    password = urlsplit(url).password if url else None
+    if password:
+        text = text.replace(password, "***")
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
