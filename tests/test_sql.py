@@ -191,3 +191,44 @@ def test_postgres_runs_read_only(pg_url):
         pg.commit()
     with pytest.raises(InputError, match="read-only"):
         _fetch_postgres(src)
+
+
+# ---------------------------------------------------------------------- histories
+def _sf_db(tmp_path: Path) -> tuple[str, dict]:
+    from tests.test_crm_history_import import SF_HIST, SF_OPP
+
+    (tmp_path / "Opportunity.csv").write_text(SF_OPP)
+    (tmp_path / "OpportunityHistory.csv").write_text(SF_HIST)
+    duck = tmp_path / "sf.duckdb"
+    con = duckdb.connect(str(duck))
+    for t in ("Opportunity", "OpportunityHistory"):
+        con.execute(
+            f"CREATE TABLE {t} AS SELECT * FROM read_csv('{tmp_path / t}.csv', all_varchar=true)"
+        )
+    con.close()
+    mp = load_mapping("salesforce_opportunity_history").model_dump()
+    mp["table"] = "Opportunity"
+    mp["history"]["table"] = "OpportunityHistory"
+    return f"duckdb:///{duck}", mp
+
+
+def test_history_from_duckdb_and_postgres_matches_csv(tmp_path, pg_url):
+    url, mp = _sf_db(tmp_path)
+    want = import_crm(tmp_path / "Opportunity.csv", "salesforce_opportunity_history")
+    got = import_crm(url, mp)
+    pd.testing.assert_frame_equal(got.leads, want.leads)
+    pd.testing.assert_frame_equal(got.events, want.events)
+    assert got.meta["files"]["history"]["table"] == "OpportunityHistory"
+    # only the source names differ ("of Opportunity" vs "of Opportunity.csv")
+    drop = ("columns",)
+    assert {k: v for k, v in got.meta["import"].items() if k not in drop} == {
+        k: v for k, v in want.meta["import"].items() if k not in drop
+    }
+    _to_postgres(pg_url, tmp_path / "sf.duckdb", ("Opportunity", "OpportunityHistory"))
+    mp["history"]["table"] = None
+    mp["history"]["query"] = 'SELECT * FROM "OpportunityHistory"'
+    mp["table"] = None
+    mp["query"] = 'SELECT * FROM "Opportunity"'
+    pg = import_crm(pg_url, mp)
+    pd.testing.assert_frame_equal(pg.leads, want.leads)
+    pd.testing.assert_frame_equal(pg.events, want.events)

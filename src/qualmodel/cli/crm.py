@@ -208,8 +208,6 @@ def _import_db(
 
     if not is_db_url(db):
         raise ConfigError(f"--db {redact(db)!r}: expected a URL such as duckdb:///path.duckdb")
-    if mp.history is not None:
-        raise ConfigError("--db: history mappings read files only so far; export the history")
     if not flags["dry_run"]:
         check_output(out, "--out", force=flags["force"], kind="journeys")
     journeys = import_crm(db, mp, observed_until=observed_until)

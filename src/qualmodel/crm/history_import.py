@@ -32,6 +32,7 @@ from qualmodel.crm.history_mapping import HistorySpec
 from qualmodel.crm.logs import LogTable, read_log
 from qualmodel.crm.mapping import LeadIdSpec, Mapping, as_timestamp
 from qualmodel.crm.readers import file_digest
+from qualmodel.crm.sql import SqlTable, is_db_url
 from qualmodel.journeys.contract import Journeys
 
 __all__ = ["history_tables", "import_history"]
@@ -58,6 +59,14 @@ def history_tables(
         Paths of the long tables (defaulting to the mapping's file names next to the first
         given file) and the remaining tables for the leads-table import.
     """
+    if is_db_url(source):
+        url = str(source)
+        dbs: dict[str, Any] = {}
+        for role in _LOG_ROLES:
+            spec = getattr(mp, role)
+            if spec is not None:
+                dbs[role] = SqlTable(url, spec.table, spec.query, role)
+        return dbs, ({"main": url} if has_leads_table(mp) else {})
     given = (
         {str(k): Path(v) for k, v in source.items()}
         if isinstance(source, AbcMapping)
@@ -68,7 +77,9 @@ def history_tables(
     for role in _LOG_ROLES:
         spec = getattr(mp, role)
         if spec is not None:
-            logs[role] = given.pop(role, first.parent / spec.file)
+            if role not in given and spec.file is None:
+                raise ConfigError(f"{role}: no file: in the mapping; give the {role} table")
+            logs[role] = given.pop(role, first.parent / str(spec.file))
         elif role in given:
             raise ConfigError(f"table '{role}' given but the mapping has no {role}: block")
     if not mp.file and given:
@@ -77,6 +88,11 @@ def history_tables(
             f"give only history (and touchpoints)"
         )
     return logs, given
+
+
+def has_leads_table(mp: Mapping) -> bool:
+    """Return True when the mapping names a leads table (``file``, ``table`` or ``query``)."""
+    return bool(mp.file or mp.table or mp.query)
 
 
 def _match_ids(log: LogTable, lead_ids: pd.Index, spec: LeadIdSpec) -> None:
@@ -228,7 +244,8 @@ def _with_leads_table(
             "match its case ids"
         )
     table_mapping = mp.model_copy(update={"history": None, "touchpoints": None})
-    base, read_ids = import_table(rest, table_mapping, label=label, observed_until=cut)
+    src: Any = rest["main"] if is_db_url(rest.get("main")) else rest
+    base, read_ids = import_table(src, table_mapping, label=label, observed_until=cut)
     leads = base.leads
     _match_ids(log, pd.Index(leads["lead_id"]), mp.lead_id)
     dropped = None
@@ -242,7 +259,9 @@ def _with_leads_table(
         created=leads["created_at"].to_numpy(),
         until=leads["observed_until"].to_numpy() if per_lead else None,
         cutoff=cut,
-        leads_file=Path(str(rest.get("main", mp.file))).name,
+        leads_file=str(base.meta["files"]["main"].get("table", ""))
+        if is_db_url(rest.get("main"))
+        else Path(str(rest.get("main", mp.file))).name,
         dropped_leads=dropped,
     )
     return base, res, dropped
@@ -285,7 +304,7 @@ def import_history(
     cut = _cutoff(mp, observed_until)
     log = read_log(logs["history"], mp.history, "history", mp.csv, mp.dates)
     info: dict[str, Any] = {}
-    if mp.file:
+    if has_leads_table(mp):
         base, res, dropped = _with_leads_table(mp, rest, log, cut, label)
         info = dict(base.meta["import"])
         keep = np.isin(base.leads["lead_id"].to_numpy(), res.cases["case"].to_numpy())
@@ -311,11 +330,12 @@ def import_history(
     if tp is not None:
         info["touchpoints"] = tp.info
     for role, path in logs.items():
-        files[role] = {
-            "path": str(path),
-            "sha256": file_digest(path),
-            "rows": (res if role == "history" else tp).info["rows"],
-        }  # type: ignore[union-attr]
+        files[role] = (
+            path.meta()
+            if isinstance(path, SqlTable)
+            else {"path": str(path), "sha256": file_digest(path)}
+        )
+        files[role]["rows"] = (res if role == "history" else tp).info["rows"]  # type: ignore[union-attr]
     tp_events = [] if tp is None else [tp.events.rename(columns={"case": "lead_id"})]
     events = _events(pd.Index(leads["lead_id"]), [*base_events, res.events, *tp_events])
     meta = crm_meta(mp, label, files, info)

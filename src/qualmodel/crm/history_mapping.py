@@ -74,7 +74,10 @@ def file_format(path: str, declared: str = "auto") -> Literal["csv", "parquet", 
 class LogColumns(StrictModel):
     """Columns shared by every long table: case id, activity, timestamp, optional value."""
 
-    file: str
+    file: str | None = None
+    #: With ``--db``: the table name, or one read-only SELECT (``query``).
+    table: str | None = None
+    query: str | None = None
     format: Literal["auto", "csv", "parquet", "xes"] = "auto"
     case_id: str = "case:concept:name"
     activity: str = "concept:name"
@@ -256,7 +259,7 @@ def check_history_tables(mp: Any) -> None:
         if mp.touchpoints is not None:
             raise ValueError("touchpoints: needs a history: block (the stage history)")
         return
-    if mp.file is None:
+    if mp.file is None and mp.table is None and mp.query is None:
         if mp.created_at is not None or mp.lookups or mp.attributes or mp.status or mp.stages:
             raise ValueError(
                 "created_at, lookups, attributes, status and stages need a leads table: add "

@@ -22,6 +22,7 @@ from qualmodel.core.errors import InputError, preview
 from qualmodel.crm.history_mapping import LogColumns, file_format
 from qualmodel.crm.mapping import CsvOptions, DateOptions
 from qualmodel.crm.readers import Table, check_field_sizes
+from qualmodel.crm.sql import SqlTable
 from qualmodel.crm.xes import read_xes
 
 __all__ = ["LogTable", "read_log"]
@@ -156,6 +157,14 @@ def _read_parquet(path: Path, cols: dict[str, str], role: str) -> tuple[Any, Any
     return frame, lambda rows: f"row(s) {preview(np.asarray(rows) + 1)}"
 
 
+def _read_sql(src: SqlTable, cols: dict[str, str], role: str) -> tuple[Any, Any]:
+    """Read a history / touchpoints table from a database, typed (as Parquet is)."""
+    arrow = src.arrow()
+    _require(src, arrow.column_names, cols, role)  # type: ignore[arg-type]
+    frame = arrow.select(list(dict.fromkeys(cols.values()))).to_pandas()
+    return frame, lambda rows: f"row(s) {preview(np.asarray(rows) + 1)}"
+
+
 def _read_xes(path: Path, cols: dict[str, str], role: str, limit: int) -> tuple[Any, Any]:
     frame = read_xes(path, cols.values(), max_element_bytes=limit)
     ev = frame["_event"].to_numpy()
@@ -242,7 +251,7 @@ def parse_timestamps(values: pd.Series, opts: DateOptions | None) -> pd.Series:
 
 
 def read_log(
-    path: str | Path,
+    path: str | Path | SqlTable,
     spec: LogColumns,
     role: str,
     csv: CsvOptions | None = None,
@@ -272,10 +281,16 @@ def read_log(
     InputError
         Missing file or column, malformed file, non-numeric values.
     """
-    path = Path(path)
     cols = _wanted(spec)
-    fmt = file_format(str(path), spec.format)
-    if fmt == "csv":
+    if isinstance(path, SqlTable):
+        fmt = "sql"
+        raw, where = _read_sql(path, cols, role)
+    else:
+        path = Path(path)
+        fmt = file_format(str(path), spec.format)
+    if fmt == "sql":
+        pass
+    elif fmt == "csv":
         raw, where = _read_csv(path, cols, csv or CsvOptions(), role)
     elif fmt == "parquet":
         raw, where = _read_parquet(path, cols, role)

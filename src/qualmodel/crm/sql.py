@@ -100,13 +100,17 @@ class SqlTable:
             )
         return check_query(self.query, f"query ({self.role})")
 
-    def read(self) -> pd.DataFrame:
-        """Return the rows as a string-typed frame (NULL → NaN), as the CSV reader does."""
+    def arrow(self) -> pa.Table:
+        """Return the rows as an Arrow table (typed as the database returns them)."""
         pg = self.url.split(":", 1)[0].lower() != "duckdb"
         arrow = _fetch_postgres(self) if pg else _fetch_duckdb(self)
         if arrow.num_rows == 0:
             raise InputError(f"{self}: no rows; check the table or query")
-        return to_strings(arrow)
+        return arrow
+
+    def read(self) -> pd.DataFrame:
+        """Return the rows as a string-typed frame (NULL → NaN), as the CSV reader does."""
+        return to_strings(self.arrow())
 
     def meta(self) -> dict[str, str]:
         """Return the provenance record for ``meta['files']`` (password removed)."""
