@@ -157,7 +157,13 @@ def test_mappings_lists_builtins(capsys):
     code, stdout, _ = run(["mappings"], capsys)
     assert code == 0
     names = [line.split("\t")[0] for line in stdout.strip().splitlines()]
-    assert names == ["event_log", "maven_crm", "salesforce_opportunity_history", "x_education"]
+    assert names == [
+        "event_log",
+        "hubspot_contacts",
+        "maven_crm",
+        "salesforce_opportunity_history",
+        "x_education",
+    ]
 
 
 @pytest.mark.realdata

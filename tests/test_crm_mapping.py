@@ -12,6 +12,7 @@ from qualmodel.crm import Mapping, list_mappings, load_mapping
 def test_load_mapping_builtins_and_passthrough():
     assert list_mappings() == [
         "event_log",
+        "hubspot_contacts",
         "maven_crm",
         "salesforce_opportunity_history",
         "x_education",
@@ -91,7 +92,8 @@ def test_bad_stage_name_and_reserved_attribute():
 
 def test_unknown_mapping_name_and_not_a_dict(tmp_path):
     with pytest.raises(
-        ConfigError, match="built-in mappings: event_log, maven_crm, salesforce_opportunity_history"
+        ConfigError,
+        match="built-in mappings: event_log, hubspot_contacts, maven_crm, salesforce_opp",
     ):
         load_mapping("salesforce")
     with pytest.raises(ConfigError, match="expected a YAML mapping"):

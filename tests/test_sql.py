@@ -232,3 +232,32 @@ def test_history_from_duckdb_and_postgres_matches_csv(tmp_path, pg_url):
     pg = import_crm(pg_url, mp)
     pd.testing.assert_frame_equal(pg.leads, want.leads)
     pd.testing.assert_frame_equal(pg.events, want.events)
+
+
+# ---------------------------------------------------------------------- built-in mappings
+HUBSPOT_CONTACTS = """\
+Record ID,First Name,Create Date,Lifecycle Stage,Original Source,\
+Became a Marketing Qualified Lead Date,Became a Sales Qualified Lead Date,\
+Became an Opportunity Date,Became a Customer Date
+101,Ana,2024-01-02 09:15,customer,Organic Search,2024-01-05 10:00,2024-01-08 11:30,\
+2024-01-20 16:00,2024-02-15 12:00
+102,Ben,2024-01-03 14:00,opportunity,Paid Social,2024-01-04 09:00,2024-01-10 10:00,\
+2024-01-25 09:30,
+103,Cy,2024-01-07 08:45,salesqualifiedlead,Direct Traffic,2024-01-09 13:00,2024-01-12 15:00,,
+104,Dee,2024-01-09 17:20,lead,Referrals,,,,
+"""
+
+
+def test_builtin_hubspot_contacts_from_csv_and_duckdb(tmp_path):
+    (tmp_path / "contacts.csv").write_text(HUBSPOT_CONTACTS)
+    j = import_crm(tmp_path / "contacts.csv", "hubspot_contacts")
+    leads = j.leads.set_index("lead_id")
+    assert leads.loc["101", "won_at"] == pd.Timestamp("2024-02-15 12:00")
+    assert leads.loc["102", "sqo_at"] == pd.Timestamp("2024-01-25 09:30")
+    assert pd.isna(leads.loc["103", "sqo_at"]) and pd.isna(leads.loc["104", "sal_at"])
+    con = duckdb.connect(str(tmp_path / "hs.duckdb"))
+    con.execute(f"CREATE TABLE contacts AS SELECT * FROM read_csv('{tmp_path}/contacts.csv')")
+    con.close()
+    db = import_crm(f"duckdb:///{tmp_path / 'hs.duckdb'}", "hubspot_contacts")
+    pd.testing.assert_frame_equal(db.leads, j.leads)
+    pd.testing.assert_frame_equal(db.events, j.events)
