@@ -156,7 +156,11 @@ def test_missing_csv_and_bad_table_option(tiny, capsys):
 def test_mappings_lists_builtins(capsys):
     code, stdout, _ = run(["mappings"], capsys)
     assert code == 0
-    names = [line.split("\t")[0] for line in stdout.strip().splitlines()]
+    rows = [line.split("\t") for line in stdout.strip().splitlines()]
+    names = [r[0] for r in rows]
+    assert dict(zip(names, (r[2] for r in rows), strict=True))["hubspot_contacts"] == (
+        "--db tables: contacts"
+    )
     assert names == [
         "event_log",
         "hubspot_contacts",

@@ -245,4 +245,7 @@ def mappings_command(
     for name in list_mappings():
         mp = load_mapping(name)
         first = mp.description.split(". ")[0].strip().rstrip(".")
-        typer.echo(f"{name}\t{mp.file or mp.history.file}\t{first}")
+        db = [t for t in (mp.table, *(lk.table for lk in mp.lookups.values())) if t]
+        db += [b.table for b in (mp.history, mp.touchpoints) if b is not None and b.table]
+        files = mp.file or mp.history.file
+        typer.echo(f"{name}\t{files}\t--db tables: {', '.join(db) or '-'}\t{first}")
