@@ -125,3 +125,20 @@ def test_effect_power_same_table_on_dask(twin):
     with local_cluster(2) as client:
         b = effect_power(twin, "hr:0.8", client=client, **kw)
     assert a.equals(b)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_replicate_times_equal_time_to_event_on_the_simulated_twin(twin, seed):
+    """The table-free replicate path gives the rows time_to_event gives on simulate_twin."""
+    from qualmodel.experiment.effects import _arm_times
+    from qualmodel.simulation.twin import simulate_twin
+    from qualmodel.survival.durations import time_to_event
+
+    sc = twin.model_copy(update={"touchpoints": {}})
+    reached, duration, event = _arm_times(sc, 1500, seed)
+    j = simulate_twin(sc, 1500, seed)
+    start = "created_at" if sc.plan.start == "created" else f"{sc.plan.start}_at"
+    tte = time_to_event(j, start=start, target=f"{sc.plan.target}_at", competing=())
+    assert reached == int(j.leads[f"{sc.plan.target}_at"].notna().sum())
+    np.testing.assert_array_equal(duration, tte["duration"].to_numpy())
+    np.testing.assert_array_equal(event, tte["event"].to_numpy())

@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 EFFECT_METRICS: tuple[str, ...] = ("target_share", "time_to_target")
-_DAY_NS = 86_400 * 10**9
 _PATTERN = re.compile(r"^(share):([+-]?\d+(?:\.\d+)?)%$|^(hr):(\d+(?:\.\d+)?)$")
 
 
@@ -185,15 +184,17 @@ def _arm_times(sc: Any, n: int, seed: int) -> tuple[int, np.ndarray, np.ndarray]
     (other outcomes do not stop the clock: no competing outcome in these tests).
     """
     from qualmodel.simulation.twin import NAT_NS, stage_stamps
+    from qualmodel.survival.durations import UNITS
 
+    day_ns = UNITS["days"]
     stamps = stage_stamps(sc, n, seed)
     target = stamps.get(sc.plan.target, np.full(n, NAT_NS))
     start = stamps[sc.plan.start]
     keep = start != NAT_NS
     hit = target[keep] != NAT_NS
     end = np.where(hit, target[keep], stamps["observed_until"][keep])
-    whole, rest = np.divmod(np.maximum(end - start[keep], 0), _DAY_NS)
-    duration = whole.astype(np.float64) + rest.astype(np.float64) / _DAY_NS
+    whole, rest = np.divmod(np.maximum(end - start[keep], 0), day_ns)
+    duration = whole.astype(np.float64) + rest.astype(np.float64) / day_ns
     return int((target != NAT_NS).sum()), duration, hit.astype(np.int64)
 
 

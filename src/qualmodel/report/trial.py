@@ -201,8 +201,8 @@ def fit_table(source: PowerSource) -> pd.DataFrame | None:
     """
     if source.kind != "effect":
         return None
-    dist = source.scenario.source.get("distances", {}) if source.fit is None else None
-    dist = source.fit["distances"] if source.fit is not None else dist
+    fitted = source.fit if source.fit is not None else source.scenario.source
+    dist = fitted.get("distances", {})
     if not dist:
         return None
     return pd.DataFrame({"statistic": list(dist), "distance": [float(v) for v in dist.values()]})
