@@ -133,3 +133,36 @@ def make_shape(
     if outcomes:
         meta["outcomes"] = outcomes
     return Journeys.build(leads, None, meta)
+
+
+def loan_log(n: int = 300, seed: int = 7) -> pd.DataFrame:
+    """A loan-application event log with the activities of the built-in event_log mapping."""
+    rng = np.random.default_rng(seed)
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    rows = []
+    for i in range(n):
+        t = t0 + pd.Timedelta(days=float(rng.uniform(0, 200)))
+        case = f"{200000 + i}"
+        rows.append((case, "A_SUBMITTED", t))
+        rows.append((case, "A_PARTLYSUBMITTED", t + pd.Timedelta(minutes=1)))
+        if rng.random() < 0.2:  # declined straight away
+            rows.append((case, "A_DECLINED", t + pd.Timedelta(hours=float(rng.uniform(1, 48)))))
+            continue
+        t += pd.Timedelta(hours=float(rng.uniform(2, 30)))
+        rows.append((case, "A_PREACCEPTED", t))
+        t += pd.Timedelta(days=float(rng.exponential(2)))
+        rows.append((case, "A_ACCEPTED", t))
+        u = rng.random()
+        if u < 0.15:
+            end = "A_DECLINED"
+        elif u < 0.35:
+            end = "A_CANCELLED"
+        else:
+            rows.append((case, "O_SENT", t + pd.Timedelta(days=float(rng.exponential(1)))))
+            end = "A_APPROVED" if rng.random() < 0.7 else "A_CANCELLED"
+            t += pd.Timedelta(days=1)
+        if rng.random() < 0.9:  # the others are still open at the cut-off
+            rows.append((case, end, t + pd.Timedelta(days=float(rng.gamma(2.0, 6.0)))))
+    log = pd.DataFrame(rows, columns=["case:concept:name", "concept:name", "time:timestamp"])
+    log["time:timestamp"] = log["time:timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z")
+    return log

@@ -44,10 +44,10 @@ def test_cure_declines_when_the_rule_fails(tmp_path, capsys):
     out = tmp_path / "cure.csv"
     code, cap = run_cli(["cure", "-j", str(folder), "--out", str(out)], capsys)
     assert code == 3  # no estimate: scripts can tell, and no --out file is written
-    assert "no cure-model estimate for 400 MQLs → won: follow-up does not run" in cap.out
+    assert "no cure-model estimate for 400 MQLs → won: the leads are not followed long" in cap.out
     assert not out.exists()
     code, cap = run_cli(["cure", "-j", str(folder), "--ignore-rule"], capsys)
-    assert code == 0 and "rule fails: follow-up" in cap.out
+    assert code == 0 and "rule fails: the leads are not followed long enough" in cap.out
 
 
 def test_cure_day_rounded_zeros_use_zero_time(tmp_path, capsys):

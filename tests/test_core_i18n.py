@@ -254,10 +254,10 @@ def test_german_client_report_has_no_english(tmp_path):
     )  # fmt: skip
     strings = visible_strings(nb)
     text = _assert_german(strings)
-    assert re.search(r"\b\d{2}\.\d{2}\.\d{4}\b", text)  # German dates (provenance)
     assert re.search(r"\b\d{1,3}\.\d{3}\b", text)  # thousands separator: 1.500 Leads
-    assert strings[0] == "# Bericht zur Lead-Qualifizierung"
-    assert "## Kennzahlen — startup_saas" in text and "## Methode" in text
+    assert strings[0] == "# Bericht zur Lead-Qualifizierung — B2B-SaaS-Startup"  # human title
+    assert "## Zusammenfassung" in text and "## Kennzahlen" in text and "## Methode" in text
+    assert "startup_saas" not in text.split("## Herkunft")[0]  # no slug before the appendix
     assert "zu SQOs werden" in text and "lautet die empfohlene SQO-Definition" in text
     assert "Unter den verglichenen Definitionen passt" in text  # one recommendation
     assert "konkurrierende Ergebnisse (disqualifiziert) liegen vor" in text  # cure rule
@@ -312,10 +312,11 @@ def test_no_negative_zero(value, spec, lang, expected):
 
 
 def test_catalogue_messages_show_no_negative_zero():
-    from qualmodel.core.i18n import t
+    from qualmodel.core.i18n import fmt_shares, t
 
-    assert "-0" not in t("client.open", "en", share=-0.0004, h=90)
-    assert "-0" not in t("client.open", "de", share=-0.0004, h=90)
+    for lang in ("en", "de"):
+        shown = t("client.open", lang, share=fmt_shares(-0.0004, lang=lang)[0], h=90)
+        assert "-0" not in shown and "0" in shown
 
 
 def test_durations_under_two_days_read_in_hours():
@@ -341,3 +342,19 @@ def test_durations_under_two_days_read_in_hours():
     assert format_metric({**rec, "value": 14.83, "lower": 12, "upper": 16}) == (
         "14.8 d [12.0 d, 16.0 d]"
     )
+
+
+@pytest.mark.parametrize(
+    ("values", "lang", "expected"),
+    [
+        ((0.59, 0.57, 0.61), "en", ["59%", "57%", "61%"]),
+        ((0.981, 0.977, 0.985), "en", ["98.1%", "97.7%", "98.5%"]),  # 98% [98–98] is useless
+        ((0.9812, 0.9809, 0.9815), "de", [f"98,12{NBSP}%", f"98,09{NBSP}%", f"98,15{NBSP}%"]),
+        ((0.5, 0.5, 0.5), "en", ["50%", "50%", "50%"]),  # equal values may print equal
+        ((-0.0001,), "en", ["0%"]),  # no negative zero
+    ],
+)
+def test_shares_print_distinguishable_from_their_interval(values, lang, expected):
+    from qualmodel.core.i18n import fmt_shares
+
+    assert fmt_shares(*values, lang=lang) == expected

@@ -87,3 +87,14 @@ def test_mde_hazard_ratio_gives_80_percent_logrank_power_by_simulation():
         rejections += float(logrank(data, by="arm").iloc[0]["p_value"]) < 0.05
     got = rejections / reps
     assert abs(got - 0.8) < 4 * math.sqrt(0.16 / reps) + 0.02, (hr, got)
+
+
+def test_leads_for_proportions_matches_the_published_formula():
+    """Fleiss' pooled normal-approximation sample size: 0.5 vs 0.6 needs 387.3 per arm."""
+    from qualmodel.experiment.mde import leads_for_proportions
+
+    assert leads_for_proportions(0.5, 0.6, 1.0, 1.0) == pytest.approx(387.3, abs=0.2)
+    # a denominator of one lead in ten (e.g. recall over won leads) needs ten times the leads
+    assert leads_for_proportions(0.5, 0.6, 0.1, 0.1) == pytest.approx(3873, abs=2)
+    assert math.isnan(leads_for_proportions(0.3, 0.3, 1.0, 1.0))
+    assert math.isnan(leads_for_proportions(0.3, 0.4, 0.0, 1.0))

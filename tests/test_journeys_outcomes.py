@@ -166,7 +166,7 @@ def test_never_convert_absent_when_the_rule_fails():
     plan = plan_outcomes(short)
     hl = headline(_tte(short, plan), plan, 30)
     assert "never" not in set(hl["kind"])
-    assert "follow-up does not run well past" in cure_reason(hl.attrs["cure"])
+    assert "not followed long enough past the last conversion" in cure_reason(hl.attrs["cure"])
     few = make_shape("no_lost", n=30, seed=2)
     support = cure_support(_tte(few, plan_outcomes(few)))
     assert not support.supported and "target events" in cure_reason(support)

@@ -20,6 +20,7 @@ from shapes import make_shape
 from test_plan_matrix import _visible_text
 
 from qualmodel import report
+from qualmodel.core.i18n import fmt_shares
 from qualmodel.journeys.outcomes import plan_outcomes
 from qualmodel.survival.durations import time_to_event
 from qualmodel.survival.headline import cure_support
@@ -78,18 +79,20 @@ def test_every_notebook_renders_with_the_data_vocabulary(tmp_path, shape):
     if plan["competing"]:  # a lost lead cannot be "expected never to convert" by a cure model
         assert not support.supported
         assert "expected never to" not in client
-        assert (
-            f"Who will never reach {plan['name']} is not estimated: competing outcome(s) "
+        assert (  # the reason is a caveat: the Method appendix says it in words
+            "In these data it is not reported: competing outcome(s) "
             f"{', '.join(plan['competing_names'])} present: the cure model would treat those "
             "leads as if they could still convert."
-        ) in client
+        ) in client.split("Method")[-1]
         assert f"never_{plan['key']}" not in metrics
         return
     assert support.supported, support.why  # the no-lost shape has a plateau
     s = cure_model(tte).summary
+    share, lo, hi = fmt_shares(
+        s["cured_fraction"], s["cured_fraction_lower"], s["cured_fraction_upper"]
+    )
     assert (
-        f"{s['cured_fraction']:.0%} of {first}s are expected never to reach {plan['name']} "
-        f"(95% CI {s['cured_fraction_lower']:.0%}–{s['cured_fraction_upper']:.0%}"
+        f"{share} of {first}s are expected never to reach {plan['name']} (95% CI {lo}–{hi}"
     ) in client
     rec = metrics[f"never_{plan['key']}"]
     assert (rec["value"], rec["lower"], rec["upper"]) == (
@@ -105,6 +108,6 @@ def test_never_convert_is_absent_when_the_cure_rule_fails(tmp_path):
     out = _render(tmp_path, j, "short", ["10-client-report"])
     client = _text(out / "10-client-report.html")
     assert "expected never to" not in client
-    assert "Who will never reach won is not estimated: follow-up does not run well" in client
+    assert "In these data it is not reported: the leads are not followed long enough" in client
     summ = json.loads((out / "summary.json").read_text())
     assert "never_won" not in summ["notebooks"]["10-client-report"]["metrics"]

@@ -17,7 +17,7 @@ import re
 
 import pandas as pd
 import pytest
-from shapes import SHAPES, import_history_shape, make_shape
+from shapes import SHAPES, import_history_shape, loan_log, make_shape
 
 from conftest import run_cli
 from qualmodel import report
@@ -151,41 +151,6 @@ def _around(text: str, pattern: str) -> str:
     return "" if m is None else text[max(m.start() - 120, 0) : m.end() + 120]
 
 
-def _loan_log(n: int = 300, seed: int = 7) -> pd.DataFrame:
-    """A loan-application event log with the activities of the built-in event_log mapping."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    t0 = pd.Timestamp("2024-01-01", tz="UTC")
-    rows = []
-    for i in range(n):
-        t = t0 + pd.Timedelta(days=float(rng.uniform(0, 200)))
-        case = f"{200000 + i}"
-        rows.append((case, "A_SUBMITTED", t))
-        rows.append((case, "A_PARTLYSUBMITTED", t + pd.Timedelta(minutes=1)))
-        if rng.random() < 0.2:  # declined straight away
-            rows.append((case, "A_DECLINED", t + pd.Timedelta(hours=float(rng.uniform(1, 48)))))
-            continue
-        t += pd.Timedelta(hours=float(rng.uniform(2, 30)))
-        rows.append((case, "A_PREACCEPTED", t))
-        t += pd.Timedelta(days=float(rng.exponential(2)))
-        rows.append((case, "A_ACCEPTED", t))
-        u = rng.random()
-        if u < 0.15:
-            end = "A_DECLINED"
-        elif u < 0.35:
-            end = "A_CANCELLED"
-        else:
-            rows.append((case, "O_SENT", t + pd.Timedelta(days=float(rng.exponential(1)))))
-            end = "A_APPROVED" if rng.random() < 0.7 else "A_CANCELLED"
-            t += pd.Timedelta(days=1)
-        if rng.random() < 0.9:  # the others are still open at the cut-off
-            rows.append((case, end, t + pd.Timedelta(days=float(rng.gamma(2.0, 6.0)))))
-    log = pd.DataFrame(rows, columns=["case:concept:name", "concept:name", "time:timestamp"])
-    log["time:timestamp"] = log["time:timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f%z")
-    return log
-
-
 @pytest.mark.slow
 def test_event_log_example_names_its_outcomes(tmp_path):
     """docs/import.md: the event_log mapping's outcomes reach the client report text and legend."""
@@ -195,7 +160,7 @@ def test_event_log_example_names_its_outcomes(tmp_path):
     from qualmodel import plotting as qp
     from qualmodel.crm import import_crm
 
-    _loan_log().to_csv(tmp_path / "log.csv", index=False)
+    loan_log().to_csv(tmp_path / "log.csv", index=False)
     j = import_crm(tmp_path / "log.csv", "event_log")
     folder = j.write(tmp_path / "loans")
     params = {"target": "approved"}

@@ -39,6 +39,7 @@ __all__ = [
     "fmt_date",
     "fmt_number",
     "fmt_percent",
+    "fmt_shares",
     "localize_figure",
     "display_value",
     "localize_table",
@@ -123,6 +124,51 @@ def fmt_number(value: float, lang: str = "en", spec: str = ",.1f") -> str:
 def fmt_percent(share: float, lang: str = "en", decimals: int = 1) -> str:
     """Format a share (0.125) as a percentage (``12.5%`` / ``12,5 %``)."""
     return fmt_number(share, lang, f".{decimals}%")
+
+
+def fmt_shares(
+    share: float, *bounds: float, lang: str = "en", decimals: int = 0, most: int = 2
+) -> list[str]:
+    """Format a share and its interval bounds with the precision that tells them apart.
+
+    The estimate and its bounds share one number of decimals: the fewest (from
+    ``decimals`` up to ``most``) at which every bound that differs from the estimate is
+    also printed differently (``98.1%`` with ``97.7%–98.5%``, not ``98%`` with
+    ``98%–98%``). Missing bounds (NaN) are formatted as given.
+
+    Parameters
+    ----------
+    share : float
+        The estimate (a share: 0.981).
+    *bounds : float
+        Interval bounds (lower, upper, ...).
+    lang : str, default "en"
+    decimals, most : int, default 0 and 2
+        Fewest and most decimals of the percentage.
+
+    Returns
+    -------
+    list of str
+        The estimate first, then each bound (``["98.1%", "97.7%", "98.5%"]``).
+
+    Examples
+    --------
+    >>> fmt_shares(0.981, 0.977, 0.985)
+    ['98.1%', '97.7%', '98.5%']
+    >>> fmt_shares(0.59, 0.57, 0.61)
+    ['59%', '57%', '61%']
+    """
+    values = [share, *bounds]
+    d = decimals
+    while d < most:
+        text = [fmt_percent(v, lang, d) for v in values]
+        if all(
+            text[0] != shown or abs(v - share) < 1e-12 or v != v
+            for v, shown in zip(values[1:], text[1:], strict=True)
+        ):
+            return text
+        d += 1
+    return [fmt_percent(v, lang, d) for v in values]
 
 
 #: Durations below this many days are shown in hours (a median of a few hours reads

@@ -494,6 +494,8 @@ def crm_meta(
         "time_unit": "days",
         "import": clip_texts(info),
     }
+    if mp.title:  # how reports title the data
+        meta["title"] = mp.title
     if mp.outcomes:  # the data's own outcome names, on every import path
         meta["outcomes"] = dict(mp.outcomes)
     return meta

@@ -323,6 +323,9 @@ class Mapping(StrictModel):
 
     source: str
     description: str = ""
+    #: How reports title these data ("Acme CRM, EMEA pipeline"); default the built-in
+    #: title of ``source`` or ``source`` in words.
+    title: str = ""
     file: str | None = None
     #: The main table in a database (with ``--db URL``): a table name or a SELECT query.
     table: str | None = None

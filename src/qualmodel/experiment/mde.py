@@ -29,6 +29,7 @@ from qualmodel.core.errors import ConfigError
 
 __all__ = [
     "DEFAULT_MDE_POWER",
+    "leads_for_proportions",
     "leads_needed",
     "mde_at",
     "mde_hazard_ratio",
@@ -271,8 +272,46 @@ def leads_needed(table: pd.DataFrame, target: float = DEFAULT_MDE_POWER) -> pd.D
 
 
 def _leads_for_proportions(r: pd.Series, alpha: float, target: float) -> float:
-    pa, pb = float(r["baseline_value"]), float(r["candidate_value"])
     ra, rb = r["n_baseline"] / r["n_leads"], r["n_candidate"] / r["n_leads"]
+    return leads_for_proportions(
+        float(r["baseline_value"]), float(r["candidate_value"]), ra, rb, alpha, target
+    )
+
+
+def leads_for_proportions(
+    p_baseline: float,
+    p_candidate: float,
+    per_lead_baseline: float,
+    per_lead_candidate: float,
+    alpha: float = 0.05,
+    target: float = DEFAULT_MDE_POWER,
+) -> float:
+    """Leads per arm at which the two-proportion z-test reaches ``target`` power.
+
+    The normal approximation of :func:`two_proportion_power` with denominators that grow
+    with the leads of each arm (``n × per_lead``): e.g. recall, whose denominator is the
+    arm's won leads (``per_lead`` = the win rate per lead).
+
+    Parameters
+    ----------
+    p_baseline, p_candidate : float
+        The proportion in each arm.
+    per_lead_baseline, per_lead_candidate : float
+        Denominator of the proportion per lead of the arm (1 when every lead counts).
+    alpha : float, default 0.05
+        Two-sided level.
+    target : float, default 0.8
+        Power to reach.
+
+    Returns
+    -------
+    float
+        Leads per arm (not rounded); NaN when the proportions are equal or not finite, a
+        denominator is zero, or more than 10¹² leads would be needed.
+    """
+    _check(alpha, target)
+    pa, pb = float(p_baseline), float(p_candidate)
+    ra, rb = float(per_lead_baseline), float(per_lead_candidate)
     if not (math.isfinite(pa) and math.isfinite(pb)) or pa == pb or ra <= 0 or rb <= 0:
         return float("nan")
 

@@ -41,6 +41,8 @@ from qualmodel.report.client import (
     outcome_lines,
     plan_names,
     progress_text,
+    provenance_table,
+    report_title,
 )
 from qualmodel.report.helpers import (
     at_horizon,
@@ -71,6 +73,7 @@ from qualmodel.report.runner import (
     export_html,
     run_reports,
 )
+from qualmodel.report.summary import executive_summary, recommendation, summary_sentences
 from qualmodel.report.templates import (
     CROSS_TARGET,
     FAILED_DIR,
@@ -134,6 +137,11 @@ __all__ = [
     "headline",
     "search_description",
     "search_summary",
+    "executive_summary",
+    "recommendation",
+    "provenance_table",
+    "report_title",
+    "summary_sentences",
     "inspect_parameters",
     "journeys_for",
     "median_among_reached",

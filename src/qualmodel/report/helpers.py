@@ -319,7 +319,11 @@ def criteria_for(journeys: Any, criteria_file: str | os.PathLike[str] | None = N
 
 
 def describe_data(
-    journeys: Any, groups: Sequence[str] = (), start: str | None = None, lang: str = "en"
+    journeys: Any,
+    groups: Sequence[str] = (),
+    start: str | None = None,
+    lang: str = "en",
+    title: str | None = None,
 ) -> str:
     """One Markdown line describing the data a notebook analyses.
 
@@ -333,6 +337,8 @@ def describe_data(
         Start stage counted (stem, column or label; default: :func:`outcome_plan`'s).
     lang : str, default "en"
         Report language (:mod:`qualmodel.core.i18n`).
+    title : str, optional
+        How the data are named (default ``meta["source"]``).
 
     Returns
     -------
@@ -350,7 +356,7 @@ def describe_data(
     return t(
         "data.describe",
         lang,
-        source=journeys.meta.get("source", "journeys"),
+        source=title or journeys.meta.get("source", "journeys"),
         n_leads=journeys.n_leads,
         n_events=journeys.n_events,
         n_start=n_start,

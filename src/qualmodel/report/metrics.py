@@ -152,7 +152,8 @@ def record_metrics(metrics: Mapping[str, Any], *, headline: bool | Iterable[str]
 def format_metric(rec: Mapping[str, Any] | None, lang: str = "en") -> str:
     """Format a metric record for a table cell (``23.4% [21.0%, 25.9%]``, ``14.8 d``).
 
-    Durations (unit ``days``) under two days are shown in hours (``5.3 h [4.2 h, 6.9 h]``).
+    Durations (unit ``days``) under two days are shown in hours (``5.3 h [4.2 h, 6.9 h]``);
+    rates (unit ``per_week``) with one decimal (``8.2 [7.4, 9.0]``).
 
     Parameters
     ----------
@@ -183,6 +184,8 @@ def format_metric(rec: Mapping[str, Any] | None, lang: str = "en") -> str:
             return localize_number_text(f"{v:.1%}", lang)
         if unit == "days":
             return fmt_duration(v, lang, span) + (" h" if span == "hours" else " d")
+        if unit == "per_week":  # rates: one decimal throughout ("8.2 [7.4, 9.0]")
+            return localize_number_text(f"{v:,.1f}", lang)
         if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 100):
             return localize_number_text(f"{v:,.0f}", lang)
         return localize_number_text(f"{v:,.3g}", lang)
@@ -211,7 +214,8 @@ def ci_table(
         Holds ``<col>`` and, when present, ``<col>_lo`` / ``<col>_hi`` (see ``lower`` /
         ``upper``), e.g. the output of :func:`qualmodel.criteria.compare.compare_criteria`.
     columns : mapping
-        Column → unit (``"share"``, ``"days"``, ``""``) for :func:`format_metric`.
+        Column → unit (``"share"``, ``"days"``, ``"per_week"``, ``""``) for
+        :func:`format_metric`.
     index : str, optional
         Column to use as the row index of the result.
     lower, upper : str

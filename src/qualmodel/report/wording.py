@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from qualmodel.core.i18n import duration_unit, fmt_duration, t, value_label
+from qualmodel.core.i18n import duration_unit, fmt_duration, fmt_shares, t, value_label
 from qualmodel.criteria.search import SearchResult
 from qualmodel.survival.headline import CureSupport
 
@@ -191,18 +191,21 @@ def search_summary(result: SearchResult, lang: str = "en") -> str:
     """
     row = result.holdout_row(result.winner.name)
     cap = result.settings.get("capacity_per_week")
+    precision = fmt_shares(*(float(row[k]) for k in ("precision", "precision_lo", "precision_hi")),
+                           lang=lang)  # fmt: skip
+    recall = fmt_shares(*(float(row[k]) for k in ("recall", "recall_lo", "recall_hi")), lang=lang)
     text = t(
         "search.sentence",
         lang,
         n=result.settings["n_candidates"],
         description=search_description(result, lang=lang),
         name=result.winner.name,
-        precision=row["precision"],
-        precision_lo=row["precision_lo"],
-        precision_hi=row["precision_hi"],
-        recall=row["recall"],
-        recall_lo=row["recall_lo"],
-        recall_hi=row["recall_hi"],
+        precision=precision[0],
+        precision_lo=precision[1],
+        precision_hi=precision[2],
+        recall=recall[0],
+        recall_lo=recall[1],
+        recall_hi=recall[2],
         per_week=float(result.frontier.loc[result.frontier["winner"], "per_week"].iloc[0]),
         capacity=t("search.capacity", lang, cap=cap) if cap is not None else "",
     )

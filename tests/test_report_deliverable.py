@@ -1,0 +1,152 @@
+"""The client report as a consultant sends it: HTML and PDF, English and German.
+
+Rendered once per language for the three built-in scenarios, the shared Maven CRM export
+(through its built-in mapping) and a generated loan-application event log; the PDF text
+(extracted with pypdf) and the HTML's visible text are scanned for what a client must
+never see, the executive summary is held to its rules, and the PDF's headline numbers are
+those of ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from shapes import loan_log
+
+from qualmodel import report
+from qualmodel.core.i18n import fmt_duration, fmt_number
+
+pytestmark = pytest.mark.slow
+
+SCENARIOS = ("startup_saas", "consultancy", "digital_agency")
+LANGS = ("en", "de")
+#: What a client must never read: raw values, code, progress bars, internal reasoning.
+FORBIDDEN = ("-0", "nan", "None", "{", "Traceback", "%|", "need 1.5")
+HEADINGS = {
+    "en": ("## Summary", "Summary", "Key numbers", "We recommend"),
+    "de": ("## Zusammenfassung", "Zusammenfassung", "Kennzahlen", "Wir empfehlen"),
+}
+
+
+@pytest.fixture(scope="module")
+def deliverables(tmp_path_factory, shared_data) -> dict[tuple[str, str], Path]:
+    """``(lang, data) -> folder`` holding 10-client-report.{html,pdf} and summary.json."""
+    from qualmodel.crm import import_crm
+
+    root = tmp_path_factory.mktemp("deliverables")
+    maven = import_crm(shared_data / "maven_crm" / "sales_pipeline.csv", "maven_crm")
+    maven_dir = maven.write(root / "maven")
+    loan_log().to_csv(root / "log.csv", index=False)
+    loans_dir = import_crm(root / "log.csv", "event_log").write(root / "loans")
+    folders = {}
+    for lang in LANGS:
+        common = {"n_boot": "20", "lang": lang}
+        out = root / lang
+        report.run_reports(
+            list(SCENARIOS), notebooks=["10-client-report"], jobs=2, progress=False,
+            params={**common, "n_leads": "3000"}, out=out / "sim",
+        )  # fmt: skip
+        for data, folder in (("maven", maven_dir), ("loans", loans_dir)):
+            report.run_reports(
+                None, journeys=folder, notebooks=["10-client-report"], jobs=1, progress=False,
+                params=common, out=out / data,
+            )  # fmt: skip
+            folders[(lang, data)] = out / data / folder.name
+        for name in SCENARIOS:
+            folders[(lang, name)] = out / "sim" / name
+    return folders
+
+
+class _Text(HTMLParser):
+    """Visible text of an exported notebook: no head, code cells, scripts or styles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        cls = dict(attrs).get("class") or ""
+        if tag in ("head", "script", "style") or "jp-InputArea" in cls or self._skip:
+            self._skip += 1 if tag not in ("br", "img", "meta", "link", "input") else 0
+
+    def handle_endtag(self, tag):
+        if self._skip and tag not in ("br", "img", "meta", "link", "input"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _html_text(path: Path) -> str:
+    parser = _Text()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return " ".join(" ".join(parser.parts).split())
+
+
+def _pdf_text(path: Path) -> tuple[str, int]:
+    from pypdf import PdfReader
+
+    pages = PdfReader(path).pages
+    return " ".join(" ".join(p.extract_text() for p in pages).split()), len(pages)
+
+
+def _summary(text: str, lang: str) -> str:
+    _, start, end, _ = HEADINGS[lang]
+    return text.split(start, 1)[1].split(end, 1)[0].strip()
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ„“`*])", text) if s]
+
+
+#: The data's source names (``meta["source"]``), which a title must not be.
+SLUGS = {"maven": "maven_crm", "loans": "event_log"}
+ALL = [(lang, data) for lang in LANGS for data in (*SCENARIOS, "maven", "loans")]
+
+
+@pytest.mark.parametrize(("lang", "data"), ALL)
+def test_client_report_reads_cleanly_in_html_and_pdf(deliverables, lang, data):
+    folder = deliverables[(lang, data)]
+    pdf_text, pages = _pdf_text(folder / "10-client-report.pdf")
+    assert 2 <= pages <= 6
+    for label, text in (("pdf", pdf_text), ("html", _html_text(folder / "10-client-report.html"))):
+        for bad in FORBIDDEN:
+            hit = re.search(r"\bnan\b" if bad == "nan" else re.escape(bad), text)
+            assert hit is None, (
+                f"{data}/{lang}/{label}: {bad!r} in …{text[hit.start() - 60 : hit.end() + 60]}…"
+            )
+        title = text.split("Data:" if lang == "en" else "Daten:", 1)[0]
+        # a source name with "_" is a slug; "consultancy" may be a word of its title
+        assert "_" not in title, f"{data}/{lang}/{label}: slug in the title {title!r}"
+        assert SLUGS.get(data, data) not in title or "_" not in SLUGS.get(data, data)
+
+
+@pytest.mark.parametrize(("lang", "data"), ALL)
+def test_summary_is_short_with_one_recommendation(deliverables, lang, data):
+    folder = deliverables[(lang, data)]
+    text, _ = _pdf_text(folder / "10-client-report.pdf")
+    summary = _summary(text, lang)
+    sentences = _sentences(summary)
+    assert 2 <= len(sentences) <= 5, sentences
+    recommends = summary.count(HEADINGS[lang][3])
+    compared = data in SCENARIOS  # imported data have no candidate definitions to compare
+    assert recommends == (1 if compared else 0), summary
+
+
+@pytest.mark.parametrize(("lang", "data"), ALL)
+def test_pdf_headline_numbers_are_those_of_summary_json(deliverables, lang, data):
+    folder = deliverables[(lang, data)]
+    text, _ = _pdf_text(folder / "10-client-report.pdf")
+    metrics = json.loads((folder / "summary.json").read_text())["metrics"]
+    (n_key,) = [k for k in metrics if k.startswith("n_")]
+    assert fmt_number(metrics[n_key]["value"], lang, ",") in _summary(text, lang)
+    (median_key,) = [k for k in metrics if k.startswith("median_days_to_")]
+    median = metrics[median_key]["value"]
+    if median is not None:
+        assert fmt_duration(median, lang) in text
