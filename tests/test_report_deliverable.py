@@ -26,38 +26,33 @@ SCENARIOS = ("startup_saas", "consultancy", "digital_agency")
 LANGS = ("en", "de")
 #: What a client must never read: raw values, code, progress bars, internal reasoning.
 FORBIDDEN = ("-0", "nan", "None", "{", "Traceback", "%|", "need 1.5")
+TITLES = {"en": "Lead qualification report — ", "de": "Bericht zur Lead-Qualifizierung — "}
 HEADINGS = {
     "en": ("## Summary", "Summary", "Key numbers", "We recommend"),
     "de": ("## Zusammenfassung", "Zusammenfassung", "Kennzahlen", "Wir empfehlen"),
 }
 
 
-@pytest.fixture(scope="module")
-def deliverables(tmp_path_factory, shared_data) -> dict[tuple[str, str], Path]:
-    """``(lang, data) -> folder`` holding 10-client-report.{html,pdf} and summary.json."""
+def _render(root: Path, shared_data: Path, lang: str) -> dict[str, Path]:
+    """Render the client report of every data set in ``lang``: data name -> its folder."""
     from qualmodel.crm import import_crm
 
-    root = tmp_path_factory.mktemp("deliverables")
     maven = import_crm(shared_data / "maven_crm" / "sales_pipeline.csv", "maven_crm")
     maven_dir = maven.write(root / "maven")
     loan_log().to_csv(root / "log.csv", index=False)
     loans_dir = import_crm(root / "log.csv", "event_log").write(root / "loans")
-    folders = {}
-    for lang in LANGS:
-        common = {"n_boot": "20", "lang": lang}
-        out = root / lang
+    common = {"n_boot": "20", "lang": lang}
+    report.run_reports(
+        list(SCENARIOS), notebooks=["10-client-report"], jobs=2, progress=False,
+        params={**common, "n_leads": "3000"}, out=root / "sim",
+    )  # fmt: skip
+    folders = {name: root / "sim" / name for name in SCENARIOS}
+    for data, folder in (("maven", maven_dir), ("loans", loans_dir)):
         report.run_reports(
-            list(SCENARIOS), notebooks=["10-client-report"], jobs=2, progress=False,
-            params={**common, "n_leads": "3000"}, out=out / "sim",
+            None, journeys=folder, notebooks=["10-client-report"], jobs=1, progress=False,
+            params=common, out=root / "reports" / data,
         )  # fmt: skip
-        for data, folder in (("maven", maven_dir), ("loans", loans_dir)):
-            report.run_reports(
-                None, journeys=folder, notebooks=["10-client-report"], jobs=1, progress=False,
-                params=common, out=out / data,
-            )  # fmt: skip
-            folders[(lang, data)] = out / data / folder.name
-        for name in SCENARIOS:
-            folders[(lang, name)] = out / "sim" / name
+        folders[data] = root / "reports" / data / folder.name
     return folders
 
 
@@ -107,14 +102,14 @@ def _sentences(text: str) -> list[str]:
 
 #: The data's source names (``meta["source"]``), which a title must not be.
 SLUGS = {"maven": "maven_crm", "loans": "event_log"}
-ALL = [(lang, data) for lang in LANGS for data in (*SCENARIOS, "maven", "loans")]
 
 
-@pytest.mark.parametrize(("lang", "data"), ALL)
-def test_client_report_reads_cleanly_in_html_and_pdf(deliverables, lang, data):
-    folder = deliverables[(lang, data)]
+def _reads_cleanly(folder: Path, lang: str, data: str) -> None:
     pdf_text, pages = _pdf_text(folder / "10-client-report.pdf")
     assert 2 <= pages <= 6
+    html = (folder / "10-client-report.html").read_text(encoding="utf-8")
+    tab = re.search(r"<title>(.*?)</title>", html, flags=re.S).group(1)
+    assert tab.startswith(TITLES[lang]) and "_" not in tab, tab  # the browser tab too
     for label, text in (("pdf", pdf_text), ("html", _html_text(folder / "10-client-report.html"))):
         for bad in FORBIDDEN:
             hit = re.search(r"\bnan\b" if bad == "nan" else re.escape(bad), text)
@@ -127,9 +122,7 @@ def test_client_report_reads_cleanly_in_html_and_pdf(deliverables, lang, data):
         assert SLUGS.get(data, data) not in title or "_" not in SLUGS.get(data, data)
 
 
-@pytest.mark.parametrize(("lang", "data"), ALL)
-def test_summary_is_short_with_one_recommendation(deliverables, lang, data):
-    folder = deliverables[(lang, data)]
+def _summary_rules(folder: Path, lang: str, data: str) -> None:
     text, _ = _pdf_text(folder / "10-client-report.pdf")
     summary = _summary(text, lang)
     sentences = _sentences(summary)
@@ -139,9 +132,7 @@ def test_summary_is_short_with_one_recommendation(deliverables, lang, data):
     assert recommends == (1 if compared else 0), summary
 
 
-@pytest.mark.parametrize(("lang", "data"), ALL)
-def test_pdf_headline_numbers_are_those_of_summary_json(deliverables, lang, data):
-    folder = deliverables[(lang, data)]
+def _headline_numbers(folder: Path, lang: str, data: str) -> None:
     text, _ = _pdf_text(folder / "10-client-report.pdf")
     metrics = json.loads((folder / "summary.json").read_text())["metrics"]
     (n_key,) = [k for k in metrics if k.startswith("n_")]
@@ -150,3 +141,18 @@ def test_pdf_headline_numbers_are_those_of_summary_json(deliverables, lang, data
     median = metrics[median_key]["value"]
     if median is not None:
         assert fmt_duration(median, lang) in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_client_report_as_sent(tmp_path, shared_data, lang):
+    """One language per test (one xdist worker each): every data set, HTML and PDF.
+
+    Reads cleanly (nothing of ``FORBIDDEN``, a human title, also in the browser tab); the
+    executive summary has 2–5 sentences and exactly one recommendation where definitions
+    were compared; the PDF's headline numbers are those of ``summary.json``.
+    """
+    folders = _render(tmp_path, shared_data, lang)
+    for data, folder in folders.items():
+        _reads_cleanly(folder, lang, data)
+        _summary_rules(folder, lang, data)
+        _headline_numbers(folder, lang, data)

@@ -367,6 +367,21 @@ def _run_job(job: Job, progress: bool | None, slots: _Slots) -> Result:
     )
 
 
+def page_title(nb: Any, default: str) -> str:
+    """Return the page title: the report's own first heading when it shows one, else ``default``.
+
+    A client report opens with ``# Lead qualification report — <data title>`` (Markdown
+    output); the browser tab shows that instead of the template and target names.
+    """
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = str(out.get("data", {}).get("text/markdown", "")).strip()
+            if text:
+                first = text.splitlines()[0]
+                return first[2:].strip() if first.startswith("# ") else default
+    return default
+
+
 def _export(nb: Any, job: Job) -> tuple[Path | None, Path | None, int | None]:
     """Write the job's HTML and/or PDF (as :attr:`Job.html` / :attr:`Job.pdf` say)."""
     html_path = pdf_path = pages = None
@@ -376,7 +391,7 @@ def _export(nb: Any, job: Job) -> tuple[Path | None, Path | None, int | None]:
             nb,
             stem.with_suffix(".html"),
             hide_code=job.template.hide_code,
-            title=f"{job.template.name} — {job.target}",
+            title=page_title(nb, f"{job.template.name} — {job.target}"),
         )
     if job.pdf:
         from qualmodel.report.pdf import write_pdf
