@@ -128,7 +128,8 @@ def test_plots_have_titles_labels_and_legends(small):
     ax = plot_funnel(funnel(small))
     assert ax.get_title() == "Lead funnel"
     assert ax.get_xlabel() == "leads (count)"
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["created", "MQL", "SAL", "SQO", "won"]
+    stages = [t.get_text() for t in ax.get_yticklabels()]
+    assert stages == ["created", "MQL", "SAL", "SQO", "won", "disqualified", "lost"]  # exits last
     assert ax.get_legend() is not None
     texts = [t.get_text() for t in ax.texts]
     assert any("50.0% of sal" in t for t in texts)

@@ -15,6 +15,9 @@ __all__ = ["plot_events_per_lead", "plot_funnel"]
 def plot_funnel(funnel_df: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Horizontal bars of leads per forward stage, labelled with naive conversion rates.
 
+    Exits (``kind == "exit"``: lost, disqualified) follow below the stages as grey bars, so
+    every lead that left the funnel is shown.
+
     Parameters
     ----------
     funnel_df : pandas.DataFrame
@@ -47,6 +50,14 @@ def plot_funnel(funnel_df: pd.DataFrame, ax: Axes | None = None, title: str | No
                 text += f", {100 * row.naive_rate_from_created:.1f}% of created"
             text += ")"
         ax.text(bar.get_width() + 0.01 * top, yi, text, va="center", fontsize=8)
+    exits = funnel_df[funnel_df["kind"] == "exit"].reset_index(drop=True)
+    if len(exits):  # leads that left the funnel (lost, disqualified) below the stages
+        ye = -1.0 - np.arange(len(exits))
+        gone = ax.barh(ye, exits["n"], color="tab:gray", alpha=0.7, label="leads leaving (exit)")
+        for yi, bar, n in zip(ye, gone, exits["n"], strict=True):
+            ax.text(bar.get_width() + 0.01 * top, yi, f"{int(n):,}", va="center", fontsize=8)
+        y = np.concatenate([y, ye])
+        stages = pd.concat([stages, exits], ignore_index=True)
     names = stages["label"] if "label" in stages.columns else stages["stage"]
     ax.set_yticks(y, [str(s) for s in names])
     ax.set_xlim(0, top * 1.6)
