@@ -20,7 +20,7 @@ import pandas as pd
 
 from qualmodel.core.errors import InputError, preview
 from qualmodel.crm.history_mapping import LogColumns, file_format
-from qualmodel.crm.mapping import CsvOptions, DateOptions
+from qualmodel.crm.mapping import CsvOptions, DateOptions, XesOptions
 from qualmodel.crm.readers import Table, check_field_sizes
 from qualmodel.crm.sql import SqlTable
 from qualmodel.crm.xes import read_xes
@@ -165,8 +165,8 @@ def _read_sql(src: SqlTable, cols: dict[str, str], role: str) -> tuple[Any, Any]
     return frame, lambda rows: f"row(s) {preview(np.asarray(rows) + 1)}"
 
 
-def _read_xes(path: Path, cols: dict[str, str], role: str, limit: int) -> tuple[Any, Any]:
-    frame = read_xes(path, cols.values(), max_element_bytes=limit)
+def _read_xes(path: Path, cols: dict[str, str], role: str, limits: XesOptions) -> tuple[Any, Any]:
+    frame = read_xes(path, cols.values(), limits)
     ev = frame["_event"].to_numpy()
     tr = frame["_trace"].to_numpy()
 
@@ -256,6 +256,7 @@ def read_log(
     role: str,
     csv: CsvOptions | None = None,
     dates: DateOptions | None = None,
+    xes: XesOptions | None = None,
 ) -> LogTable:
     """Read a history / touchpoints table named by a mapping block.
 
@@ -268,9 +269,9 @@ def read_log(
         Column names of case id, activity, timestamp and optional value.
     role : str
         Mapping key of the block (``history`` / ``touchpoints``), used in messages.
-    csv, dates : CsvOptions, DateOptions, optional
-        The mapping's CSV and date options (XES and Parquet use ISO 8601 dates;
-        ``csv.max_field_bytes`` also caps one XES element).
+    csv, dates, xes : CsvOptions, DateOptions, XesOptions, optional
+        The mapping's CSV, date and XES options (XES and Parquet use ISO 8601 dates; the
+        ``xes`` limits are checked while an XES file streams).
 
     Returns
     -------
@@ -295,7 +296,7 @@ def read_log(
     elif fmt == "parquet":
         raw, where = _read_parquet(path, cols, role)
     else:
-        raw, where = _read_xes(path, cols, role, (csv or CsvOptions()).max_field_bytes)
+        raw, where = _read_xes(path, cols, role, xes or XesOptions())
     if len(raw) == 0:
         raise InputError(f"{path}: the {role} table has no rows; export the data too")
     frame = pd.DataFrame(

@@ -24,20 +24,36 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import InputError
+from qualmodel.crm.mapping import XesOptions
 
 __all__ = ["read_xes", "write_xes"]
 
 _ATTRIBUTE_TAGS = frozenset({"string", "date", "int", "float", "boolean", "id"})
 
 
-def _open(path: Path) -> IO[bytes]:
+class _Counted:
+    """A binary file that counts the (compressed) bytes read from it."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh, self.n = fh, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        self.n += len(data)
+        return data
+
+
+def _open(path: Path) -> tuple[IO[bytes], _Counted | None]:
+    """Open ``path`` (gzip detected from the content) and its compressed-bytes counter."""
     if not path.is_file():
         raise InputError(f"{path}: no such XES file; check the path")
-    with path.open("rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")
-    return path.open("rb")
+    fh = path.open("rb")
+    if fh.read(2) != b"\x1f\x8b":
+        fh.seek(0)
+        return fh, None
+    fh.seek(0)
+    raw = _Counted(fh)
+    return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[arg-type]
 
 
 _NESTING = _ATTRIBUTE_TAGS | {"list", "container", "values"}
@@ -86,10 +102,14 @@ class _Collector:
     ----------
     wanted : list of str
         Requested keys, ``case:`` marking trace attributes.
+    path : pathlib.Path
+        The log (for messages).
+    max_value : int
+        Longest kept value, in characters (``xes.max_attribute_bytes``).
     """
 
-    def __init__(self, wanted: list[str]) -> None:
-        self.wanted = wanted
+    def __init__(self, wanted: list[str], path: Path, max_value: int) -> None:
+        self.wanted, self.path, self.max_value = wanted, path, max_value
         self.event_keys = [k for k in wanted if not k.startswith("case:")]
         self.trace_keys = [k[5:] for k in wanted if k.startswith("case:")]
         self.columns: list[list[str | None]] = [[] for _ in self.event_keys]
@@ -100,7 +120,7 @@ class _Collector:
         """Return the (start, end) element callbacks."""
         ev_slot = {k: i for i, k in enumerate(self.event_keys)}
         tr_slot = {k: i for i, k in enumerate(self.trace_keys)}
-        n_tr = len(self.trace_keys)
+        n_tr, max_value = len(self.trace_keys), self.max_value
         pairs = list(zip(self.columns, range(len(self.columns)), strict=True))
         trace_no, traces, kinds = self.trace_no, self.traces, _Kinds()
         # level: 0 log, 1 trace, 2 event; depth: nesting inside attribute elements
@@ -117,11 +137,14 @@ class _Collector:
                     key = attrs[1] if attrs and attrs[0] == "key" else _lookup(attrs, "key")
                     i = (ev_slot if level == 2 else tr_slot).get(key)  # type: ignore[arg-type]
                     if i is not None:
-                        (ev if level == 2 else tr)[i] = (
+                        value = (
                             attrs[3]
                             if len(attrs) > 3 and attrs[2] == "value"
                             else _lookup(attrs, "value")
                         )
+                        if value is not None and len(value) > max_value:
+                            self.too_long(key, level)  # type: ignore[arg-type]
+                        (ev if level == 2 else tr)[i] = value
             elif kind == _EVENT:
                 if level == 1:
                     level = 2
@@ -147,6 +170,15 @@ class _Collector:
 
         return start, end
 
+    def too_long(self, key: str, level: int) -> None:
+        """Refuse a kept attribute value over ``xes.max_attribute_bytes``."""
+        where = f"event #{len(self.trace_no) + 1} of " if level == 2 else ""
+        raise InputError(
+            f"{self.path}: {where}trace {len(self.traces)}, attribute {key!r}: a value longer "
+            f"than {self.max_value:,} characters (xes.max_attribute_bytes); the log is corrupt "
+            f"or holds long text — fix it or raise xes.max_attribute_bytes in the mapping"
+        )
+
     def frame(self) -> pd.DataFrame:
         """Return the kept values, one row per event (object columns; ``None`` if missing).
 
@@ -167,53 +199,21 @@ class _Collector:
         return out
 
 
-#: Default of ``max_element_bytes``: the longest XML element (with its attributes) read.
-MAX_ELEMENT_BYTES = 1 << 20
 #: Deepest element nesting read (XES logs nest about 5 levels; lists and containers a few more).
 MAX_DEPTH = 100
+#: Decompressed bytes read before ``xes.max_decompression_ratio`` is checked (16 MiB).
+RATIO_FROM_BYTES = 16 << 20
+_CHUNK = 1 << 20
 
 
-def read_xes(
-    path: str | Path, columns: Iterable[str], max_element_bytes: int = MAX_ELEMENT_BYTES
-) -> pd.DataFrame:
-    """Read the events of an XES log into a table of strings, one row per event.
+def _guard(path: Path, parser: Any, start: Any, end: Any) -> list[int]:
+    """Install the element callbacks behind the depth check; refuse DTDs and entities.
 
-    The file is fed to the expat parser in 1 MiB chunks and only the wanted attribute
-    values are kept, so memory grows with the kept values, not with the XML.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        ``.xes`` or ``.xes.gz`` file (gzip is detected from the content, not the name).
-    columns : iterable of str
-        Attribute keys to keep: event attributes (``concept:name``, ``time:timestamp``,
-        ``org:resource``, ...) and trace attributes prefixed with ``case:``
-        (``case:concept:name`` is the case id).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One column per requested key (object dtype; missing values are ``None``), in file
-        order, plus ``_trace`` (1-based trace number) and ``_event`` (1-based event number
-        in the file) for error messages.
-    max_element_bytes : int, default 1 MiB
-        Longest stretch of the (decompressed) XML without a complete element, i.e. the
-        longest element with its attribute values; a longer one is refused while reading,
-        in bounded memory (the mapping's ``csv.max_field_bytes`` sets it).
-
-    Raises
-    ------
-    InputError
-        Missing file, damaged gzip, malformed XML (with line and column), an element over
-        ``max_element_bytes``, elements nested deeper than ``MAX_DEPTH``, or a file
-        without any ``<trace>``.
+    XES logs declare no DTD, so any ``<!DOCTYPE``, entity declaration or external entity is
+    refused before it can expand (billion-laughs files); parameter entities are never
+    parsed. Returns ``[byte offset of the latest start tag, nesting depth]``.
     """
-    path = Path(path)
-    col = _Collector(list(dict.fromkeys(columns)))
-    parser = expat.ParserCreate()
-    parser.ordered_attributes = True
-    start, end = col.handlers()
-    last = [0, 0]  # byte offset of the latest complete start tag, nesting depth
+    last = [0, 0]
 
     def start_seen(tag: str, attrs: list[str]) -> None:
         last[0] = parser.CurrentByteIndex
@@ -230,21 +230,57 @@ def read_xes(
         last[1] -= 1
         end(tag)
 
+    def no_dtd(*_: Any) -> None:
+        raise InputError(
+            f"{path}: near byte {parser.CurrentByteIndex:,} of the XML: a DOCTYPE or entity "
+            f"declaration; XES logs have none and entities are not expanded — export the log "
+            f"again without it"
+        )
+
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = no_dtd
+    parser.UnparsedEntityDeclHandler = parser.ExternalEntityRefHandler = no_dtd
     parser.StartElementHandler, parser.EndElementHandler = start_seen, end_seen
+    return last
+
+
+def _check_limits(
+    path: Path, limits: XesOptions, fed: int, last: list[int], raw: _Counted | None, events: int
+) -> None:
+    """Refuse the log once a limit of ``xes:`` is passed (called after every chunk)."""
+    if fed - last[0] > limits.max_element_bytes + _CHUNK:
+        raise InputError(
+            f"{path}: near byte {last[0]:,} of the XML: an element longer than "
+            f"{limits.max_element_bytes:,} bytes (xes.max_element_bytes); the log is corrupt "
+            f"or holds huge values — fix it or raise xes.max_element_bytes in the mapping"
+        )
+    if raw is not None and fed > RATIO_FROM_BYTES:
+        ratio = fed / max(raw.n, 1)
+        if ratio > limits.max_decompression_ratio:
+            raise InputError(
+                f"{path}: gzip data expands {ratio:,.0f}-fold ({fed:,} bytes from {raw.n:,}), "
+                f"over the limit of {limits.max_decompression_ratio:,g} "
+                f"(xes.max_decompression_ratio); the file is a decompression bomb or corrupt "
+                f"— check it or raise xes.max_decompression_ratio in the mapping"
+            )
+    if events > limits.max_events:
+        raise InputError(
+            f"{path}: more than {limits.max_events:,} events (xes.max_events); raise "
+            f"xes.max_events in the mapping for a log this large"
+        )
+
+
+def _feed(path: Path, parser: Any, limits: XesOptions, last: list[int], col: _Collector) -> None:
+    """Stream the (decompressed) file into ``parser`` in 1 MiB chunks, checking the limits."""
+    fh, raw = _open(path)
     fed = 0
     try:
-        with _open(path) as fh:
-            while chunk := fh.read(1 << 20):
-                parser.Parse(chunk, False)
-                fed += len(chunk)
-                if fed - last[0] > max_element_bytes + (1 << 20):
-                    raise InputError(
-                        f"{path}: near byte {last[0]:,} of the XML: an element longer than "
-                        f"{max_element_bytes:,} bytes (csv.max_field_bytes); the log is "
-                        f"corrupt or holds huge values — fix it or raise csv.max_field_bytes "
-                        f"in the mapping"
-                    )
-            parser.Parse(b"", True)
+        while chunk := fh.read(_CHUNK):
+            parser.Parse(chunk, False)
+            fed += len(chunk)
+            _check_limits(path, limits, fed, last, raw, len(col.trace_no))
+        parser.Parse(b"", True)
+        _check_limits(path, limits, fed, [fed, 0], None, len(col.trace_no))
     except expat.ExpatError as exc:
         raise InputError(
             f"{path}: line {exc.lineno}, column {exc.offset + 1}: malformed XES "
@@ -254,6 +290,53 @@ def read_xes(
         raise InputError(
             f"{path}: damaged gzip data ({exc}); export or download the .xes.gz file again"
         ) from None
+    finally:
+        fh.close()
+        if raw is not None:
+            raw.fh.close()
+
+
+def read_xes(
+    path: str | Path, columns: Iterable[str], limits: XesOptions | None = None
+) -> pd.DataFrame:
+    """Read the events of an XES log into a table of strings, one row per event.
+
+    The file is fed to the expat parser in 1 MiB chunks and only the wanted attribute
+    values are kept, so memory grows with the kept values, not with the XML.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``.xes`` or ``.xes.gz`` file (gzip is detected from the content, not the name).
+    columns : iterable of str
+        Attribute keys to keep: event attributes (``concept:name``, ``time:timestamp``,
+        ``org:resource``, ...) and trace attributes prefixed with ``case:``
+        (``case:concept:name`` is the case id).
+    limits : XesOptions, optional
+        The mapping's ``xes:`` block (defaults when omitted): longest element, longest
+        kept value, gzip expansion ratio and event count, each checked while streaming.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per requested key (object dtype; missing values are ``None``), in file
+        order, plus ``_trace`` (1-based trace number) and ``_event`` (1-based event number
+        in the file) for error messages.
+
+    Raises
+    ------
+    InputError
+        Missing file, damaged gzip, malformed XML (with line and column), a limit of
+        ``limits`` passed, elements nested deeper than ``MAX_DEPTH``, a DOCTYPE or entity
+        declaration, or a file without any ``<trace>``.
+    """
+    path = Path(path)
+    limits = limits or XesOptions()
+    col = _Collector(list(dict.fromkeys(columns)), path, limits.max_attribute_bytes)
+    parser = expat.ParserCreate()
+    parser.ordered_attributes = True
+    last = _guard(path, parser, *col.handlers())
+    _feed(path, parser, limits, last, col)
     if not col.traces:
         raise InputError(
             f"{path}: no <trace> element found; an XES log needs one trace per case (is this "
