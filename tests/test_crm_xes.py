@@ -237,7 +237,10 @@ def test_element_limit_is_the_knob(tmp_path):
 
 LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE log [\n  <!ENTITY a "ha">\n'
-    + "".join(f'  <!ENTITY {b} "{("&" + a + ";") * 10}">\n' for a, b in zip("abcdefgh", "bcdefghi"))
+    + "".join(
+        f'  <!ENTITY {b} "{("&" + a + ";") * 10}">\n'
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )
     + ']>\n<log><trace><event><string key="concept:name" value="&i;"/></event></trace></log>\n'
 )
 
