@@ -182,7 +182,7 @@ def test_gzip_bomb_refused_at_the_element_limit(tmp_path):
     with pytest.raises(InputError) as err:
         read_xes(path, COLS)
     msg = str(err.value)
-    assert msg.startswith(f"{path}: near byte ") and "\n" not in msg
+    assert msg.startswith(f"{path}: after byte ") and "\n" not in msg
     assert "longer than 1,048,576 bytes" in msg and "raise xes.max_element_bytes" in msg
 
 

@@ -116,20 +116,29 @@ class _Collector:
         self.trace_no: list[int] = []  # per event: its 1-based trace number
         self.traces: list[list[str | None]] = []  # per trace: its wanted values
 
-    def handlers(self) -> tuple[Any, Any]:
-        """Return the (start, end) element callbacks."""
+    def handlers(self) -> tuple[Any, Any, Any]:
+        """Return the (start, end) element callbacks and a count of start tags seen.
+
+        ``start`` also refuses nesting deeper than ``MAX_DEPTH`` (checked here rather than
+        in a wrapper: one Python call per element, not two).
+        """
         ev_slot = {k: i for i, k in enumerate(self.event_keys)}
         tr_slot = {k: i for i, k in enumerate(self.trace_keys)}
         n_tr, max_value = len(self.trace_keys), self.max_value
         pairs = list(zip(self.columns, range(len(self.columns)), strict=True))
         trace_no, traces, kinds = self.trace_no, self.traces, _Kinds()
-        # level: 0 log, 1 trace, 2 event; depth: nesting inside attribute elements
-        level = depth = 0
+        # level: 0 log, 1 trace, 2 event; depth: nesting inside attribute elements;
+        # nest: nesting of all elements; seen: start tags so far
+        level = depth = nest = seen = 0
         ev: list[str | None] = [None] * len(self.event_keys)
         tr: list[str | None] = []
 
         def start(tag: str, attrs: list[str]) -> None:
-            nonlocal level, depth, tr
+            nonlocal level, depth, tr, nest, seen
+            nest += 1
+            seen += 1
+            if nest > MAX_DEPTH:
+                self.too_deep()
             kind = kinds[tag]
             if kind == _ATTRIBUTE:
                 depth += 1
@@ -154,7 +163,8 @@ class _Collector:
                 traces.append(tr)
 
         def end(tag: str) -> None:
-            nonlocal level, depth
+            nonlocal level, depth, nest
+            nest -= 1
             kind = kinds[tag]
             if kind == _ATTRIBUTE:
                 depth -= 1
@@ -168,7 +178,15 @@ class _Collector:
             elif kind == _TRACE and level == 1:
                 level = 0
 
-        return start, end
+        return start, end, lambda: seen
+
+    def too_deep(self) -> None:
+        """Refuse elements nested deeper than ``MAX_DEPTH``."""
+        raise InputError(
+            f"{self.path}: event #{len(self.trace_no) + 1}, trace {len(self.traces)}: elements "
+            f"nested deeper than {MAX_DEPTH} levels (an XES log needs about 5); the file is "
+            f"corrupt or not an XES log — export the log again"
+        )
 
     def too_long(self, key: str, level: int) -> None:
         """Refuse a kept attribute value over ``xes.max_attribute_bytes``."""
@@ -206,31 +224,14 @@ RATIO_FROM_BYTES = 16 << 20
 _CHUNK = 1 << 20
 
 
-def _guard(path: Path, parser: Any, start: Any, end: Any) -> list[int]:
-    """Install the element callbacks behind the depth check; refuse DTDs and entities.
+def _no_dtd(path: Path, parser: Any) -> None:
+    """Refuse DTDs and entities: XES logs declare none.
 
-    XES logs declare no DTD, so any ``<!DOCTYPE``, entity declaration or external entity is
-    refused before it can expand (billion-laughs files); parameter entities are never
-    parsed. Returns ``[byte offset of the latest start tag, nesting depth]``.
+    Any ``<!DOCTYPE``, entity declaration or external entity is refused before it can
+    expand (billion-laughs files, external files); parameter entities are never parsed.
     """
-    last = [0, 0]
 
-    def start_seen(tag: str, attrs: list[str]) -> None:
-        last[0] = parser.CurrentByteIndex
-        last[1] += 1
-        if last[1] > MAX_DEPTH:
-            raise InputError(
-                f"{path}: near byte {last[0]:,} of the XML: elements nested deeper than "
-                f"{MAX_DEPTH} levels (an XES log needs about 5); the file is corrupt or not "
-                f"an XES log — export the log again"
-            )
-        start(tag, attrs)
-
-    def end_seen(tag: str) -> None:
-        last[1] -= 1
-        end(tag)
-
-    def no_dtd(*_: Any) -> None:
+    def refuse(*_: Any) -> None:
         raise InputError(
             f"{path}: near byte {parser.CurrentByteIndex:,} of the XML: a DOCTYPE or entity "
             f"declaration; XES logs have none and entities are not expanded — export the log "
@@ -238,19 +239,21 @@ def _guard(path: Path, parser: Any, start: Any, end: Any) -> list[int]:
         )
 
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = no_dtd
-    parser.UnparsedEntityDeclHandler = parser.ExternalEntityRefHandler = no_dtd
-    parser.StartElementHandler, parser.EndElementHandler = start_seen, end_seen
-    return last
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = refuse
+    parser.UnparsedEntityDeclHandler = parser.ExternalEntityRefHandler = refuse
 
 
 def _check_limits(
-    path: Path, limits: XesOptions, fed: int, last: list[int], raw: _Counted | None, events: int
+    path: Path, limits: XesOptions, fed: int, mark: int, raw: _Counted | None, events: int
 ) -> None:
-    """Refuse the log once a limit of ``xes:`` is passed (called after every chunk)."""
-    if fed - last[0] > limits.max_element_bytes + _CHUNK:
+    """Refuse the log once a limit of ``xes:`` is passed (called after every chunk).
+
+    ``mark`` is the end of the last chunk in which a start tag was seen, so at least
+    ``fed - mark`` bytes have gone by without a complete element.
+    """
+    if fed - mark > limits.max_element_bytes:
         raise InputError(
-            f"{path}: near byte {last[0]:,} of the XML: an element longer than "
+            f"{path}: after byte {mark:,} of the XML: an element longer than "
             f"{limits.max_element_bytes:,} bytes (xes.max_element_bytes); the log is corrupt "
             f"or holds huge values — fix it or raise xes.max_element_bytes in the mapping"
         )
@@ -270,17 +273,19 @@ def _check_limits(
         )
 
 
-def _feed(path: Path, parser: Any, limits: XesOptions, last: list[int], col: _Collector) -> None:
+def _feed(path: Path, parser: Any, limits: XesOptions, col: _Collector, seen: Any) -> None:
     """Stream the (decompressed) file into ``parser`` in 1 MiB chunks, checking the limits."""
     fh, raw = _open(path)
-    fed = 0
+    fed = mark = count = 0
     try:
         while chunk := fh.read(_CHUNK):
             parser.Parse(chunk, False)
             fed += len(chunk)
-            _check_limits(path, limits, fed, last, raw, len(col.trace_no))
+            if seen() != count:
+                count, mark = seen(), fed
+            _check_limits(path, limits, fed, mark, raw, len(col.trace_no))
         parser.Parse(b"", True)
-        _check_limits(path, limits, fed, [fed, 0], None, len(col.trace_no))
+        _check_limits(path, limits, fed, fed, None, len(col.trace_no))
     except expat.ExpatError as exc:
         raise InputError(
             f"{path}: line {exc.lineno}, column {exc.offset + 1}: malformed XES "
@@ -335,8 +340,9 @@ def read_xes(
     col = _Collector(list(dict.fromkeys(columns)), path, limits.max_attribute_bytes)
     parser = expat.ParserCreate()
     parser.ordered_attributes = True
-    last = _guard(path, parser, *col.handlers())
-    _feed(path, parser, limits, last, col)
+    _no_dtd(path, parser)
+    parser.StartElementHandler, parser.EndElementHandler, seen = col.handlers()
+    _feed(path, parser, limits, col, seen)
     if not col.traces:
         raise InputError(
             f"{path}: no <trace> element found; an XES log needs one trace per case (is this "
