@@ -25,17 +25,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_hostile import WRAP
 from common import best_wall_cpu, emit
 
 QM = str(Path(sys.executable).with_name("qualmodel"))
-WRAP = (
-    "import json, resource, subprocess, sys, time\n"
-    "t = time.perf_counter()\n"
-    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-    "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "print(json.dumps({'rc': p.returncode, 'wall': time.perf_counter() - t, 'err': p.stderr,\n"
-    "  'cpu': ru.ru_utime + ru.ru_stime, 'rss_mb': ru.ru_maxrss / 1024}))\n"
-)
 HEAD = b'<?xml version="1.0"?><log><trace><string key="concept:name" value="c1"/><event>'
 ACTIVITIES = [
     f"A_{a}"
