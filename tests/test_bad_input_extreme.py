@@ -161,7 +161,7 @@ CASES = [
     (
         "xes-huge-attribute",
         ["import", "-m", "event_log", "--history", "raw/log.xes", "--out", "imported"],
-        ["raw/log.xes", "an element longer than", "csv.max_field_bytes"],
+        ["raw/log.xes", "attribute 'concept:name'", "xes.max_attribute_bytes"],
         _write(
             "raw/log.xes",
             '<?xml version="1.0"?><log><trace><string key="concept:name" '
@@ -252,7 +252,7 @@ CASES = [
     (
         "xes-gzip-expands-to-a-huge-attribute",
         ["import", "-m", "event_log", "--history", "raw/log.xes.gz", "--out", "imported"],
-        ["raw/log.xes.gz", "an element longer than", "csv.max_field_bytes"],
+        ["raw/log.xes.gz", "an element longer than", "xes.max_element_bytes"],
         _gzip(
             "raw/log.xes.gz",
             (XES_HEAD + '<string key="concept:name" value="').encode(),

@@ -110,3 +110,35 @@ def test_parse_timestamps_offsets_to_utc():
     out = parse_timestamps(pd.Series(["2011-10-01T00:38:44.546+02:00", None, "bad"]), None)
     assert out.iloc[0] == pd.Timestamp("2011-09-30 22:38:44.546")
     assert pd.isna(out.iloc[1]) and pd.isna(out.iloc[2])
+
+
+def test_offset_fast_path_equals_the_general_parser(monkeypatch):
+    """ISO strings with mixed ±HH:MM offsets (XES summer/winter time) take a fast path that
+    gives the same instants as ``pandas.to_datetime``; other shapes fall back to it."""
+    from qualmodel.crm import logs
+
+    values = pd.Series(
+        [
+            "2011-10-01T00:38:44.546+02:00",
+            None,
+            "2011-12-01T00:38:44+01:00",
+            "2011-10-01T00:38:44-05:30",
+            "2011-02-30T00:00:00+01:00",  # no such day: NaT on both paths
+            "2011-10-01T00:38:44.123456789+00:00",
+        ],
+        dtype=object,
+    )
+    fast = logs._iso_with_offsets(values)
+    assert fast is not None
+    monkeypatch.setattr(logs, "_iso_with_offsets", lambda _: None)
+    pd.testing.assert_series_equal(fast, parse_timestamps(values, None))
+    assert fast.iloc[0] == pd.Timestamp("2011-09-30 22:38:44.546")
+    assert fast.iloc[3] == pd.Timestamp("2011-10-01 06:08:44")
+    monkeypatch.undo()
+    for other in (
+        ["2011-10-01 00:38:44"],
+        ["2011-10-01T00:38:44Z"],
+        [" 2011-10-01T00:38:44+02:00"],
+    ):
+        assert logs._iso_with_offsets(pd.Series(other, dtype=object)) is None
+    assert logs._iso_with_offsets(pd.Series([1, 2], dtype=object)) is None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+from importlib.resources import files
 
 import pandas as pd
 import pytest
 
-from qualmodel.core.errors import InputError
+from qualmodel.core.errors import ConfigError, InputError
+from qualmodel.crm.mapping import XesOptions, load_mapping
 from qualmodel.crm.xes import read_xes, write_xes
 
 LOG = """<?xml version="1.0" encoding="UTF-8"?>
@@ -141,3 +143,152 @@ def test_prefixed_tags_attribute_order_and_nesting(tmp_path):
     assert f["org:resource"].tolist() == [None, None]
     assert f["case:AMOUNT_REQ"].tolist() == [None, None]
     assert list(f.columns) == [*COLS, "_trace", "_event"]
+
+
+# ---------------------------------------------------------------- limits (xes: block)
+HEAD = b'<?xml version="1.0"?><log><trace><string key="concept:name" value="c1"/><event>'
+EVENT = b'<event><string key="concept:name" value="A"/></event>'
+
+
+def _members(path, parts):
+    """Write ``(bytes, copies)`` parts as gzip members: a small file that expands a lot.
+
+    Each block is compressed once and its member written ``copies`` times (a multi-member
+    gzip file reads as one stream), so the file is streamed out, never held expanded.
+    """
+    with path.open("wb") as fh:
+        for data, copies in parts:
+            member = gzip.compress(data, compresslevel=9, mtime=0)
+            for _ in range(copies):
+                fh.write(member)
+    return path
+
+
+def _bomb(path, gib_sixteenths):
+    """A gzip file whose one attribute value expands to ``gib_sixteenths`` x 64 MiB."""
+    block = b"v" * (16 << 20)
+    return _members(
+        path,
+        [
+            (HEAD + b'<string key="concept:name" value="', 1),
+            (block, 4 * gib_sixteenths),
+            (b'"/></event></trace></log>', 1),
+        ],
+    )
+
+
+def test_gzip_bomb_refused_at_the_element_limit(tmp_path):
+    path = _bomb(tmp_path / "bomb.xes.gz", 1)  # 64 MiB in one value, ~260 KB on disk
+    with pytest.raises(InputError) as err:
+        read_xes(path, COLS)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: after byte ") and "\n" not in msg
+    assert "longer than 1,048,576 bytes" in msg and "raise xes.max_element_bytes" in msg
+
+
+def test_real_two_gib_bomb_refused(tmp_path):
+    """The full-size case: a ~2 MB file expanding to one 2 GiB value (time and memory are
+    measured by ``benchmarks/bench_xes.py``)."""
+    path = _bomb(tmp_path / "bomb.xes.gz", 32)
+    assert path.stat().st_size < 3 << 20
+    with pytest.raises(InputError, match="xes.max_element_bytes"):
+        read_xes(path, COLS)
+
+
+def test_decompression_ratio_refused(tmp_path):
+    events = EVENT * ((1 << 20) // len(EVENT))
+    path = _members(tmp_path / "log.xes.gz", [(HEAD + b"</event>", 1), (events, 20)])
+    with pytest.raises(InputError) as err:
+        read_xes(path, COLS)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: gzip data expands ") and "\n" not in msg
+    assert "over the limit of 200 (xes.max_decompression_ratio)" in msg
+    tail = (b"</trace></log>", 1)
+    path = _members(tmp_path / "ok.xes.gz", [(HEAD + b"</event>", 1), (events, 20), tail])
+    frame = read_xes(path, COLS, XesOptions(max_decompression_ratio=100_000))
+    assert len(frame) == 1 + 20 * len(events) // len(EVENT)
+
+
+def test_long_kept_value_and_event_count_refused(tmp_path):
+    path = tmp_path / "log.xes"
+    path.write_text(LOG.replace("A_PARTLYSUBMITTED", "P" * 100))
+    with pytest.raises(InputError) as err:
+        read_xes(path, COLS, XesOptions(max_attribute_bytes=64))
+    assert str(err.value) == (
+        f"{path}: event #2 of trace 1, attribute 'concept:name': a value longer than 64 "
+        f"characters (xes.max_attribute_bytes); the log is corrupt or holds long text — fix "
+        f"it or raise xes.max_attribute_bytes in the mapping"
+    )
+    assert read_xes(path, COLS, XesOptions(max_attribute_bytes=100))["concept:name"][1] == "P" * 100
+    with pytest.raises(InputError, match=r"more than 2 events \(xes.max_events\)"):
+        read_xes(path, COLS, XesOptions(max_events=2))
+    assert len(read_xes(path, COLS, XesOptions(max_events=3))) == 3
+
+
+def test_element_limit_is_the_knob(tmp_path):
+    path = tmp_path / "log.xes"
+    path.write_bytes(HEAD + b'<string key="note" value="' + b"n" * (3 << 20) + b'"/>'
+                     + b'<string key="concept:name" value="A"/></event></trace></log>')  # fmt: skip
+    with pytest.raises(InputError, match="xes.max_element_bytes"):
+        read_xes(path, COLS)
+    frame = read_xes(path, COLS, XesOptions(max_element_bytes=4 << 20))
+    assert frame["concept:name"].tolist() == ["A"]
+
+
+LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE log [\n  <!ENTITY a "ha">\n'
+    + "".join(
+        f'  <!ENTITY {b} "{("&" + a + ";") * 10}">\n'
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    + ']>\n<log><trace><event><string key="concept:name" value="&i;"/></event></trace></log>\n'
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        LAUGHS,
+        '<?xml version="1.0"?><!DOCTYPE log SYSTEM "http://example.org/x.dtd"><log/>',
+        '<?xml version="1.0"?><!DOCTYPE log [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<log><trace><event><string key="k" value="&x;"/></event></trace></log>',
+    ],
+    ids=["billion-laughs", "external-dtd", "external-entity"],
+)
+def test_doctype_and_entities_refused(tmp_path, text):
+    path = tmp_path / "log.xes"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        read_xes(path, COLS)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: near byte ") and "\n" not in msg
+    assert "a DOCTYPE or entity declaration" in msg
+
+
+def test_undeclared_entity_is_malformed(tmp_path):
+    path = tmp_path / "log.xes"
+    path.write_text(LOG.replace('value="112"', 'value="&lol;"'))
+    with pytest.raises(InputError, match=r"malformed XES \(undefined entity\)"):
+        read_xes(path, COLS)
+
+
+@pytest.mark.parametrize(
+    ("block", "key"),
+    [
+        ("{max_events: 0}", "xes.max_events"),
+        ("{max_decompression_ratio: 1}", "xes.max_decompression_ratio"),
+        ("{max_element_bytes: 10}", "xes.max_element_bytes"),
+        ("{max_attribute_bytes: -1}", "xes.max_attribute_bytes"),
+        ("{max_bytes: 5}", "key 'xes': unknown key(s) max_bytes"),
+    ],
+)
+def test_xes_block_validated_in_one_line(tmp_path, block, key):
+    path = tmp_path / "m.yaml"
+    builtin = files("qualmodel.crm").joinpath("mappings/event_log.yaml").read_text()
+    path.write_text(builtin + f"xes: {block}\n")
+    with pytest.raises(ConfigError) as err:
+        load_mapping(path)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(str(path)) and key in msg
+    path.write_text(builtin + "xes: {max_events: 5, max_decompression_ratio: 50}\n")
+    assert load_mapping(path).xes == XesOptions(max_events=5, max_decompression_ratio=50)

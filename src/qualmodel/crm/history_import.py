@@ -158,7 +158,7 @@ def _touchpoints(
         duplicates=mp.history.duplicates,
         on_invalid=mp.history.on_invalid,
     )
-    log = read_log(path, spec, "touchpoints", mp.csv, mp.dates)
+    log = read_log(path, spec, "touchpoints", mp.csv, mp.dates, mp.xes)
     _match_ids(log, pd.Index(leads["lead_id"]), mp.lead_id)
     return build_history(
         log,
@@ -302,7 +302,7 @@ def import_history(
     assert mp.history is not None
     logs, rest = history_tables(source, mp)
     cut = _cutoff(mp, observed_until)
-    log = read_log(logs["history"], mp.history, "history", mp.csv, mp.dates)
+    log = read_log(logs["history"], mp.history, "history", mp.csv, mp.dates, mp.xes)
     info: dict[str, Any] = {}
     if has_leads_table(mp):
         base, res, dropped = _with_leads_table(mp, rest, log, cut, label)

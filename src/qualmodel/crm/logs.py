@@ -20,7 +20,7 @@ import pandas as pd
 
 from qualmodel.core.errors import InputError, preview
 from qualmodel.crm.history_mapping import LogColumns, file_format
-from qualmodel.crm.mapping import CsvOptions, DateOptions
+from qualmodel.crm.mapping import CsvOptions, DateOptions, XesOptions
 from qualmodel.crm.readers import Table, check_field_sizes
 from qualmodel.crm.sql import SqlTable
 from qualmodel.crm.xes import read_xes
@@ -165,8 +165,8 @@ def _read_sql(src: SqlTable, cols: dict[str, str], role: str) -> tuple[Any, Any]
     return frame, lambda rows: f"row(s) {preview(np.asarray(rows) + 1)}"
 
 
-def _read_xes(path: Path, cols: dict[str, str], role: str, limit: int) -> tuple[Any, Any]:
-    frame = read_xes(path, cols.values(), max_element_bytes=limit)
+def _read_xes(path: Path, cols: dict[str, str], role: str, limits: XesOptions) -> tuple[Any, Any]:
+    frame = read_xes(path, cols.values(), limits)
     ev = frame["_event"].to_numpy()
     tr = frame["_trace"].to_numpy()
 
@@ -202,6 +202,35 @@ def _as_text(s: pd.Series) -> pd.Categorical:
     return pd.Categorical.from_codes(lookup[codes], categories=pd.Index(cats, dtype=object))
 
 
+#: ISO 8601 date-time with a ``±HH:MM`` offset, the form of XES ``time:timestamp`` values.
+_ISO_OFFSET = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?[+-]\d\d:\d\d"
+
+
+def _iso_with_offsets(text: pd.Series) -> pd.Series | None:
+    """Parse ISO 8601 strings that all end in a ``±HH:MM`` offset; ``None`` otherwise.
+
+    Mixed offsets (summer and winter time) send ``pandas.to_datetime`` to its slow
+    per-value path, twice; here the local part goes through the fast ISO parser and the
+    few distinct offsets are subtracted once each. The result equals the general path's.
+    """
+    present = text.notna().to_numpy()
+    vals = text[present]
+    if not len(vals) or pd.api.types.infer_dtype(vals, skipna=True) != "string":
+        return None
+    if not vals.str.fullmatch(_ISO_OFFSET, na=False).all():
+        return None
+    local = pd.to_datetime(vals.str[:-6], format="ISO8601", errors="coerce")
+    codes, offsets = pd.factorize(vals.str[-6:])
+    seconds = np.array(
+        [(1 - 2 * (o[0] == "-")) * (int(o[1:3]) * 3600 + int(o[4:6]) * 60) for o in offsets]
+    )
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
+    out[present] = local.to_numpy().astype("datetime64[ns]") - seconds[codes].astype(
+        "timedelta64[s]"
+    )
+    return pd.Series(out, index=text.index)
+
+
 def parse_timestamps(values: pd.Series, opts: DateOptions | None) -> pd.Series:
     """Parse timestamps to tz-naive UTC ``datetime64[ns]``; unparseable values become NaT.
 
@@ -222,6 +251,8 @@ def parse_timestamps(values: pd.Series, opts: DateOptions | None) -> pd.Series:
     if pd.api.types.is_datetime64_dtype(values.dtype):
         return values.astype("datetime64[ns]")
     fmt = "ISO8601" if opts is None else opts.format
+    if fmt == "ISO8601" and (fast := _iso_with_offsets(values.astype(object))) is not None:
+        return fast
     kw: dict[str, Any] = {
         "format": None if fmt in ("", "infer") else fmt,
         "dayfirst": bool(opts and opts.dayfirst),
@@ -256,6 +287,7 @@ def read_log(
     role: str,
     csv: CsvOptions | None = None,
     dates: DateOptions | None = None,
+    xes: XesOptions | None = None,
 ) -> LogTable:
     """Read a history / touchpoints table named by a mapping block.
 
@@ -268,9 +300,9 @@ def read_log(
         Column names of case id, activity, timestamp and optional value.
     role : str
         Mapping key of the block (``history`` / ``touchpoints``), used in messages.
-    csv, dates : CsvOptions, DateOptions, optional
-        The mapping's CSV and date options (XES and Parquet use ISO 8601 dates;
-        ``csv.max_field_bytes`` also caps one XES element).
+    csv, dates, xes : CsvOptions, DateOptions, XesOptions, optional
+        The mapping's CSV, date and XES options (XES and Parquet use ISO 8601 dates; the
+        ``xes`` limits are checked while an XES file streams).
 
     Returns
     -------
@@ -295,7 +327,7 @@ def read_log(
     elif fmt == "parquet":
         raw, where = _read_parquet(path, cols, role)
     else:
-        raw, where = _read_xes(path, cols, role, (csv or CsvOptions()).max_field_bytes)
+        raw, where = _read_xes(path, cols, role, xes or XesOptions())
     if len(raw) == 0:
         raise InputError(f"{path}: the {role} table has no rows; export the data too")
     frame = pd.DataFrame(

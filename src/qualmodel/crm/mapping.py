@@ -41,6 +41,7 @@ __all__ = [
     "StatusSpec",
     "StatusValue",
     "TimeSource",
+    "XesOptions",
     "list_mappings",
     "load_mapping",
 ]
@@ -152,6 +153,30 @@ class CsvOptions(StrictModel):
     na_values: list[str] = Field(default_factory=lambda: [""])
     strip: bool = True
     max_field_bytes: int = Field(MAX_FIELD_BYTES, ge=1024, le=1 << 30)
+
+
+#: Defaults of the ``xes:`` block: limits of one XES event log, checked while it streams.
+XES_MAX_ELEMENT_BYTES = 1 << 20
+XES_MAX_ATTRIBUTE_BYTES = 256 << 10
+XES_MAX_DECOMPRESSION_RATIO = 200.0
+XES_MAX_EVENTS = 20_000_000
+
+
+class XesOptions(StrictModel):
+    """Limits of an XES event log (``history`` / ``touchpoints`` files in XES).
+
+    Each is checked while the file streams, so a corrupt or hostile log (a small
+    ``.xes.gz`` that expands to a huge value) is refused in bounded memory and time:
+    ``max_element_bytes`` caps one XML element with its attribute values (the decompressed
+    bytes read without a complete element), ``max_attribute_bytes`` one kept attribute
+    value, ``max_decompression_ratio`` the decompressed / compressed bytes read so far of a
+    gzip file (checked once 16 MiB are decompressed) and ``max_events`` the events read.
+    """
+
+    max_element_bytes: int = Field(XES_MAX_ELEMENT_BYTES, ge=1024, le=1 << 30)
+    max_attribute_bytes: int = Field(XES_MAX_ATTRIBUTE_BYTES, ge=64, le=1 << 30)
+    max_decompression_ratio: float = Field(XES_MAX_DECOMPRESSION_RATIO, ge=2, le=100_000)
+    max_events: int = Field(XES_MAX_EVENTS, ge=1, le=10**10)
 
 
 class DateOptions(StrictModel):
@@ -332,6 +357,7 @@ class Mapping(StrictModel):
     query: str | None = None
     csv: CsvOptions = Field(default_factory=CsvOptions)
     dates: DateOptions = Field(default_factory=DateOptions)
+    xes: XesOptions = Field(default_factory=XesOptions)
     normalise: dict[str, dict[str, Any]] = Field(default_factory=dict)
     lookups: dict[str, Lookup] = Field(default_factory=dict)
     lead_id: LeadIdSpec = Field(default_factory=LeadIdSpec)

@@ -24,20 +24,36 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import InputError
+from qualmodel.crm.mapping import XesOptions
 
 __all__ = ["read_xes", "write_xes"]
 
 _ATTRIBUTE_TAGS = frozenset({"string", "date", "int", "float", "boolean", "id"})
 
 
-def _open(path: Path) -> IO[bytes]:
+class _Counted:
+    """A binary file that counts the (compressed) bytes read from it."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh, self.n = fh, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        self.n += len(data)
+        return data
+
+
+def _open(path: Path) -> tuple[IO[bytes], _Counted | None]:
+    """Open ``path`` (gzip detected from the content) and its compressed-bytes counter."""
     if not path.is_file():
         raise InputError(f"{path}: no such XES file; check the path")
-    with path.open("rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")
-    return path.open("rb")
+    fh = path.open("rb")
+    if fh.read(2) != b"\x1f\x8b":
+        fh.seek(0)
+        return fh, None
+    fh.seek(0)
+    raw = _Counted(fh)
+    return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[arg-type]
 
 
 _NESTING = _ATTRIBUTE_TAGS | {"list", "container", "values"}
@@ -86,30 +102,43 @@ class _Collector:
     ----------
     wanted : list of str
         Requested keys, ``case:`` marking trace attributes.
+    path : pathlib.Path
+        The log (for messages).
+    max_value : int
+        Longest kept value, in characters (``xes.max_attribute_bytes``).
     """
 
-    def __init__(self, wanted: list[str]) -> None:
-        self.wanted = wanted
+    def __init__(self, wanted: list[str], path: Path, max_value: int) -> None:
+        self.wanted, self.path, self.max_value = wanted, path, max_value
         self.event_keys = [k for k in wanted if not k.startswith("case:")]
         self.trace_keys = [k[5:] for k in wanted if k.startswith("case:")]
         self.columns: list[list[str | None]] = [[] for _ in self.event_keys]
         self.trace_no: list[int] = []  # per event: its 1-based trace number
         self.traces: list[list[str | None]] = []  # per trace: its wanted values
 
-    def handlers(self) -> tuple[Any, Any]:
-        """Return the (start, end) element callbacks."""
+    def handlers(self) -> tuple[Any, Any, Any]:
+        """Return the (start, end) element callbacks and a count of start tags seen.
+
+        ``start`` also refuses nesting deeper than ``MAX_DEPTH`` (checked here rather than
+        in a wrapper: one Python call per element, not two).
+        """
         ev_slot = {k: i for i, k in enumerate(self.event_keys)}
         tr_slot = {k: i for i, k in enumerate(self.trace_keys)}
-        n_tr = len(self.trace_keys)
+        n_tr, max_value = len(self.trace_keys), self.max_value
         pairs = list(zip(self.columns, range(len(self.columns)), strict=True))
         trace_no, traces, kinds = self.trace_no, self.traces, _Kinds()
-        # level: 0 log, 1 trace, 2 event; depth: nesting inside attribute elements
-        level = depth = 0
+        # level: 0 log, 1 trace, 2 event; depth: nesting inside attribute elements;
+        # nest: nesting of all elements; seen: start tags so far
+        level = depth = nest = seen = 0
         ev: list[str | None] = [None] * len(self.event_keys)
         tr: list[str | None] = []
 
         def start(tag: str, attrs: list[str]) -> None:
-            nonlocal level, depth, tr
+            nonlocal level, depth, tr, nest, seen
+            nest += 1
+            seen += 1
+            if nest > MAX_DEPTH:
+                self.too_deep()
             kind = kinds[tag]
             if kind == _ATTRIBUTE:
                 depth += 1
@@ -117,11 +146,14 @@ class _Collector:
                     key = attrs[1] if attrs and attrs[0] == "key" else _lookup(attrs, "key")
                     i = (ev_slot if level == 2 else tr_slot).get(key)  # type: ignore[arg-type]
                     if i is not None:
-                        (ev if level == 2 else tr)[i] = (
+                        value = (
                             attrs[3]
                             if len(attrs) > 3 and attrs[2] == "value"
                             else _lookup(attrs, "value")
                         )
+                        if value is not None and len(value) > max_value:
+                            self.too_long(key, level)  # type: ignore[arg-type]
+                        (ev if level == 2 else tr)[i] = value
             elif kind == _EVENT:
                 if level == 1:
                     level = 2
@@ -131,7 +163,8 @@ class _Collector:
                 traces.append(tr)
 
         def end(tag: str) -> None:
-            nonlocal level, depth
+            nonlocal level, depth, nest
+            nest -= 1
             kind = kinds[tag]
             if kind == _ATTRIBUTE:
                 depth -= 1
@@ -145,7 +178,24 @@ class _Collector:
             elif kind == _TRACE and level == 1:
                 level = 0
 
-        return start, end
+        return start, end, lambda: seen
+
+    def too_deep(self) -> None:
+        """Refuse elements nested deeper than ``MAX_DEPTH``."""
+        raise InputError(
+            f"{self.path}: event #{len(self.trace_no) + 1}, trace {len(self.traces)}: elements "
+            f"nested deeper than {MAX_DEPTH} levels (an XES log needs about 5); the file is "
+            f"corrupt or not an XES log — export the log again"
+        )
+
+    def too_long(self, key: str, level: int) -> None:
+        """Refuse a kept attribute value over ``xes.max_attribute_bytes``."""
+        where = f"event #{len(self.trace_no) + 1} of " if level == 2 else ""
+        raise InputError(
+            f"{self.path}: {where}trace {len(self.traces)}, attribute {key!r}: a value longer "
+            f"than {self.max_value:,} characters (xes.max_attribute_bytes); the log is corrupt "
+            f"or holds long text — fix it or raise xes.max_attribute_bytes in the mapping"
+        )
 
     def frame(self) -> pd.DataFrame:
         """Return the kept values, one row per event (object columns; ``None`` if missing).
@@ -167,14 +217,92 @@ class _Collector:
         return out
 
 
-#: Default of ``max_element_bytes``: the longest XML element (with its attributes) read.
-MAX_ELEMENT_BYTES = 1 << 20
 #: Deepest element nesting read (XES logs nest about 5 levels; lists and containers a few more).
 MAX_DEPTH = 100
+#: Decompressed bytes read before ``xes.max_decompression_ratio`` is checked (16 MiB).
+RATIO_FROM_BYTES = 16 << 20
+_CHUNK = 1 << 20
+
+
+def _no_dtd(path: Path, parser: Any) -> None:
+    """Refuse DTDs and entities: XES logs declare none.
+
+    Any ``<!DOCTYPE``, entity declaration or external entity is refused before it can
+    expand (billion-laughs files, external files); parameter entities are never parsed.
+    """
+
+    def refuse(*_: Any) -> None:
+        raise InputError(
+            f"{path}: near byte {parser.CurrentByteIndex:,} of the XML: a DOCTYPE or entity "
+            f"declaration; XES logs have none and entities are not expanded — export the log "
+            f"again without it"
+        )
+
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = refuse
+    parser.UnparsedEntityDeclHandler = parser.ExternalEntityRefHandler = refuse
+
+
+def _check_limits(
+    path: Path, limits: XesOptions, fed: int, mark: int, raw: _Counted | None, events: int
+) -> None:
+    """Refuse the log once a limit of ``xes:`` is passed (called after every chunk).
+
+    ``mark`` is the end of the last chunk in which a start tag was seen, so at least
+    ``fed - mark`` bytes have gone by without a complete element.
+    """
+    if fed - mark > limits.max_element_bytes:
+        raise InputError(
+            f"{path}: after byte {mark:,} of the XML: an element longer than "
+            f"{limits.max_element_bytes:,} bytes (xes.max_element_bytes); the log is corrupt "
+            f"or holds huge values — fix it or raise xes.max_element_bytes in the mapping"
+        )
+    if raw is not None and fed > RATIO_FROM_BYTES:
+        ratio = fed / max(raw.n, 1)
+        if ratio > limits.max_decompression_ratio:
+            raise InputError(
+                f"{path}: gzip data expands {ratio:,.0f}-fold ({fed:,} bytes from {raw.n:,}), "
+                f"over the limit of {limits.max_decompression_ratio:,g} "
+                f"(xes.max_decompression_ratio); the file is a decompression bomb or corrupt "
+                f"— check it or raise xes.max_decompression_ratio in the mapping"
+            )
+    if events > limits.max_events:
+        raise InputError(
+            f"{path}: more than {limits.max_events:,} events (xes.max_events); raise "
+            f"xes.max_events in the mapping for a log this large"
+        )
+
+
+def _feed(path: Path, parser: Any, limits: XesOptions, col: _Collector, seen: Any) -> None:
+    """Stream the (decompressed) file into ``parser`` in 1 MiB chunks, checking the limits."""
+    fh, raw = _open(path)
+    fed = mark = count = 0
+    try:
+        while chunk := fh.read(_CHUNK):
+            parser.Parse(chunk, False)
+            fed += len(chunk)
+            if seen() != count:
+                count, mark = seen(), fed
+            _check_limits(path, limits, fed, mark, raw, len(col.trace_no))
+        parser.Parse(b"", True)
+        _check_limits(path, limits, fed, fed, None, len(col.trace_no))
+    except expat.ExpatError as exc:
+        raise InputError(
+            f"{path}: line {exc.lineno}, column {exc.offset + 1}: malformed XES "
+            f"({expat.ErrorString(exc.code)}); fix the XML there or export the log again"
+        ) from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(
+            f"{path}: damaged gzip data ({exc}); export or download the .xes.gz file again"
+        ) from None
+    finally:
+        fh.close()
+        if raw is not None:
+            raw.fh.close()
 
 
 def read_xes(
-    path: str | Path, columns: Iterable[str], max_element_bytes: int = MAX_ELEMENT_BYTES
+    path: str | Path, columns: Iterable[str], limits: XesOptions | None = None
 ) -> pd.DataFrame:
     """Read the events of an XES log into a table of strings, one row per event.
 
@@ -189,6 +317,9 @@ def read_xes(
         Attribute keys to keep: event attributes (``concept:name``, ``time:timestamp``,
         ``org:resource``, ...) and trace attributes prefixed with ``case:``
         (``case:concept:name`` is the case id).
+    limits : XesOptions, optional
+        The mapping's ``xes:`` block (defaults when omitted): longest element, longest
+        kept value, gzip expansion ratio and event count, each checked while streaming.
 
     Returns
     -------
@@ -196,64 +327,22 @@ def read_xes(
         One column per requested key (object dtype; missing values are ``None``), in file
         order, plus ``_trace`` (1-based trace number) and ``_event`` (1-based event number
         in the file) for error messages.
-    max_element_bytes : int, default 1 MiB
-        Longest stretch of the (decompressed) XML without a complete element, i.e. the
-        longest element with its attribute values; a longer one is refused while reading,
-        in bounded memory (the mapping's ``csv.max_field_bytes`` sets it).
 
     Raises
     ------
     InputError
-        Missing file, damaged gzip, malformed XML (with line and column), an element over
-        ``max_element_bytes``, elements nested deeper than ``MAX_DEPTH``, or a file
-        without any ``<trace>``.
+        Missing file, damaged gzip, malformed XML (with line and column), a limit of
+        ``limits`` passed, elements nested deeper than ``MAX_DEPTH``, a DOCTYPE or entity
+        declaration, or a file without any ``<trace>``.
     """
     path = Path(path)
-    col = _Collector(list(dict.fromkeys(columns)))
+    limits = limits or XesOptions()
+    col = _Collector(list(dict.fromkeys(columns)), path, limits.max_attribute_bytes)
     parser = expat.ParserCreate()
     parser.ordered_attributes = True
-    start, end = col.handlers()
-    last = [0, 0]  # byte offset of the latest complete start tag, nesting depth
-
-    def start_seen(tag: str, attrs: list[str]) -> None:
-        last[0] = parser.CurrentByteIndex
-        last[1] += 1
-        if last[1] > MAX_DEPTH:
-            raise InputError(
-                f"{path}: near byte {last[0]:,} of the XML: elements nested deeper than "
-                f"{MAX_DEPTH} levels (an XES log needs about 5); the file is corrupt or not "
-                f"an XES log — export the log again"
-            )
-        start(tag, attrs)
-
-    def end_seen(tag: str) -> None:
-        last[1] -= 1
-        end(tag)
-
-    parser.StartElementHandler, parser.EndElementHandler = start_seen, end_seen
-    fed = 0
-    try:
-        with _open(path) as fh:
-            while chunk := fh.read(1 << 20):
-                parser.Parse(chunk, False)
-                fed += len(chunk)
-                if fed - last[0] > max_element_bytes + (1 << 20):
-                    raise InputError(
-                        f"{path}: near byte {last[0]:,} of the XML: an element longer than "
-                        f"{max_element_bytes:,} bytes (csv.max_field_bytes); the log is "
-                        f"corrupt or holds huge values — fix it or raise csv.max_field_bytes "
-                        f"in the mapping"
-                    )
-            parser.Parse(b"", True)
-    except expat.ExpatError as exc:
-        raise InputError(
-            f"{path}: line {exc.lineno}, column {exc.offset + 1}: malformed XES "
-            f"({expat.ErrorString(exc.code)}); fix the XML there or export the log again"
-        ) from None
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(
-            f"{path}: damaged gzip data ({exc}); export or download the .xes.gz file again"
-        ) from None
+    _no_dtd(path, parser)
+    parser.StartElementHandler, parser.EndElementHandler, seen = col.handlers()
+    _feed(path, parser, limits, col, seen)
     if not col.traces:
         raise InputError(
             f"{path}: no <trace> element found; an XES log needs one trace per case (is this "
