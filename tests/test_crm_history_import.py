@@ -154,16 +154,17 @@ Id,CreatedDate,LeadSource,Type,Amount
 0065g00000AAA3,2024-01-04T11:00:00.000+0000,Web,New Business,5000
 """
 SF_HIST = """\
-OpportunityId,StageName,CreatedDate,Amount,Probability
-0065g00000AAA1,Prospecting,2024-01-02T09:00:00.000+0000,12000,10
-0065g00000AAA1,Needs Analysis,2024-01-10T09:00:00.000+0000,12000,20
-0065g00000AAA1,Proposal/Price Quote,2024-01-20T09:00:00.000+0000,12000,75
-0065g00000AAA1,Closed Lost,2024-02-01T09:00:00.000+0000,12000,0
-0065g00000AAA1,Negotiation/Review,2024-02-10T09:00:00.000+0000,12000,90
-0065g00000AAA1,Closed Won,2024-02-20T09:00:00.000+0000,12000,100
-0065g00000AAA2,Qualification,2024-01-03T10:00:00.000+0000,,10
-0065g00000AAA3,Prospecting,2024-01-04T11:00:00.000+0000,5000,10
-0065g00000AAA3,Closed Won,2024-01-09T11:00:00.000+0000,5000,100
+OpportunityId,StageName,CreatedDate,Amount,CloseDate,Probability,IsDeleted
+0065g00000AAA1,Prospecting,2024-01-02T09:00:00.000+0000,12000,2024-03-31,10,false
+0065g00000AAA1,Needs Analysis,2024-01-10T09:00:00.000+0000,12000,2024-03-31,20,false
+0065g00000AAA1,Proposal/Price Quote,2024-01-20T09:00:00.000+0000,12000,2024-03-31,75,false
+0065g00000AAA1,Closed Lost,2024-02-01T09:00:00.000+0000,12000,2024-02-01,0,false
+0065g00000AAA1,Negotiation/Review,2024-02-10T09:00:00.000+0000,12000,2024-02-28,90,false
+0065g00000AAA1,Closed Won,2024-02-20T09:00:00.000+0000,12000,2024-02-20,100,false
+0065g00000AAA2,Qualification,2024-01-03T10:00:00.000+0000,,2024-04-30,10,false
+0065g00000AAA2,Closed Lost,2024-01-05T10:00:00.000+0000,,2024-01-05,0,true
+0065g00000AAA3,Prospecting,2024-01-04T11:00:00.000+0000,5000,2024-02-29,10,false
+0065g00000AAA3,Closed Won,2024-01-09T11:00:00.000+0000,5000,2024-01-09,100,false
 """
 
 
@@ -177,6 +178,7 @@ def test_builtin_salesforce_opportunity_history(tmp_path):
     assert a1["won_at"] == pd.Timestamp("2024-02-20 09:00") and pd.isna(a1["lost_at"])
     assert a1["sqo_at"] == pd.Timestamp("2024-01-10 09:00")  # first open stage after SAL
     assert a2["sal_at"] == pd.Timestamp("2024-01-03 10:00") and pd.isna(a2["sqo_at"])
+    assert pd.isna(a2["lost_at"])  # its Closed Lost row has IsDeleted=true: skipped
     # closed straight from Prospecting: SQO filled with the close time
     assert a3["sqo_at"] == a3["won_at"] == pd.Timestamp("2024-01-09 11:00")
     assert a1["deal_value"] == 12000.0 and a2["opportunity_type"] == "Existing Business"

@@ -83,6 +83,26 @@ class LogColumns(StrictModel):
     activity: str = "concept:name"
     timestamp: str = "time:timestamp"
     value: str | None = None
+    #: Row filters, ``{column: [values]}``: keep only rows whose value is listed
+    #: (``keep_rows``), drop rows whose value is listed (``drop_rows``). Values compare as
+    #: trimmed, case-insensitive text (``true`` matches a boolean true; ``""`` an empty cell).
+    keep_rows: dict[str, list[str]] = Field(default_factory=dict)
+    drop_rows: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("keep_rows", "drop_rows", mode="before")
+    @classmethod
+    def _row_values(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        return {
+            str(k): [_filter_text(x) for x in (x if isinstance(x, list) else [x])]
+            for k, x in v.items()
+        }
+
+
+def _filter_text(x: Any) -> str:
+    """Return a filter value as the text rows are compared with (``True`` → ``true``)."""
+    return "" if x is None else str(x).strip().lower()
 
 
 class TouchpointSpec(LogColumns):

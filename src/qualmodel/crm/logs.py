@@ -69,7 +69,20 @@ def _wanted(spec: LogColumns) -> dict[str, str]:
     cols = {"case": spec.case_id, "activity": spec.activity, "ts": spec.timestamp}
     if spec.value:
         cols["value"] = spec.value
+    for key in ("keep_rows", "drop_rows"):
+        for col in getattr(spec, key):
+            cols[f"{key}.{col}"] = col
     return cols
+
+
+def _row_mask(raw: pd.DataFrame, spec: LogColumns, cols: dict[str, str]) -> np.ndarray:
+    """Return True for the rows kept by ``keep_rows`` / ``drop_rows``."""
+    keep = np.ones(len(raw), dtype=bool)
+    for key, want in (("keep_rows", True), ("drop_rows", False)):
+        for col, values in getattr(spec, key).items():
+            text = raw[cols[f"{key}.{col}"]].astype("string").fillna("").str.strip().str.lower()
+            keep &= text.isin(values).to_numpy(dtype=bool) == want
+    return keep
 
 
 def _require(path: Path, have: list[str], cols: dict[str, str], role: str) -> None:
@@ -184,6 +197,12 @@ def _read_xes(path: Path, cols: dict[str, str], role: str, limits: XesOptions) -
             f"trace attribute is written case:<key>)"
         )
     return frame, where
+
+
+def _filtered(raw: Any, where: Callable, keep: np.ndarray) -> tuple[Any, Callable]:
+    """Keep the rows marked in ``keep``; ``where`` still names rows as the file counts them."""
+    rows = np.flatnonzero(keep)
+    return raw.iloc[rows].reset_index(drop=True), lambda r: where(rows[np.asarray(r)])
 
 
 def _as_text(s: pd.Series) -> pd.Categorical:
@@ -330,6 +349,8 @@ def read_log(
         raw, where = _read_xes(path, cols, role, xes or XesOptions())
     if len(raw) == 0:
         raise InputError(f"{path}: the {role} table has no rows; export the data too")
+    if spec.keep_rows or spec.drop_rows:
+        raw, where = _filtered(raw, where, _row_mask(raw, spec, cols))
     frame = pd.DataFrame(
         {"case": _as_text(raw[cols["case"]]), "activity": _as_text(raw[cols["activity"]])}
     )
