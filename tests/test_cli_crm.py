@@ -161,11 +161,19 @@ def test_mappings_lists_builtins(capsys):
     assert dict(zip(names, (r[2] for r in rows), strict=True))["hubspot_contacts"] == (
         "--db tables: contacts"
     )
+    tables = dict(zip(names, (r[2] for r in rows), strict=True))
+    assert tables["salesforce_lead_history_warehouse"] == "--db tables: lead, lead_history"
+    assert tables["salesforce_opportunity_history"] == (
+        "--db tables: Opportunity, OpportunityHistory"
+    )
     assert names == [
         "event_log",
         "hubspot_contacts",
         "maven_crm",
+        "salesforce_lead_history",
+        "salesforce_lead_history_warehouse",
         "salesforce_opportunity_history",
+        "salesforce_opportunity_history_warehouse",
         "x_education",
     ]
 

@@ -14,7 +14,10 @@ def test_load_mapping_builtins_and_passthrough():
         "event_log",
         "hubspot_contacts",
         "maven_crm",
+        "salesforce_lead_history",
+        "salesforce_lead_history_warehouse",
         "salesforce_opportunity_history",
+        "salesforce_opportunity_history_warehouse",
         "x_education",
     ]
     m = load_mapping("maven_crm")
@@ -93,7 +96,7 @@ def test_bad_stage_name_and_reserved_attribute():
 def test_unknown_mapping_name_and_not_a_dict(tmp_path):
     with pytest.raises(
         ConfigError,
-        match="built-in mappings: event_log, hubspot_contacts, maven_crm, salesforce_opp",
+        match="built-in mappings: event_log, hubspot_contacts, maven_crm, salesforce_lead",
     ):
         load_mapping("salesforce")
     with pytest.raises(ConfigError, match="expected a YAML mapping"):
