@@ -22,15 +22,15 @@ Id,CreatedDate,Status,IsConverted,ConvertedDate,LeadSource
 """
 LEAD_HIST = """\
 Id,LeadId,Field,OldValue,NewValue,CreatedDate,IsDeleted
-0175g1,00Q5g00000BBB1,created,,,2024-03-01T08:00:00.000+0000,false
-0175g2,00Q5g00000BBB1,Status,Open - Not Contacted,Working - Contacted,2024-03-05T10:00:00.000+0000,false
-0175g3,00Q5g00000BBB1,Rating,Warm,Hot,2024-03-06T10:00:00.000+0000,false
-0175g4,00Q5g00000BBB1,Status,Working - Contacted,Closed - Converted,2024-03-15T12:00:00.000+0000,false
-0175g5,00Q5g00000BBB2,created,,,2024-03-02T08:00:00.000+0000,false
-0175g6,00Q5g00000BBB2,Status,Open - Not Contacted,Working - Contacted,2024-03-04T09:00:00.000+0000,false
-0175g7,00Q5g00000BBB3,Status,Open - Not Contacted,Working - Contacted,2024-03-05T09:00:00.000+0000,false
-0175g8,00Q5g00000BBB3,Owner,Ann,Bob,2024-03-07T09:00:00.000+0000,false
-0175g9,00Q5g00000BBB3,Status,Working - Contacted,Closed - Not Converted,2024-03-20T09:00:00.000+0000,false
+0175g1,00Q5g00000BBB1,created,,,2024-03-01T08:00:00Z,false
+0175g2,00Q5g00000BBB1,Status,Open - Not Contacted,Working - Contacted,2024-03-05T10:00:00Z,false
+0175g3,00Q5g00000BBB1,Rating,Warm,Hot,2024-03-06T10:00:00Z,false
+0175g4,00Q5g00000BBB1,Status,Working - Contacted,Closed - Converted,2024-03-15T12:00:00Z,false
+0175g5,00Q5g00000BBB2,created,,,2024-03-02T08:00:00Z,false
+0175g6,00Q5g00000BBB2,Status,Open - Not Contacted,Working - Contacted,2024-03-04T09:00:00Z,false
+0175g7,00Q5g00000BBB3,Status,Open - Not Contacted,Working - Contacted,2024-03-05T09:00:00Z,false
+0175g8,00Q5g00000BBB3,Owner,Ann,Bob,2024-03-07T09:00:00Z,false
+0175g9,00Q5g00000BBB3,Status,Working - Contacted,Closed - Not Converted,2024-03-20T09:00:00Z,false
 """
 SNAKE = {
     "Id": "id",
@@ -155,12 +155,13 @@ def test_missing_filter_column_names_table_and_key(tmp_path):
 
 
 def test_unknown_lead_status_names_value_and_fix(tmp_path):
-    files = _write(tmp_path, {"Lead": LEAD, "LeadHistory": LEAD_HIST.replace("Closed - Not", "Nurture - Not")})
+    files = _write(
+        tmp_path, {"Lead": LEAD, "LeadHistory": LEAD_HIST.replace("Closed - Not", "Nurture - Not")}
+    )
     with pytest.raises(InputError) as info:
         import_crm(files["Lead"], "salesforce_lead_history")
     msg = str(info.value)
     assert "\n" not in msg and "Nurture - Not Converted" in msg and "LeadHistory.csv" in msg
-    print(msg)
 
 
 def test_row_filters_compare_trimmed_case_insensitive_text():
