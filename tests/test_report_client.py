@@ -162,3 +162,16 @@ def test_mapping_title_reaches_meta_and_the_report(shared_data):
     j = import_crm(shared_data / "maven_crm" / "sales_pipeline.csv", mapping)
     assert j.meta["title"] == "Acme hardware pipeline"
     assert report_title(j.meta) == "Acme hardware pipeline"
+
+
+def test_every_builtin_mapping_and_scenario_has_a_title():
+    from qualmodel.core.i18n import catalogue
+    from qualmodel.crm.mapping import list_mappings, load_mapping
+    from qualmodel.report.helpers import builtin_scenarios
+
+    sources = {load_mapping(name).source for name in list_mappings()} | set(builtin_scenarios())
+    for lang in ("en", "de"):
+        titles = catalogue(lang)
+        assert [s for s in sorted(sources) if f"titles.{s}" not in titles] == [], lang
+    # titles are plain words, never slugs
+    assert all("_" not in str(v) for k, v in catalogue("en").items() if k.startswith("titles."))
