@@ -301,6 +301,7 @@ def _base_data(
         "outcomes": {k: v.removesuffix("_at") for k, v in _declared(journeys).items()},
         "touchpoints": _touchpoints(journeys, days, plan["target"]),
         "bant": _bant(journeys),
+        "timeline": _timeline(journeys),
         "plan": {
             "start": plan["start"].removesuffix("_at"),
             "target": plan["target"].removesuffix("_at"),
@@ -414,3 +415,20 @@ def _bant(journeys: Any) -> dict[str, Any]:
             "source": f"share of leads with '{col}' known, and true among them",
         }
     return out
+
+
+def _timeline(journeys: Any) -> dict[str, Any] | None:
+    """Share of leads with a known BANT timeline and 21 quantiles of it (days)."""
+    leads = journeys.leads
+    if "timeline_days" not in leads:
+        return None
+    v = pd.to_numeric(leads["timeline_days"], errors="coerce").to_numpy(dtype=np.float64)
+    known = np.isfinite(v) & (v >= 0)
+    if not known.any():
+        return None
+    q = np.quantile(v[known], np.linspace(0.0, 1.0, 21))
+    return {
+        "known_share": round(float(known.mean()), 8),
+        "quantiles_days": [round(float(x), 4) for x in q],
+        "source": "share of leads with 'timeline_days' known, and its quantiles among them",
+    }

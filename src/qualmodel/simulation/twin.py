@@ -12,7 +12,8 @@ The generative model (written out in ``docs/twin.md``):
    curve at ``t``;
 5. touchpoints: Poisson processes from arrival to the end of the window, with the rate of
    leads that reach the plan's target or the rate of the others;
-6. BANT columns: known with ``known_share``, true with ``true_share``;
+6. BANT columns: known with ``known_share``, true with ``true_share``; the timeline
+   (``timeline_days``) known with its ``known_share``, drawn from its quantiles;
 7. censoring: everything after ``window.days`` is unobserved (``NaT``).
 
 Each component draws from its own generator derived from the seed and its name, so the
@@ -132,6 +133,12 @@ def _bant(sc: TwinScenario, n: int, seed: int) -> dict[str, pd.arrays.BooleanArr
         known = rng.random(n) < spec.known_share
         value = rng.random(n) < spec.true_share
         out[col] = pd.arrays.BooleanArray(value, ~known)
+    if sc.timeline is not None:
+        rng = _rng(seed, "bant.timeline")
+        q = np.asarray(sc.timeline.quantiles_days, dtype=np.float64)
+        known = rng.random(n) < sc.timeline.known_share
+        days = np.round(np.interp(rng.random(n), np.linspace(0.0, 1.0, q.size), q))
+        out["timeline_days"] = np.where(known, days, np.nan)
     return out
 
 

@@ -133,6 +133,18 @@ class TwinBant(_Model):
     source: Source
 
 
+class TwinTimeline(_Model):
+    """The BANT timeline (days to a decision): share known, quantiles among the known.
+
+    ``quantiles_days`` are the values at evenly spaced probabilities 0, 1/k, ..., 1; a
+    simulated lead's timeline is their linear interpolation at a uniform draw.
+    """
+
+    known_share: Share
+    quantiles_days: Annotated[list[NonNegFloat], Field(min_length=2)]
+    source: Source
+
+
 class Plan(_Model):
     """The analysis the twin was fitted for: clock start and target (stage stems)."""
 
@@ -158,6 +170,7 @@ class TwinScenario(_Model):
     bant: dict[Literal["budget_confirmed", "authority", "need"], TwinBant] = Field(
         default_factory=dict
     )
+    timeline: TwinTimeline | None = None
     plan: Plan
     source: dict[str, Any]
 
