@@ -26,6 +26,7 @@ import pandas as pd
 from qualmodel.core.checks import check_count, check_seed
 from qualmodel.core.errors import ConfigError
 from qualmodel.experiment.twin_curves import FAMILIES, fit_transitions, stage_days, stage_stems
+from qualmodel.experiment.twin_intent_fit import fit_intent
 
 __all__ = ["MIN_TARGET_EVENTS", "MAX_SEGMENT_VALUES", "fit_scenario", "journeys_hash"]
 
@@ -302,6 +303,7 @@ def _base_data(
         "touchpoints": _touchpoints(journeys, days, plan["target"]),
         "bant": _bant(journeys),
         "timeline": _timeline(journeys),
+        "intent": fit_intent(journeys, days, plan["target"]),
         "plan": {
             "start": plan["start"].removesuffix("_at"),
             "target": plan["target"].removesuffix("_at"),

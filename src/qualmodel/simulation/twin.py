@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from qualmodel.simulation.twin_intent import intent_touchpoints
 from qualmodel.simulation.twin_schema import TwinScenario
 
 if TYPE_CHECKING:
@@ -102,14 +103,18 @@ def _extra(sc: TwinScenario) -> set[str]:
 
 
 def _touchpoints(
-    sc: TwinScenario, n: int, seed: int, created: np.ndarray, reached: np.ndarray
+    sc: TwinScenario, n: int, seed: int, created: np.ndarray, target: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Poisson touchpoints from arrival to the window end: lead rows, seconds, names."""
+    """Touchpoints: lead rows, seconds, names (Poisson; intent events timed to stages)."""
+    reached = np.isfinite(target)
     names = sorted(sc.touchpoints)
     rng = _rng(seed, "touchpoints")
     span = float(sc.window.days) - created
     codes, secs, kinds = [], [], []
+    intent = sc.intent or {"events": []}
     for ev in names:
+        if ev in intent["events"]:
+            continue
         tp = sc.touchpoints[ev]
         rate = np.where(reached, tp.rate_per_30d_target, tp.rate_per_30d_other) / 30.0
         count = rng.poisson(rate * span)
@@ -118,7 +123,12 @@ def _touchpoints(
         codes.append(rows)
         secs.append(np.floor(t * 86_400).astype(np.int64))
         kinds.append(np.full(rows.size, ev, dtype=object))
-    if not names:
+    if sc.intent:
+        r, d, k = intent_touchpoints(sc.intent, created, target, float(sc.window.days), rng)
+        codes.append(r)
+        secs.append(np.floor(d * 86_400).astype(np.int64))
+        kinds.append(k)
+    if not codes:
         return np.array([], np.int64), np.array([], np.int64), np.array([], dtype=object)
     code, sec, kind = np.concatenate(codes), np.concatenate(secs), np.concatenate(kinds)
     order = np.lexsort((sec, code))
@@ -228,7 +238,7 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
         leads[f"{stem}_at"] = stamp(times[stem])
     leads.update(_bant(sc, n, seed))
     target = times.get(sc.plan.target, np.full(n, np.inf))
-    code, sec, kind = _touchpoints(sc, n, seed, created, np.isfinite(target))
+    code, sec, kind = _touchpoints(sc, n, seed, created, target)
     events = pd.DataFrame(
         {
             "lead_id": ids[code] if code.size else np.array([], dtype=object),

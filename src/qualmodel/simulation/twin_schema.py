@@ -141,7 +141,7 @@ class TwinTimeline(_Model):
     """
 
     known_share: Share
-    quantiles_days: Annotated[list[NonNegFloat], Field(min_length=2)]
+    quantiles_days: Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=2)]
     source: Source
 
 
@@ -171,6 +171,7 @@ class TwinScenario(_Model):
         default_factory=dict
     )
     timeline: TwinTimeline | None = None
+    intent: dict[str, Any] | None = None
     plan: Plan
     source: dict[str, Any]
 
