@@ -301,7 +301,7 @@ def _base_data(
         "segment": _segment(journeys, segment, n),
         "outcomes": {k: v.removesuffix("_at") for k, v in _declared(journeys).items()},
         "touchpoints": _touchpoints(journeys, days, plan["target"]),
-        "bant": _bant(journeys),
+        "bant": _bant(journeys, ~np.isnan(days[plan["target"].removesuffix("_at")])),
         "timeline": _timeline(journeys),
         "intent": fit_intent(journeys, days, plan["target"]),
         "plan": {
@@ -403,7 +403,13 @@ def _touchpoints(journeys: Any, days: dict[str, np.ndarray], target: str) -> dic
     return out
 
 
-def _bant(journeys: Any) -> dict[str, Any]:
+def _bant_shares(v: pd.Series) -> dict[str, float]:
+    known = v.notna()
+    true = float(v[known].astype(bool).mean()) if known.any() else 0.0
+    return {"known_share": round(float(known.mean()), 8), "true_share": round(true, 8)}
+
+
+def _bant(journeys: Any, reached: np.ndarray) -> dict[str, Any]:
     leads = journeys.leads
     out = {}
     for col in ("budget_confirmed", "authority", "need"):
@@ -414,7 +420,9 @@ def _bant(journeys: Any) -> dict[str, Any]:
         out[col] = {
             "known_share": round(float(known.mean()), 8),
             "true_share": round(float(v[known].astype(bool).mean()), 8),
-            "source": f"share of leads with '{col}' known, and true among them",
+            "by_class": {"target": _bant_shares(v[reached]), "other": _bant_shares(v[~reached])},
+            "source": f"share of leads with '{col}' known, and true among them (all; leads "
+            f"that reach the target; the others)",
         }
     return out
 

@@ -135,13 +135,20 @@ def _touchpoints(
     return code[order], sec[order], kind[order]
 
 
-def _bant(sc: TwinScenario, n: int, seed: int) -> dict[str, pd.arrays.BooleanArray]:
+def _bant(
+    sc: TwinScenario, n: int, seed: int, reached: np.ndarray
+) -> dict[str, pd.arrays.BooleanArray]:
     rng = _rng(seed, "bant")
     out = {}
     for col in sorted(sc.bant):
         spec = sc.bant[col]
-        known = rng.random(n) < spec.known_share
-        value = rng.random(n) < spec.true_share
+        kn, tr = spec.known_share, spec.true_share
+        if spec.by_class is not None:
+            t, o = spec.by_class["target"], spec.by_class["other"]
+            kn = np.where(reached, t["known_share"], o["known_share"])
+            tr = np.where(reached, t["true_share"], o["true_share"])
+        known = rng.random(n) < kn
+        value = rng.random(n) < tr
         out[col] = pd.arrays.BooleanArray(value, ~known)
     if sc.timeline is not None:
         rng = _rng(seed, "bant.timeline")
@@ -236,8 +243,8 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
             leads[sc.segment.column] = seg
     for stem in sc.stage_order():
         leads[f"{stem}_at"] = stamp(times[stem])
-    leads.update(_bant(sc, n, seed))
     target = times.get(sc.plan.target, np.full(n, np.inf))
+    leads.update(_bant(sc, n, seed, target <= end_days))
     code, sec, kind = _touchpoints(sc, n, seed, created, target)
     events = pd.DataFrame(
         {

@@ -130,6 +130,10 @@ class TwinBant(_Model):
 
     known_share: Share
     true_share: Share
+    #: optional shares for the leads that reach the target in the window / the others
+    by_class: (
+        dict[Literal["target", "other"], dict[Literal["known_share", "true_share"], Share]] | None
+    ) = None
     source: Source
 
 
