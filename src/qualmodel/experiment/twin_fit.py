@@ -26,6 +26,7 @@ import pandas as pd
 from qualmodel.core.checks import check_count, check_seed
 from qualmodel.core.errors import ConfigError
 from qualmodel.experiment.twin_curves import FAMILIES, fit_transitions, stage_days, stage_stems
+from qualmodel.experiment.twin_intent_fit import fit_intent
 
 __all__ = ["MIN_TARGET_EVENTS", "MAX_SEGMENT_VALUES", "fit_scenario", "journeys_hash"]
 
@@ -300,7 +301,9 @@ def _base_data(
         "segment": _segment(journeys, segment, n),
         "outcomes": {k: v.removesuffix("_at") for k, v in _declared(journeys).items()},
         "touchpoints": _touchpoints(journeys, days, plan["target"]),
-        "bant": _bant(journeys),
+        "bant": _bant(journeys, ~np.isnan(days[plan["target"].removesuffix("_at")])),
+        "timeline": _timeline(journeys),
+        "intent": fit_intent(journeys, days, plan["target"]),
         "plan": {
             "start": plan["start"].removesuffix("_at"),
             "target": plan["target"].removesuffix("_at"),
@@ -400,7 +403,13 @@ def _touchpoints(journeys: Any, days: dict[str, np.ndarray], target: str) -> dic
     return out
 
 
-def _bant(journeys: Any) -> dict[str, Any]:
+def _bant_shares(v: pd.Series) -> dict[str, float]:
+    known = v.notna()
+    true = float(v[known].astype(bool).mean()) if known.any() else 0.0
+    return {"known_share": round(float(known.mean()), 8), "true_share": round(true, 8)}
+
+
+def _bant(journeys: Any, reached: np.ndarray) -> dict[str, Any]:
     leads = journeys.leads
     out = {}
     for col in ("budget_confirmed", "authority", "need"):
@@ -411,6 +420,25 @@ def _bant(journeys: Any) -> dict[str, Any]:
         out[col] = {
             "known_share": round(float(known.mean()), 8),
             "true_share": round(float(v[known].astype(bool).mean()), 8),
-            "source": f"share of leads with '{col}' known, and true among them",
+            "by_class": {"target": _bant_shares(v[reached]), "other": _bant_shares(v[~reached])},
+            "source": f"share of leads with '{col}' known, and true among them (all; leads "
+            f"that reach the target; the others)",
         }
     return out
+
+
+def _timeline(journeys: Any) -> dict[str, Any] | None:
+    """Share of leads with a known BANT timeline and 21 quantiles of it (days)."""
+    leads = journeys.leads
+    if "timeline_days" not in leads:
+        return None
+    v = pd.to_numeric(leads["timeline_days"], errors="coerce").to_numpy(dtype=np.float64)
+    known = np.isfinite(v) & (v >= 0)
+    if not known.any():
+        return None
+    q = np.quantile(v[known], np.linspace(0.0, 1.0, 21))
+    return {
+        "known_share": round(float(known.mean()), 8),
+        "quantiles_days": [round(float(x), 4) for x in q],
+        "source": "share of leads with 'timeline_days' known, and its quantiles among them",
+    }

@@ -12,7 +12,8 @@ The generative model (written out in ``docs/twin.md``):
    curve at ``t``;
 5. touchpoints: Poisson processes from arrival to the end of the window, with the rate of
    leads that reach the plan's target or the rate of the others;
-6. BANT columns: known with ``known_share``, true with ``true_share``;
+6. BANT columns: known with ``known_share``, true with ``true_share``; the timeline
+   (``timeline_days``) known with its ``known_share``, drawn from its quantiles;
 7. censoring: everything after ``window.days`` is unobserved (``NaT``).
 
 Each component draws from its own generator derived from the seed and its name, so the
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from qualmodel.simulation.twin_intent import intent_touchpoints
 from qualmodel.simulation.twin_schema import TwinScenario
 
 if TYPE_CHECKING:
@@ -101,14 +103,18 @@ def _extra(sc: TwinScenario) -> set[str]:
 
 
 def _touchpoints(
-    sc: TwinScenario, n: int, seed: int, created: np.ndarray, reached: np.ndarray
+    sc: TwinScenario, n: int, seed: int, created: np.ndarray, target: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Poisson touchpoints from arrival to the window end: lead rows, seconds, names."""
+    """Touchpoints: lead rows, seconds, names (Poisson; intent events timed to stages)."""
+    reached = np.isfinite(target)
     names = sorted(sc.touchpoints)
     rng = _rng(seed, "touchpoints")
     span = float(sc.window.days) - created
     codes, secs, kinds = [], [], []
+    intent = sc.intent or {"events": []}
     for ev in names:
+        if ev in intent["events"]:
+            continue
         tp = sc.touchpoints[ev]
         rate = np.where(reached, tp.rate_per_30d_target, tp.rate_per_30d_other) / 30.0
         count = rng.poisson(rate * span)
@@ -117,21 +123,39 @@ def _touchpoints(
         codes.append(rows)
         secs.append(np.floor(t * 86_400).astype(np.int64))
         kinds.append(np.full(rows.size, ev, dtype=object))
-    if not names:
+    if sc.intent:
+        r, d, k = intent_touchpoints(sc.intent, created, target, float(sc.window.days), rng)
+        codes.append(r)
+        secs.append(np.floor(d * 86_400).astype(np.int64))
+        kinds.append(k)
+    if not codes:
         return np.array([], np.int64), np.array([], np.int64), np.array([], dtype=object)
     code, sec, kind = np.concatenate(codes), np.concatenate(secs), np.concatenate(kinds)
     order = np.lexsort((sec, code))
     return code[order], sec[order], kind[order]
 
 
-def _bant(sc: TwinScenario, n: int, seed: int) -> dict[str, pd.arrays.BooleanArray]:
+def _bant(
+    sc: TwinScenario, n: int, seed: int, reached: np.ndarray
+) -> dict[str, pd.arrays.BooleanArray]:
     rng = _rng(seed, "bant")
     out = {}
     for col in sorted(sc.bant):
         spec = sc.bant[col]
-        known = rng.random(n) < spec.known_share
-        value = rng.random(n) < spec.true_share
+        kn, tr = spec.known_share, spec.true_share
+        if spec.by_class is not None:
+            t, o = spec.by_class["target"], spec.by_class["other"]
+            kn = np.where(reached, t["known_share"], o["known_share"])
+            tr = np.where(reached, t["true_share"], o["true_share"])
+        known = rng.random(n) < kn
+        value = rng.random(n) < tr
         out[col] = pd.arrays.BooleanArray(value, ~known)
+    if sc.timeline is not None:
+        rng = _rng(seed, "bant.timeline")
+        q = np.asarray(sc.timeline.quantiles_days, dtype=np.float64)
+        known = rng.random(n) < sc.timeline.known_share
+        days = np.round(np.interp(rng.random(n), np.linspace(0.0, 1.0, q.size), q))
+        out["timeline_days"] = np.where(known, days, np.nan)
     return out
 
 
@@ -219,9 +243,9 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
             leads[sc.segment.column] = seg
     for stem in sc.stage_order():
         leads[f"{stem}_at"] = stamp(times[stem])
-    leads.update(_bant(sc, n, seed))
     target = times.get(sc.plan.target, np.full(n, np.inf))
-    code, sec, kind = _touchpoints(sc, n, seed, created, np.isfinite(target))
+    leads.update(_bant(sc, n, seed, target <= end_days))
+    code, sec, kind = _touchpoints(sc, n, seed, created, target)
     events = pd.DataFrame(
         {
             "lead_id": ids[code] if code.size else np.array([], dtype=object),

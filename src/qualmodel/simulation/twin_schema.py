@@ -130,6 +130,22 @@ class TwinBant(_Model):
 
     known_share: Share
     true_share: Share
+    #: optional shares for the leads that reach the target in the window / the others
+    by_class: (
+        dict[Literal["target", "other"], dict[Literal["known_share", "true_share"], Share]] | None
+    ) = None
+    source: Source
+
+
+class TwinTimeline(_Model):
+    """The BANT timeline (days to a decision): share known, quantiles among the known.
+
+    ``quantiles_days`` are the values at evenly spaced probabilities 0, 1/k, ..., 1; a
+    simulated lead's timeline is their linear interpolation at a uniform draw.
+    """
+
+    known_share: Share
+    quantiles_days: Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=2)]
     source: Source
 
 
@@ -158,6 +174,8 @@ class TwinScenario(_Model):
     bant: dict[Literal["budget_confirmed", "authority", "need"], TwinBant] = Field(
         default_factory=dict
     )
+    timeline: TwinTimeline | None = None
+    intent: dict[str, Any] | None = None
     plan: Plan
     source: dict[str, Any]
 
