@@ -458,6 +458,8 @@ def _provenance_value(key: str, val: Any, lang: str = "en") -> str:
 
     if key in ("journeys_dir", "journeys_root") and in_staging(val):
         return t("provenance.staging", lang)
+    if key.endswith(("_dir", "_file", "_root")) and isinstance(val, (str, os.PathLike)):
+        return Path(val).name  # the folder or file name, never an absolute path
     return display_value(val, lang)
 
 

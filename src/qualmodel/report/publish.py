@@ -143,7 +143,7 @@ def write_index(out: str | os.PathLike[str]) -> Path:
                 if key in info.get("parameters", {}):
                     shown.setdefault(key, info["parameters"][key])
         if s.get("journeys_dir"):
-            shown = {"journeys": s["journeys_dir"], **shown}
+            shown = {"journeys": Path(s["journeys_dir"]).name, **shown}
         if shown:
             text = ", ".join(f"{k} = {v}" for k, v in shown.items())
             parts.append(f"<p>Parameters: {esc(text)}</p>")

@@ -57,13 +57,12 @@ def _format_column(values: Any, name: Any, lang: str, counts: set[Any]) -> Any:
     if pd.api.types.is_bool_dtype(values):
         return values.map(lambda v: value_label("bool", v, lang))
     if not pd.api.types.is_numeric_dtype(values):
-        return values.map(lambda v: MISSING if v is None or v is pd.NA else v).map(
-            lambda v: MISSING if isinstance(v, float) and math.isnan(v) else v
-        )
+        return values.map(lambda v: _label(v, lang, "none"))
     if _is_p_column(name):
         return values.map(lambda v: fmt_p(v, lang))
     if (
         name in counts
+        or (isinstance(name, tuple) and name[0] in counts)
         or pd.api.types.is_integer_dtype(values)
         or (_is_whole(values) and values.abs().max() >= 100)
     ):
@@ -106,6 +105,9 @@ def show_table(
 
 
 def _label(value: Any, lang: str, group: str = "columns") -> Any:
+    """Show a label or a text cell: whole floats as integers, missing as ``—``, words looked up."""
+    if value is None or value is _pd_na() or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
     if isinstance(value, tuple):
         return tuple(_label(v, lang, group) for v in value)
     if isinstance(value, bool):
@@ -115,3 +117,9 @@ def _label(value: Any, lang: str, group: str = "columns") -> Any:
     if isinstance(value, str):
         return value_label(group, value, lang, default=value)
     return value
+
+
+def _pd_na() -> Any:
+    import pandas as pd
+
+    return pd.NA
