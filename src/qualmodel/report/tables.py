@@ -54,15 +54,17 @@ def _fmt_cell(value: Any, lang: str, spec: str) -> str:
 def _format_column(values: Any, name: Any, lang: str, counts: set[Any]) -> Any:
     import pandas as pd
 
+    counted = name in counts or (isinstance(name, tuple) and name[0] in counts)
+    if counted and values.dtype == object:
+        values = pd.to_numeric(values, errors="coerce")
     if pd.api.types.is_bool_dtype(values):
         return values.map(lambda v: value_label("bool", v, lang))
     if not pd.api.types.is_numeric_dtype(values):
-        return values.map(lambda v: _label(v, lang, "none"))
+        return values.map(lambda v: _label(v, lang, None))
     if _is_p_column(name):
         return values.map(lambda v: fmt_p(v, lang))
     if (
-        name in counts
-        or (isinstance(name, tuple) and name[0] in counts)
+        counted
         or pd.api.types.is_integer_dtype(values)
         or (_is_whole(values) and values.abs().max() >= 100)
     ):
@@ -104,7 +106,7 @@ def show_table(
     return out
 
 
-def _label(value: Any, lang: str, group: str = "columns") -> Any:
+def _label(value: Any, lang: str, group: str | None = "columns") -> Any:
     """Show a label or a text cell: whole floats as integers, missing as ``—``, words looked up."""
     if value is None or value is _pd_na() or (isinstance(value, float) and math.isnan(value)):
         return MISSING
@@ -114,7 +116,7 @@ def _label(value: Any, lang: str, group: str = "columns") -> Any:
         return value_label("bool", value, lang)
     if isinstance(value, float) and value.is_integer():
         return fmt_number(value, lang, ",.0f")
-    if isinstance(value, str):
+    if isinstance(value, str) and group is not None:
         return value_label(group, value, lang, default=value)
     return value
 
