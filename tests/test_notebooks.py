@@ -20,9 +20,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from report_scan import scan_reports
 
 from conftest import parse_html
-from report_scan import scan_reports
 from qualmodel import report
 from qualmodel.report.templates import PROGRESS_LINE
 

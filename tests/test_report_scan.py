@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from report_scan import findings, visible_text
 
 
