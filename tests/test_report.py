@@ -656,7 +656,7 @@ def test_provenance_lists_what_was_used(journeys_factory, tmp_path):
         j, scenario="startup_saas", n_leads=20000, seed=1, journeys_dir=str(tmp_path)
     )
     assert "parameter scenario" not in folder.index and "parameter n_leads" not in folder.index
-    assert folder.loc["parameter journeys_dir", "value"] == str(tmp_path)
+    assert folder.loc["parameter journeys_dir", "value"] == tmp_path.name  # no absolute path
     assert folder.loc["journeys source", "value"] == "crm_export"
     staged = report.provenance(j, journeys_dir=str(tmp_path / ".staging-abc" / ".run" / "x"))
     assert ".staging-" not in staged.loc["parameter journeys_dir", "value"]
