@@ -637,6 +637,8 @@ def test_describe_data_counts(journeys_factory):
     assert report.describe_data(j, ["segment"]) == (
         "**Data:** test — 2 leads, 0 events, 2 SALs; lead groups: segment."
     )
+    german = report.describe_data(j, ["segment", "nurtured"], lang="de")
+    assert german.endswith("Lead-Gruppen: Segment, Nurturing.")  # column names as labels
 
 
 # ------------------------------------------------------------------ provenance, index
