@@ -687,6 +687,14 @@ def test_index_states_headline_definitions(tmp_path):
     assert "16.0 d [15.0 d, 18.0 d]" in text
     assert "<dt>median days SAL → won (of SALs reaching won by day 90)</dt>" in text
     assert report.median_definition("won", "lost", 90) in text.replace("&#x27;", "'")
+    assert "/data/maven" not in text and "journeys = maven" in text  # a name, not a path
+    # only the client report ran (no headline): its metrics still fill the table; German
+    summary["headline"] = []
+    summary["notebooks"]["10-client-report"]["parameters"]["lang"] = "de"
+    (tmp_path / "maven" / "summary.json").write_text(json.dumps(summary))
+    text = report.write_index(tmp_path).read_text(encoding="utf-8")
+    assert '<html lang="de">' in text and "Kennzahlen aller Berichte" in text
+    assert "16,0" in text and "Key metrics" not in text and "Parameters:" not in text
 
 
 # ------------------------------------------------------------------ progress
