@@ -74,7 +74,7 @@ from qualmodel.report.runner import (
     run_reports,
 )
 from qualmodel.report.summary import executive_summary, recommendation, summary_sentences
-from qualmodel.report.tables import fmt_p, show_table
+from qualmodel.report.tables import fmt_p, p_clause, show_table
 from qualmodel.report.templates import (
     CROSS_TARGET,
     FAILED_DIR,
@@ -105,6 +105,7 @@ from qualmodel.survival.medians import median_among_reached
 
 __all__ = [
     "fmt_p",
+    "p_clause",
     "show_table",
     "definitions_table",
     "plan_names",

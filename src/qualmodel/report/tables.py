@@ -35,6 +35,18 @@ def fmt_p(value: Any, lang: str = "en") -> str:
     return fmt_number(float(value), lang, ".3f")
 
 
+def p_clause(value: Any, lang: str = "en") -> str:
+    """Return ``p = 0.025`` or ``p < 0.001`` for a sentence.
+
+    Examples
+    --------
+    >>> p_clause(0.02457), p_clause(1e-12)
+    ('p = 0.025', 'p < 0.001')
+    """
+    shown = fmt_p(value, lang)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+
+
 def _is_p_column(name: Any) -> bool:
     text = str(name).lower()
     return text in _P_WORDS or text.endswith("_p") or text.startswith("p_value")
