@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from qualmodel.report.tables import MISSING, fmt_p, show_table
+from qualmodel.report.tables import MISSING, fmt_p, p_clause, show_table
 
 
 def test_fmt_p_rounds_and_floors():
@@ -14,6 +14,7 @@ def test_fmt_p_rounds_and_floors():
     assert fmt_p(2e-9) == "< 0.001"
     assert fmt_p(0.02457, "de") == "0,025"
     assert fmt_p(math.nan) == MISSING
+    assert p_clause(0.02457) == "p = 0.025" and p_clause(3e-7) == "p < 0.001"
 
 
 def _table() -> pd.DataFrame:
