@@ -44,7 +44,7 @@ def test_counts_pvalues_missing_and_empty_columns():
 def test_german_separators_and_labels():
     shown = show_table(_table(), "de", counts=["leads_simulated"])
     assert shown.iloc[0].tolist()[:3] == ["340.445", "710", "0,025"]
-    assert shown["nurtured"].tolist() == ["ja", "nein"]
+    assert shown["Nurturing"].tolist() == ["ja", "nein"]  # column name as locale label
 
 
 def test_whole_floats_in_labels_and_multiindex_counts():
