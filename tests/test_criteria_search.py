@@ -209,6 +209,11 @@ def test_plot_frontier_draws_candidates_frontier_and_winner(saas):
     assert sizes[1] + n_over == len(res.frontier)
     assert 1 in sizes  # the winner's star
     assert ax.get_title() == "Gesuchte SQO-Definitionen"
+    # built-in rules: numbers at the points (names overlap there), names in the legend
+    names = [t.get_text() for t in ax.get_legend().get_texts()]
+    marks = [t.get_text() for t in ax.texts]
+    assert marks == [str(i) for i in range(1, len(res.builtins) + 1)]
+    assert [f"{i}: {n}" for i, n in enumerate(res.builtins["criterion"], 1)] == names[-len(marks) :]
     plt.close(ax.figure)
 
 

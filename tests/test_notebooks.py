@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from report_scan import scan_reports
 
 from conftest import parse_html
 from qualmodel import report
@@ -88,6 +89,18 @@ def test_full_tiny_report_run(tmp_path):
     check_html_has_no_errors_or_warnings_and_images_resolve(rendered)
     check_executed_notebooks_have_no_error_or_stderr_outputs(rendered)
     check_index_links_resolve(rendered)
+    check_visible_output_is_clean(rendered)
+
+
+def check_visible_output_is_clean(rendered):
+    """No "nan", negative zero, "e-0", progress bar, absolute path or count ending ".0".
+
+    Every notebook's outputs (code is not scanned) and the index; each finding names the
+    notebook and the snippet.
+    """
+    out, _ = rendered
+    assert len(list(out.glob("*/*.ipynb"))) == 3 * 6 + 1
+    assert scan_reports(out) == []
 
 
 def _all_metrics(out: Path):
@@ -355,6 +368,7 @@ def test_imported_crm_report(shared_data, tmp_path):
         ):
             assert leftover not in text, (page, leftover)  # fmt: skip
     assert not (out / "maven" / "03-compare-criteria.html").exists()
+    assert scan_reports(out) == []  # every notebook's output and the index read cleanly
     assert str(folder.resolve()) not in client  # provenance names files, not paths
     assert "imported with the mapping maven_crm" in client and "sales_pipeline.csv (" in client
     assert re.search(r"<th>\s*0\s*</th>", client) is None  # provenance without row numbers

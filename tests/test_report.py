@@ -637,6 +637,8 @@ def test_describe_data_counts(journeys_factory):
     assert report.describe_data(j, ["segment"]) == (
         "**Data:** test — 2 leads, 0 events, 2 SALs; lead groups: segment."
     )
+    german = report.describe_data(j, ["segment", "nurtured"], lang="de")
+    assert german.endswith("Lead-Gruppen: Segment, Nurturing.")  # column names as labels
 
 
 # ------------------------------------------------------------------ provenance, index
@@ -656,7 +658,7 @@ def test_provenance_lists_what_was_used(journeys_factory, tmp_path):
         j, scenario="startup_saas", n_leads=20000, seed=1, journeys_dir=str(tmp_path)
     )
     assert "parameter scenario" not in folder.index and "parameter n_leads" not in folder.index
-    assert folder.loc["parameter journeys_dir", "value"] == str(tmp_path)
+    assert folder.loc["parameter journeys_dir", "value"] == tmp_path.name  # no absolute path
     assert folder.loc["journeys source", "value"] == "crm_export"
     staged = report.provenance(j, journeys_dir=str(tmp_path / ".staging-abc" / ".run" / "x"))
     assert ".staging-" not in staged.loc["parameter journeys_dir", "value"]
@@ -685,6 +687,14 @@ def test_index_states_headline_definitions(tmp_path):
     assert "16.0 d [15.0 d, 18.0 d]" in text
     assert "<dt>median days SAL → won (of SALs reaching won by day 90)</dt>" in text
     assert report.median_definition("won", "lost", 90) in text.replace("&#x27;", "'")
+    assert "/data/maven" not in text and "journeys = maven" in text  # a name, not a path
+    # only the client report ran (no headline): its metrics still fill the table; German
+    summary["headline"] = []
+    summary["notebooks"]["10-client-report"]["parameters"]["lang"] = "de"
+    (tmp_path / "maven" / "summary.json").write_text(json.dumps(summary))
+    text = report.write_index(tmp_path).read_text(encoding="utf-8")
+    assert '<html lang="de">' in text and "Kennzahlen aller Berichte" in text
+    assert "16,0" in text and "Key metrics" not in text and "Parameters:" not in text
 
 
 # ------------------------------------------------------------------ progress

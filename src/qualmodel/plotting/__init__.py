@@ -4,6 +4,7 @@ Functions live in topic submodules and are re-exported here, so ``qualmodel.plot
 is the one import path.
 """
 
+from qualmodel.plotting.base import legend_outside as legend_outside
 from qualmodel.plotting.criteria import *  # noqa: F403
 from qualmodel.plotting.funnel import *  # noqa: F403
 from qualmodel.plotting.models import *  # noqa: F403

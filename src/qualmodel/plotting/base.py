@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 
 from qualmodel.core.errors import ConfigError
 
-__all__ = ["DEFAULT_SIZE", "axes", "need_columns"]
+__all__ = ["DEFAULT_SIZE", "axes", "legend_outside", "need_columns"]
 
 #: Figure size (inches) of a new figure when no Axes is given.
 DEFAULT_SIZE: tuple[float, float] = (7, 4.5)
@@ -59,3 +59,17 @@ def need_columns(table: pd.DataFrame, cols: Sequence[str], func: str, source: st
         raise ConfigError(
             f"{func}: table lacks column(s) {', '.join(missing)}; pass the output of {source}"
         )
+
+
+def legend_outside(ax: Axes, title: str | None = None) -> None:
+    """Place the legend of ``ax`` right of the plot area, where it covers no data.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Axes with labelled artists.
+    title : str, optional
+        Legend title.
+    """
+    ax.legend(title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.figure.tight_layout()

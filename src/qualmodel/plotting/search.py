@@ -85,16 +85,18 @@ def plot_frontier(result, ax=None, labels: dict[str, str] | None = None):
             label=text["builtin"],
             zorder=4,
         )
-        for _, row in b.iterrows():
+        # numbers at the points (names there overlap), the names in the legend
+        for i, (_, row) in enumerate(b.iterrows(), start=1):
             ax.annotate(
-                row["criterion"],
+                str(i),
                 (row["recall"], row["precision"]),
                 fontsize=7,
                 xytext=(3, 3),
                 textcoords="offset points",
             )
+            ax.plot([], [], " ", label=f"{i}: {row['criterion']}")
     ax.set_xlabel(text["x"])
     ax.set_ylabel(text["y"])
     ax.set_title(text["title"])
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     return ax

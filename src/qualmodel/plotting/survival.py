@@ -53,6 +53,13 @@ def _step(
         ax.fill_between(t, lo, hi, step="post", alpha=0.2, color=line.get_color(), lw=0)
 
 
+def _curve_label(by: object, group: object, event: str, n_events: int) -> str:
+    """Legend entry of one group's curve: ``nurtured`` / ``not nurtured`` for a yes/no group."""
+    if isinstance(group, (bool, np.bool_)) or str(group) in ("True", "False"):
+        group = str(by) if str(group) == "True" else f"not {by}"
+    return str(group) if n_events == 1 else f"{group}: {event}"
+
+
 def _xlabel(unit: str, start_label: str) -> str:
     return f"{unit} since {start_label}"
 
@@ -216,16 +223,16 @@ def plot_cumulative_incidence(
                 0.0,
                 c["lower"].fillna(0.0).to_numpy() if ci else None,
                 c["upper"].fillna(0.0).to_numpy() if ci else None,
-                label=label if name is None else f"{name}: {label}",
+                label=label if name is None else _curve_label(by, name, label, len(codes)),
             )
             if k == codes[0]:
                 risk_curves.append((name if name is not None else "all", c))
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(-0.02, 1.02)  # a curve that stays at zero shows above the axis line
     ax.set_xlim(left=0)
     ax.set_ylabel("cumulative incidence (Aalen–Johansen)")
     ax.set_xlabel(_xlabel(unit, start_label))
     ax.set_title(title or "Cumulative incidence with competing events")
-    ax.legend(loc="best")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # off the curves
     if at_risk:
         _at_risk_table(ax, risk_curves, unit, start_label)
     return ax

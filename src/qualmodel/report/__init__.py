@@ -74,6 +74,7 @@ from qualmodel.report.runner import (
     run_reports,
 )
 from qualmodel.report.summary import executive_summary, recommendation, summary_sentences
+from qualmodel.report.tables import fmt_p, p_clause, show_table
 from qualmodel.report.templates import (
     CROSS_TARGET,
     FAILED_DIR,
@@ -103,6 +104,9 @@ from qualmodel.survival.headline import headline
 from qualmodel.survival.medians import median_among_reached
 
 __all__ = [
+    "fmt_p",
+    "p_clause",
+    "show_table",
     "definitions_table",
     "plan_names",
     "progress_text",

@@ -350,9 +350,10 @@ def describe_data(
 
     start = outcome_plan_start(journeys, start)
     n_start = int(journeys.leads[start].notna().sum())
-    from qualmodel.core.i18n import t
+    from qualmodel.core.i18n import t, value_label
 
     label = stage_labels(journeys)[start]
+    shown = [value_label("columns", g, lang) for g in groups]  # names in the report's language
     return t(
         "data.describe",
         lang,
@@ -361,7 +362,7 @@ def describe_data(
         n_events=journeys.n_events,
         n_start=n_start,
         labels=stage_plural(label, lang),
-        groups=", ".join(groups) or t("data.no_groups", lang),
+        groups=", ".join(shown) or t("data.no_groups", lang),
     )
 
 
@@ -458,6 +459,8 @@ def _provenance_value(key: str, val: Any, lang: str = "en") -> str:
 
     if key in ("journeys_dir", "journeys_root") and in_staging(val):
         return t("provenance.staging", lang)
+    if key.endswith(("_dir", "_file", "_root")) and isinstance(val, (str, os.PathLike)):
+        return Path(val).name  # the folder or file name, never an absolute path
     return display_value(val, lang)
 
 

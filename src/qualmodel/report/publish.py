@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qualmodel.core.atomic import write_text_atomic
+from qualmodel.core.i18n import t
 from qualmodel.report.helpers import in_staging
 from qualmodel.report.metrics import format_metric
 from qualmodel.report.templates import CROSS_TARGET
@@ -74,8 +75,57 @@ def _load_summaries(out_dir: Path) -> list[dict[str, Any]]:
     return summaries
 
 
+def _index_lang(summaries: Sequence[Mapping[str, Any]]) -> str:
+    """Return the language the reports were rendered in (their ``lang`` parameter)."""
+    for s in summaries:
+        for info in s.get("notebooks", {}).values():
+            lang = info.get("parameters", {}).get("lang")
+            if lang:
+                return str(lang)
+    return "en"
+
+
+def _metrics_table(columns: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
+    """HTML of the key-metrics table; a report without headline shows all its metrics."""
+    esc = html.escape
+    heads: list[str] = []
+    labels: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    for s in columns:
+        for h in s.get("headline") or list(s.get("metrics", {})):
+            if h not in heads:
+                heads.append(h)
+            rec = s.get("metrics", {}).get(h) or {}
+            labels.setdefault(h, rec.get("label") or h.replace("_", " "))
+            if rec.get("note"):
+                notes.setdefault(labels[h], rec["note"])
+    if not heads:
+        return []
+    parts = [f"<h2>{esc(t('index.key_metrics', lang))}</h2><table><thead><tr>"]
+    parts.append(f"<th>{esc(t('index.metric', lang))}</th>")
+    parts += [
+        f'<th><a href="{esc(s["name"])}/{esc(_main_report(s))}">{esc(s["name"])}</a></th>'
+        for s in columns
+    ]
+    parts.append("</tr></thead><tbody>")
+    for h in heads:
+        parts.append(f"<tr><th>{esc(labels[h])}</th>")
+        for s in columns:
+            cell = format_metric(s.get("metrics", {}).get(h), lang=lang)
+            parts.append(f'<td class="num">{esc(cell)}</td>')
+        parts.append("</tr>")
+    parts.append("</tbody></table>")
+    if notes:
+        parts.append('<dl class="definitions">')
+        parts += [f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in notes.items()]
+        parts.append("</dl>")
+    return parts
+
+
 def write_index(out: str | os.PathLike[str]) -> Path:
     """(Re)write ``<out>/index.html`` from every ``<out>/*/summary.json``.
+
+    The page speaks the reports' language (their ``lang`` parameter, default English).
 
     Parameters
     ----------
@@ -89,53 +139,24 @@ def write_index(out: str | os.PathLike[str]) -> Path:
     """
     out_dir = Path(out)
     summaries = _load_summaries(out_dir)
+    lang = _index_lang(summaries)
     columns = [s for s in summaries if s.get("kind") != "cross"]
-    heads: list[str] = []
-    labels: dict[str, str] = {}
-    notes: dict[str, str] = {}
-    for s in columns:
-        for h in s.get("headline") or []:
-            if h not in heads:
-                heads.append(h)
-            rec = s.get("metrics", {}).get(h) or {}
-            labels.setdefault(h, rec.get("label") or h.replace("_", " "))
-            if rec.get("note"):
-                notes.setdefault(labels[h], rec["note"])
     esc = html.escape
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        "<title>qualmodel reports</title>",
+        f'<html lang="{esc(lang)}"><head><meta charset="utf-8">',
+        f"<title>{esc(t('index.title', lang))}</title>",
         "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}"
         "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.3rem .6rem;"
         "text-align:left}th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}"
         "</style></head><body>",
-        "<h1>qualmodel reports</h1>",
-        "<p>Lead-qualification reports: how leads progress from the start stage each report "
-        "names to its outcome, under the data's own stage names. Intervals are 95% confidence "
-        "intervals.</p>",
+        f"<h1>{esc(t('index.title', lang))}</h1>",
+        f"<p>{esc(t('index.intro', lang))}</p>",
+        *_metrics_table(columns, lang),
     ]
-    if heads and columns:
-        parts.append("<h2>Key metrics across reports</h2><table><thead><tr><th>metric</th>")
-        parts += [
-            f'<th><a href="{esc(s["name"])}/{esc(_main_report(s))}">{esc(s["name"])}</a></th>'
-            for s in columns
-        ]
-        parts.append("</tr></thead><tbody>")
-        for h in heads:
-            parts.append(f"<tr><th>{esc(labels[h])}</th>")
-            for s in columns:
-                cell = format_metric(s.get("metrics", {}).get(h))
-                parts.append(f'<td class="num">{esc(cell)}</td>')
-            parts.append("</tr>")
-        parts.append("</tbody></table>")
-        if notes:
-            parts.append('<dl class="definitions">')
-            parts += [f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in notes.items()]
-            parts.append("</dl>")
-    parts.append("<h2>Reports</h2>")
+    parts.append(f"<h2>{esc(t('index.reports', lang))}</h2>")
     for s in summaries:
-        title = "Cross-scenario comparison" if s.get("kind") == "cross" else s["name"]
+        title = t("index.cross", lang) if s.get("kind") == "cross" else s["name"]
         parts.append(f"<h3>{esc(title)}</h3>")
         shown: dict[str, Any] = {}
         for info in s.get("notebooks", {}).values():
@@ -143,10 +164,10 @@ def write_index(out: str | os.PathLike[str]) -> Path:
                 if key in info.get("parameters", {}):
                     shown.setdefault(key, info["parameters"][key])
         if s.get("journeys_dir"):
-            shown = {"journeys": s["journeys_dir"], **shown}
+            shown = {"journeys": Path(s["journeys_dir"]).name, **shown}
         if shown:
             text = ", ".join(f"{k} = {v}" for k, v in shown.items())
-            parts.append(f"<p>Parameters: {esc(text)}</p>")
+            parts.append(f"<p>{esc(t('index.parameters', lang))}: {esc(text)}</p>")
         parts.append("<ul>")
         parts.extend(
             _notebook_item(s["name"], nb_name, info)
