@@ -175,3 +175,26 @@ def test_every_builtin_mapping_and_scenario_has_a_title():
         assert [s for s in sorted(sources) if f"titles.{s}" not in titles] == [], lang
     # titles are plain words, never slugs
     assert all("_" not in str(v) for k, v in catalogue("en").items() if k.startswith("titles."))
+
+
+def test_provenance_names_files_and_databases_never_paths_or_passwords():
+    from types import SimpleNamespace
+
+    from qualmodel.report.client import provenance_table
+
+    meta = {
+        "source": "crm", "mapping": {"name": "salesforce_lead_history"},
+        "files": {
+            "main": {"path": "/data/exports/Lead.csv", "sha256": "ab" * 32, "rows": 9},
+            "history": {"url": "postgresql://ana@db:5432/crm", "table": "lead_history"},
+        },
+    }  # fmt: skip
+    j = SimpleNamespace(meta=meta, n_leads=1200, n_events=34567)
+    table = provenance_table(j, seed=7, horizon_days=90.0, criteria_file=None)
+    rows = dict(zip(table.index, table.iloc[:, 0], strict=True))
+    assert rows["data"] == "imported with the mapping salesforce_lead_history"
+    assert rows["file main"] == "Lead.csv (abababababab…)"
+    assert rows["database history"] == "postgresql://ana@db:5432/crm (lead_history)"
+    assert rows["size"] == "1,200 leads, 34,567 events"
+    assert rows["run parameters"] == "seed 7; horizon_days 90"  # None left out, 90.0 as 90
+    assert "/data/exports" not in " ".join(rows.values())

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from report_scan import visible_text
 from shapes import loan_log
 
 from qualmodel import report
@@ -56,32 +56,8 @@ def _render(root: Path, shared_data: Path, lang: str) -> dict[str, Path]:
     return folders
 
 
-class _Text(HTMLParser):
-    """Visible text of an exported notebook: no head, code cells, scripts or styles."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        cls = dict(attrs).get("class") or ""
-        if tag in ("head", "script", "style") or "jp-InputArea" in cls or self._skip:
-            self._skip += 1 if tag not in ("br", "img", "meta", "link", "input") else 0
-
-    def handle_endtag(self, tag):
-        if self._skip and tag not in ("br", "img", "meta", "link", "input"):
-            self._skip -= 1
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
-
-
 def _html_text(path: Path) -> str:
-    parser = _Text()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return " ".join(" ".join(parser.parts).split())
+    return " ".join(visible_text(path.read_text(encoding="utf-8")).split())
 
 
 def _pdf_text(path: Path) -> tuple[str, int]:

@@ -368,11 +368,13 @@ def _data_rows(meta: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
                 )  # fmt: skip
     for name, rec in (meta.get("files") or {}).items():
         rec = rec if isinstance(rec, Mapping) else {}
+        if "url" in rec:  # a database table or query (password already removed)
+            what = rec.get("table") or t("client.prov.query", lang)
+            rows.append((t("client.prov.database", lang, name=name), f"{rec['url']} ({what})"))
+            continue
         shown = Path(str(rec.get("path", name))).name
         digest = plain_value(str(rec.get("sha256", "")))
         rows.append((t("client.prov.file", lang, name=name), f"{shown} ({digest})"))
-    if meta.get("db"):
-        rows.append((t("client.prov.database", lang), plain_value(meta["db"], lang)))
     return rows
 
 

@@ -99,7 +99,7 @@ def recommendation(
         "per_week": float(best["per_week"]),
         "precision": float(best["precision"]),
         "recall": float(best["recall"]),
-        "kept": not bool(best.get("changed", best["criterion"] != base["criterion"])),
+        "kept": not bool(best["changed"]),
         "base": base,
     }
 
