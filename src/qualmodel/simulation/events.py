@@ -1,14 +1,15 @@
 """Event streams of the simulator: background touchpoints merged with the signals.
 
-The per-event work (times from exponential gaps, types by inverse CDF, the merge with
-the small stream of signal events, the events table) runs in blocks of
-:data:`BLOCK_LEADS` leads, so its temporaries stay small and its cost is linear in the
-events; the draws themselves are made for all leads at once, in the order that fixes
-the output of a seed.
+The per-event work (times from exponential gaps, the merge with the small stream of
+signal events, types by inverse CDF) runs in blocks of :data:`BLOCK_LEADS` leads, each
+block in one compiled pass (numba) over its events that does the same floating-point
+operations in the same order as the array formulation it replaced (the output of a seed is
+unchanged); the draws themselves are made in the order that fixes the output of a seed.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -29,46 +30,98 @@ _NS = 1_000_000_000
 BLOCK_LEADS = 1 << 15
 
 
-def _blocks(n: int, size: int) -> range:
-    return range(0, n, max(int(size), 1))
+@numba.njit(cache=True, nogil=True)
+def _merge_seconds(gaps, counts, start, span, base0, limit, lead0, sig, out, is_sig):  # noqa: PLR0913
+    """Event seconds of one block of leads, merged with the block's signals, in one pass.
 
-
-def _block_seconds(
-    gaps: np.ndarray, counts: np.ndarray, start: np.ndarray, span: np.ndarray, base0: float
-) -> np.ndarray:
-    """Event seconds of one block of leads from its slice of the exponential gaps.
-
-    ``gaps`` holds, lead after lead, ``count + 1`` gaps each, with the running sum of all
-    earlier blocks already added to its first element; it is turned into the running sum
-    in place (so the sums are exactly those of one global cumulative sum). ``base0`` is
-    the running sum before the block's first lead (0 for the very first lead).
+    ``gaps`` holds, lead after lead, ``count + 1`` exponential gaps each, with the running
+    sum of all earlier blocks already added to its first element; it becomes the running
+    sum in place (so the sums are exactly those of one global cumulative sum). ``base0`` is
+    that sum before the block's first lead. A lead's event seconds are
+    ``floor((sum − base) · span·86,400 / length + start·86,400)`` capped at ``limit``: the
+    same floating-point operations, in the same order, as the array formulation. The
+    signals ``sig = (lead, second, type code, value)`` go after background events with an
+    equal (lead, second) key; ``out = (lead, second, type, value)`` receives both (type
+    left for :func:`_fill_types`, value NaN for background events) and ``is_sig`` marks
+    the signals.
     """
-    np.cumsum(gaps, out=gaps)
-    end = np.cumsum(counts + 1) - 1  # each lead's extra (last) gap
-    base = np.empty(counts.shape[0])
-    base[0] = base0
-    base[1:] = gaps[end[:-1]]
-    scale = span * _DAY_S / (gaps[end] - base)
-    keep = np.ones(gaps.shape[0], dtype=bool)
-    keep[end] = False
-    rel = gaps[keep]
-    # seconds = start + (gap sums - base) * span / length; start + x >= start in floats
-    rel -= np.repeat(base, counts)
-    rel *= np.repeat(scale, counts)
-    rel += np.repeat(start * _DAY_S, counts)
-    np.floor(rel, out=rel)
-    return rel
+    s_lead, s_sec = sig[0], sig[1]
+    o_lead, o_sec, o_val = out[0], out[1], out[3]
+    n_sig = s_lead.shape[0]
+    acc = 0.0
+    g = 0
+    j = 0
+    o = 0
+    base = base0
+    for i in range(counts.shape[0]):
+        lead = lead0 + i
+        first = g
+        for k in range(counts[i] + 1):
+            acc += gaps[first + k]
+            gaps[first + k] = acc
+        g = first + counts[i] + 1
+        end = gaps[g - 1]
+        scale = span[i] * 86400.0 / (end - base)
+        shift = start[i] * 86400.0
+        for k in range(counts[i]):
+            x = gaps[first + k] - base
+            x *= scale
+            x += shift
+            x = np.floor(x)
+            sec = np.int64(min(x, limit))
+            while j < n_sig and (s_lead[j] < lead or (s_lead[j] == lead and s_sec[j] < sec)):
+                _put_signal(sig, j, out, is_sig, o)
+                j += 1
+                o += 1
+            o_lead[o], o_sec[o], o_val[o], is_sig[o] = lead, sec, np.nan, False
+            o += 1
+        base = end
+    while j < n_sig:
+        _put_signal(sig, j, out, is_sig, o)
+        j += 1
+        o += 1
+    return base
 
 
-def _block_types(rates: np.ndarray, total: np.ndarray, counts: np.ndarray, u: np.ndarray):
-    """Event types of one block by inverse CDF over the per-lead cumulative rate shares."""
-    cum = np.cumsum(rates, axis=1)
-    cum = np.divide(cum, total[:, None], out=np.ones_like(cum), where=total[:, None] > 0)
-    cum32 = cum.astype(np.float32)
-    types = np.zeros(u.shape[0], dtype=np.int16)
-    for j in range(rates.shape[1] - 1):
-        types += u > np.repeat(cum32[:, j], counts)
-    return types
+@numba.njit(cache=True, nogil=True)
+def _put_signal(sig, j, out, is_sig, o):
+    """Copy signal ``j`` (lead, second, type code, value) to output row ``o``."""
+    out[0][o] = sig[0][j]
+    out[1][o] = sig[1][j]
+    out[2][o] = sig[2][j]
+    out[3][o] = sig[3][j]
+    is_sig[o] = True
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_types(rates, total, counts, u, is_sig, type_codes, out_type):
+    """Background event types of one block by inverse CDF over each lead's rate shares.
+
+    A lead's cumulative rate shares are summed in float64, divided by its total rate (1
+    where the total is 0) and rounded to float32; an event's type is the number of shares
+    its float32 uniform exceeds (the last share is never compared). Types go to the rows
+    of ``out_type`` that ``is_sig`` does not mark, in order.
+    """
+    n_types = rates.shape[1]
+    cum32 = np.empty(n_types, dtype=np.float32)
+    e = 0
+    o = 0
+    for i in range(counts.shape[0]):
+        acc = 0.0
+        for t in range(n_types):
+            acc += rates[i, t]
+            cum32[t] = np.float32(acc / total[i]) if total[i] > 0 else np.float32(1.0)
+        for _ in range(counts[i]):
+            ui = u[e]
+            kind = 0
+            for t in range(n_types - 1):
+                if ui > cum32[t]:
+                    kind += 1
+            while is_sig[o]:
+                o += 1
+            out_type[o] = type_codes[kind]
+            o += 1
+            e += 1
 
 
 def background_events(
@@ -130,51 +183,20 @@ def background_events(
     for l0, l1, e0, e1, s0, s1 in blocks:  # times and the merge
         gaps = rng.standard_exponential(e1 - e0 + l1 - l0)
         gaps[0] += carry
-        rel = _block_seconds(gaps, counts[l0:l1], start[l0:l1], span[l0:l1], carry)
+        part = tuple(col[e0 + s0 : e1 + s1] for col in out)
+        sig = tuple(col[s0:s1] for col in signals[:2]) + (type_codes[signals[2][s0:s1]],)
+        _merge_seconds(
+            gaps, counts[l0:l1], start[l0:l1], span[l0:l1], carry, limit, l0,
+            (*sig, signals[3][s0:s1]), part, is_sig[e0 + s0 : e1 + s1],
+        )  # fmt: skip
         carry = float(gaps[-1])
-        np.minimum(rel, limit, out=rel)
-        a_cols = (np.repeat(np.arange(l0, l1, dtype=np.int32), counts[l0:l1]), rel.astype(np.int64))
-        b_cols = [col[s0:s1] for col in signals]
-        _merge_block(a_cols, b_cols, out, is_sig[e0 + s0 : e1 + s1], e0 + s0, type_codes)
     for l0, l1, e0, e1, s0, s1 in blocks:  # types, after all the gaps
         u = rng.random(e1 - e0, dtype=np.float32)
-        types = _block_types(rates[l0:l1], total[l0:l1], counts[l0:l1], u)
-        part = out[2][e0 + s0 : e1 + s1]
-        part[~is_sig[e0 + s0 : e1 + s1]] = type_codes[types]
+        sl = slice(e0 + s0, e1 + s1)
+        _fill_types(
+            rates[l0:l1], total[l0:l1], counts[l0:l1], u, is_sig[sl], type_codes, out[2][sl]
+        )
     return out
-
-
-def _merge_block(
-    a_cols: tuple[np.ndarray, np.ndarray],
-    b_cols: list[np.ndarray],
-    out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    is_sig: np.ndarray,
-    offset: int,
-    type_codes: np.ndarray,
-) -> None:
-    """Merge one block's background events ``a`` and signals ``b`` into ``out[offset:]``.
-
-    Both are sorted by (lead, second); on equal keys ``b`` goes after ``a``. Writes lead
-    codes and seconds of both, the signals' types and values (NaN for ``a``) and marks the
-    signals' places in ``is_sig``.
-    """
-    n_a, n_b = a_cols[0].shape[0], b_cols[0].shape[0]
-    key_a = a_cols[0].astype(np.int64)
-    key_a <<= 32
-    key_a |= a_cols[1]
-    key_b = (b_cols[0].astype(np.int64) << 32) | b_cols[1]
-    pos_b = np.searchsorted(key_a, key_b, side="right") + np.arange(n_b)
-    is_sig[:] = False
-    is_sig[pos_b] = True
-    is_a = ~is_sig
-    for col, a, b in zip(out[:2], a_cols, b_cols[:2], strict=True):
-        part = col[offset : offset + n_a + n_b]
-        part[is_a] = a
-        part[pos_b] = b
-    out[2][offset + pos_b] = type_codes[b_cols[2]]
-    values = out[3][offset : offset + n_a + n_b]
-    values[is_a] = np.nan
-    values[pos_b] = b_cols[3]
 
 
 def type_codes(all_names: list[str]) -> np.ndarray:
