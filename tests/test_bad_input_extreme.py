@@ -24,7 +24,7 @@ from test_bad_input import CRM, GOOD_ROWS, REGIONS, _crm
 from qualmodel.criteria.space import load_search_space
 from qualmodel.crm.build import META_TEXT_CHARS, clip_texts
 from qualmodel.experiment.power import check_address, local_workers, max_local_workers
-from qualmodel.report import runner
+from qualmodel.report import kernels
 
 IMP = ["import", "-m", "raw/m.yaml", "--csv", "raw/deals.csv", "--out", "imported"]
 SMALL_LIMIT = MAPPING + "csv: {max_field_bytes: 2048}\n"
@@ -445,14 +445,14 @@ def test_kernel_files_of_a_killed_run_are_removed(tmp_path, monkeypatch):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     pid = int(dead.stdout)
-    stale = tmp_path / f"{runner.KERNEL_DIR_PREFIX}{pid}-files"
+    stale = tmp_path / f"{kernels.KERNEL_DIR_PREFIX}{pid}-files"
     stale.mkdir()
     (stale / "kernel-abc.json").write_text('{"key": "secret"}')
-    monkeypatch.setattr(runner.tempfile, "gettempdir", lambda: str(tmp_path))
-    monkeypatch.setattr(runner, "_KERNEL_DIR", [])
-    mine = runner.kernel_dir()
+    monkeypatch.setattr(kernels.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(kernels, "_KERNEL_DIR", [])
+    mine = kernels.kernel_dir()
     assert not stale.exists()
-    assert mine.name == f"{runner.KERNEL_DIR_PREFIX}{os.getpid()}-files"
+    assert mine.name == f"{kernels.KERNEL_DIR_PREFIX}{os.getpid()}-files"
     assert (mine.stat().st_mode & 0o777) == 0o700
 
 

@@ -185,7 +185,7 @@ def test_typo_fails_before_any_kernel(tiny_notebooks, tmp_path, monkeypatch, cap
     def boom(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
-    monkeypatch.setattr(runner, "execute_notebook", boom)
+    monkeypatch.setattr(runner.KernelPool, "run", boom)
     out = tmp_path / "out"
     start = time.perf_counter()
     with pytest.raises(SystemExit) as exc:
@@ -615,7 +615,7 @@ def test_interrupt_cancels_queued_notebooks(tmp_path, monkeypatch):
 
     ran = []
 
-    def fake_job(job, progress, slots):
+    def fake_job(job, progress, slots, kernels):
         time.sleep(0.5)
         ran.append(job.label)
         return runner.Result(job, True, 0.5, job.out_dir / "x.ipynb")
@@ -836,3 +836,17 @@ def test_group_columns_follow_the_group_parameter():
     assert rp.group_columns(j, "source") == []  # one level among the starters: nothing to compare
     with pytest.raises(ConfigError, match="group 'sal_at': not a lead attribute; use one of"):
         rp.group_columns(j, "sal_at")
+
+
+def test_fresh_kernels_option_reaches_the_runner(tiny_notebooks, tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_run_reports(*args, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(report, "run_reports", fake_run_reports)
+    for flag, reuse in (([], True), (["--fresh-kernels"], False)):
+        with pytest.raises(SystemExit):
+            main(["report", "--notebooks-dir", str(tiny_notebooks), "--out", str(tmp_path), *flag])
+        assert seen.pop("reuse_kernels") is reuse

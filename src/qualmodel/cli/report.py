@@ -90,6 +90,14 @@ def report(
             "html: no PDF; pdf: the client report as PDF only.",
         ),
     ] = "both",
+    fresh_kernels: Annotated[
+        bool,
+        typer.Option(
+            "--fresh-kernels",
+            help="Start a new kernel for every notebook (default: each of the --jobs kernels "
+            "runs several notebooks, reset to a fresh kernel's state before each; faster).",
+        ),
+    ] = False,
 ) -> None:
     """Run the report notebooks (papermill) and write HTML reports plus an index page."""
     from qualmodel.report import run_reports
@@ -107,6 +115,7 @@ def report(
         progress=progress,
         keep_journeys=keep_journeys,
         fmt=fmt,
+        reuse_kernels=not fresh_kernels,
     )
     _print_summary(summary, keep_journeys)
 

@@ -57,6 +57,7 @@ from qualmodel.report.helpers import (
     save_figure,
     skip_rest,
 )
+from qualmodel.report.kernels import execute_notebook
 from qualmodel.report.metrics import (
     ci_table,
     format_metric,
@@ -69,7 +70,6 @@ from qualmodel.report.publish import write_index
 from qualmodel.report.runner import (
     RunSummary,
     clean_outputs,
-    execute_notebook,
     export_html,
     run_reports,
 )

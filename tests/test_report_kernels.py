@@ -1,0 +1,102 @@
+"""Warm kernels: one kernel serves several notebooks, each seeing a fresh kernel's state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from qualmodel.report.kernels import KernelPool
+
+#: Notebook that leaves every kind of state behind that a fresh kernel would not have.
+LITTER = [
+    "import os, warnings\nimport matplotlib\nmatplotlib.use('agg')\n"
+    "import matplotlib.pyplot as plt\nimport pandas as pd",
+    "leak = 1\npd.set_option('display.precision', 2)\nplt.figure()\n"
+    "matplotlib.rcParams['lines.linewidth'] = 7.0\nwarnings.simplefilter('ignore')\n"
+    "os.chdir('/'); os.environ['QM_LEAK'] = '1'; import sys; sys.path.insert(0, '/nowhere')",
+    "from qualmodel.report import skip_rest\nskip_rest('every later cell is a no-op')",
+    "leak_after_skip = 1",
+]
+
+#: Notebook that reports the state it starts with (one JSON line on stdout).
+PROBE = [
+    "import json, os, sys, warnings\nimport matplotlib\nmatplotlib.use('agg')\n"
+    "import matplotlib.pyplot as plt\nimport pandas as pd",
+    "with warnings.catch_warnings(record=True) as seen:\n"
+    "    warnings.warn('once only', UserWarning)\n"
+    "os.write(2, b'fd-level stderr\\n')\n"
+    "print(json.dumps({'leak': 'leak' in globals(), 'pid': os.getpid(), 'cwd': os.getcwd(),"
+    " 'precision': pd.get_option('display.precision'), 'figures': plt.get_fignums(),"
+    " 'linewidth': matplotlib.rcParams['lines.linewidth'], 'warned': len(seen),"
+    " 'env': os.environ.get('QM_LEAK'), 'path0': sys.path[0] == '/nowhere',"
+    " 'filters_ignore_all': warnings.filters[0][0] == 'ignore' and warnings.filters[0][2] is"
+    " Warning}))",
+]
+
+FAIL = ["raise ValueError('this notebook fails')"]
+
+
+def _notebook(path: Path, cells: list[str]) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def _probe(nb) -> dict:
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("name") == "stdout")
+    return json.loads(text)
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("books")
+    return {
+        "litter": _notebook(root / "litter.ipynb", LITTER),
+        "probe": _notebook(root / "probe.ipynb", PROBE),
+        "fail": _notebook(root / "fail.ipynb", FAIL),
+    }
+
+
+def test_second_notebook_on_a_warm_kernel_sees_a_fresh_state(books, tmp_path):
+    work = tmp_path / "work"
+    with KernelPool() as pool:
+        first = pool.run(
+            books["probe"], tmp_path / "p0.ipynb", cwd=work, log_path=tmp_path / "a.log"
+        )
+        pool.run(books["litter"], tmp_path / "l.ipynb", cwd=tmp_path)
+        nb = pool.run(books["probe"], tmp_path / "p1.ipynb", cwd=work, log_path=tmp_path / "b.log")
+    before, after = _probe(first), _probe(nb)
+    assert after["pid"] == before["pid"]  # the same kernel process served all three
+    assert after == before  # …and the probe saw exactly what it saw on the fresh kernel
+    assert after["leak"] is False and after["figures"] == [] and after["warned"] == 1
+    assert after["cwd"] == str(work) and after["precision"] == 6
+    assert [c.execution_count for c in nb.cells] == [1, 2]
+    assert (tmp_path / "b.log").read_text().count("fd-level stderr") == 1
+    assert (tmp_path / "a.log").read_text().count("fd-level stderr") == 1
+
+
+def test_a_failed_notebook_retires_its_kernel(books, tmp_path):
+    with KernelPool() as pool:
+        first = _probe(pool.run(books["probe"], tmp_path / "p0.ipynb"))
+        with pytest.raises(papermill.PapermillExecutionError, match="this notebook fails"):
+            pool.run(books["fail"], tmp_path / "f.ipynb")
+        second = _probe(pool.run(books["probe"], tmp_path / "p1.ipynb"))
+        assert len(pool._all) == 1
+    assert second["pid"] != first["pid"]
+    assert pool._all == [] and pool._idle == []
+
+
+def test_reuse_false_starts_a_kernel_per_notebook(books, tmp_path):
+    with KernelPool(reuse=False) as pool:
+        pids = {_probe(pool.run(books["probe"], tmp_path / f"p{i}.ipynb"))["pid"] for i in (0, 1)}
+    assert len(pids) == 2
