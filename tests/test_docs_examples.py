@@ -3,21 +3,25 @@
 Examples run in a fresh temporary working folder that holds ``data/simulated/startup_saas``
 (the folder the README simulates) and a link ``../shared/data`` to the real public CRM data
 when it is present (examples that read it are skipped otherwise). A fence preceded by the
-line ``<!-- example: not run (reason) -->`` is illustrative only (placeholder files) and is
-skipped. Shell lines for the two set-up commands themselves (``make``, ``conda``, ``pytest``)
-are left to CI; every ``qualmodel`` command line is run and must exit 0.
+line ``<!-- example: not run (reason) -->`` is skipped: it is illustrative only (placeholder
+files), or a named test runs it as written and checks what it produces. Shell lines for
+the two set-up commands themselves (``make``, ``conda``, ``pytest``) are left to CI; every
+``qualmodel`` command line is run (in the test's process, as ``qualmodel.cli.main``) and must
+exit 0.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+import io
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
+import matplotlib
 import pytest
+
+from qualmodel.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -77,28 +81,25 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(cmd: str, cwd: Path) -> None:
+    """Run one ``qualmodel`` command line in this process (as ``main(argv)``) in ``cwd``."""
     argv = shlex.split(cmd)
     assert argv[0] in {"qualmodel", ".venv/bin/qualmodel"}, f"not a qualmodel command: {cmd}"
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "qualmodel", *argv[1:]],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert proc.returncode == 0, f"{cmd}\n{proc.stderr[-2000:]}"
+    err = io.StringIO()
+    code: object = 0
+    with contextlib.chdir(cwd), contextlib.redirect_stderr(err), contextlib.redirect_stdout(err):
+        try:
+            main(argv[1:])
+        except SystemExit as exc:
+            code = exc.code
+    assert code in (0, None), f"{cmd}\n{err.getvalue()[-2000:]}"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("lang", "body"), _examples())
 def test_example_runs(lang: str, body: str, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(workdir)
+    matplotlib.use("Agg")
     if lang == "python":
-        import matplotlib
-
-        matplotlib.use("Agg")
         exec(compile(body, "<example>", "exec"), {"__name__": "__example__"})
         return
     cmds = _commands(body)

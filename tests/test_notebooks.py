@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -315,29 +316,42 @@ def test_plain_papermill_cli(name, overrides, key, evidence, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_imported_crm_report(shared_data, tmp_path):
-    """An imported opportunity pipeline (no SQO stage) gets a SAL → won report.
+def test_imported_crm_report(shared_data, tmp_path, monkeypatch, capsys):
+    """The README's real-data example, run as written: an imported opportunity pipeline (no
+    SQO stage) gets a SAL → won report.
 
     The rendered HTML carries no simulation parameter, no pointer to a notebook that was not
     rendered, and the same headline median (number and definition) as the index page.
     """
-    from qualmodel.crm import import_crm
+    from qualmodel.cli import main
 
-    pipeline = shared_data / "maven_crm" / "sales_pipeline.csv"
-    folder = import_crm(pipeline, "maven_crm").write(tmp_path / "maven")
-    out = tmp_path / "reports"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"A client report on a real CRM export.*?```bash\n(.*?)```", readme, re.S)
+    assert block, "README lost its real-data example"
+    project = tmp_path / "project"
+    project.mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "data").symlink_to(shared_data, target_is_directory=True)
+    monkeypatch.chdir(project)
     old_umask = os.umask(0o022)
     try:
-        summary = report.run_reports(None, journeys=folder, jobs=2, out=out, progress=False)
+        for line in block.group(1).strip().splitlines():
+            argv = shlex.split(line.split(" #", 1)[0])
+            assert argv[0] == ".venv/bin/qualmodel", line
+            try:
+                main(argv[1:])
+            except SystemExit as exc:
+                assert exc.code in (0, None), line
     finally:
         os.umask(old_umask)
-    assert sorted(r.job.template.name for r in summary.results) == [
+    out, folder = project / "reports", project / "data" / "imported" / "maven"
+    assert sorted(p.stem for p in (out / "maven").glob("*.html")) == [
         "01-journeys",
         "02-time-to-sqo",
         "04-power-analysis",
         "10-client-report",
     ]
-    assert [(r.job.label, r.warnings) for r in summary.results if r.warnings] == []
+    assert "warning:" not in capsys.readouterr().err
     metrics = json.loads((out / "maven" / "summary.json").read_text())["metrics"]
     # how long must we test: answered for this funnel by a twin fitted on the fly
     weeks = metrics["power_weeks_needed"]["value"]
