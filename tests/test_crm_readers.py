@@ -124,3 +124,48 @@ def test_wrong_delimiter_hint(tmp_path):
     assert "missing column(s)" in msg and "set csv.delimiter" in msg
     j = import_crm(write_csv(tmp_path, rows), mapping(csv={"delimiter": ";"}))
     assert j.n_leads == 3
+
+
+def _as_parquet(csv_path, parquet_path):
+    """Write a CSV as a typed Parquet file (dates, integers, floats, booleans inferred)."""
+    import duckdb
+
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{csv_path}')) TO '{parquet_path}' (FORMAT parquet)")
+    return parquet_path
+
+
+def test_parquet_main_table_gives_the_csv_journeys(tmp_path):
+    csv = write_csv(tmp_path, GOOD_ROWS)
+    want = import_crm(csv, mapping())
+    got = import_crm(_as_parquet(csv, tmp_path / "deals.parquet"), mapping())
+    pd.testing.assert_frame_equal(got.leads, want.leads)
+    pd.testing.assert_frame_equal(got.events, want.events)
+    assert got.meta["files"]["main"]["rows"] == want.meta["files"]["main"]["rows"] == 4
+
+
+def test_maven_from_parquet_tables_gives_the_csv_journeys(shared_data, tmp_path):
+    folder = shared_data / "maven_crm"
+    want = import_crm(folder / "sales_pipeline.csv", "maven_crm")
+    tables = {
+        name: _as_parquet(folder / f"{file}.csv", tmp_path / f"{file}.parquet")
+        for name, file in (("main", "sales_pipeline"), ("accounts", "accounts"),
+                           ("products", "products"), ("sales_teams", "sales_teams"))
+    }  # fmt: skip
+    got = import_crm(tables, "maven_crm")
+    pd.testing.assert_frame_equal(got.leads, want.leads)
+    pd.testing.assert_frame_equal(got.events, want.events)
+
+
+def test_parquet_errors_name_the_row_and_a_corrupt_file_is_one_line(tmp_path):
+    rows = list(GOOD_ROWS)
+    rows[3] = "3,2020-01-03,2020-01-04,Open,someday,EU,50,Select"
+    path = _as_parquet(write_csv(tmp_path, rows), tmp_path / "deals.parquet")
+    with pytest.raises(InputError) as info:
+        import_crm(path, mapping())
+    assert "deals.parquet: row 3, column 'closed'" in one_line(info.value)
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(InputError) as info:
+        import_crm(bad, mapping())
+    msg = one_line(info.value)
+    assert "broken.parquet: not a readable Parquet file" in msg and "re-export" in msg

@@ -20,7 +20,7 @@ import pandas as pd
 
 from qualmodel.core.errors import ConfigError, InputError, preview
 from qualmodel.crm.mapping import AttributeSpec, CsvOptions, DateOptions, Mapping
-from qualmodel.crm.sql import SqlTable, is_db_url
+from qualmodel.crm.sql import SqlTable, is_db_url, to_strings
 
 _DEFAULT_TRUE = ("yes", "y", "true", "t", "1")
 _DEFAULT_FALSE = ("no", "n", "false", "f", "0")
@@ -108,7 +108,10 @@ def _refuse_long(fh, path: Path, opts: CsvOptions, header, line: int, start: int
 
 
 class Table:
-    """A CSV read as strings, with lazy line numbers for error messages."""
+    """A CSV file, Parquet file or database table read as strings.
+
+    Error messages name CSV lines (counted lazily) or Parquet / database rows (1-based).
+    """
 
     def __init__(self, path: Path | SqlTable, opts: CsvOptions, role: str) -> None:
         self.path = path
@@ -117,7 +120,22 @@ class Table:
         self._lines: np.ndarray | None = None
         #: Columns joined from lookup tables → where their values came from.
         self.sources: dict[str, LookupView] = {}
-        self.frame = path.read() if isinstance(path, SqlTable) else self._read()
+        if isinstance(path, SqlTable):
+            self.frame = path.read()
+        elif self.columnar:
+            self.frame = self._read_parquet()
+        else:
+            self.frame = self._read()
+
+    @property
+    def columnar(self) -> bool:
+        """True for rows that have no text lines: a database result or a Parquet file."""
+        return isinstance(self.path, SqlTable) or self.path.suffix.lower() in {".parquet", ".pq"}
+
+    @property
+    def unit(self) -> str:
+        """What :meth:`lines` counts: ``"row"`` (Parquet, database) or ``"line"`` (CSV)."""
+        return "row" if self.columnar else "line"
 
     @property
     def name(self) -> str:
@@ -172,6 +190,32 @@ class Table:
                     df[c], lambda u, na=na: [None if (x := v.strip()) in na else x for v in u]
                 )
         return df
+
+    def _read_parquet(self) -> pd.DataFrame:
+        """Read a Parquet table as strings (typed values printed as a CSV export would)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = self.path
+        if not path.is_file():
+            raise InputError(
+                f"{path}: no such file ({self.role} table); check the path or pass it with "
+                f"--csv / --table"
+            )
+        try:
+            arrow = pq.read_table(path)
+        except (pa.ArrowException, OSError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(
+                f"{path}: not a readable Parquet file ({first}); re-export it, or give a CSV file"
+            ) from None
+        names = [str(c).strip() for c in arrow.column_names]
+        dup = sorted({c for c in names if names.count(c) > 1})
+        if dup:
+            raise InputError(f"{path}: duplicated column name(s) {preview(dup)}; rename them")
+        if arrow.num_rows == 0:
+            raise InputError(f"{path}: has columns but no rows; export the data too")
+        return to_strings(arrow)
 
     def _check_raw(self) -> None:
         """Refuse NUL bytes and duplicated header names before pandas reads the file.
@@ -246,7 +290,7 @@ class Table:
 
     def lines(self, rows: np.ndarray) -> list[int]:
         """Return file line numbers (header = line 1) of 0-based data ``rows``."""
-        if isinstance(self.path, SqlTable):  # result rows, 1-based
+        if self.columnar:  # result or Parquet rows, 1-based
             return (np.asarray(rows, dtype=np.int64) + 1).tolist()
         if self._lines is None:
             starts: list[int] = []
@@ -266,7 +310,7 @@ class Table:
 
     def where(self, rows: np.ndarray) -> str:
         """Return ``"line(s) 2, 5, ..."`` for positional ``rows`` (for error messages)."""
-        unit = "row(s)" if isinstance(self.path, SqlTable) else "line(s)"
+        unit = "row(s)" if self.columnar else "line(s)"
         return f"{unit} {preview(self.lines(rows))}"
 
     def require(self, columns: dict[str, str]) -> None:
@@ -304,6 +348,16 @@ class LookupView:
         """The lookup file name."""
         return self.table.name
 
+    @property
+    def columnar(self) -> bool:
+        """As :attr:`Table.columnar` of the lookup table."""
+        return self.table.columnar
+
+    @property
+    def unit(self) -> str:
+        """As :attr:`Table.unit` of the lookup table."""
+        return self.table.unit
+
     def lines(self, rows: np.ndarray) -> list[int]:
         """Lookup-file line numbers of main-table ``rows`` (distinct, in order)."""
         pos = self.pos[np.asarray(rows, dtype=np.int64)]
@@ -311,7 +365,7 @@ class LookupView:
 
     def where(self, rows: np.ndarray) -> str:
         """``"line(s) ..."`` of the lookup file."""
-        unit = "row(s)" if isinstance(self.path, SqlTable) else "line(s)"
+        unit = "row(s)" if self.columnar else "line(s)"
         return f"{unit} {preview(self.lines(rows))}"
 
 
@@ -336,8 +390,8 @@ def parse_dates(
         rows = np.flatnonzero(bad)
         first = values.iloc[rows[0]]
         raise InputError(
-            f"{table.path}: line {table.lines(rows[:1])[0]}, column '{column}': cannot parse "
-            f"{first!r} as a date with format {opts.format!r}"
+            f"{table.path}: {table.unit} {table.lines(rows[:1])[0]}, column '{column}': "
+            f"cannot parse {first!r} as a date with format {opts.format!r}"
             f"{' (dayfirst)' if opts.dayfirst else ''} ({int(bad.sum())} bad value(s)); fix "
             f"the value(s) or set dates.format in the mapping"
         )
@@ -464,7 +518,7 @@ def _typed_number(
     if bad.any():
         rows = np.flatnonzero(bad)
         raise InputError(
-            f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
+            f"{table.path}: {table.unit} {table.lines(rows[:1])[0]}, column '{col}': "
             f"{s.iloc[rows[0]]!r} is not a number ({int(bad.sum())} bad value(s)); fix "
             f"it, add it to csv.na_values, or map it in attributes.{name}.map"
         )
@@ -474,7 +528,7 @@ def _typed_number(
         rows = np.flatnonzero(huge)
         shown = f"{_MAX_EXACT_INT:,}" if spec.type == "int" else "1.8e308"
         raise InputError(
-            f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
+            f"{table.path}: {table.unit} {table.lines(rows[:1])[0]}, column '{col}': "
             f"{s.iloc[rows[0]]!r} is too large (beyond ±{shown}: digits would be lost "
             f"or it overflows); use type: str for ids or codes, or fix the value"
         )
@@ -483,7 +537,7 @@ def _typed_number(
         if frac.any():
             rows = np.flatnonzero(frac.to_numpy())
             raise InputError(
-                f"{table.path}: line {table.lines(rows[:1])[0]}, column '{col}': "
+                f"{table.path}: {table.unit} {table.lines(rows[:1])[0]}, column '{col}': "
                 f"{s.iloc[rows[0]]!r} is not a whole number; use type: float"
             )
         return num.astype("Int64")
