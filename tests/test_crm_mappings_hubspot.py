@@ -1,0 +1,293 @@
+"""Built-in HubSpot mappings: ELT-synced deal stages (with the stage-label lookup), the dbt
+package's deal stages, contact lifecycle-stage history and the contacts API properties."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from qualmodel.core.errors import ConfigError, InputError
+from qualmodel.crm.importer import import_crm
+from qualmodel.crm.mapping import load_mapping
+
+# Fivetran HubSpot connector tables (column names as the connector documents them).
+DEAL = """\
+deal_id,is_deleted,property_dealname,property_createdate,property_pipeline,property_amount,property_dealstage
+101,false,Acme renewal,2024-01-02T09:00:00Z,default,12000,closedwon
+102,false,Globex pilot,2024-01-03T08:00:00Z,default,4000,closedlost
+103,false,Initech rollout,2024-01-08T10:00:00Z,7654321,55000,7654325
+104,false,Umbrella trial,2024-02-05T11:00:00Z,default,,appointmentscheduled
+105,true,Hooli (deleted),2024-01-09T10:00:00Z,default,100,appointmentscheduled
+"""
+# The default sales pipeline (text ids) and a second pipeline made from it (numeric ids).
+STAGES = """\
+stage_id,pipeline_id,label,display_order,probability,is_closed,active
+appointmentscheduled,default,Appointment Scheduled,0,0.2,false,true
+qualifiedtobuy,default,Qualified To Buy,1,0.4,false,true
+presentationscheduled,default,Presentation Scheduled,2,0.6,false,true
+decisionmakerboughtin,default,Decision Maker Bought-In,3,0.8,false,true
+contractsent,default,Contract Sent,4,0.9,false,true
+closedwon,default,Closed Won,5,1.0,true,true
+closedlost,default,Closed Lost,6,0.0,true,true
+7654322,7654321,Appointment Scheduled,0,0.2,false,true
+7654324,7654321,Contract Sent,1,0.9,false,true
+7654325,7654321,Closed Won,2,1.0,true,true
+7654326,7654321,Closed Lost,3,0.0,true,true
+"""
+_END = "9999-12-31T23:59:59Z"
+DEAL_STAGE = f"""\
+deal_id,value,date_entered,source,_fivetran_start,_fivetran_end,_fivetran_active
+101,appointmentscheduled,2024-01-02T09:00:00Z,CRM_UI,2024-01-02T09:00:00Z,2024-01-05T09:59:59Z,false
+101,qualifiedtobuy,2024-01-05T10:00:00Z,CRM_UI,2024-01-05T10:00:00Z,2024-01-10T10:59:59Z,false
+101,presentationscheduled,2024-01-10T11:00:00Z,CRM_UI,2024-01-10T11:00:00Z,2024-01-20T11:59:59Z,false
+101,contractsent,2024-01-20T12:00:00Z,CRM_UI,2024-01-20T12:00:00Z,2024-02-01T14:59:59Z,false
+101,closedwon,2024-02-01T15:00:00Z,CRM_UI,2024-02-01T15:00:00Z,{_END},true
+102,qualifiedtobuy,2024-01-04T09:30:00Z,CRM_UI,2024-01-04T09:30:00Z,2024-01-15T15:59:59Z,false
+102,closedlost,2024-01-15T16:00:00Z,CRM_UI,2024-01-15T16:00:00Z,{_END},true
+103,7654322,2024-01-08T10:00:00Z,CRM_UI,2024-01-08T10:00:00Z,2024-01-18T13:59:59Z,false
+103,7654324,2024-01-18T14:00:00Z,CRM_UI,2024-01-18T14:00:00Z,2024-01-25T08:59:59Z,false
+103,7654326,2024-01-25T09:00:00Z,CRM_UI,2024-01-25T09:00:00Z,2024-02-01T09:59:59Z,false
+103,7654324,2024-02-01T10:00:00Z,CRM_UI,2024-02-01T10:00:00Z,2024-02-10T08:59:59Z,false
+103,7654325,2024-02-10T09:00:00Z,CRM_UI,2024-02-10T09:00:00Z,{_END},true
+104,appointmentscheduled,2024-02-05T11:00:00Z,CRM_UI,2024-02-05T11:00:00Z,{_END},true
+105,appointmentscheduled,2024-01-09T10:00:00Z,CRM_UI,2024-01-09T10:00:00Z,{_END},true
+"""
+RAW = {"deal": DEAL, "deal_stage": DEAL_STAGE, "deal_pipeline_stage": STAGES}
+T = pd.Timestamp
+
+
+def check_deals(leads: pd.DataFrame) -> None:
+    """The hand-computed stage dates of the four fixture deals."""
+    d = leads.set_index("lead_id")
+    assert list(d.index) == ["101", "102", "103", "104"]
+    # 101: SAL at its first SAL stage, SQO at Presentation Scheduled, won.
+    assert d.loc["101", "sal_at"] == T("2024-01-02 09:00")
+    assert d.loc["101", "sqo_at"] == T("2024-01-10 11:00")
+    assert d.loc["101", "won_at"] == T("2024-02-01 15:00") and pd.isna(d.loc["101", "lost_at"])
+    # 102: lost straight from Qualified To Buy: SQO filled with the close (skipped_stages: fill).
+    assert d.loc["102", "sal_at"] == T("2024-01-04 09:30")
+    assert d.loc["102", "sqo_at"] == d.loc["102", "lost_at"] == T("2024-01-15 16:00")
+    # 103: numeric ids of the second pipeline; lost, re-opened, finally won (won_and_lost: last).
+    assert d.loc["103", "sal_at"] == T("2024-01-08 10:00")
+    assert d.loc["103", "sqo_at"] == T("2024-01-18 14:00")  # first Contract Sent
+    assert d.loc["103", "won_at"] == T("2024-02-10 09:00") and pd.isna(d.loc["103", "lost_at"])
+    # 104: still open in Appointment Scheduled.
+    assert d.loc["104", "sal_at"] == T("2024-02-05 11:00") and pd.isna(d.loc["104", "sqo_at"])
+    assert d.loc["104", "created_at"] == T("2024-02-05 11:00")
+    assert (d["observed_until"] == T("2024-02-10 09:00")).all()
+    assert list(d["pipeline"].astype(str)) == ["default", "default", "7654321", "default"]
+
+
+def write(tmp_path: Path, tables: dict[str, str]) -> dict[str, Path]:
+    """Write the fixture tables as CSV files named after the tables."""
+    out = {}
+    for name, text in tables.items():
+        out[name] = tmp_path / f"{name}.csv"
+        out[name].write_text(text)
+    return out
+
+
+def to_duckdb(tmp_path: Path, files: dict[str, Path], typed: dict[str, str]) -> str:
+    """Load the CSVs into a DuckDB file; ``typed`` gives column types as the sync has them."""
+    duck = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(duck))
+    for name, path in files.items():
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{path}', all_varchar=true)")
+        cols = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
+        for col, kind in typed.items():
+            if col in cols:
+                con.execute(f"ALTER TABLE {name} ALTER {col} TYPE {kind}")
+    con.close()
+    return f"duckdb:///{duck}"
+
+
+_DEAL_TYPES = {
+    "date_entered": "TIMESTAMPTZ",
+    "_fivetran_start": "TIMESTAMPTZ",
+    "_fivetran_end": "TIMESTAMPTZ",
+    "probability": "DOUBLE",
+    "is_closed": "BOOLEAN",
+}
+
+
+def same(a, b) -> None:
+    pd.testing.assert_frame_equal(a.leads, b.leads)
+    pd.testing.assert_frame_equal(a.events, b.events)
+
+
+def test_deal_stage_from_csv_parquet_duckdb(tmp_path):
+    files = write(tmp_path, RAW)
+    csv = import_crm(files["deal"], "hubspot_deal_stage")
+    check_deals(csv.leads)
+    assert csv.meta["files"]["labels"]["rows"] == 11
+    assert csv.meta["import"]["dropped"] == {"is_deleted=true": 1}  # deal 105
+    dropped = csv.meta["import"]["history"]["dropped_rows"]
+    assert dropped == {"lead dropped by the leads table import": 1}
+    # 101: two SAL and two SQO stages, 103: Contract Sent twice
+    assert csv.meta["import"]["history"]["repeated"] == {"sal": 1, "sqo": 2}
+    pq = {}
+    for name in ("deal_stage", "deal_pipeline_stage"):
+        pq[name] = files[name].with_suffix(".parquet")
+        pd.read_csv(files[name], dtype=str, keep_default_na=False).to_parquet(pq[name])
+    tables = {"main": files["deal"], "history": pq["deal_stage"]}
+    same(import_crm(tables | {"labels": pq["deal_pipeline_stage"]}, "hubspot_deal_stage"), csv)
+    db = import_crm(to_duckdb(tmp_path, files, _DEAL_TYPES), "hubspot_deal_stage")
+    same(db, csv)
+    assert db.meta["files"]["labels"]["table"] == "deal_pipeline_stage"
+
+
+def test_deal_stage_from_postgres_matches_csv(tmp_path, pg_url):
+    from tests.test_sql import _to_postgres
+
+    files = write(tmp_path, RAW)
+    want = import_crm(files["deal"], "hubspot_deal_stage")
+    to_duckdb(tmp_path, files, _DEAL_TYPES)
+    _to_postgres(pg_url, tmp_path / "crm.duckdb", tuple(RAW))
+    got = import_crm(pg_url, "hubspot_deal_stage")
+    same(got, want)
+    assert "qm-test-secret" not in str(got.meta)
+
+
+def test_stage_id_missing_from_labels_names_id_table_and_fix(tmp_path):
+    files = write(tmp_path, RAW | {"deal_pipeline_stage": STAGES.replace("7654324,", "7654399,")})
+    with pytest.raises(InputError) as info:
+        import_crm(files["deal"], "hubspot_deal_stage")
+    msg = str(info.value)
+    assert "\n" not in msg and "deal_stage.csv: line 10, column 'value'" in msg
+    assert "stage id '7654324' is not in the labels table" in msg
+    assert "deal_pipeline_stage.csv (column 'stage_id'" in msg and "add the stage" in msg
+
+
+def test_missing_labels_column_names_the_key(tmp_path):
+    files = write(tmp_path, RAW | {"deal_pipeline_stage": STAGES.replace(",label,", ",name,")})
+    with pytest.raises(InputError) as info:
+        import_crm(files["deal"], "hubspot_deal_stage")
+    msg = str(info.value)
+    assert "\n" not in msg and "deal_pipeline_stage.csv: missing column(s) 'label'" in msg
+    assert "(mapping key history.labels.label)" in msg and "fix history.labels" in msg
+
+
+def test_missing_labels_table_in_database_names_it(tmp_path):
+    files = write(tmp_path, {k: v for k, v in RAW.items() if k != "deal_pipeline_stage"})
+    db = to_duckdb(tmp_path, files, _DEAL_TYPES)
+    with pytest.raises(InputError) as info:
+        import_crm(db, "hubspot_deal_stage")
+    msg = str(info.value)
+    assert "\n" not in msg and "(deal_pipeline_stage)" in msg and "check the table name" in msg
+
+
+def test_custom_stage_label_is_an_unknown_activity(tmp_path):
+    renamed = STAGES.replace("7654324,7654321,Contract Sent", "7654324,7654321,Security Review")
+    files = write(tmp_path, RAW | {"deal_pipeline_stage": renamed})
+    with pytest.raises(InputError) as info:
+        import_crm(files["deal"], "hubspot_deal_stage")
+    msg = str(info.value)
+    assert "'Security Review' (2)" in msg and "add each under history.stages" in msg
+
+
+def test_labels_block_is_validated():
+    mp = load_mapping("hubspot_deal_stage").model_dump()
+    for bad, word in (
+        ({"key": "stage_id", "label": "label"}, "give file:"),
+        ({"file": "s.csv", "key": "id", "label": "id"}, "same column"),
+        ({"file": "s.csv", "key": "id", "label": "x", "lable": "y"}, "unknown key"),
+        ({"file": "s.csv", "label": "x"}, "history.labels.key"),
+    ):
+        mp["history"]["labels"] = bad
+        with pytest.raises(ConfigError) as info:
+            load_mapping(mp)
+        assert word in str(info.value)
+    mp["history"]["labels"] = {"file": "s.csv", "key": "id", "label": "x"}
+    mp["lookups"] = {"labels": {"file": "l.csv", "key": "k"}}
+    with pytest.raises(ConfigError, match="the name 'labels' is taken"):
+        load_mapping(mp)
+
+
+def test_cli_finds_labels_next_to_the_history_or_from_table_option(tmp_path, capsys):
+    from tests.conftest import run_cli
+
+    files = write(tmp_path, RAW)
+    code, out = run_cli(
+        ["import", "-m", "hubspot_deal_stage", "--csv", str(files["deal"]), "--dry-run"], capsys
+    )
+    assert code == 0, out.err
+    assert "leads: 4 (from main, history, labels)" in out.out
+    other = tmp_path / "elsewhere.csv"
+    other.write_text(STAGES.replace("7654326,", "7654327,"))
+    args = ["import", "-m", "hubspot_deal_stage", "--csv", str(files["deal"]), "--dry-run"]
+    code, out = run_cli([*args, "--table", f"labels={other}"], capsys)
+    assert code == 2 and "stage id '7654326' is not in the labels table" in out.err
+    assert str(other) in out.err and len(out.err.strip().splitlines()) == 1
+
+
+def dbt_tables(tmp_path: Path) -> dict[str, Path]:
+    """The dbt hubspot package's models built from the raw fixture, as the package joins them.
+
+    ``hubspot__deal_stages``: one row per ``deal_stage`` row, ``date_stage_entered`` =
+    ``_fivetran_start``, labels joined from the pipeline stages, ``is_deal_deleted`` from the
+    deal (105 is deleted).
+    """
+    read = {k: pd.read_csv(pd.io.common.StringIO(v), dtype=str) for k, v in RAW.items()}
+    pipelines = {"default": "Sales Pipeline", "7654321": "Enterprise"}
+    st = read["deal_pipeline_stage"].rename(
+        columns={"stage_id": "pipeline_stage_id", "label": "pipeline_stage_label"}
+    )
+    ds = read["deal_stage"].rename(columns={"value": "pipeline_stage_id"})
+    ds = ds.merge(st, on="pipeline_stage_id", how="left")
+    stages = pd.DataFrame(
+        {
+            "deal_stage_id": ds["deal_id"]
+            + "-"
+            + (ds.groupby("deal_id").cumcount() + 1).astype(str),
+            "deal_id": ds["deal_id"],
+            "date_stage_entered": ds["_fivetran_start"],
+            "date_stage_exited": ds["_fivetran_end"],
+            "is_stage_active": ds["_fivetran_active"],
+            "pipeline_stage_id": ds["pipeline_stage_id"],
+            "pipeline_stage_label": ds["pipeline_stage_label"],
+            "pipeline_id": ds["pipeline_id"],
+            "pipeline_label": ds["pipeline_id"].map(pipelines),
+            "is_pipeline_stage_closed": ds["is_closed"],
+            "is_deal_deleted": ds["deal_id"].map(
+                dict(zip(read["deal"]["deal_id"], read["deal"]["is_deleted"], strict=True))
+            ),
+        }
+    )
+    deal = read["deal"]
+    deals = pd.DataFrame(
+        {
+            "deal_id": deal["deal_id"],
+            "deal_name": deal["property_dealname"],
+            "created_at": deal["property_createdate"],
+            "amount": deal["property_amount"],
+            "pipeline_label": deal["property_pipeline"].map(pipelines),
+            "is_deal_deleted": deal["is_deleted"],
+        }
+    )
+    out = {"hubspot__deals": tmp_path / "hubspot__deals.csv"}
+    out["hubspot__deal_stages"] = tmp_path / "hubspot__deal_stages.csv"
+    deals.to_csv(out["hubspot__deals"], index=False)
+    stages.to_csv(out["hubspot__deal_stages"], index=False)
+    return out
+
+
+def test_dbt_deal_stages_give_the_same_stage_dates(tmp_path):
+    files = dbt_tables(tmp_path)
+    got = import_crm(files["hubspot__deals"], "hubspot_deal_stages_dbt")
+    leads = got.leads.copy()
+    assert list(leads["pipeline"].astype(str)) == ["Sales Pipeline"] * 2 + ["Enterprise"] + [
+        "Sales Pipeline"
+    ]
+    leads["pipeline"] = leads["pipeline"].map(
+        {"Sales Pipeline": "default", "Enterprise": "7654321"}
+    )
+    check_deals(leads)
+    assert got.meta["import"]["dropped"] == {"is_deal_deleted=true": 1}
+    assert got.meta["files"]["history"]["rows"] == 13  # 14 rows, the deleted deal's filtered
+    db = import_crm(
+        to_duckdb(tmp_path, files, {"is_deal_deleted": "BOOLEAN"}), "hubspot_deal_stages_dbt"
+    )
+    same(db, got)
