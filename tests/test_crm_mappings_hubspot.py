@@ -291,3 +291,96 @@ def test_dbt_deal_stages_give_the_same_stage_dates(tmp_path):
         to_duckdb(tmp_path, files, {"is_deal_deleted": "BOOLEAN"}), "hubspot_deal_stages_dbt"
     )
     same(db, got)
+
+
+# Fivetran HubSpot contact tables; lifecycle stages are the property's internal ids.
+CONTACT = """\
+id,_fivetran_deleted,property_email,property_createdate,property_lifecyclestage,property_hs_analytics_source
+201,false,ana@example.com,2024-03-01T10:00:00Z,evangelist,ORGANIC_SEARCH
+202,false,ben@example.com,2024-03-03T08:00:00Z,lead,PAID_SEARCH
+203,false,cleo@example.com,2024-03-04T09:00:00Z,opportunity,REFERRALS
+204,false,dev@example.com,2024-03-05T12:00:00Z,subscriber,DIRECT_TRAFFIC
+205,true,eve@example.com,2024-03-06T12:00:00Z,lead,DIRECT_TRAFFIC
+"""
+CONTACT_HISTORY = """\
+contact_id,name,source,source_id,timestamp,value
+201,lifecyclestage,FORM,,2024-03-01T10:00:00Z,subscriber
+201,hs_lead_status,CRM_UI,ann@corp,2024-03-01T10:05:00Z,NEW
+201,lifecyclestage,AUTOMATION_PLATFORM,wf-1,2024-03-02T11:00:00Z,lead
+201,lifecyclestage,AUTOMATION_PLATFORM,wf-2,2024-03-05T09:00:00Z,marketingqualifiedlead
+201,lifecyclestage,CRM_UI,ann@corp,2024-03-07T14:00:00Z,salesqualifiedlead
+201,hs_lead_status,CRM_UI,ann@corp,2024-03-07T14:00:00Z,CONNECTED
+201,lifecyclestage,DEALS,,2024-03-12T10:30:00Z,opportunity
+201,lifecyclestage,DEALS,,2024-04-02T16:00:00Z,customer
+201,lifecyclestage,CRM_UI,ann@corp,2024-04-10T08:00:00Z,evangelist
+202,lifecyclestage,FORM,,2024-03-03T08:00:00Z,lead
+202,lifecyclestage,AUTOMATION_PLATFORM,wf-2,2024-03-04T12:00:00Z,marketingqualifiedlead
+202,lifecyclestage,CRM_UI,bob@corp,2024-03-20T09:00:00Z,
+202,lifecyclestage,CRM_UI,bob@corp,2024-03-20T09:00:01Z,lead
+203,lifecyclestage,IMPORT,,2024-03-04T09:00:00Z,lead
+203,lifecyclestage,CRM_UI,ann@corp,2024-03-06T10:00:00Z,salesqualifiedlead
+203,lifecyclestage,DEALS,,2024-03-09T11:00:00Z,opportunity
+204,lifecyclestage,FORM,,2024-03-05T12:00:00Z,subscriber
+205,lifecyclestage,FORM,,2024-03-06T12:00:00Z,lead
+"""
+CONTACTS = {"contact": CONTACT, "contact_property_history": CONTACT_HISTORY}
+
+
+def check_contacts(leads: pd.DataFrame) -> None:
+    """The hand-computed lifecycle-stage dates of the four kept fixture contacts."""
+    c = leads.set_index("lead_id")
+    assert list(c.index) == ["201", "202", "203", "204"]  # 205 is deleted
+    assert c.loc["201", "mql_at"] == T("2024-03-05 09:00")
+    assert c.loc["201", "sal_at"] == T("2024-03-07 14:00")
+    assert c.loc["201", "sqo_at"] == T("2024-03-12 10:30")
+    assert c.loc["201", "won_at"] == T("2024-04-02 16:00")  # evangelist later: ignored
+    # 202: MQL, then the stage cleared and set back to lead: MQL kept, nothing later.
+    assert c.loc["202", "mql_at"] == T("2024-03-04 12:00") and pd.isna(c.loc["202", "sal_at"])
+    # 203: straight from lead to SQL: no MQL (skipped_stages: keep), SAL and SQO.
+    assert pd.isna(c.loc["203", "mql_at"]) and c.loc["203", "sal_at"] == T("2024-03-06 10:00")
+    assert c.loc["203", "sqo_at"] == T("2024-03-09 11:00") and pd.isna(c.loc["203", "won_at"])
+    assert c.loc["204"][["mql_at", "sal_at", "sqo_at", "won_at"]].isna().all()
+    assert list(c["lifecycle_stage"].astype(str)) == [
+        "evangelist",
+        "lead",
+        "opportunity",
+        "subscriber",
+    ]
+
+
+_CONTACT_TYPES = {
+    "id": "BIGINT",
+    "contact_id": "BIGINT",
+    "_fivetran_deleted": "BOOLEAN",
+    "property_createdate": "TIMESTAMPTZ",
+    "timestamp": "TIMESTAMPTZ",
+}
+
+
+def test_contact_property_history_from_csv_and_duckdb(tmp_path):
+    files = write(tmp_path, CONTACTS)
+    csv = import_crm(files["contact"], "hubspot_contact_property_history")
+    check_contacts(csv.leads)
+    info = csv.meta["import"]["history"]
+    # counted before the deleted contact's row (a lead) is dropped with its contact
+    assert info["ignored"] == {"subscriber": 2, "lead": 5, "evangelist": 1}
+    assert info["skipped"] == {"mql": 1}
+    assert csv.meta["files"]["history"]["rows"] == 15  # 16 lifecyclestage rows, one cleared
+    db = import_crm(to_duckdb(tmp_path, files, _CONTACT_TYPES), "hubspot_contact_property_history")
+    same(db, csv)
+
+
+def test_custom_lifecycle_stage_id_is_named_and_can_be_mapped(tmp_path):
+    custom = CONTACT_HISTORY.replace(
+        "203,lifecyclestage,CRM_UI,ann@corp,2024-03-06T10:00:00Z,salesqualifiedlead",
+        "203,lifecyclestage,CRM_UI,ann@corp,2024-03-06T10:00:00Z,1049631520",
+    )
+    files = write(tmp_path, CONTACTS | {"contact_property_history": custom})
+    with pytest.raises(InputError) as info:
+        import_crm(files["contact"], "hubspot_contact_property_history")
+    msg = str(info.value)
+    assert "\n" not in msg and "line 16, column 'value'" in msg
+    assert "'1049631520' (1)" in msg and "add each under history.stages" in msg
+    mp = load_mapping("hubspot_contact_property_history").model_dump()
+    mp["history"]["stages"]["1049631520"] = "sal"  # the documented fix: map the custom id
+    check_contacts(import_crm(files["contact"], mp).leads)
