@@ -384,3 +384,67 @@ def test_custom_lifecycle_stage_id_is_named_and_can_be_mapped(tmp_path):
     mp = load_mapping("hubspot_contact_property_history").model_dump()
     mp["history"]["stages"]["1049631520"] = "sal"  # the documented fix: map the custom id
     check_contacts(import_crm(files["contact"], mp).leads)
+
+
+# The contacts object with API property names (one column per property).
+API = """\
+hs_object_id,createdate,lifecyclestage,hs_analytics_source,hs_lifecyclestage_marketingqualifiedlead_date,hs_lifecyclestage_salesqualifiedlead_date,hs_lifecyclestage_opportunity_date,hs_lifecyclestage_customer_date
+301,2024-05-01T09:00:00.000Z,customer,ORGANIC_SEARCH,2024-05-02T10:00:00.000Z,2024-05-06T11:00:00.000Z,2024-05-10T12:00:00.000Z,2024-06-01T13:00:00.000Z
+302,2024-05-03T09:00:00.000Z,salesqualifiedlead,PAID_SOCIAL,2024-05-03T09:30:00.000Z,2024-05-20T15:00:00.000Z,,
+303,2024-05-04T09:00:00.000Z,lead,DIRECT_TRAFFIC,,,,
+"""
+_V2 = {
+    "hs_lifecyclestage_marketingqualifiedlead_date": "hs_v2_date_entered_marketingqualifiedlead",
+    "hs_lifecyclestage_salesqualifiedlead_date": "hs_v2_date_entered_salesqualifiedlead",
+    "hs_lifecyclestage_opportunity_date": "hs_v2_date_entered_opportunity",
+    "hs_lifecyclestage_customer_date": "hs_v2_date_entered_customer",
+}
+
+
+def check_api(leads: pd.DataFrame) -> None:
+    c = leads.set_index("lead_id")
+    assert c.loc["301", "mql_at"] == T("2024-05-02 10:00")
+    assert c.loc["301", "sal_at"] == T("2024-05-06 11:00")
+    assert c.loc["301", "sqo_at"] == T("2024-05-10 12:00")
+    assert c.loc["301", "won_at"] == T("2024-06-01 13:00")
+    assert c.loc["302", "sal_at"] == T("2024-05-20 15:00") and pd.isna(c.loc["302", "sqo_at"])
+    assert c.loc["303"][["mql_at", "sal_at", "sqo_at", "won_at"]].isna().all()
+    assert (c["observed_until"] == T("2024-06-01 13:00")).all()
+
+
+def test_contacts_api_reads_first_present_date_column(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(API)
+    v1 = import_crm(path, "hubspot_contacts_api")
+    check_api(v1.leads)
+    head, rest = API.split("\n", 1)
+    v2_head = head
+    for old, new in _V2.items():
+        v2_head = v2_head.replace(old, new)
+    path.write_text(f"{v2_head}\n{rest}")  # only the stage-calculated v2 columns
+    same(import_crm(path, "hubspot_contacts_api"), v1)
+    extra = ",".join(_V2.values())
+    rows = [r + ",2020-01-01T00:00:00Z" * 4 for r in rest.strip().splitlines()]
+    path.write_text(f"{head},{extra}\n" + "\n".join(rows) + "\n")  # both: the first is read
+    both = import_crm(path, "hubspot_contacts_api")
+    check_api(both.leads.assign(observed_until=v1.leads["observed_until"]))
+
+
+def test_contacts_api_without_any_stage_column_names_the_choices(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(API.replace("hs_lifecyclestage_opportunity_date", "opportunity_date"))
+    with pytest.raises(InputError) as info:
+        import_crm(path, "hubspot_contacts_api")
+    msg = str(info.value)
+    assert "\n" not in msg and "contacts.csv: none of the columns" in msg
+    assert "'hs_lifecyclestage_opportunity_date', 'hs_v2_date_entered_opportunity'" in msg
+    assert "(mapping key stages.sqo_at)" in msg and "fix the mapping" in msg
+
+
+def test_stage_column_list_is_validated():
+    mp = load_mapping("hubspot_contacts_api").model_dump()
+    mp["stages"]["sqo_at"] = []
+    with pytest.raises(ConfigError, match="stages.sqo_at: an empty list"):
+        load_mapping(mp)
+    mp["stages"]["sqo_at"] = ["hs_v2_date_entered_1049631520"]
+    assert load_mapping(mp).stages["sqo_at"] == "hs_v2_date_entered_1049631520"
