@@ -18,6 +18,7 @@ def test_load_mapping_builtins_and_passthrough():
         "hubspot_deal_stage",
         "hubspot_deal_stages_dbt",
         "maven_crm",
+        "pipedrive_deal_flow",
         "salesforce_lead_history",
         "salesforce_lead_history_warehouse",
         "salesforce_opportunity_history",

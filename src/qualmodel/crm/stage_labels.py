@@ -131,7 +131,8 @@ def apply_labels(log: LogTable, labels: dict, src: Path | SqlTable, key: str) ->
     act = log.frame["activity"]
     codes, ids = act.cat.codes.to_numpy(), _id_text(pd.Series(act.cat.categories, dtype=object))
     named = ids.map(labels)
-    unknown = np.flatnonzero(named.isna().to_numpy(dtype=bool))
+    used = np.bincount(codes[codes >= 0], minlength=len(ids)) > 0  # rows may be filtered
+    unknown = np.flatnonzero(named.isna().to_numpy(dtype=bool) & used)
     if len(unknown):
         rows = np.flatnonzero(np.isin(codes, unknown))
         first = str(ids.iloc[int(codes[rows[0]])])
@@ -142,7 +143,7 @@ def apply_labels(log: LogTable, labels: dict, src: Path | SqlTable, key: str) ->
             f"unknown id(s) {listed}); add the stage to that table, or fix "
             f"{_KEY}.key / the history's activity column in the mapping"
         )
-    new_codes, cats = pd.factorize(named.astype(object).to_numpy())
+    new_codes, cats = pd.factorize(named.astype(object).to_numpy(), use_na_sentinel=True)
     lookup = np.append(new_codes, -1).astype(np.int32)
     log.frame["activity"] = pd.Categorical.from_codes(
         lookup[codes], categories=pd.Index(cats, dtype=object)
