@@ -25,12 +25,12 @@ id,name,pipeline_id,order_nr,active_flag,deal_probability
 10,Negotiations Started,2,5,true,100
 """
 DEALS = """\
-id,title,add_time,update_time,status,won_time,lost_time,close_time,pipeline_id,stage_id,value,currency,lost_reason
-1,Acme deal,2024-04-01 09:00:00,2024-04-25 15:00:00,won,2024-04-25 15:00:00,,2024-04-25 15:00:00,1,5,5000,EUR,
-2,Globex deal,2024-04-02 10:00:00,2024-04-10 12:00:00,lost,,2024-04-10 12:00:00,2024-04-10 12:00:00,1,2,1200,EUR,No budget
-3,Initech deal,2024-04-03 11:00:00,2024-04-16 10:00:00,open,,,,2,9,8000,EUR,
-4,Umbrella deal,2024-04-05 08:00:00,2024-04-06 10:00:00,deleted,,,,1,2,300,EUR,
-5,Hooli deal,2024-04-08 14:00:00,2024-04-08 14:00:00,open,,,,1,1,700,EUR,
+id,title,add_time,update_time,status,won_time,lost_time,pipeline_id,stage_id,value,lost_reason
+1,Acme deal,2024-04-01 09:00:00,2024-04-25 15:00:00,won,2024-04-25 15:00:00,,1,5,5000,
+2,Globex deal,2024-04-02 10:00:00,2024-04-10 12:00:00,lost,,2024-04-10 12:00:00,1,2,1200,No budget
+3,Initech deal,2024-04-03 11:00:00,2024-04-16 10:00:00,open,,,2,9,8000,
+4,Umbrella deal,2024-04-05 08:00:00,2024-04-06 10:00:00,deleted,,,1,2,300,
+5,Hooli deal,2024-04-08 14:00:00,2024-04-08 14:00:00,open,,,1,1,700,
 """
 FLOW = """\
 id,item_id,user_id,field_key,old_value,new_value,is_bulk_update_flag,log_time,change_source
