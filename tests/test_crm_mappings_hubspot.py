@@ -113,6 +113,15 @@ _DEAL_TYPES = {
 }
 
 
+def import_error(source, mapping) -> str:
+    """Return the one-line message of the InputError that importing ``source`` raises."""
+    with pytest.raises(InputError) as info:
+        import_crm(source, mapping)
+    msg = str(info.value)
+    assert "\n" not in msg
+    return msg
+
+
 def same(a, b) -> None:
     pd.testing.assert_frame_equal(a.leads, b.leads)
     pd.testing.assert_frame_equal(a.events, b.events)
@@ -153,38 +162,30 @@ def test_deal_stage_from_postgres_matches_csv(tmp_path, pg_url):
 
 def test_stage_id_missing_from_labels_names_id_table_and_fix(tmp_path):
     files = write(tmp_path, RAW | {"deal_pipeline_stage": STAGES.replace("7654324,", "7654399,")})
-    with pytest.raises(InputError) as info:
-        import_crm(files["deal"], "hubspot_deal_stage")
-    msg = str(info.value)
-    assert "\n" not in msg and "deal_stage.csv: line 10, column 'value'" in msg
+    msg = import_error(files["deal"], "hubspot_deal_stage")
+    assert "deal_stage.csv: line 10, column 'value'" in msg
     assert "stage id '7654324' is not in the labels table" in msg
     assert "deal_pipeline_stage.csv (column 'stage_id'" in msg and "add the stage" in msg
 
 
 def test_missing_labels_column_names_the_key(tmp_path):
     files = write(tmp_path, RAW | {"deal_pipeline_stage": STAGES.replace(",label,", ",name,")})
-    with pytest.raises(InputError) as info:
-        import_crm(files["deal"], "hubspot_deal_stage")
-    msg = str(info.value)
-    assert "\n" not in msg and "deal_pipeline_stage.csv: missing column(s) 'label'" in msg
+    msg = import_error(files["deal"], "hubspot_deal_stage")
+    assert "deal_pipeline_stage.csv: missing column(s) 'label'" in msg
     assert "(mapping key history.labels.label)" in msg and "fix history.labels" in msg
 
 
 def test_missing_labels_table_in_database_names_it(tmp_path):
     files = write(tmp_path, {k: v for k, v in RAW.items() if k != "deal_pipeline_stage"})
     db = to_duckdb(tmp_path, files, _DEAL_TYPES)
-    with pytest.raises(InputError) as info:
-        import_crm(db, "hubspot_deal_stage")
-    msg = str(info.value)
-    assert "\n" not in msg and "(deal_pipeline_stage)" in msg and "check the table name" in msg
+    msg = import_error(db, "hubspot_deal_stage")
+    assert "(deal_pipeline_stage)" in msg and "check the table name" in msg
 
 
 def test_custom_stage_label_is_an_unknown_activity(tmp_path):
     renamed = STAGES.replace("7654324,7654321,Contract Sent", "7654324,7654321,Security Review")
     files = write(tmp_path, RAW | {"deal_pipeline_stage": renamed})
-    with pytest.raises(InputError) as info:
-        import_crm(files["deal"], "hubspot_deal_stage")
-    msg = str(info.value)
+    msg = import_error(files["deal"], "hubspot_deal_stage")
     assert "'Security Review' (2)" in msg and "add each under history.stages" in msg
 
 
@@ -376,10 +377,8 @@ def test_custom_lifecycle_stage_id_is_named_and_can_be_mapped(tmp_path):
         "203,lifecyclestage,CRM_UI,ann@corp,2024-03-06T10:00:00Z,1049631520",
     )
     files = write(tmp_path, CONTACTS | {"contact_property_history": custom})
-    with pytest.raises(InputError) as info:
-        import_crm(files["contact"], "hubspot_contact_property_history")
-    msg = str(info.value)
-    assert "\n" not in msg and "line 16, column 'value'" in msg
+    msg = import_error(files["contact"], "hubspot_contact_property_history")
+    assert "line 16, column 'value'" in msg
     assert "'1049631520' (1)" in msg and "add each under history.stages" in msg
     mp = load_mapping("hubspot_contact_property_history").model_dump()
     mp["history"]["stages"]["1049631520"] = "sal"  # the documented fix: map the custom id
@@ -433,10 +432,8 @@ def test_contacts_api_reads_first_present_date_column(tmp_path):
 def test_contacts_api_without_any_stage_column_names_the_choices(tmp_path):
     path = tmp_path / "contacts.csv"
     path.write_text(API.replace("hs_lifecyclestage_opportunity_date", "opportunity_date"))
-    with pytest.raises(InputError) as info:
-        import_crm(path, "hubspot_contacts_api")
-    msg = str(info.value)
-    assert "\n" not in msg and "contacts.csv: none of the columns" in msg
+    msg = import_error(path, "hubspot_contacts_api")
+    assert "contacts.csv: none of the columns" in msg
     assert "'hs_lifecyclestage_opportunity_date', 'hs_v2_date_entered_opportunity'" in msg
     assert "(mapping key stages.sqo_at)" in msg and "fix the mapping" in msg
 
