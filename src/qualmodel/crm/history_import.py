@@ -50,15 +50,18 @@ def history_tables(
     ----------
     source : path-like or dict
         A single path (the history file when the mapping has no leads table, else the
-        leads table) or ``{"main": ..., "history": ..., "touchpoints": ..., <lookup>: ...}``.
+        leads table) or ``{"main": ..., "history": ..., "touchpoints": ..., "labels": ...,
+        <lookup>: ...}`` (``labels``: the table of ``history.labels``, default next to the
+        history file).
     mp : Mapping
         A mapping with a ``history`` block.
 
     Returns
     -------
     (dict, dict)
-        Paths of the long tables (defaulting to the mapping's file names next to the first
-        given file) and the remaining tables for the leads-table import.
+        Paths of the long tables and the labels table (defaulting to the mapping's file
+        names next to the first given file; the labels next to the history) and the
+        remaining tables for the leads-table import.
     """
     if is_db_url(source):
         url = str(source)
