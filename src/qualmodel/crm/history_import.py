@@ -342,7 +342,8 @@ def import_history(
     if has_leads_table(mp):
         base, res, dropped = _with_leads_table(mp, rest, log, cut, label)
         info = dict(base.meta["import"])
-        keep = np.isin(base.leads["lead_id"].to_numpy(), res.cases["case"].to_numpy())
+        # a hash lookup: numpy's isin on object arrays grows with the product of the sizes
+        keep = pd.Index(res.cases["case"]).get_indexer(base.leads["lead_id"]) >= 0
         leads = base.leads.loc[keep].reset_index(drop=True)
         for col in res.cases.columns:
             if col.endswith("_at") and col != "created_at":
