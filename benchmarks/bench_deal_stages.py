@@ -61,9 +61,8 @@ def main() -> None:
         stages = pd.read_csv(tables["labels"], dtype=str)
         direct = mp.model_dump()
         direct["history"]["labels"] = None
-        direct["history"]["stages"] = {
-            i: mp.history.stages[lb] for i, lb in zip(stages["stage_id"], stages["label"])
-        }
+        pairs = zip(stages["stage_id"], stages["label"], strict=True)
+        direct["history"]["stages"] = {i: mp.history.stages[lb] for i, lb in pairs}
         no_labels = {k: v for k, v in tables.items() if k != "labels"}
         wall_d, cpu_d, ref = best_wall_cpu(lambda: import_crm(no_labels, direct), repeat=2)
         wall_l, cpu_l, got = best_wall_cpu(lambda: import_crm(tables, mp), repeat=2)
