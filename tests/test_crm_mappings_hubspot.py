@@ -445,3 +445,33 @@ def test_stage_column_list_is_validated():
         load_mapping(mp)
     mp["stages"]["sqo_at"] = ["hs_v2_date_entered_1049631520"]
     assert load_mapping(mp).stages["sqo_at"] == "hs_v2_date_entered_1049631520"
+
+
+def test_labels_with_a_history_only_mapping_and_bad_label_rows(tmp_path):
+    files = write(tmp_path, RAW)
+    hist = load_mapping("hubspot_deal_stage").history.model_dump()
+    mp = {"source": "deals_only", "history": hist}
+    got = import_crm({"history": files["deal_stage"]}, mp)  # labels found next to the history
+    d = got.leads.set_index("lead_id")
+    assert d.loc["103", "sqo_at"] == T("2024-01-18 14:00")  # as with the deal table
+    assert d.loc["103", "created_at"] == T("2024-01-08 10:00")  # its first stage entry
+    for text, word in (
+        (STAGES.replace("Closed Lost,6", ",6"), "row 7, column 'label': empty value"),
+        (STAGES.replace("closedwon,", ",", 1), "row 6, column 'stage_id': empty value"),
+    ):
+        files["deal_pipeline_stage"].write_text(text)
+        assert word in import_error({"history": files["deal_stage"]}, mp)
+    files["deal_pipeline_stage"].unlink()
+    assert "deal_pipeline_stage.csv: no such file" in import_error(
+        {"history": files["deal_stage"]}, mp
+    )
+
+
+def test_cli_reads_the_labels_table_from_the_database(tmp_path, capsys):
+    from tests.conftest import run_cli
+
+    db = to_duckdb(tmp_path, write(tmp_path, RAW), _DEAL_TYPES)
+    args = ["import", "-m", "hubspot_deal_stage", "--db", db, "-o", str(tmp_path / "out")]
+    code, out = run_cli(args, capsys)
+    assert code == 0, out.err
+    assert "imported 4 leads" in out.out
