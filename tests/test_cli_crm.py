@@ -167,6 +167,18 @@ def test_mappings_lists_builtins(capsys):
     assert tables["salesforce_opportunity_history"] == (
         "--db tables: Opportunity, OpportunityHistory"
     )
+    assert tables["hubspot_deal_stage"] == "--db tables: deal, deal_stage, deal_pipeline_stage"
+    assert tables["hubspot_deal_stages_dbt"] == (
+        "--db tables: hubspot__deals, hubspot__deal_stages"
+    )
+    assert tables["hubspot_contact_property_history"] == (
+        "--db tables: contact, contact_property_history"
+    )
+    assert tables["hubspot_contacts_api"] == "--db tables: contacts"
+    assert tables["pipedrive_deal_flow"] == "--db tables: deals, deal_flow, stages"
+    files = dict(zip(names, (r[1] for r in rows), strict=True))
+    assert files["pipedrive_deal_flow"] == "deals.csv, deal_flow.csv, stages.csv"
+    assert files["maven_crm"] == "sales_pipeline.csv, accounts.csv, products.csv, sales_teams.csv"
     assert names == list_mappings()  # every built-in, in the library's order
 
 

@@ -12,8 +12,13 @@ from qualmodel.crm import Mapping, list_mappings, load_mapping
 def test_load_mapping_builtins_and_passthrough():
     assert list_mappings() == [
         "event_log",
+        "hubspot_contact_property_history",
         "hubspot_contacts",
+        "hubspot_contacts_api",
+        "hubspot_deal_stage",
+        "hubspot_deal_stages_dbt",
         "maven_crm",
+        "pipedrive_deal_flow",
         "salesforce_lead_history",
         "salesforce_lead_history_warehouse",
         "salesforce_opportunity_history",
@@ -96,7 +101,7 @@ def test_bad_stage_name_and_reserved_attribute():
 def test_unknown_mapping_name_and_not_a_dict(tmp_path):
     with pytest.raises(
         ConfigError,
-        match="built-in mappings: event_log, hubspot_contacts, maven_crm, salesforce_lead",
+        match="built-in mappings: event_log, hubspot_contact_property_history, hubspot_contacts, ",
     ):
         load_mapping("salesforce")
     with pytest.raises(ConfigError, match="expected a YAML mapping"):

@@ -102,6 +102,9 @@ def _import_tables(
     elif touchpoints is not None:
         raise ConfigError("--touchpoints: this mapping has no touchpoints: block")
     tables.update(_parse_tables(table or []))
+    labels = hist.labels if hist is not None else None
+    if labels is not None and labels.file and "labels" not in tables:
+        tables["labels"] = tables["history"].parent / labels.file
     for name, lk in mp.lookups.items():
         assert folder is not None
         tables.setdefault(name, folder / lk.file)
@@ -245,7 +248,8 @@ def mappings_command(
     for name in list_mappings():
         mp = load_mapping(name)
         first = mp.description.split(". ")[0].strip().rstrip(".")
-        db = [t for t in (mp.table, *(lk.table for lk in mp.lookups.values())) if t]
-        db += [b.table for b in (mp.history, mp.touchpoints) if b is not None and b.table]
-        files = mp.file or mp.history.file
-        typer.echo(f"{name}\t{files}\t--db tables: {', '.join(db) or '-'}\t{first}")
+        blocks = [mp, *mp.lookups.values(), mp.history, mp.history and mp.history.labels]
+        blocks = [b for b in (*blocks, mp.touchpoints) if b is not None]
+        files = ", ".join(b.file for b in blocks if b.file)
+        db = ", ".join(b.table for b in blocks if b.table)
+        typer.echo(f"{name}\t{files}\t--db tables: {db or '-'}\t{first}")

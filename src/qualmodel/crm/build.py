@@ -277,6 +277,7 @@ def _read_main(source: str | Path | AbcMapping[str, str | Path], mp: Mapping) ->
         main.require({col: "normalise"})
         main.frame[col] = apply_map(main.frame[col], m)
     frame = _join_lookups(main, mp, tables, info)
+    mp = mp.with_columns(list(frame.columns), str(main.path))  # stages: first column present
     main.require(_needed_columns(mp))
     return _Import(main=main, mp=mp, tables=tables, frame=frame, info=info)
 

@@ -33,6 +33,7 @@ from qualmodel.crm.logs import LogTable, read_log
 from qualmodel.crm.mapping import LeadIdSpec, Mapping, as_timestamp
 from qualmodel.crm.readers import file_digest
 from qualmodel.crm.sql import SqlTable, is_db_url
+from qualmodel.crm.stage_labels import apply_labels, read_labels
 from qualmodel.journeys.contract import Journeys
 
 __all__ = ["history_tables", "import_history"]
@@ -49,15 +50,18 @@ def history_tables(
     ----------
     source : path-like or dict
         A single path (the history file when the mapping has no leads table, else the
-        leads table) or ``{"main": ..., "history": ..., "touchpoints": ..., <lookup>: ...}``.
+        leads table) or ``{"main": ..., "history": ..., "touchpoints": ..., "labels": ...,
+        <lookup>: ...}`` (``labels``: the table of ``history.labels``, default next to the
+        history file).
     mp : Mapping
         A mapping with a ``history`` block.
 
     Returns
     -------
     (dict, dict)
-        Paths of the long tables (defaulting to the mapping's file names next to the first
-        given file) and the remaining tables for the leads-table import.
+        Paths of the long tables and the labels table (defaulting to the mapping's file
+        names next to the first given file; the labels next to the history) and the
+        remaining tables for the leads-table import.
     """
     if is_db_url(source):
         url = str(source)
@@ -66,6 +70,9 @@ def history_tables(
             spec = getattr(mp, role)
             if spec is not None:
                 dbs[role] = SqlTable(url, spec.table, spec.query, role)
+        if mp.history.labels is not None:
+            lab = mp.history.labels
+            dbs["labels"] = SqlTable(url, lab.table, lab.query, "history.labels")
         return dbs, ({"main": url} if has_leads_table(mp) else {})
     given = (
         {str(k): Path(v) for k, v in source.items()}
@@ -82,12 +89,40 @@ def history_tables(
             logs[role] = given.pop(role, first.parent / str(spec.file))
         elif role in given:
             raise ConfigError(f"table '{role}' given but the mapping has no {role}: block")
+    _labels_table(mp, given, logs)
     if not mp.file and given:
         raise ConfigError(
             f"table(s) {', '.join(given)} given but the mapping has no leads table (file:); "
             f"give only history (and touchpoints)"
         )
     return logs, given
+
+
+def _labels_table(mp: Mapping, given: dict[str, Path], logs: dict[str, Path]) -> None:
+    """Move the ``labels`` table (``history.labels``) from ``given`` to ``logs``."""
+    lab = mp.history.labels if mp.history is not None else None
+    if lab is None:
+        if "labels" in given and "labels" not in mp.lookups:
+            raise ConfigError("table 'labels' given but the mapping has no history.labels block")
+        return
+    if "labels" not in given and lab.file is None:
+        raise ConfigError(
+            "history.labels: no file: in the mapping; give the table of stage ids and labels "
+            "(--table labels=FILE)"
+        )
+    logs["labels"] = given.pop("labels", logs["history"].parent / str(lab.file))
+
+
+def _read_history(mp: Mapping, logs: dict[str, Any]) -> tuple[LogTable, dict[str, int]]:
+    """Read the history table and apply its ``labels`` lookup; return it and row counts."""
+    assert mp.history is not None
+    log = read_log(logs["history"], mp.history, "history", mp.csv, mp.dates, mp.xes)
+    lab = mp.history.labels
+    if lab is None:
+        return log, {}
+    labels = read_labels(logs["labels"], lab, mp.csv)
+    apply_labels(log, labels, logs["labels"], lab.key)
+    return log, {"labels": len(labels)}
 
 
 def has_leads_table(mp: Mapping) -> bool:
@@ -302,12 +337,13 @@ def import_history(
     assert mp.history is not None
     logs, rest = history_tables(source, mp)
     cut = _cutoff(mp, observed_until)
-    log = read_log(logs["history"], mp.history, "history", mp.csv, mp.dates, mp.xes)
+    log, counts = _read_history(mp, logs)
     info: dict[str, Any] = {}
     if has_leads_table(mp):
         base, res, dropped = _with_leads_table(mp, rest, log, cut, label)
         info = dict(base.meta["import"])
-        keep = np.isin(base.leads["lead_id"].to_numpy(), res.cases["case"].to_numpy())
+        # a hash lookup: numpy's isin on object arrays grows with the product of the sizes
+        keep = pd.Index(res.cases["case"]).get_indexer(base.leads["lead_id"]) >= 0
         leads = base.leads.loc[keep].reset_index(drop=True)
         for col in res.cases.columns:
             if col.endswith("_at") and col != "created_at":
@@ -335,7 +371,7 @@ def import_history(
             if isinstance(path, SqlTable)
             else {"path": str(path), "sha256": file_digest(path)}
         )
-        files[role]["rows"] = (res if role == "history" else tp).info["rows"]  # type: ignore[union-attr]
+        files[role]["rows"] = counts.get(role) or (res if role == "history" else tp).info["rows"]  # type: ignore[union-attr]
     tp_events = [] if tp is None else [tp.events.rename(columns={"case": "lead_id"})]
     events = _events(pd.Index(leads["lead_id"]), [*base_events, res.events, *tp_events])
     meta = crm_meta(mp, label, files, info)

@@ -24,6 +24,7 @@ __all__ = [
     "HISTORY_STAGES",
     "HistorySpec",
     "LogColumns",
+    "StageLabels",
     "TouchpointSpec",
     "check_history_tables",
     "file_format",
@@ -134,6 +135,37 @@ def _check_event_names(v: dict[str, str]) -> dict[str, str]:
     return v
 
 
+class StageLabels(StrictModel):
+    """A lookup table that turns the history's activity ids into labels (``history.labels``).
+
+    CRMs store pipeline stages as ids (HubSpot ``appointmentscheduled`` or ``1234567``,
+    Pipedrive ``3``); the pipeline's stage table gives each id its label, and the history's
+    ``stages``, ``touchpoints`` and ``ignore`` then name labels. Every id in the kept rows
+    must be in the table.
+    """
+
+    file: str | None = None
+    #: With ``--db``: the table name, or one read-only SELECT (``query``).
+    table: str | None = None
+    query: str | None = None
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    #: Column holding the id (as in the history's activity column).
+    key: str
+    #: Column holding the label the ``stages`` map names.
+    label: str
+
+    @model_validator(mode="after")
+    def _source(self) -> StageLabels:
+        if self.file is None and self.table is None and self.query is None:
+            raise ValueError(
+                "labels: give file: (CSV/Parquet), or table: / query: for --db, naming the "
+                "table of stage ids and labels"
+            )
+        if self.key == self.label:
+            raise ValueError("labels: key and label name the same column; name the label column")
+        return self
+
+
 class HistorySpec(LogColumns):
     """A stage-history / event-log table: activities become stages or touchpoint events.
 
@@ -150,6 +182,8 @@ class HistorySpec(LogColumns):
     """
 
     stages: dict[str, str]
+    #: Optional id → label lookup applied to the activity column before the maps below.
+    labels: StageLabels | None = None
     occurrence: dict[str, Literal["first", "last"]] = Field(default_factory=dict)
     touchpoints: dict[str, str] = Field(default_factory=dict)
     ignore: list[str] = Field(default_factory=list)
@@ -269,6 +303,11 @@ def check_history_tables(mp: Any) -> None:
     hist = mp.history
     if hist is not None:
         _check_extra_outcomes(hist, mp)
+        if hist.labels is not None and "labels" in mp.lookups:
+            raise ValueError(
+                "lookups.labels: the name 'labels' is taken by history.labels (the table of "
+                "stage labels); rename the lookup"
+            )
     if hist is None:
         if mp.file is None and mp.table is None and mp.query is None:
             raise ValueError(

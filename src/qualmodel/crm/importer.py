@@ -34,7 +34,9 @@ def import_crm(
     Parameters
     ----------
     source : path-like or dict of path-like
-        The main CSV file, or a dict ``{"main": path, "<lookup name>": path, ...}``.
+        The main CSV file, or a dict ``{"main": path, "<lookup name>": path, ...}`` (with a
+        ``history:`` block also ``"history"``, ``"touchpoints"`` and ``"labels"``, the table
+        of ``history.labels``), or a database URL.
         Lookup tables not given are looked up next to the main file under the file names
         in the mapping.
     mapping : str, path-like, Mapping or dict

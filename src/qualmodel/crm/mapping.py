@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from qualmodel.core.errors import ConfigError
+from qualmodel.core.errors import ConfigError, InputError, preview
 from qualmodel.core.safety import load_yaml, read_text
 from qualmodel.crm.history_mapping import HistorySpec, TouchpointSpec, check_history_tables
 from qualmodel.crm.schema_base import StrictModel, yaml_keys
@@ -363,7 +363,8 @@ class Mapping(StrictModel):
     lead_id: LeadIdSpec = Field(default_factory=LeadIdSpec)
     created_at: TimeSource | None = None
     observed_until: TimeSource = Field(default_factory=lambda: TimeSource(latest=True))
-    stages: dict[str, str] = Field(default_factory=dict)
+    #: Stage column → date column, or a list of columns: the first one present is read.
+    stages: dict[str, str | list[str]] = Field(default_factory=dict)
     status: list[StatusSpec] = Field(default_factory=list)
     attributes: dict[str, AttributeSpec] = Field(default_factory=dict)
     events: list[EventSpec] = Field(default_factory=list)
@@ -408,13 +409,52 @@ class Mapping(StrictModel):
 
     @field_validator("stages")
     @classmethod
-    def _stage_names(cls, v: dict[str, str]) -> dict[str, str]:
+    def _stage_names(cls, v: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
         bad = [k for k in v if k not in STAGE_COLUMNS]
         if bad:
             raise ValueError(
                 f"unknown stage(s) {', '.join(bad)}; stages are {', '.join(STAGE_COLUMNS)}"
             )
-        return v
+        empty = [k for k, c in v.items() if isinstance(c, list) and not c]
+        if empty:
+            raise ValueError(f"stages.{empty[0]}: an empty list; name at least one column")
+        return {k: c[0] if isinstance(c, list) and len(c) == 1 else c for k, c in v.items()}
+
+    def with_columns(self, have: list[str], table: str) -> Mapping:
+        """Return the mapping with each ``stages`` column list resolved against ``have``.
+
+        Parameters
+        ----------
+        have : list of str
+            Columns of the main table (after the lookups are joined).
+        table : str
+            The table's name, for the message.
+
+        Returns
+        -------
+        Mapping
+            A copy whose ``stages`` values are single columns: of a list, the first column
+            present in the table.
+
+        Raises
+        ------
+        InputError
+            No column of a list is present.
+        """
+        if not any(isinstance(c, list) for c in self.stages.values()):
+            return self
+        out: dict[str, str | list[str]] = {}
+        for st, cols in self.stages.items():
+            choice = [cols] if isinstance(cols, str) else cols
+            found = [c for c in choice if c in have]
+            if not found:
+                raise InputError(
+                    f"{table}: none of the columns {', '.join(repr(c) for c in choice)} "
+                    f"(mapping key stages.{st}) is present; available columns: "
+                    f"{preview(have, 12)}; fix the mapping or the export"
+                )
+            out[st] = found[0]
+        return self.model_copy(update={"stages": out})
 
     @field_validator("attributes")
     @classmethod

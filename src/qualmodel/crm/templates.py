@@ -46,6 +46,10 @@ history:
   activity: activity              # column with the stage or activity (XES: concept:name)
   timestamp: timestamp            # column with the time (XES: time:timestamp)
   # value: amount                 # optional numeric column, copied to events.value
+  # labels:                       # optional: the activity column holds stage ids; this
+  #   file: stages.csv            # table (or table:/query: with --db) gives their labels,
+  #   key: stage_id               # which the maps below then name
+  #   label: label
   stages:                         # activity name in the file -> qualmodel stage
     Lead Created: created         # created_at (without it: the case's first row)
     Marketing Qualified: mql
