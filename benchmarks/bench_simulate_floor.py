@@ -131,13 +131,15 @@ def main() -> None:
     t2, c2, _ = best_wall_cpu(lambda: simulate(SCENARIO, n_leads=2_000_000, seed=0), 2)
     t1b, c1b, _ = best_wall_cpu(lambda: simulate(SCENARIO, n_leads=1_000_000, seed=0), 2)
     t1, c1 = min(t1, t1b), min(c1, c1b)
+    tf2, cf2, _ = best_wall_cpu(lambda: floor(2_000_000, 2 * n_ev, n_cols), 2)
     procs = _cli_vs_floor(n_ev, n_cols)
     print(f"load average before start {load:.2f}")
     print(f"simulate 1M leads ({n_ev:,} events): {t1:.2f} s (CPU {c1:.2f} s); floor {tf:.2f} s "
           f"(CPU {cf:.2f} s); ratio {t1 / tf:.2f}, CPU {c1 / cf:.2f} (goal ≤ 2)")  # fmt: skip
     print(f"bare draws only: {td:.2f} s; simulate / bare draws {t1 / td:.2f}")
     print(f"simulate 2M leads: {t2:.2f} s (CPU {c2:.2f} s); 2M / 1M {t2 / t1:.2f}, CPU "
-          f"{c2 / c1:.2f} (goal ≤ 2.2)")  # fmt: skip
+          f"{c2 / c1:.2f} (goal ≤ 2.2); the floor's own 2M / 1M {tf2 / tf:.2f}, CPU "
+          f"{cf2 / cf:.2f}")  # fmt: skip
     print(f"CLI simulate + write, own process: {procs['cli_wall_s']:.2f} s (CPU "
           f"{procs['cli_cpu_s']:.2f} s), peak {procs['cli_peak_rss_mb']:.0f} MiB; floor script "
           f"+ write {procs['floor_script_wall_s']:.2f} s (CPU {procs['floor_script_cpu_s']:.2f}"
@@ -158,6 +160,9 @@ def main() -> None:
             "ratio_floor": round(t1 / tf, 3),
             "ratio_floor_cpu": round(c1 / cf, 3),
             "simulate_2m_s": round(t2, 3),
+            "floor_2m_s": round(tf2, 3),
+            "floor_2m_cpu_s": round(cf2, 3),
+            "ratio_floor_2m_1m": round(tf2 / tf, 3),
             "simulate_2m_cpu_s": round(c2, 3),
             "ratio_2m_1m": round(t2 / t1, 3),
             "ratio_2m_1m_cpu": round(c2 / c1, 3),
