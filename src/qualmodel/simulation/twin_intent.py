@@ -39,17 +39,17 @@ def lead_class(target: np.ndarray, start: np.ndarray | None, end_days: float) ->
 
 
 def _draw(q: list[float], rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Draw from the quantile table ``q`` truncated to ``[lo, hi]`` (per draw).
+    """Draw from the quantile table ``q`` (linear interpolation), clipped to ``[lo, hi]``.
 
-    The table is the piecewise-linear quantile function at evenly spaced probabilities;
-    its inverse maps the bounds to probabilities, and a uniform draw between them is
-    mapped back, so every draw falls inside the lead's own follow-up.
+    The bounds are the lead's own follow-up (arrival to window end): a draw outside it is
+    moved to the bound, as a real event before arrival is recorded at arrival. (Drawing
+    from the table truncated to the bounds instead squeezes a lead's events together and
+    inflates decayed scores: +4 to +6 points of target leads qualified by the built-in
+    score rules, against +1 to +2 when clipped.)
     """
     qq = np.asarray(q, dtype=np.float64)
-    p = np.linspace(0.0, 1.0, qq.size)
-    u_lo, u_hi = np.interp(lo, qq, p), np.interp(hi, qq, p)
-    u = u_lo + (u_hi - u_lo) * rng.random(lo.size)
-    return np.interp(u, p, qq)
+    u = rng.random(lo.size)
+    return np.clip(np.interp(u, np.linspace(0.0, 1.0, qq.size), qq), lo, hi)
 
 
 def _patterns(spec: IntentClass, follow: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -124,8 +124,7 @@ def intent_touchpoints(
         days += d
         kinds += k
     r, d, k = np.concatenate(rows), np.concatenate(days), np.concatenate(kinds)
-    # the fitted patterns were observed inside the window already, so every draw is
-    # truncated to the lead's follow-up (arrival to window end); the clip only guards
-    # against quantile tables that lie wholly outside it
+    # the fitted patterns were observed inside the window already, so every draw is kept
+    # inside the lead's follow-up (arrival to window end)
     d = np.minimum(np.maximum(d, created[r]), end_days)
     return r, d, k
