@@ -16,7 +16,7 @@ NAME = "digital_agency"
 
 @pytest.fixture(scope="module")
 def fitted():
-    obs = qm.simulate(NAME, n_leads=12_000, seed=5)
+    obs = qm.simulate(NAME, n_leads=20_000, seed=1)
     twin, report = qm.fit_scenario(obs, seed=0, n_boot=0, n_check=3, segment="segment")
     return obs, twin, report
 
@@ -39,13 +39,17 @@ def test_every_builtin_criterion_is_compared_and_recorded(fitted):
 
 
 def test_twin_qualifies_like_the_truth(fitted):
-    """Share qualified: the twin's is within 0.006 of the true scenario's (mean of 3 sims)."""
+    """Share qualified: the twin's is within 0.005 of the true scenario's (mean of 3 sims).
+
+    The fitted sample itself (20,000 leads, ~1,400 SQOs) puts a standard error of about
+    0.0015 on a share of 0.03, and the twin's SQO funnel can be off by a few thousandths.
+    """
     _, twin, report = fitted
-    truth = [qm.simulate(NAME, n_leads=12_000, seed=s) for s in (21, 22, 23)]
+    truth = [qm.simulate(NAME, n_leads=20_000, seed=s) for s in (21, 22, 23)]
     shares = report["criteria"].query("statistic == 'share'").set_index("criterion")["twin"]
     for crit in load_criteria(NAME):
         true_share = np.mean([_share(j, crit) for j in truth])
-        assert abs(shares[crit.name] - true_share) < 0.006, (crit.name, shares[crit.name])
+        assert abs(shares[crit.name] - true_share) < 0.005, (crit.name, shares[crit.name])
     medians = report["criteria"].query("statistic == 'median_days'")
     assert (medians["distance"] < 10).all(), medians
 
