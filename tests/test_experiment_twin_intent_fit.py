@@ -39,6 +39,8 @@ def test_intent_block_shape_and_same_seed_same_journeys():
         assert abs(sum(block.patterns.values()) - 1.0) < 1e-6
         assert all(len(k) == len(it.events) for k in block.patterns)
         assert set(block.first_days) == set(block.gap_days) == set(it.events)
+    # the target's leads keep their patterns per outcome (won, lost, still open)
+    assert set(it.target.patterns_by_outcome) == {"won", "lost", "open"}
     # the demo is timed from the SQO it precedes; arrival-timed only for the others
     assert it.target.anchors["demo_completed"] == "sqo"
     assert set(it.other.anchors.values()) == {"created"}

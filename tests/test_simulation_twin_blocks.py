@@ -92,6 +92,11 @@ def _segment_order(d):
     d["segment"]["by_class"]["target"] = dict(reversed(list(mix.items())))
 
 
+def _outcome_name(d):
+    tables = d["intent"]["target"]["patterns_by_outcome"]
+    tables["closed"] = tables.pop(next(iter(tables)))
+
+
 CASES = [
     (_decreasing, "intent.target.first_days", "must not decrease"),
     (_short_pattern, "intent", "one 0/1 per event"),
@@ -107,6 +112,7 @@ CASES = [
     (_bant_class, "bant.need.by_class.middle", "'target', 'start' or 'other'"),
     (_bant_share, "bant.budget_confirmed.by_class.other.true_share", "less than or equal to 1"),
     (_segment_order, "segment", "same order"),
+    (_outcome_name, "intent.target.patterns_by_outcome.closed", "use one of"),
 ]
 
 

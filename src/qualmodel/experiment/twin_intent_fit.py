@@ -29,6 +29,8 @@ RATIO = 1.2
 FOLLOW_UP_GROUPS = 4
 #: Fewest leads per follow-up group (smaller classes keep one pattern table).
 MIN_GROUP_LEADS = 250
+#: Fewest target leads per outcome (e.g. won, lost, open) for pattern shares per outcome.
+MIN_OUTCOME_LEADS = 30
 #: Share of a class's leads with an event that must have passed a stage to time it from it.
 ANCHOR_COVERAGE = 0.95
 
@@ -147,13 +149,37 @@ def _by_follow_up(keys: np.ndarray, follow: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _class_block(events, counts, firsts, later, days, mask, cands) -> dict[str, Any]:
+def target_outcome(days: dict[str, np.ndarray], plan: dict[str, str], tree: dict) -> np.ndarray:
+    """Per lead: the stage after the target reached first (``open`` when none)."""
+    target = plan["target"].removesuffix("_at")
+    n = days["created"].size
+    out = np.full(n, "open", dtype=object)
+    best = np.full(n, np.inf)
+    for kid in [s for s, p in tree.items() if p == target]:
+        t = np.where(np.isnan(days[kid]), np.inf, days[kid])
+        first = t < best
+        out[first], best[first] = kid, t[first]
+    return out
+
+
+def _by_outcome(keys: np.ndarray, outcome: np.ndarray | None) -> dict[str, Any]:
+    """Pattern shares per outcome of the target's leads (each with ≥ MIN_OUTCOME_LEADS)."""
+    if outcome is None:
+        return {}
+    names, n = np.unique(outcome.astype(str), return_counts=True)
+    if names.size < 2 or n.min() < MIN_OUTCOME_LEADS:
+        return {}
+    return {"patterns_by_outcome": {str(k): _pattern_shares(keys[outcome == k]) for k in names}}
+
+
+def _class_block(events, counts, firsts, later, days, mask, cands, outcome=None) -> dict[str, Any]:
     bits = np.column_stack([counts[e][mask] > 0 for e in events])
     keys = np.array(["".join("1" if b else "0" for b in row) for row in bits])
     follow = (days["observed_until"] - days["created"])[mask]
+    split = _by_outcome(keys, None if outcome is None else outcome[mask])
     block: dict[str, Any] = {
         "patterns": _pattern_shares(keys),
-        **_by_follow_up(keys, follow),
+        **(split or _by_follow_up(keys, follow)),
         "extra": {},
         "anchors": {},
         "first_days": {},
@@ -215,7 +241,16 @@ def fit_intent(
     out: dict[str, Any] = {"events": picked}
     for code, name in enumerate(CLASSES):
         if (cls == code).any():
-            out[name] = _class_block(picked, counts, firsts, later, days, cls == code, cands[name])
+            out[name] = _class_block(
+                picked,
+                counts,
+                firsts,
+                later,
+                days,
+                cls == code,
+                cands[name],
+                target_outcome(days, plan, tree) if name == "target" else None,
+            )
     out["source"] = (
         f"presence patterns, extra counts and timing of {', '.join(picked)} per outcome "
         f"class (reached {plan['target']}; reached only {plan['start']}; the others), each "

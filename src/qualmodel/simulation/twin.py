@@ -133,7 +133,8 @@ def _touchpoints(
         secs.append(np.floor(t * 86_400).astype(np.int64))
         kinds.append(np.full(rows.size, ev, dtype=object))
     if sc.intent:
-        r, d, k = intent_touchpoints(sc.intent, times, cls, float(sc.window.days), rng)
+        out = _target_outcome(sc, times, n)
+        r, d, k = intent_touchpoints(sc.intent, times, cls, float(sc.window.days), rng, out)
         codes.append(r)
         secs.append(np.floor(d * 86_400).astype(np.int64))
         kinds.append(k)
@@ -142,6 +143,17 @@ def _touchpoints(
     code, sec, kind = np.concatenate(codes), np.concatenate(secs), np.concatenate(kinds)
     order = np.lexsort((sec, code))
     return code[order], sec[order], kind[order]
+
+
+def _target_outcome(sc: TwinScenario, times: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Per lead: the stage after the plan's target it reached first in the window, or open."""
+    out = np.full(n, "open", dtype=object)
+    best = np.full(n, np.inf)
+    for kid in sc.children(sc.plan.target):
+        t = times[kid]
+        first = (t <= float(sc.window.days)) & (t < best)
+        out[first], best[first] = kid, t[first]
+    return out
 
 
 def _classes(sc: TwinScenario, times: dict[str, np.ndarray], n: int) -> np.ndarray:

@@ -137,6 +137,9 @@ class IntentClass(_Model):
     #: own pattern shares, one table per group
     follow_up_edges_days: list[float] | None = None
     patterns_by_follow_up: list[dict[str, Share]] | None = None
+    #: optional (class ``target``): pattern shares per outcome of the target's leads — the
+    #: stage after the target reached first in the window (e.g. won, lost) or ``open``
+    patterns_by_outcome: dict[str, dict[str, Share]] | None = None
     extra: dict[str, Annotated[float, Field(ge=0.0, le=1_000.0, allow_inf_nan=False)]]
     anchors: dict[str, Annotated[str, Field(min_length=1)]]
     first_days: dict[str, list[float]]
@@ -183,6 +186,15 @@ class IntentClass(_Model):
                 raise ValueError(f"patterns_by_follow_up[{g}]: {exc}") from None
         return self
 
+    @model_validator(mode="after")
+    def _outcomes(self) -> IntentClass:
+        for name, table in (self.patterns_by_outcome or {}).items():
+            try:
+                type(self)._patterns(table)
+            except ValueError as exc:
+                raise ValueError(f"patterns_by_outcome.{name}: {exc}") from None
+        return self
+
     def check(self, events: list[str], where: str) -> None:
         """Every table names exactly ``events``; patterns have one digit per event."""
         for key in ("extra", "anchors", "first_days", "gap_days", "timing"):
@@ -193,7 +205,8 @@ class IntentClass(_Model):
                     f"{where}.{key}: '{odd}' {'is not' if odd in got else 'missing'} among "
                     f"intent.events; give one entry per event"
                 )
-        keys = [*self.patterns, *(k for t in self.patterns_by_follow_up or [] for k in t)]
+        tables = [*(self.patterns_by_follow_up or []), *(self.patterns_by_outcome or {}).values()]
+        keys = [*self.patterns, *(k for t in tables for k in t)]
         bad = [k for k in keys if len(k) != len(events)]
         if bad:
             raise ValueError(

@@ -52,19 +52,31 @@ def _draw(q: list[float], rng: np.random.Generator, lo: np.ndarray, hi: np.ndarr
     return np.clip(np.interp(u, np.linspace(0.0, 1.0, qq.size), qq), lo, hi)
 
 
-def _patterns(spec: IntentClass, follow: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Presence bits (lead × event) drawn from the class's (follow-up group's) patterns."""
-    if spec.patterns_by_follow_up is None:
-        pats = list(spec.patterns)
-        p = np.asarray([spec.patterns[k] for k in pats], dtype=np.float64)
-        pick = rng.choice(len(pats), size=follow.size, p=p / p.sum())
-        return np.array([[c == "1" for c in k] for k in pats], dtype=bool)[pick]
-    tables = spec.patterns_by_follow_up
+def _pick_tables(tables: list[dict[str, float]], group: np.ndarray, rng) -> np.ndarray:
+    """Presence bits (lead × event) drawn from the pattern table of each lead's group."""
     pats = sorted({k for t in tables for k in t})
     prob = np.array([[t.get(k, 0.0) for k in pats] for t in tables])
     cum = np.cumsum(prob / prob.sum(axis=1, keepdims=True), axis=1)
-    group = np.searchsorted(spec.follow_up_edges_days or [], follow, side="right")
-    pick = np.minimum((rng.random(follow.size)[:, None] >= cum[group]).sum(axis=1), len(pats) - 1)
+    pick = np.minimum((rng.random(group.size)[:, None] >= cum[group]).sum(axis=1), len(pats) - 1)
+    return np.array([[c == "1" for c in k] for k in pats], dtype=bool)[pick]
+
+
+def _patterns(
+    spec: IntentClass, follow: np.ndarray, outcome: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Presence bits drawn from the class's patterns (per outcome or follow-up group)."""
+    if spec.patterns_by_outcome is not None:
+        names = list(spec.patterns_by_outcome)
+        tables = [spec.patterns_by_outcome[k] for k in names]
+        index = {k: i for i, k in enumerate(names)}
+        group = np.array([index.get(o, index.get("open", 0)) for o in outcome], dtype=np.int64)
+        return _pick_tables(tables, group, rng)
+    if spec.patterns_by_follow_up is not None:
+        group = np.searchsorted(spec.follow_up_edges_days or [], follow, side="right")
+        return _pick_tables(spec.patterns_by_follow_up, group, rng)
+    pats = list(spec.patterns)
+    p = np.asarray([spec.patterns[k] for k in pats], dtype=np.float64)
+    pick = rng.choice(len(pats), size=follow.size, p=p / p.sum())
     return np.array([[c == "1" for c in k] for k in pats], dtype=bool)[pick]
 
 
@@ -75,9 +87,10 @@ def _class_events(
     times: dict[str, np.ndarray],
     end_days: float,
     rng: np.random.Generator,
+    outcome: np.ndarray,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     created = times["created"]
-    bits = _patterns(spec, end_days - created[rows], rng)
+    bits = _patterns(spec, end_days - created[rows], outcome, rng)
     out_rows, out_days, out_kind = [], [], []
     for j, ev in enumerate(events):
         has = rows[bits[:, j]]
@@ -104,13 +117,17 @@ def intent_touchpoints(
     cls: np.ndarray,
     end_days: float,
     rng: np.random.Generator,
+    outcome: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Intent events: lead rows, days since the window start, names (inside the window).
 
     ``times`` maps ``created`` and every stage to its latent day (``inf`` if never reached);
-    ``cls`` is :func:`lead_class` of every lead. A class the block lacks is drawn as
-    ``other`` (timed from arrival).
+    ``cls`` is :func:`lead_class` of every lead; ``outcome`` names, per lead, the stage
+    after the target it reached first in the window (``open`` when none; used by a class
+    with ``patterns_by_outcome``). A class the block lacks is drawn as ``other``.
     """
+    if outcome is None:
+        outcome = np.full(cls.size, "open", dtype=object)
     created = times["created"]
     rows, days, kinds = [], [], []
     for code, name in enumerate(CLASSES):
@@ -119,7 +136,9 @@ def intent_touchpoints(
             continue
         spec = intent.classes().get(name, intent.other)
         rows_c = np.flatnonzero(mask)
-        r, d, k = _class_events(spec, list(intent.events), rows_c, times, end_days, rng)
+        r, d, k = _class_events(
+            spec, list(intent.events), rows_c, times, end_days, rng, outcome[rows_c]
+        )
         rows += r
         days += d
         kinds += k

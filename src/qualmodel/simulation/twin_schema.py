@@ -197,6 +197,13 @@ class TwinScenario(_Model):
         lines = {"target": self.lineage(self.plan.target), "start": self.lineage(self.plan.start)}
         for cls, block in self.intent.classes().items():
             ok = lines.get(cls, ["created"])
+            odd = set(block.patterns_by_outcome or {}) - {*self.children(self.plan.target), "open"}
+            if odd:
+                raise ValueError(
+                    f"intent.{cls}.patterns_by_outcome.{sorted(odd)[0]}: not a stage after "
+                    f"{self.plan.target} nor open; use one of "
+                    f"{', '.join([*self.children(self.plan.target), 'open'])}"
+                )
             for ev, stem in block.anchors.items():
                 if stem not in ok:
                     raise ValueError(
