@@ -7,6 +7,7 @@ import pytest
 import qualmodel as qm
 from qualmodel.experiment.mde import leads_needed
 from qualmodel.experiment.power import criteria_pair, power
+from qualmodel.experiment.twin_intent_fit import FOLLOW_UP_GROUPS
 
 
 def _sqo_volume_leads(scenario, pair) -> float:
@@ -39,6 +40,10 @@ def test_intent_block_shape_and_same_seed_same_journeys():
         assert abs(sum(block.patterns.values()) - 1.0) < 1e-6
         assert all(len(k) == len(it.events) for k in block.patterns)
         assert set(block.first_days) == set(block.gap_days) == set(it.events)
+    # the others (~3,400 leads) keep one pattern table per quarter of follow-up, and time
+    # their background events in shares of it
+    assert len(it.other.patterns_by_follow_up) == FOLLOW_UP_GROUPS
+    assert "follow_up" in it.other.timing.values()
     # the target's leads keep their patterns per outcome (won, lost, still open)
     assert set(it.target.patterns_by_outcome) == {"won", "lost", "open"}
     # the demo is timed from the SQO it precedes; arrival-timed only for the others

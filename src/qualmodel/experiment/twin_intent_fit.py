@@ -8,7 +8,10 @@ of those events, the mean number of further events of a present type, and per ev
 anchor — the stage every lead of the class passed whose day the first event follows most
 closely (smallest interquartile range of the offsets) — with 21 quantiles of the first
 event's day minus the anchor's (``first_days``) and of each further event's day minus the
-first one's (``gap_days``).
+first one's (``gap_days``), in days or, for events spread over the whole follow-up, in
+shares of it (``timing``). Pattern shares are kept per follow-up group
+(:data:`FOLLOW_UP_GROUPS`) and, for the target's leads, per outcome of the target (won,
+lost, open; :data:`MIN_OUTCOME_LEADS`).
 """
 
 from __future__ import annotations
