@@ -35,7 +35,26 @@ def _echo_report(twin, report) -> None:
         typer.echo(f"  {stem:<14} after {st.after:<8} share {st.share:.3f}{spread}, delay {fam}")
     typer.echo("fit distances (twin mean of the check simulations vs the data):")
     for key, value in report["distances"].items():
-        typer.echo(f"  {key:<22} {value:.4f}")
+        if not key.startswith("criterion."):
+            typer.echo(f"  {key:<22} {value:.4f}")
+    _echo_criteria(report)
+
+
+def _echo_criteria(report) -> None:
+    table = report.get("criteria")
+    if table is None or table.empty:
+        return
+    typer.echo("criteria (share qualified; median days from the plan's start to qualification):")
+    for name, g in table.groupby("criterion", sort=False):
+        s = g.set_index("statistic")
+        sh, md = s.loc["share"], s.loc["median_days"]
+        typer.echo(
+            f"  {name:<34} share {sh.observed:.4f} data, {sh.twin:.4f} twin (distance "
+            f"{sh.distance:.4f}); median {md.observed:.1f} d data, {md.twin:.1f} d twin "
+            f"(distance {md.distance:.1f} d)"
+        )
+    for name, why in report.get("criteria_skipped", {}).items():
+        typer.echo(f"  {name}: not compared ({why})")
 
 
 @app.command("fit-scenario")
@@ -59,6 +78,15 @@ def fit_scenario_cmd(
     dask_timeout: Annotated[
         float, typer.Option("--dask-timeout", help="Seconds to wait for a tcp:// scheduler.")
     ] = 5.0,
+    criteria: Annotated[
+        str | None,
+        typer.Option(
+            "--criteria", help="Criteria YAML or built-in scenario name to compare (or none)."
+        ),
+    ] = None,
+    pair: Annotated[
+        str | None, typer.Option("--pair", help="Only these criteria: BASELINE,CANDIDATE.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace existing output files.")] = False,
 ) -> None:
     """Fit a scenario to imported journeys; print the fit distances; write the YAML."""
@@ -79,6 +107,7 @@ def fit_scenario_cmd(
             check_output(path, option, force=force, kind="file")
     data = Journeys.read(journeys)
     kw = dict(start=start, target=target, segment=segment, seed=seed, n_boot=n_boot)
+    kw.update(_criteria_options(criteria, pair))
     client = connect(dask, dask_timeout) if dask else None
     try:
         twin, report = fit_scenario(data, cohorts=_cohorts(cohorts), client=client, **kw)
@@ -87,6 +116,18 @@ def fit_scenario_cmd(
             client.close()
     _echo_report(twin, report)
     _write(twin, report, out, plot)
+
+
+def _criteria_options(criteria: str | None, pair: str | None) -> dict:
+    """``--criteria`` / ``--pair`` as fit_scenario arguments (``none`` skips the comparison)."""
+    names = None
+    if pair is not None:
+        names = [p.strip() for p in pair.split(",") if p.strip()]
+        if len(names) != 2:
+            raise ConfigError(f"--pair {pair}: give two criterion names, e.g. --pair seed,score")
+    if criteria is not None and criteria.lower() == "none":
+        return {"criteria": []}
+    return {"criteria": criteria, "criteria_names": names}
 
 
 def _write_table(table, out: Path, plot: Path | None) -> None:

@@ -25,15 +25,21 @@ import pandas as pd
 
 from qualmodel.core.checks import check_count, check_seed
 from qualmodel.core.errors import ConfigError
+from qualmodel.experiment.twin_attrs_fit import (
+    MAX_SEGMENT_VALUES,
+    fit_bant,
+    fit_segment,
+    fit_timeline,
+    shares,
+)
+from qualmodel.experiment.twin_criteria import criteria_fit, resolve_criteria
 from qualmodel.experiment.twin_curves import FAMILIES, fit_transitions, stage_days, stage_stems
-from qualmodel.experiment.twin_intent_fit import fit_intent
+from qualmodel.experiment.twin_intent_fit import fit_intent, plan_classes
 
 __all__ = ["MIN_TARGET_EVENTS", "MAX_SEGMENT_VALUES", "fit_scenario", "journeys_hash"]
 
 #: Fewest leads reaching the target a twin is fitted to.
 MIN_TARGET_EVENTS = 50
-#: Most distinct values of a segment column.
-MAX_SEGMENT_VALUES = 50
 #: Share of the leads reaching a stage that must have passed its ``after`` stage first.
 PARENT_COVERAGE = 0.95
 #: Most arrival cohorts.
@@ -98,37 +104,6 @@ def _check_input(journeys: Any, plan: dict[str, Any]) -> None:
         )
 
 
-def _segment(journeys: Any, column: str | None, n: int) -> dict[str, Any] | None:
-    if column is None:
-        return None
-    leads = journeys.leads
-    if column not in leads.columns or column.endswith("_at"):
-        attrs = [c for c in leads.columns if not c.endswith("_at") and c != "lead_id"]
-        raise ConfigError(
-            f"segment '{column}': no such lead attribute; use one of {', '.join(attrs[:12])}"
-        )
-    values = leads[column].astype(object).where(leads[column].notna(), "(missing)").astype(str)
-    counts = values.value_counts(sort=False).sort_index()
-    if len(counts) < 2 or len(counts) > MAX_SEGMENT_VALUES:
-        raise ConfigError(
-            f"segment '{column}' has {len(counts):,} distinct value(s); a segment needs 2 to "
-            f"{MAX_SEGMENT_VALUES} values — choose a coarser attribute"
-        )
-    shares = _shares(counts.to_numpy(), n)
-    return {
-        "column": column,
-        "shares": dict(zip(counts.index.tolist(), shares, strict=True)),
-        "source": f"share of the {n:,} leads per value of '{column}' (missing as '(missing)')",
-    }
-
-
-def _shares(counts: np.ndarray, total: int) -> list[float]:
-    """Return counts / total rounded to 8 decimals, the last absorbing the rounding (sum 1)."""
-    s = np.round(counts / total, 8)
-    s[-1] = round(1.0 - float(s[:-1].sum()), 8)
-    return [float(x) for x in s]
-
-
 def _window(journeys: Any, days: dict[str, np.ndarray], day_res: bool) -> dict[str, Any]:
     start = pd.Timestamp(journeys.leads["created_at"].min()).floor("D")
     span = float(np.nanmax(days["observed_until"]))
@@ -149,7 +124,7 @@ def _window(journeys: Any, days: dict[str, np.ndarray], day_res: bool) -> dict[s
         },
         "arrivals": {
             "edges_days": [round(float(e), 6) for e in edges],
-            "shares": _shares(counts, int(counts.sum())),
+            "shares": shares(counts, int(counts.sum())),
             "source": f"weekly arrival counts of the {int(counts.sum()):,} leads",
         },
     }
@@ -193,6 +168,8 @@ def fit_scenario(
     families: tuple[str, ...] = FAMILIES,
     name: str | None = None,
     client: Any = None,
+    criteria: Any = None,
+    criteria_names: list[str] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Fit a scenario (a "funnel twin") to journeys; see ``docs/twin.md``.
 
@@ -225,6 +202,13 @@ def fit_scenario(
         Name of the twin; default ``<source>_twin``.
     client : dask.distributed.Client, optional
         Run the bootstrap refits on this client (same result as in-process).
+    criteria : list of Criterion, str or None
+        Criteria whose qualification share and median time to qualification are compared,
+        data vs twin (:mod:`qualmodel.experiment.twin_criteria`): criterion objects, a
+        criteria YAML file or a built-in scenario name; None: the built-in criteria of
+        the scenario the journeys were simulated from, if any; ``[]``: none.
+    criteria_names : list of str, optional
+        Keep only these criteria (e.g. the pair a power analysis compares).
 
     Returns
     -------
@@ -232,7 +216,9 @@ def fit_scenario(
         Loads back identically from its YAML (:func:`~qualmodel.simulation.twin_io.twin_yaml`).
     report : dict
         ``distances`` (one per statistic), ``funnel`` and ``curves`` (DataFrames: observed
-        vs twin), ``bootstrap`` (spread of the shares), ``cohorts``.
+        vs twin), ``bootstrap`` (spread of the shares), ``cohorts``; ``criteria``
+        (DataFrame: criterion, statistic, observed, twin, distance) and
+        ``criteria_skipped`` when criteria were compared.
 
     Raises
     ------
@@ -250,7 +236,7 @@ def fit_scenario(
     start_ns = int(pd.Timestamp(journeys.leads["created_at"].min()).floor("D").value)
     days = stage_days(journeys, start_ns)
     tree = stage_tree(days, stage_stems(journeys))
-    base = _base_data(journeys, days, plan, segment, name, seed)
+    base = _base_data(journeys, days, plan, tree, (segment, name, seed))
     stages, curves = fit_transitions(days, tree, tuple(families))
     fixed = {s: stages[s]["notes"]["family"] for s in stages}
     boot = bootstrap(days, tree, fixed, n_boot, seed, client)
@@ -269,7 +255,22 @@ def fit_scenario(
             twin, report = alt
     report["bootstrap"] = boot
     report["cohorts"] = twin.n_cohorts
+    crits = resolve_criteria(criteria, journeys, criteria_names)
+    if crits:
+        twin = _criteria_step(twin, report, journeys, crits, (n_check, seed))
     return twin, report
+
+
+def _criteria_step(twin: Any, report: dict, journeys: Any, crits: list, check: tuple) -> Any:
+    """Add the criterion diagnostics to the report and the twin's recorded distances."""
+    found = criteria_fit(twin, journeys, crits, *check)
+    report["criteria"] = found["table"]
+    report["criteria_skipped"] = found["skipped"]
+    report["distances"] = {**report["distances"], **found["distances"]}
+    source = {**twin.source, "distances": {**twin.source["distances"], **found["distances"]}}
+    if found["skipped"]:
+        source["criteria_skipped"] = dict(found["skipped"])
+    return twin.model_copy(update={"source": source})
 
 
 def _check_options(seed: Any, n_boot: Any, n_check: Any, cohorts: Any, families: Any) -> None:
@@ -283,13 +284,13 @@ def _check_options(seed: Any, n_boot: Any, n_check: Any, cohorts: Any, families:
         raise ConfigError(f"fit_scenario: unknown family {bad[0]}; use {', '.join(FAMILIES)}")
 
 
-def _base_data(
-    journeys: Any, days: dict, plan: dict, segment: str | None, name: str | None, seed: int
-) -> dict[str, Any]:
-    """Every block of the twin except the stages."""
+def _base_data(journeys: Any, days: dict, plan: dict, tree: dict, options: tuple) -> dict[str, Any]:
+    """Every block of the twin except the stages (``options``: segment, name, seed)."""
+    segment, name, seed = options
     source = journeys.meta.get("source", "journeys")
     n = journeys.n_leads
     day_res = _day_resolution(days)
+    cls = plan_classes(days, plan)
     return {
         "kind": "twin",
         "name": name or f"{source}_twin",
@@ -298,12 +299,12 @@ def _base_data(
         "n_leads": n,
         **_window(journeys, days, day_res),
         "resolution": "day" if day_res else "second",
-        "segment": _segment(journeys, segment, n),
+        "segment": fit_segment(journeys, segment, cls),
         "outcomes": {k: v.removesuffix("_at") for k, v in _declared(journeys).items()},
         "touchpoints": _touchpoints(journeys, days, plan["target"]),
-        "bant": _bant(journeys, ~np.isnan(days[plan["target"].removesuffix("_at")])),
-        "timeline": _timeline(journeys),
-        "intent": fit_intent(journeys, days, plan["target"]),
+        "bant": fit_bant(journeys, cls),
+        "timeline": fit_timeline(journeys, cls),
+        "intent": fit_intent(journeys, days, plan, tree),
         "plan": {
             "start": plan["start"].removesuffix("_at"),
             "target": plan["target"].removesuffix("_at"),
@@ -401,44 +402,3 @@ def _touchpoints(journeys: Any, days: dict[str, np.ndarray], target: str) -> dic
             f"whether the lead reached {target}",
         }
     return out
-
-
-def _bant_shares(v: pd.Series) -> dict[str, float]:
-    known = v.notna()
-    true = float(v[known].astype(bool).mean()) if known.any() else 0.0
-    return {"known_share": round(float(known.mean()), 8), "true_share": round(true, 8)}
-
-
-def _bant(journeys: Any, reached: np.ndarray) -> dict[str, Any]:
-    leads = journeys.leads
-    out = {}
-    for col in ("budget_confirmed", "authority", "need"):
-        if col not in leads or leads[col].notna().sum() == 0:
-            continue
-        v = leads[col]
-        known = v.notna()
-        out[col] = {
-            "known_share": round(float(known.mean()), 8),
-            "true_share": round(float(v[known].astype(bool).mean()), 8),
-            "by_class": {"target": _bant_shares(v[reached]), "other": _bant_shares(v[~reached])},
-            "source": f"share of leads with '{col}' known, and true among them (all; leads "
-            f"that reach the target; the others)",
-        }
-    return out
-
-
-def _timeline(journeys: Any) -> dict[str, Any] | None:
-    """Share of leads with a known BANT timeline and 21 quantiles of it (days)."""
-    leads = journeys.leads
-    if "timeline_days" not in leads:
-        return None
-    v = pd.to_numeric(leads["timeline_days"], errors="coerce").to_numpy(dtype=np.float64)
-    known = np.isfinite(v) & (v >= 0)
-    if not known.any():
-        return None
-    q = np.quantile(v[known], np.linspace(0.0, 1.0, 21))
-    return {
-        "known_share": round(float(known.mean()), 8),
-        "quantiles_days": [round(float(x), 4) for x in q],
-        "source": "share of leads with 'timeline_days' known, and its quantiles among them",
-    }

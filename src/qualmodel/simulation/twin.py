@@ -3,7 +3,7 @@
 The generative model (written out in ``docs/twin.md``):
 
 1. arrival: a bin of ``arrivals`` with probability ``shares``, uniform inside it;
-2. segment: drawn from ``segment.shares`` (independent of the rest);
+2. segment: drawn from ``segment.shares`` (per outcome class with ``by_class``, step 6);
 3. stages in tree order: among the leads that reached stage ``P``, each stage ``C`` with
    ``after: P`` is chosen with probability ``C.share`` (at most one; none with
    probability ``1 − Σ share``) and reached ``delay.quantile(U)`` days after ``P``;
@@ -11,9 +11,10 @@ The generative model (written out in ``docs/twin.md``):
    up to whole days, so the twin's cumulative incidence at day ``t`` equals the fitted
    curve at ``t``;
 5. touchpoints: Poisson processes from arrival to the end of the window, with the rate of
-   leads that reach the plan's target or the rate of the others;
-6. BANT columns: known with ``known_share``, true with ``true_share``; the timeline
-   (``timeline_days``) known with its ``known_share``, drawn from its quantiles;
+   leads that reach the plan's target or the rate of the others; intent events per
+   outcome class, timed from their anchor stage (:mod:`.twin_intent`);
+6. segment, BANT columns and timeline per outcome class (:mod:`.twin_attrs`), a fact known
+   with the share of the leads with (or without) the event recording it;
 7. censoring: everything after ``window.days`` is unobserved (``NaT``).
 
 Each component draws from its own generator derived from the seed and its name, so the
@@ -28,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from qualmodel.simulation.twin_intent import intent_touchpoints
+from qualmodel.simulation.twin_attrs import bant_columns, segment_codes
+from qualmodel.simulation.twin_intent import intent_touchpoints, lead_class
 from qualmodel.simulation.twin_schema import TwinScenario
 
 if TYPE_CHECKING:
@@ -98,22 +100,29 @@ def _stage_times(sc: TwinScenario, n: int, seed: int, created: np.ndarray) -> di
     return times
 
 
+def _fact_events(sc: TwinScenario) -> list[str]:
+    """Events that record when a BANT fact became known (named by the twin's blocks)."""
+    specs = [*sc.bant.values(), *([sc.timeline] if sc.timeline is not None else [])]
+    return sorted({s.event for s in specs if s.event is not None})
+
+
 def _extra(sc: TwinScenario) -> set[str]:
     return {c.removesuffix("_at") for c in sc.outcomes.values()} - {"won", "lost"}
 
 
 def _touchpoints(
-    sc: TwinScenario, n: int, seed: int, created: np.ndarray, target: np.ndarray
+    sc: TwinScenario, n: int, seed: int, times: dict[str, np.ndarray], cls: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Touchpoints: lead rows, seconds, names (Poisson; intent events timed to stages)."""
-    reached = np.isfinite(target)
+    created = times["created"]
+    reached = cls == 0
     names = sorted(sc.touchpoints)
     rng = _rng(seed, "touchpoints")
     span = float(sc.window.days) - created
     codes, secs, kinds = [], [], []
-    intent = sc.intent or {"events": []}
+    intent = set(sc.intent.events) if sc.intent else set()
     for ev in names:
-        if ev in intent["events"]:
+        if ev in intent:
             continue
         tp = sc.touchpoints[ev]
         rate = np.where(reached, tp.rate_per_30d_target, tp.rate_per_30d_other) / 30.0
@@ -124,7 +133,8 @@ def _touchpoints(
         secs.append(np.floor(t * 86_400).astype(np.int64))
         kinds.append(np.full(rows.size, ev, dtype=object))
     if sc.intent:
-        r, d, k = intent_touchpoints(sc.intent, created, target, float(sc.window.days), rng)
+        out = _target_outcome(sc, times, n)
+        r, d, k = intent_touchpoints(sc.intent, times, cls, float(sc.window.days), rng, out)
         codes.append(r)
         secs.append(np.floor(d * 86_400).astype(np.int64))
         kinds.append(k)
@@ -135,28 +145,22 @@ def _touchpoints(
     return code[order], sec[order], kind[order]
 
 
-def _bant(
-    sc: TwinScenario, n: int, seed: int, reached: np.ndarray
-) -> dict[str, pd.arrays.BooleanArray]:
-    rng = _rng(seed, "bant")
-    out = {}
-    for col in sorted(sc.bant):
-        spec = sc.bant[col]
-        kn, tr = spec.known_share, spec.true_share
-        if spec.by_class is not None:
-            t, o = spec.by_class["target"], spec.by_class["other"]
-            kn = np.where(reached, t["known_share"], o["known_share"])
-            tr = np.where(reached, t["true_share"], o["true_share"])
-        known = rng.random(n) < kn
-        value = rng.random(n) < tr
-        out[col] = pd.arrays.BooleanArray(value, ~known)
-    if sc.timeline is not None:
-        rng = _rng(seed, "bant.timeline")
-        q = np.asarray(sc.timeline.quantiles_days, dtype=np.float64)
-        known = rng.random(n) < sc.timeline.known_share
-        days = np.round(np.interp(rng.random(n), np.linspace(0.0, 1.0, q.size), q))
-        out["timeline_days"] = np.where(known, days, np.nan)
+def _target_outcome(sc: TwinScenario, times: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Per lead: the stage after the plan's target it reached first in the window, or open."""
+    out = np.full(n, "open", dtype=object)
+    best = np.full(n, np.inf)
+    for kid in sc.children(sc.plan.target):
+        t = times[kid]
+        first = (t <= float(sc.window.days)) & (t < best)
+        out[first], best[first] = kid, t[first]
     return out
+
+
+def _classes(sc: TwinScenario, times: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Outcome class of every lead (:func:`~.twin_intent.lead_class`)."""
+    target = times.get(sc.plan.target, np.full(n, np.inf))
+    start = None if sc.plan.start == "created" else times.get(sc.plan.start, np.full(n, np.inf))
+    return lead_class(target, start, float(sc.window.days))
 
 
 #: Missing timestamp (NaT) as int64 nanoseconds.
@@ -233,19 +237,18 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
             "datetime64[ns]"
         ),
     }
+    cls = _classes(sc, times, n)
     if sc.segment is not None:
-        rng = _rng(seed, "segment")
-        names = list(sc.segment.shares)
-        p = np.asarray([sc.segment.shares[k] for k in names])
-        seg = pd.Categorical.from_codes(rng.choice(len(names), size=n, p=p / p.sum()), names)
+        codes = segment_codes(sc, cls, _rng(seed, "segment"))
+        seg = pd.Categorical.from_codes(codes, list(sc.segment.shares))
         leads["segment"] = seg
         if sc.segment.column != "segment":
             leads[sc.segment.column] = seg
     for stem in sc.stage_order():
         leads[f"{stem}_at"] = stamp(times[stem])
-    target = times.get(sc.plan.target, np.full(n, np.inf))
-    leads.update(_bant(sc, n, seed, target <= end_days))
-    code, sec, kind = _touchpoints(sc, n, seed, created, target)
+    code, sec, kind = _touchpoints(sc, n, seed, times, cls)
+    present = {ev: np.bincount(code[kind == ev], minlength=n) > 0 for ev in _fact_events(sc)}
+    leads.update(bant_columns(sc, n, lambda name: _rng(seed, name), cls, present))
     events = pd.DataFrame(
         {
             "lead_id": ids[code] if code.size else np.array([], dtype=object),

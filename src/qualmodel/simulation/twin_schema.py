@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qualmodel.journeys.contract import STAGE_COLUMNS
 from qualmodel.simulation.delays import Delay
+from qualmodel.simulation.twin_blocks import ClassName, TwinBant, TwinIntent, TwinTimeline
 
 __all__ = ["Arrivals", "TwinScenario", "TwinStage"]
 
@@ -77,6 +78,8 @@ class TwinSegment(_Model):
 
     column: Annotated[str, Field(min_length=1)]
     shares: dict[str, Share]
+    #: optional mix per outcome class (``target``, ``start``, ``other``), drawn when present
+    by_class: dict[ClassName, dict[str, Share]] | None = None
     source: Source
 
     @model_validator(mode="after")
@@ -85,6 +88,11 @@ class TwinSegment(_Model):
             raise ValueError("a segment needs at least two values")
         if abs(sum(self.shares.values()) - 1.0) > 1e-6:
             raise ValueError("segment shares must sum to 1")
+        for cls, mix in (self.by_class or {}).items():
+            if list(mix) != list(self.shares):
+                raise ValueError(f"by_class.{cls}: list the values of shares, in the same order")
+            if abs(sum(mix.values()) - 1.0) > 1e-6:
+                raise ValueError(f"by_class.{cls}: shares must sum to 1")
         return self
 
 
@@ -125,30 +133,6 @@ class TwinEvent(_Model):
     source: Source
 
 
-class TwinBant(_Model):
-    """A BANT column: share of leads where it is known, share true among the known."""
-
-    known_share: Share
-    true_share: Share
-    #: optional shares for the leads that reach the target in the window / the others
-    by_class: (
-        dict[Literal["target", "other"], dict[Literal["known_share", "true_share"], Share]] | None
-    ) = None
-    source: Source
-
-
-class TwinTimeline(_Model):
-    """The BANT timeline (days to a decision): share known, quantiles among the known.
-
-    ``quantiles_days`` are the values at evenly spaced probabilities 0, 1/k, ..., 1; a
-    simulated lead's timeline is their linear interpolation at a uniform draw.
-    """
-
-    known_share: Share
-    quantiles_days: Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=2)]
-    source: Source
-
-
 class Plan(_Model):
     """The analysis the twin was fitted for: clock start and target (stage stems)."""
 
@@ -175,7 +159,7 @@ class TwinScenario(_Model):
         default_factory=dict
     )
     timeline: TwinTimeline | None = None
-    intent: dict[str, Any] | None = None
+    intent: TwinIntent | None = None
     plan: Plan
     source: dict[str, Any]
 
@@ -203,7 +187,36 @@ class TwinScenario(_Model):
         for stem in (self.plan.start, self.plan.target):
             if stem != "created" and stem not in self.stages:
                 raise ValueError(f"plan: '{stem}' is not created or a stage")
+        self._check_anchors()
         return self
+
+    def _check_anchors(self) -> None:
+        """Intent anchors are stages every lead of the class passes in this twin."""
+        if self.intent is None:
+            return
+        lines = {"target": self.lineage(self.plan.target), "start": self.lineage(self.plan.start)}
+        for cls, block in self.intent.classes().items():
+            ok = lines.get(cls, ["created"])
+            odd = set(block.patterns_by_outcome or {}) - {*self.children(self.plan.target), "open"}
+            if odd:
+                raise ValueError(
+                    f"intent.{cls}.patterns_by_outcome.{sorted(odd)[0]}: not a stage after "
+                    f"{self.plan.target} nor open; use one of "
+                    f"{', '.join([*self.children(self.plan.target), 'open'])}"
+                )
+            for ev, stem in block.anchors.items():
+                if stem not in ok:
+                    raise ValueError(
+                        f"intent.{cls}.anchors.{ev}: '{stem}' is not a stage every {cls} lead "
+                        f"passes; use one of {', '.join(ok)}"
+                    )
+
+    def lineage(self, stem: str) -> list[str]:
+        """Return ``created``, the stages before ``stem`` in the tree and ``stem`` (in order)."""
+        out = [stem]
+        while out[-1] != "created" and out[-1] in self.stages:
+            out.append(self.stages[out[-1]].after)
+        return out[::-1] if out[-1] == "created" else ["created", *out[::-1]]
 
     def _check_cohorts(self) -> None:
         edges = self.cohorts_days
