@@ -14,6 +14,9 @@ from qualmodel import Journeys
 ROOT = Path(__file__).resolve().parents[1]
 #: ``../shared/data``; ``QUALMODEL_SHARED_DATA`` overrides it (e.g. from a git worktree).
 SHARED_DATA = Path(os.environ.get("QUALMODEL_SHARED_DATA", ROOT.parent / "shared" / "data"))
+# The suite renders many small reports: each worker process keeps its warm kernels from one
+# report run to the next (qualmodel.report.kernels.report_kernels), as a long session would.
+os.environ.setdefault("QUALMODEL_KEEP_KERNELS", "1")
 
 
 def make_journeys(

@@ -100,3 +100,44 @@ def test_reuse_false_starts_a_kernel_per_notebook(books, tmp_path):
     with KernelPool(reuse=False) as pool:
         pids = {_probe(pool.run(books["probe"], tmp_path / f"p{i}.ipynb"))["pid"] for i in (0, 1)}
     assert len(pids) == 2
+
+
+def test_keep_kernels_shares_one_pool_between_runs(monkeypatch):
+    from qualmodel.report import kernels
+
+    monkeypatch.setattr(kernels, "_SESSION", [])
+    monkeypatch.delenv(kernels.KEEP_KERNELS_ENV, raising=False)
+    first, owned = kernels.report_kernels()
+    assert owned and kernels.report_kernels()[0] is not first  # a pool per run
+    monkeypatch.setenv(kernels.KEEP_KERNELS_ENV, "1")
+    shared, owned = kernels.report_kernels()
+    assert not owned and kernels.report_kernels() == (shared, False)  # one pool, kept open
+    fresh, owned = kernels.report_kernels(reuse=False)
+    assert owned and fresh is not shared and fresh.reuse is False
+    for pool in (first, shared, fresh):
+        pool.close()
+
+
+def test_a_kept_kernel_serves_the_next_report_run(books, tmp_path, monkeypatch):
+    from qualmodel.report import kernels, runner
+
+    monkeypatch.setattr(kernels, "_SESSION", [])
+    monkeypatch.setenv(kernels.KEEP_KERNELS_ENV, "1")
+    pids = []
+    for i in (0, 1):  # what run_reports does per run: take the pool, close it if owned
+        pool, owned = kernels.report_kernels()
+        pids.append(_probe(pool.run(books["probe"], tmp_path / f"p{i}.ipynb"))["pid"])
+        assert not owned
+    assert pids[0] == pids[1]
+    assert runner.report_kernels is kernels.report_kernels
+    kernels._SESSION[0].close()
+
+
+def test_the_previous_notebooks_folder_may_be_gone(books, tmp_path):
+    import shutil
+
+    with KernelPool() as pool:
+        pool.run(books["probe"], tmp_path / "a" / "p0.ipynb", log_path=tmp_path / "a" / "x.log")
+        shutil.rmtree(tmp_path / "a")  # a finished test's temporary folder, removed
+        nb = pool.run(books["probe"], tmp_path / "b" / "p1.ipynb")
+    assert _probe(nb)["cwd"] == str(tmp_path / "b")

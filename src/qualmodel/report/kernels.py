@@ -26,12 +26,18 @@ from typing import Any
 from qualmodel.core.safety import clean_stale
 
 __all__ = [
+    "KEEP_KERNELS_ENV",
     "KERNEL_DIR_PREFIX",
     "KernelPool",
     "execute_notebook",
     "kernel_dir",
+    "report_kernels",
     "reset_kernel",
 ]
+
+#: Environment variable: ``1`` keeps the warm kernels of a report run for the next run in
+#: the same process (see :func:`report_kernels`).
+KEEP_KERNELS_ENV = "QUALMODEL_KEEP_KERNELS"
 
 #: Name prefix of the private folder holding this process's kernel connection files.
 KERNEL_DIR_PREFIX = "qualmodel-kernels-"
@@ -40,6 +46,7 @@ _ENGINE = "qualmodel-warm"
 #: What :func:`reset_kernel` restores; taken in the kernel before its first notebook.
 _START_STATE: dict[str, Any] = {}
 _REGISTERED: list[str] = []
+_SESSION: list[KernelPool] = []
 
 
 def kernel_dir() -> Path:
@@ -106,6 +113,7 @@ def reset_kernel(cwd: str, log_path: str | None) -> None:
     import pandas as pd
     from IPython import get_ipython
 
+    os.chdir(cwd)  # first: the previous notebook's folder may be gone (getcwd would fail)
     shell = get_ipython()
     hooks = (
         shell.input_transformers_cleanup,
@@ -140,7 +148,6 @@ def reset_kernel(cwd: str, log_path: str | None) -> None:
         registry = getattr(module, "__warningregistry__", None)
         if isinstance(registry, dict):
             registry.clear()
-    os.chdir(cwd)
     # When ipykernel captures fd 2 into the notebook, it echoes it to the descriptor that
     # ``sys.stderr.fileno()`` returns (the process's own stderr); else fd 2 is that stderr.
     sys.stderr.flush()
@@ -311,6 +318,33 @@ class KernelPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def report_kernels(reuse: bool = True) -> tuple[KernelPool, bool]:
+    """Return the kernel pool a report run uses, and whether the run must close it.
+
+    With :data:`KEEP_KERNELS_ENV` set to ``1`` (and ``reuse``), every run in this process
+    shares one pool whose kernels stay warm between runs (a session that renders reports
+    again and again, or a test suite) and are shut down when the process exits; otherwise
+    each run gets its own pool, closed at its end.
+
+    Parameters
+    ----------
+    reuse : bool, default True
+        As :class:`KernelPool`; False always gives a run-own pool of fresh kernels.
+
+    Returns
+    -------
+    pool : KernelPool
+    owned : bool
+        True when the caller closes the pool after its run.
+    """
+    if not reuse or os.environ.get(KEEP_KERNELS_ENV, "") != "1":
+        return KernelPool(reuse=reuse), True
+    if not _SESSION:
+        _SESSION.append(KernelPool())
+        atexit.register(_SESSION[0].close)
+    return _SESSION[0], False
 
 
 def execute_notebook(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from qualmodel.core.atomic import make_temp_dir, replace_folders, write_text_atomic
 from qualmodel.core.safety import clean_stale
 from qualmodel.report.helpers import in_staging
-from qualmodel.report.kernels import KernelPool
+from qualmodel.report.kernels import KernelPool, report_kernels
 from qualmodel.report.plan import (
     Job,
     Plan,
@@ -377,7 +377,9 @@ def run_reports(
         figures, matplotlib and pandas display settings, warning filters, working folder;
         see :mod:`~qualmodel.report.kernels`); this saves the ≈ 2.5 s of CPU that
         starting a kernel and importing the stack costs per notebook. False: a new kernel
-        per notebook.
+        per notebook. With the environment variable ``QUALMODEL_KEEP_KERNELS=1`` the warm
+        kernels also serve the next runs in this process
+        (:func:`~qualmodel.report.kernels.report_kernels`).
 
     Returns
     -------
@@ -489,7 +491,7 @@ def _execute(
     failed = threading.Event()
     lock = threading.Lock()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="qualmodel-report")
-    kernels = KernelPool(reuse=reuse_kernels)
+    kernels, owned = report_kernels(reuse_kernels)
     try:
         sims: dict[str, Future[float]] = {}
         if sim.needed:
@@ -515,7 +517,8 @@ def _execute(
         shutil.rmtree(stage, ignore_errors=True)
         raise
     finally:
-        kernels.close()
+        if owned:
+            kernels.close()
     return results, sim_seconds
 
 
