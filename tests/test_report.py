@@ -611,24 +611,22 @@ def test_swap_in_failure_restores_previous_reports(tmp_path, monkeypatch):
 
 def test_interrupt_cancels_queued_notebooks(tmp_path, monkeypatch):
     import signal
-    import threading
 
     ran = []
 
     def fake_job(job, progress, slots, kernels):
-        time.sleep(0.5)
         ran.append(job.label)
-        return runner.Result(job, True, 0.5, job.out_dir / "x.ipynb")
+        if len(ran) == 2:  # Ctrl-C while the second notebook runs (no race with planning)
+            signal.raise_signal(signal.SIGINT)
+        time.sleep(0.2)
+        return runner.Result(job, True, 0.2, job.out_dir / "x.ipynb")
 
     monkeypatch.setattr(runner, "simulate_to", lambda *a, **k: 0.0)
     monkeypatch.setattr(runner, "_run_job", fake_job)
-    timer = threading.Timer(0.7, lambda: signal.raise_signal(signal.SIGINT))
-    timer.start()
     with pytest.raises(KeyboardInterrupt):
         report.run_reports("all", jobs=1, out=tmp_path / "r", progress=False)
-    timer.cancel()
-    time.sleep(0.6)  # let the job that was running finish
-    assert 1 <= len(ran) < 16  # queued notebooks were cancelled, not run
+    time.sleep(0.5)  # let the job that was running finish
+    assert 2 <= len(ran) <= 3  # queued notebooks were cancelled, not run
     assert not list((tmp_path / "r").glob(".staging-*"))
 
 
