@@ -7,6 +7,7 @@ late import hides a cycle from Python but not from this walk).
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def _resolve(name: str) -> str | None:
     return name or None
 
 
+@functools.cache  # the tree does not change during a test run
 def _imports(module: str) -> list[tuple[str, str, int]]:
     """(imported module, imported name or '', line) of every qualmodel import of a module."""
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
@@ -71,6 +73,7 @@ def _imports(module: str) -> list[tuple[str, str, int]]:
     return out
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {m: set() for m in MODULES}
     for module in MODULES:
