@@ -848,3 +848,20 @@ def test_fresh_kernels_option_reaches_the_runner(tiny_notebooks, tmp_path, monke
         with pytest.raises(SystemExit):
             main(["report", "--notebooks-dir", str(tiny_notebooks), "--out", str(tmp_path), *flag])
         assert seen.pop("reuse_kernels") is reuse
+
+
+def test_kept_kernels_serve_the_next_report_run(tiny_notebooks, tmp_path, monkeypatch):
+    from qualmodel.report import kernels
+
+    monkeypatch.setattr(kernels, "_SESSION", [])
+    monkeypatch.setenv(kernels.KEEP_KERNELS_ENV, "1")
+    kw = dict(notebooks=["01"], jobs=1, notebooks_dir=tiny_notebooks, progress=False)
+    report.run_reports("startup_saas", out=tmp_path / "a", **kw)
+    (pool,) = kernels._SESSION
+    (kernel,) = pool._all  # one kernel, kept alive after the run
+    assert kernel.km.has_kernel and pool._idle == [kernel]
+    summary = report.run_reports("consultancy", out=tmp_path / "b", **kw)
+    assert all(r.ok for r in summary.results)
+    assert pool._all == [kernel] and pool._idle == [kernel]  # the second run used it too
+    pool.close()
+    assert not kernel.km.has_kernel

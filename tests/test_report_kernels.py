@@ -118,21 +118,6 @@ def test_keep_kernels_shares_one_pool_between_runs(monkeypatch):
         pool.close()
 
 
-def test_a_kept_kernel_serves_the_next_report_run(books, tmp_path, monkeypatch):
-    from qualmodel.report import kernels, runner
-
-    monkeypatch.setattr(kernels, "_SESSION", [])
-    monkeypatch.setenv(kernels.KEEP_KERNELS_ENV, "1")
-    pids = []
-    for i in (0, 1):  # what run_reports does per run: take the pool, close it if owned
-        pool, owned = kernels.report_kernels()
-        pids.append(_probe(pool.run(books["probe"], tmp_path / f"p{i}.ipynb"))["pid"])
-        assert not owned
-    assert pids[0] == pids[1]
-    assert runner.report_kernels is kernels.report_kernels
-    kernels._SESSION[0].close()
-
-
 def test_the_previous_notebooks_folder_may_be_gone(books, tmp_path):
     import shutil
 

@@ -113,24 +113,26 @@ class Table:
     Error messages name CSV lines (counted lazily) or Parquet / database rows (1-based).
     """
 
-    def __init__(self, path: Path | SqlTable, opts: CsvOptions, role: str) -> None:
+    def __init__(
+        self, path: Path | SqlTable, opts: CsvOptions, role: str, fmt: str = "auto"
+    ) -> None:
         self.path = path
         self.opts = opts
         self.role = role
         self._lines: np.ndarray | None = None
         #: Columns joined from lookup tables → where their values came from.
         self.sources: dict[str, LookupView] = {}
+        #: True for rows that have no text lines: a database result or a Parquet file (a
+        #: declared ``fmt`` of ``"parquet"`` / ``"csv"``, else the file name's ending).
+        self.columnar = isinstance(path, SqlTable) or (
+            fmt == "parquet" or (fmt == "auto" and path.suffix.lower() in {".parquet", ".pq"})
+        )
         if isinstance(path, SqlTable):
             self.frame = path.read()
         elif self.columnar:
             self.frame = self._read_parquet()
         else:
             self.frame = self._read()
-
-    @property
-    def columnar(self) -> bool:
-        """True for rows that have no text lines: a database result or a Parquet file."""
-        return isinstance(self.path, SqlTable) or self.path.suffix.lower() in {".parquet", ".pq"}
 
     @property
     def unit(self) -> str:

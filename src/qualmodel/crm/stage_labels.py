@@ -3,8 +3,8 @@
 CRMs record a stage change by the stage's id — HubSpot ``appointmentscheduled`` or
 ``1234567`` for a custom stage, Pipedrive ``3`` — and keep the labels in a pipeline-stage
 table (HubSpot ``deal_pipeline_stage``, Pipedrive ``stages``). :func:`read_labels` reads
-that table (CSV, Parquet or a ``--db`` table, through the same readers as the other tables
-of a mapping) and :func:`apply_labels` rewrites the activity column of a
+that table (CSV, Parquet or a ``--db`` table, through :class:`~qualmodel.crm.readers.Table`
+like the other tables of a mapping) and :func:`apply_labels` rewrites the activity column of a
 :class:`~qualmodel.crm.logs.LogTable` so that the mapping's ``stages`` map speaks labels.
 Ids are compared as trimmed text; a whole number stored as a float (``3.0``) is the id
 ``3``, so a numeric column of Parquet or a database matches the CSV text.
@@ -22,7 +22,7 @@ from qualmodel.crm.history_mapping import StageLabels, file_format
 from qualmodel.crm.logs import LogTable
 from qualmodel.crm.mapping import CsvOptions
 from qualmodel.crm.readers import Table
-from qualmodel.crm.sql import SqlTable, to_strings
+from qualmodel.crm.sql import SqlTable
 
 __all__ = ["apply_labels", "read_labels"]
 
@@ -34,24 +34,6 @@ def _id_text(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.strip()
     whole = text.str.fullmatch(r"-?\d+\.0+").fillna(False).astype(bool)
     return text.mask(whole, text.str.replace(r"\.0+$", "", regex=True))
-
-
-def _read_frame(src: Path | SqlTable, spec: StageLabels, csv: CsvOptions) -> pd.DataFrame:
-    """Read the labels table as text (CSV, Parquet or a database table)."""
-    if isinstance(src, SqlTable):
-        return src.read()
-    if file_format(str(src), spec.format) != "parquet":
-        return Table(src, csv, "labels").frame
-    if not src.is_file():
-        raise InputError(f"{src}: no such file (labels table of {_KEY}); check the path")
-    try:
-        import pyarrow.parquet as pq
-
-        return to_strings(pq.read_table(src))
-    except Exception as exc:  # pyarrow raises several types for damaged files
-        raise InputError(
-            f"{src}: cannot read as Parquet ({type(exc).__name__}); export the table again"
-        ) from None
 
 
 def read_labels(src: Path | SqlTable, spec: StageLabels, csv: CsvOptions | None = None) -> dict:
@@ -76,7 +58,8 @@ def read_labels(src: Path | SqlTable, spec: StageLabels, csv: CsvOptions | None 
     InputError
         A missing column, an empty id or label, or an id given two different labels.
     """
-    frame = _read_frame(src, spec, csv or CsvOptions())
+    fmt = "auto" if isinstance(src, SqlTable) else file_format(str(src), spec.format)
+    frame = Table(src, csv or CsvOptions(), "labels", fmt).frame
     missing = [
         f"'{c}' (mapping key {_KEY}.{k})"
         for k, c in (("key", spec.key), ("label", spec.label))

@@ -142,12 +142,11 @@ def reset_kernel(cwd: str, log_path: str | None) -> None:
         warnings.simplefilter("ignore")
         matplotlib.rcParams.update(_START_STATE["rc"])
     pd.reset_option("^display\\.", silent=True)
-    warnings.resetwarnings()  # also forgets which warnings were already shown once
+    # changing the filters invalidates every module's "already shown" registry; the
+    # "once" action keeps its own
+    warnings.resetwarnings()
     warnings.filters[:] = _START_STATE["filters"]
-    for module in list(sys.modules.values()):
-        registry = getattr(module, "__warningregistry__", None)
-        if isinstance(registry, dict):
-            registry.clear()
+    warnings.onceregistry.clear()
     # When ipykernel captures fd 2 into the notebook, it echoes it to the descriptor that
     # ``sys.stderr.fileno()`` returns (the process's own stderr); else fd 2 is that stderr.
     sys.stderr.flush()

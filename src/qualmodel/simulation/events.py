@@ -31,7 +31,7 @@ BLOCK_LEADS = 1 << 15
 
 
 @numba.njit(cache=True, nogil=True)
-def _merge_seconds(gaps, counts, start, span, base0, limit, lead0, sig, out, is_sig):  # noqa: PLR0913
+def _merge_seconds(gaps, counts, start, span, base0, limit, lead0, sig, out, is_sig):
     """Event seconds of one block of leads, merged with the block's signals, in one pass.
 
     ``gaps`` holds, lead after lead, ``count + 1`` exponential gaps each, with the running
@@ -80,7 +80,6 @@ def _merge_seconds(gaps, counts, start, span, base0, limit, lead0, sig, out, is_
         _put_signal(sig, j, out, is_sig, o)
         j += 1
         o += 1
-    return base
 
 
 @numba.njit(cache=True, nogil=True)
