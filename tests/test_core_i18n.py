@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -201,15 +199,23 @@ def test_report_lang_option_errors(tmp_path, capsys):
     assert err.count("\n") == 1 and "lang 'fr' is not available; choose one of en, de" in err
 
 
+def _qualmodel(argv: list[str]) -> None:
+    """Run ``qualmodel`` in this process (whose warm kernels render the notebook)."""
+    from qualmodel.cli import main
+
+    try:
+        main(argv)
+    except SystemExit as exc:
+        assert exc.code in (0, None), f"qualmodel {' '.join(argv)} exited {exc.code}"
+
+
 @pytest.mark.slow
 def test_german_primer_has_no_english(tmp_path):
     """``qualmodel report --lang de`` renders the primer in German (visible strings listed)."""
     out = tmp_path / "reports"
-    cmd = [sys.executable, "-m", "qualmodel", "report", "--scenario", "startup_saas",
-           "--notebook", "00", "--lang", "de", "--param", "n_leads=1500", "--jobs", "1",
-           "--no-progress", "--out", str(out)]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    _qualmodel(["report", "--scenario", "startup_saas", "--notebook", "00", "--lang", "de",
+                "--param", "n_leads=1500", "--jobs", "1", "--no-progress",
+                "--out", str(out)])  # fmt: skip
     (path,) = (out / "startup_saas").glob("00-*.ipynb")
     nb = json.loads(path.read_text(encoding="utf-8"))
     strings = visible_strings(nb)
@@ -224,10 +230,8 @@ def test_german_primer_has_no_english(tmp_path):
 
 def _render_de(tmp_path, source: list[str], *extra: str) -> dict:
     out = tmp_path / "reports"
-    cmd = [sys.executable, "-m", "qualmodel", "report", *source, "--notebook", "10",
-           "--lang", "de", *extra, "--jobs", "1", "--no-progress", "--out", str(out)]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    _qualmodel(["report", *source, "--notebook", "10", "--lang", "de", *extra, "--jobs", "1",
+                "--no-progress", "--out", str(out)])  # fmt: skip
     (path,) = out.glob("*/10-*.ipynb")
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import ast
 import html
 import json
+import logging
 import math
 import os
 import re
 import shlex
-import subprocess
-import sys
+import traceback
 from pathlib import Path
 
 import nbformat
@@ -215,9 +215,31 @@ def check_index_links_resolve(rendered):
     assert "SALs → SQO by day 90 (competing risks)" in text
 
 
-def _papermill(args, cwd):
-    cmd = [str(Path(sys.executable).with_name("papermill")), "--no-progress-bar", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=240)
+def _papermill(args, cwd, monkeypatch, capfd) -> tuple[int, str]:
+    """Run the ``papermill`` command line from ``cwd``: (exit code, its stderr).
+
+    The command of the ``papermill`` script (its argument parsing and engine, a fresh kernel
+    per notebook), called in this process: a new interpreter would only add start-up time.
+    """
+    from papermill.cli import papermill as command
+
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # the command sets it
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level  # the command configures logging
+    capfd.readouterr()
+    try:
+        command.main(["--no-progress-bar", *map(str, args)], "papermill", standalone_mode=False)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    except Exception:  # what the script would print before exiting 1
+        traceback.print_exc()
+        code = 1
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return code, capfd.readouterr().err
 
 
 @pytest.mark.slow
@@ -270,11 +292,11 @@ def _papermill(args, cwd):
         ),
     ],
 )  # fmt: skip
-def test_plain_papermill_cli(name, overrides, key, evidence, tmp_path):
+def test_plain_papermill_cli(name, overrides, key, evidence, tmp_path, monkeypatch, capfd):
     work = tmp_path / "elsewhere"
     work.mkdir()
     figures = tmp_path / "figs"
-    proc = _papermill(
+    code, err = _papermill(
         [
             str(NOTEBOOKS / f"{name}.ipynb"),
             "out.ipynb",
@@ -283,9 +305,11 @@ def test_plain_papermill_cli(name, overrides, key, evidence, tmp_path):
             "figures_dir",
             str(figures),
         ],
-        cwd=work,
+        work,
+        monkeypatch,
+        capfd,
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert code == 0, err[-2000:]
     nb = nbformat.read(work / "out.ipynb", as_version=4)
     payloads = [
         o["data"][report.METRICS_MIMETYPE]
@@ -403,7 +427,9 @@ def test_imported_crm_report(shared_data, tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_compare_criteria_without_criteria_ends_with_explanation(tmp_path, journeys_factory):
+def test_compare_criteria_without_criteria_ends_with_explanation(
+    tmp_path, journeys_factory, monkeypatch, capfd
+):
     """Plain papermill on data without criteria: exit 0, the last output is the one line."""
     folder = journeys_factory(
         [{"lead_id": "L1", "created_at": "2025-01-01", "sal_at": "2025-01-02",
@@ -412,12 +438,14 @@ def test_compare_criteria_without_criteria_ends_with_explanation(tmp_path, journ
           "observed_until": "2025-03-01"}],
         meta={"source": "crm_export"},
     ).write(tmp_path / "crm")  # fmt: skip
-    proc = _papermill(
+    code, err = _papermill(
         [NOTEBOOKS / "03-compare-criteria.ipynb", "out.ipynb", "-p", "journeys_dir", folder],
-        cwd=tmp_path,
+        tmp_path,
+        monkeypatch,
+        capfd,
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr
+    assert code == 0, err[-2000:]
+    assert "Traceback" not in err
     nb = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert all(o["output_type"] != "error" for o in outputs)

@@ -68,6 +68,23 @@ def test_yaml_round_trip_and_simulate(twin, tmp_path):
     assert not a.leads.equals(c.leads)
 
 
+def test_full_validation_accepts_the_trusted_twin_simulation_unchanged(twin):
+    """simulate_twin builds contract-form tables and wraps them with Journeys.trusted; the
+    full validation, and Journeys.build's sorting and normalising, leave them unchanged."""
+    import pandas as pd
+
+    from qualmodel import Journeys
+
+    j = qm.simulate(twin, n_leads=3000, seed=11)
+    assert j.n_events > 0 and twin.intent is not None
+    for checked in (Journeys(j.leads, j.events, j.meta), Journeys.build(j.leads, j.events, j.meta)):
+        pd.testing.assert_frame_equal(checked.leads, j.leads, check_exact=True)
+        pd.testing.assert_frame_equal(checked.events, j.events, check_exact=True)
+        assert checked.meta == j.meta
+    # event categories: exactly the names that occur, sorted
+    assert list(j.events["event"].cat.categories) == sorted(set(j.events["event"].astype(str)))
+
+
 def test_twin_schema_errors_name_the_key(twin, tmp_path):
     text = twin_yaml(twin).replace("after: sal", "after: nowhere", 1)
     path = tmp_path / "bad.yaml"

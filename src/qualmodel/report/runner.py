@@ -127,6 +127,23 @@ def clean_outputs(nb: Any) -> tuple[dict[str, Any], list[str], list[str]]:
     return metrics, headline, problems
 
 
+_EXPORTERS = threading.local()
+
+
+def _html_exporter(hide_code: bool) -> Any:
+    """Return this thread's HTML exporter for ``hide_code`` (it keeps its compiled templates)."""
+    from nbconvert import HTMLExporter
+
+    cache = _EXPORTERS.__dict__.setdefault("by_hide_code", {})
+    if hide_code not in cache:
+        exporter = HTMLExporter(template_name="lab")
+        exporter.exclude_input = hide_code
+        exporter.exclude_input_prompt = hide_code
+        exporter.exclude_output_prompt = hide_code
+        cache[hide_code] = exporter
+    return cache[hide_code]
+
+
 def export_html(nb: Any, path: Path, *, hide_code: bool, title: str) -> Path:
     """Write ``nb`` as HTML (lab template; images stay embedded), atomically.
 
@@ -147,12 +164,7 @@ def export_html(nb: Any, path: Path, *, hide_code: bool, title: str) -> Path:
     -------
     Path
     """
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="lab")
-    exporter.exclude_input = hide_code
-    exporter.exclude_input_prompt = hide_code
-    exporter.exclude_output_prompt = hide_code
+    exporter = _html_exporter(hide_code)
     if "widgets" in nb.get("metadata", {}):
         nb = copy.deepcopy(nb)
         del nb.metadata["widgets"]

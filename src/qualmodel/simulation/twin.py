@@ -113,15 +113,18 @@ def _extra(sc: TwinScenario) -> set[str]:
 def _touchpoints(
     sc: TwinScenario, n: int, seed: int, times: dict[str, np.ndarray], cls: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Touchpoints: lead rows, seconds, names (Poisson; intent events timed to stages)."""
+    """Touchpoints: lead rows, seconds, kinds (Poisson; intent events timed to stages).
+
+    Sorted by lead, then time. A kind is the event's position in :func:`_event_names`.
+    """
     created = times["created"]
     reached = cls == 0
-    names = sorted(sc.touchpoints)
+    all_names = _event_names(sc)
     rng = _rng(seed, "touchpoints")
     span = float(sc.window.days) - created
     codes, secs, kinds = [], [], []
     intent = set(sc.intent.events) if sc.intent else set()
-    for ev in names:
+    for ev in sorted(sc.touchpoints):
         if ev in intent:
             continue
         tp = sc.touchpoints[ev]
@@ -131,18 +134,48 @@ def _touchpoints(
         t = created[rows] + rng.random(rows.size) * span[rows]
         codes.append(rows)
         secs.append(np.floor(t * 86_400).astype(np.int64))
-        kinds.append(np.full(rows.size, ev, dtype=object))
+        kinds.append(np.full(rows.size, all_names.index(ev), dtype=np.int16))
     if sc.intent:
         out = _target_outcome(sc, times, n)
         r, d, k = intent_touchpoints(sc.intent, times, cls, float(sc.window.days), rng, out)
+        lut = np.array([all_names.index(ev) for ev in sc.intent.events], dtype=np.int16)
         codes.append(r)
         secs.append(np.floor(d * 86_400).astype(np.int64))
-        kinds.append(k)
+        kinds.append(lut[k])
     if not codes:
-        return np.array([], np.int64), np.array([], np.int64), np.array([], dtype=object)
+        return np.array([], np.int64), np.array([], np.int64), np.array([], np.int16)
     code, sec, kind = np.concatenate(codes), np.concatenate(secs), np.concatenate(kinds)
     order = np.lexsort((sec, code))
     return code[order], sec[order], kind[order]
+
+
+def _event_names(sc: TwinScenario) -> list[str]:
+    """Every event name the twin can draw, sorted (touchpoints and intent events)."""
+    return sorted({*sc.touchpoints, *(sc.intent.events if sc.intent else ())})
+
+
+def _events_table(
+    ids: pd.Index, code: np.ndarray, ts_ns: np.ndarray, kind: np.ndarray, names: list[str]
+) -> pd.DataFrame:
+    """Events in contract form, as :meth:`Journeys.build` would leave them.
+
+    ``lead_id`` is a categorical over the lead ids, ``event`` one over the names that occur
+    (sorted); rows arrive sorted by lead and time.
+    """
+    used = np.flatnonzero(np.bincount(kind, minlength=len(names)))
+    remap = np.full(len(names), -1, dtype=np.int64)
+    remap[used] = np.arange(used.size)
+    return pd.DataFrame(
+        {
+            "lead_id": pd.Categorical.from_codes(
+                code.astype(np.int32), dtype=pd.CategoricalDtype(ids), validate=False
+            ),
+            "ts": ts_ns.view("datetime64[ns]"),
+            "event": pd.Categorical.from_codes(
+                remap[kind], categories=[names[i] for i in used], validate=False
+            ),
+        }
+    )
 
 
 def _target_outcome(sc: TwinScenario, times: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -247,14 +280,18 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
     for stem in sc.stage_order():
         leads[f"{stem}_at"] = stamp(times[stem])
     code, sec, kind = _touchpoints(sc, n, seed, times, cls)
-    present = {ev: np.bincount(code[kind == ev], minlength=n) > 0 for ev in _fact_events(sc)}
+    names = _event_names(sc)
+    present = {
+        ev: np.bincount(code[kind == (names.index(ev) if ev in names else -1)], minlength=n) > 0
+        for ev in _fact_events(sc)
+    }
     leads.update(bant_columns(sc, n, lambda name: _rng(seed, name), cls, present))
-    events = pd.DataFrame(
-        {
-            "lead_id": ids[code] if code.size else np.array([], dtype=object),
-            "ts": (start_ns + sec * 1_000_000_000).view("datetime64[ns]"),
-            "event": kind,
-        }
+    events = _events_table(
+        pd.Index(ids, dtype=object),
+        code,
+        start_ns + sec * 1_000_000_000,
+        kind,
+        names,
     )
     meta = {
         "source": sc.name,
@@ -272,4 +309,6 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
     }
     if sc.outcomes:
         meta["outcomes"] = dict(sc.outcomes)
-    return Journeys.build(pd.DataFrame(leads), events, meta)
+    # built in contract form (ids in order, events sorted by lead and time): the full
+    # validation of Journeys.build accepts these tables unchanged (tests/test_simulation_twin.py)
+    return Journeys.trusted(pd.DataFrame(leads), events, meta)

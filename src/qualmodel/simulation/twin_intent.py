@@ -107,7 +107,7 @@ def _class_events(
         gap = g_unit * _draw(spec.gap_days[ev], rng, np.zeros(later.size), room / g_unit)
         out_rows += [has, has[later]]
         out_days += [first, first[later] + gap]
-        out_kind.append(np.full(has.size + later.size, ev, dtype=object))
+        out_kind.append(np.full(has.size + later.size, j, dtype=np.int16))
     return out_rows, out_days, out_kind
 
 
@@ -119,7 +119,9 @@ def intent_touchpoints(
     rng: np.random.Generator,
     outcome: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Intent events: lead rows, days since the window start, names (inside the window).
+    """Intent events: lead rows, days since the window start, kinds (inside the window).
+
+    A kind is the event's position in ``intent.events`` (int16).
 
     ``times`` maps ``created`` and every stage to its latent day (``inf`` if never reached);
     ``cls`` is :func:`lead_class` of every lead; ``outcome`` names, per lead, the stage
