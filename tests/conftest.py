@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,6 +18,10 @@ SHARED_DATA = Path(os.environ.get("QUALMODEL_SHARED_DATA", ROOT.parent / "shared
 # The suite renders many small reports: each worker process keeps its warm kernels from one
 # report run to the next (qualmodel.report.kernels.report_kernels), as a long session would.
 os.environ.setdefault("QUALMODEL_KEEP_KERNELS", "1")
+# Reading notebooks imports jsonschema, whose optional IRI checker compiles a grammar for
+# 1.2 s on import; no test validates IRIs (the qualmodel command skips it the same way).
+if "jsonschema" not in sys.modules:
+    sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def make_journeys(
