@@ -111,6 +111,17 @@ def parse_html(path: Path) -> _Links:
 
 
 @pytest.fixture(scope="session")
+def shape_reports(tmp_path_factory):
+    """Report notebooks rendered once per funnel shape and run (see ``shape_reports.py``)."""
+    from shape_reports import ShapeReports
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers' folders share the run's folder
+        root = root.parent
+    return ShapeReports(root / "shape-reports")
+
+
+@pytest.fixture(scope="session")
 def world_template(tmp_path_factory) -> Path:
     """The small world of the hostile-input tests (see ``bad_input_helpers.py``)."""
     from bad_input_helpers import make_template

@@ -16,6 +16,7 @@ import re
 from html import unescape
 
 import pytest
+from shape_reports import NOTEBOOKS as RENDERED
 from shapes import make_shape
 from test_plan_matrix import _visible_text
 
@@ -27,6 +28,7 @@ from qualmodel.survival.headline import cure_support
 from qualmodel.survival.models import cure_model
 
 NOTEBOOKS = ["01-journeys", "02-time-to-sqo", "03-compare-criteria", "10-client-report"]
+assert set(NOTEBOOKS) <= set(RENDERED)
 #: shape → (start label, names that must appear in the 02 and 10 pages)
 EXPECT = {
     "no_sal": ("MQL", ["SQO", "disqualified"]),
@@ -53,9 +55,9 @@ def _render(tmp_path, j, name, notebooks):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("shape", list(EXPECT))
-def test_every_notebook_renders_with_the_data_vocabulary(tmp_path, shape):
+def test_every_notebook_renders_with_the_data_vocabulary(shape_reports, shape):
     j = make_shape(shape, n=250, seed=3)
-    out = _render(tmp_path, j, shape, NOTEBOOKS)
+    out = shape_reports(shape, j)  # the same renders test_plan_matrix.py reads
     first, names = EXPECT[shape]
     pages = {nb: _text(out / f"{nb}.html") for nb in NOTEBOOKS}
     for nb, text in pages.items():

@@ -4,7 +4,8 @@ Funnel shapes (tests/shapes.py): no SAL, no SQO, three competing outcomes named 
 no competing outcome, and an extra outcome sent by a history mapping (an event log imported
 through ``history.stages: {A_CANCELLED: withdrawn}``). On each shape the API's defaults
 (``time_to_event(j)``), ``qualmodel survival`` without options and the notebooks 02 and 10
-(rendered once per shape by papermill) must time the same start → target with the same
+(rendered once per shape and run, shared with test_notebooks_funnels.py: shape_reports.py)
+must time the same start → target with the same
 competing outcomes and give the same Aalen–Johansen CIF at the horizon; the rendered text
 (markdown and outputs, not code) never says "none" or "createds", nor SAL/SQO where the data
 have no such stage.
@@ -17,6 +18,7 @@ import re
 
 import pandas as pd
 import pytest
+from shape_reports import NOTEBOOKS as RENDERED
 from shapes import SHAPES, import_history_shape, loan_log, make_shape
 
 from conftest import run_cli
@@ -27,6 +29,7 @@ from qualmodel.survival.durations import time_to_event
 
 HORIZON = 90.0
 NOTEBOOKS = ["02-time-to-sqo", "10-client-report"]
+assert set(NOTEBOOKS) <= set(RENDERED)
 SHAPE_NAMES = ["no_sal", "no_sqo", "three_competing", "no_lost", "history_extra"]
 
 
@@ -38,22 +41,12 @@ def _journeys(shape: str, folder):
 
 @pytest.fixture(scope="module", params=SHAPE_NAMES)
 def shape(request, tmp_path_factory):
-    """One shape: its journeys folder and (lazily) its rendered notebooks."""
+    """One shape: its journeys and folder."""
     name = request.param
     base = tmp_path_factory.mktemp(name)
     j = _journeys(name, base)
     folder = j.write(base / name)
-    return {"name": name, "journeys": j, "folder": folder, "base": base, "rendered": None}
-
-
-def _rendered(shape):
-    if shape["rendered"] is None:
-        out = shape["base"] / "reports"
-        report.run_reports(
-            None, journeys=shape["folder"], notebooks=NOTEBOOKS, jobs=2, out=out, progress=False
-        )
-        shape["rendered"] = out / shape["name"]
-    return shape["rendered"]
+    return {"name": name, "journeys": j, "folder": folder, "base": base}
 
 
 def _cif_at(tte: pd.DataFrame, codes: list[int]) -> pd.Series:
@@ -111,10 +104,10 @@ def _visible_text(nb_path) -> str:
 
 
 @pytest.mark.slow
-def test_notebooks_follow_the_plan(shape):
+def test_notebooks_follow_the_plan(shape, shape_reports):
     j = shape["journeys"]
     plan = plan_outcomes(j)
-    out = _rendered(shape)
+    out = shape_reports(shape["name"], j)
     summary = json.loads((out / "summary.json").read_text())["notebooks"]
     codes = list(range(1, len(plan["competing"]) + 2))
     api = _cif_at(time_to_event(j), codes)
@@ -129,10 +122,10 @@ def test_notebooks_follow_the_plan(shape):
 
 
 @pytest.mark.slow
-def test_rendered_text_speaks_the_data_vocabulary(shape):
+def test_rendered_text_speaks_the_data_vocabulary(shape, shape_reports):
     j = shape["journeys"]
     plan = plan_outcomes(j)
-    out = _rendered(shape)
+    out = shape_reports(shape["name"], j)
     has = {c.removesuffix("_at").upper() for c in j.leads if j.leads[c].notna().any()}
     for nb in NOTEBOOKS:
         text = _visible_text(out / f"{nb}.ipynb")
