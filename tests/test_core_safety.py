@@ -53,6 +53,21 @@ def test_load_yaml_no_python_objects():
         load_yaml("!!python/object/apply:os.system ['true']\n", "x.yaml")
 
 
+def test_load_yaml_parses_a_text_once_and_hands_out_copies():
+    from qualmodel.core import safety
+
+    text = "a: [1, 2]\nb: {c: 3}\n"
+    safety._parsed_yaml.cache_clear()
+    first = load_yaml(text, "once.yaml")
+    first["a"].append(99)  # the caller's own copy
+    first["b"]["c"] = -1
+    assert load_yaml(text, "once.yaml") == {"a": [1, 2], "b": {"c": 3}}
+    assert safety._parsed_yaml.cache_info().hits == 1
+    for _ in range(2):  # an error is raised again on every call, never remembered as a value
+        with pytest.raises(ConfigError, match=r"bad.yaml: invalid YAML at line 2 column 1"):
+            load_yaml("a: [1\n", "bad.yaml")
+
+
 # ----------------------------------------------------------------------------- overlap
 @pytest.mark.parametrize(
     ("out", "how"),

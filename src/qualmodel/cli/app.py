@@ -8,8 +8,10 @@ one line on stderr and exit code 2 (never a traceback).
 from __future__ import annotations
 
 import errno
+import functools
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 
@@ -90,6 +92,16 @@ def os_error_message(exc: OSError) -> str:
     return f"{where}: {exc.strerror or exc}; check the path and its permissions"
 
 
+@functools.cache
+def _command() -> Any:
+    """Return the click command of :data:`app`, built once per process.
+
+    Typer rebuilds it on every call (inspecting each command's signature and type hints);
+    a process that runs ``qualmodel`` many times, such as a test session, pays that once.
+    """
+    return typer.main.get_command(app)
+
+
 def run(argv: Sequence[str] | None = None) -> None:
     """Run :data:`app`; map every user-facing error to one stderr line and exit code 2.
 
@@ -103,7 +115,7 @@ def run(argv: Sequence[str] | None = None) -> None:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        rc = app(args=args, prog_name="qualmodel", standalone_mode=False)
+        rc = _command()(args=args, prog_name="qualmodel", standalone_mode=False)
     except QualmodelError as exc:
         fail(str(exc))
     except click_exceptions.UsageError as exc:

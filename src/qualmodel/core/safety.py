@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 import re
@@ -103,13 +105,24 @@ def load_yaml(text: str, where: str, error: type[QualmodelError] = ConfigError) 
     Returns
     -------
     object
-        The parsed document (dict, list, scalar or None).
+        The parsed document (dict, list, scalar or None), a copy of its own.
 
     Raises
     ------
     QualmodelError
         One line naming ``where``, the line and column, the problem and the fix.
+
+    Notes
+    -----
+    A text is parsed once per process (the pure-Python safe loader takes ~25 ms for a
+    built-in scenario, and a report loads the same scenario, criteria and search space for
+    every simulation); every call returns a deep copy, so no caller sees another's data.
     """
+    return copy.deepcopy(_parsed_yaml(text, where, error))
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed_yaml(text: str, where: str, error: type[QualmodelError]) -> Any:
     if len(text) > MAX_YAML_CHARS:
         raise error(
             f"{where}: {len(text):,} characters of YAML, more than {MAX_YAML_CHARS:,}; "

@@ -13,7 +13,6 @@ parameters is written out in ``docs/simulation.md``.
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import json
 import os
@@ -390,17 +389,6 @@ def _validate_twin(data: dict, label: str) -> Any:
 
 
 def _parse_yaml(text: str, label: str) -> Any:
-    """Return the parsed YAML of ``text`` (a copy: no caller sees another's data)."""
-    return copy.deepcopy(_parsed_yaml(text, label))
-
-
-@functools.lru_cache(maxsize=64)
-def _parsed_yaml(text: str, label: str) -> Any:
-    """Parse ``text`` once per process.
-
-    The safe pure-Python loader takes ~25 ms for a built-in scenario, and a report or a
-    test session loads the same scenario for every simulation.
-    """
     from qualmodel.core.safety import load_yaml
 
     return load_yaml(text, label, ConfigError)
