@@ -32,8 +32,9 @@ setup: $(STAMP)
 report: $(STAMP)
 	$(BIN)/qualmodel report --scenario all --out reports --keep-journeys data/simulated --jobs $(JOBS)
 
+# tests/ never runs nbval: without it, no worker imports nbformat (and its validators) at start-up
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) tests
+	$(BIN)/python -m pytest -n $(JOBS) -p no:nbval tests
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax src/qualmodel/report/notebooks
 
 lint: $(STAMP)

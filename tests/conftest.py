@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pandas as pd
 import pytest
 
 from qualmodel import Journeys
+from qualmodel.cli import _skip_iri_grammar
 
 ROOT = Path(__file__).resolve().parents[1]
 #: ``../shared/data``; ``QUALMODEL_SHARED_DATA`` overrides it (e.g. from a git worktree).
@@ -19,9 +19,8 @@ SHARED_DATA = Path(os.environ.get("QUALMODEL_SHARED_DATA", ROOT.parent / "shared
 # report run to the next (qualmodel.report.kernels.report_kernels), as a long session would.
 os.environ.setdefault("QUALMODEL_KEEP_KERNELS", "1")
 # Reading notebooks imports jsonschema, whose optional IRI checker compiles a grammar for
-# 1.2 s on import; no test validates IRIs (the qualmodel command skips it the same way).
-if "jsonschema" not in sys.modules:
-    sys.modules.setdefault("rfc3987_syntax", None)
+# 1.2 s on import; no test validates IRIs: skip it as the qualmodel command does.
+_skip_iri_grammar()
 
 
 def make_journeys(

@@ -36,6 +36,28 @@ def test_python_m_entry_point_no_traceback():
     assert proc.stderr.count("\n") == 1
 
 
+def test_the_command_skips_the_iri_grammar_and_still_validates_notebooks():
+    """A fresh ``qualmodel`` process never builds jsonschema's IRI grammar (1.2 s), and
+    reading a notebook still validates it against the nbformat schema."""
+    code = (
+        "import sys\n"
+        "from qualmodel.cli import main\n"
+        "try:\n    main(['version'])\nexcept SystemExit:\n    pass\n"
+        "import nbformat\n"
+        "nb = nbformat.v4.new_notebook()\n"
+        "nb.cells.append(nbformat.v4.new_code_cell('1'))\n"
+        "nbformat.validate(nb)\n"
+        "nb.cells[0]['execution_count'] = 'x'\n"
+        "try:\n    nbformat.validate(nb)\nexcept nbformat.ValidationError:\n"
+        "    print('invalid notebook refused')\n"
+        "print('grammar', sys.modules['rfc3987_syntax'])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "invalid notebook refused" in proc.stdout
+    assert "grammar None" in proc.stdout
+
+
 def test_version_command(capsys):
     from qualmodel import __version__
 

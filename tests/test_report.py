@@ -285,6 +285,36 @@ def test_clean_outputs_drops_progress_bars_and_keeps_warnings():
 
 
 @pytest.mark.slow
+def test_kept_html_exporter_writes_what_a_new_one_writes(tmp_path):
+    """export_html keeps one exporter per thread and hide_code; a page must not depend on
+    the pages exported before it (code shown or hidden, widget state, title)."""
+    from nbconvert import HTMLExporter
+
+    plain = nbformat.v4.new_notebook()
+    plain.cells = [
+        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_code_cell(
+            "x = 1", outputs=[nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+        ),
+    ]
+    widgets = nbformat.reads(nbformat.writes(plain), as_version=4)
+    widgets.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+
+    def fresh(nb, hide: bool, title: str) -> str:
+        exporter = HTMLExporter(template_name="lab")
+        exporter.exclude_input = exporter.exclude_input_prompt = hide
+        exporter.exclude_output_prompt = hide
+        plain_nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+        plain_nb.metadata.pop("widgets", None)
+        return exporter.from_notebook_node(plain_nb, resources={"metadata": {"name": title}})[0]
+
+    for i, (nb, hide) in enumerate([(plain, True), (widgets, False), (plain, False),
+                                    (widgets, True), (plain, True)]):  # fmt: skip
+        page = runner.export_html(nb, tmp_path / f"{i}.html", hide_code=hide, title=f"t{i}")
+        assert page.read_text(encoding="utf-8") == fresh(nb, hide, f"t{i}"), i
+        assert ('<span class="n">x</span>' in page.read_text(encoding="utf-8")) is not hide
+
+
 def test_run_reports_layout_index_and_html(tiny_notebooks, tmp_path):
     out = tmp_path / "reports"
     summary = report.run_reports(

@@ -111,15 +111,20 @@ def _extra(sc: TwinScenario) -> set[str]:
 
 
 def _touchpoints(
-    sc: TwinScenario, n: int, seed: int, times: dict[str, np.ndarray], cls: np.ndarray
+    sc: TwinScenario,
+    n: int,
+    seed: int,
+    times: dict[str, np.ndarray],
+    cls: np.ndarray,
+    code_of: dict[str, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Touchpoints: lead rows, seconds, kinds (Poisson; intent events timed to stages).
 
-    Sorted by lead, then time. A kind is the event's position in :func:`_event_names`.
+    Sorted by lead, then time. A kind is the event's code in ``code_of`` (its position
+    in :func:`_event_names`).
     """
     created = times["created"]
     reached = cls == 0
-    all_names = _event_names(sc)
     rng = _rng(seed, "touchpoints")
     span = float(sc.window.days) - created
     codes, secs, kinds = [], [], []
@@ -134,11 +139,11 @@ def _touchpoints(
         t = created[rows] + rng.random(rows.size) * span[rows]
         codes.append(rows)
         secs.append(np.floor(t * 86_400).astype(np.int64))
-        kinds.append(np.full(rows.size, all_names.index(ev), dtype=np.int16))
+        kinds.append(np.full(rows.size, code_of[ev], dtype=np.int16))
     if sc.intent:
         out = _target_outcome(sc, times, n)
         r, d, k = intent_touchpoints(sc.intent, times, cls, float(sc.window.days), rng, out)
-        lut = np.array([all_names.index(ev) for ev in sc.intent.events], dtype=np.int16)
+        lut = np.array([code_of[ev] for ev in sc.intent.events], dtype=np.int16)
         codes.append(r)
         secs.append(np.floor(d * 86_400).astype(np.int64))
         kinds.append(lut[k])
@@ -279,10 +284,11 @@ def simulate_twin(scenario: TwinScenario, n_leads: int, seed: int) -> Journeys:
             leads[sc.segment.column] = seg
     for stem in sc.stage_order():
         leads[f"{stem}_at"] = stamp(times[stem])
-    code, sec, kind = _touchpoints(sc, n, seed, times, cls)
     names = _event_names(sc)
-    present = {
-        ev: np.bincount(code[kind == (names.index(ev) if ev in names else -1)], minlength=n) > 0
+    code_of = {name: i for i, name in enumerate(names)}
+    code, sec, kind = _touchpoints(sc, n, seed, times, cls, code_of)
+    present = {  # a fact event the twin never draws is absent for every lead
+        ev: np.bincount(code[kind == code_of.get(ev, -1)], minlength=n) > 0
         for ev in _fact_events(sc)
     }
     leads.update(bant_columns(sc, n, lambda name: _rng(seed, name), cls, present))
