@@ -161,3 +161,38 @@ def test_mde_blank_only_with_its_reason_and_never_negative():
     blank = tab[tab["mde"].isna()]
     assert (tab["mde"].notna() == (tab["mde_note"] == "")).all()
     assert len(blank) >= 1 and blank["mde_note"].str.contains("not detectable at this size").all()
+
+
+def _dask_clients() -> set[int]:
+    import gc
+
+    return {id(o) for o in gc.get_objects() if type(o).__name__ == "Client"
+            and type(o).__module__.startswith("distributed")}  # fmt: skip
+
+
+def test_a_failed_connection_leaves_no_client_for_the_garbage_collector():
+    """A scheduler that is not there: the half-built Dask client is collected at once.
+
+    Left to a later collection, its ``__del__`` could run inside another thread that holds
+    distributed's (global, not re-entrant) loop lock while starting a cluster: a hang.
+    """
+    import gc
+    import socket
+    import threading
+
+    from qualmodel.experiment.power import connect
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    before = _dask_clients()
+    gc.disable()
+    try:
+        with pytest.raises(ConfigError, match="no Dask scheduler answered"):
+            connect(f"tcp://127.0.0.1:{port}", timeout=0.5)
+        for thread in threading.enumerate():
+            if thread.name == "qualmodel-dask-connect":
+                thread.join(30)
+        assert _dask_clients() - before == set()
+    finally:
+        gc.enable()

@@ -284,37 +284,6 @@ def test_clean_outputs_drops_progress_bars_and_keeps_warnings():
 # ------------------------------------------------------------------ full runs (tiny notebooks)
 
 
-@pytest.mark.slow
-def test_kept_html_exporter_writes_what_a_new_one_writes(tmp_path):
-    """export_html keeps one exporter per thread and hide_code; a page must not depend on
-    the pages exported before it (code shown or hidden, widget state, title)."""
-    from nbconvert import HTMLExporter
-
-    plain = nbformat.v4.new_notebook()
-    plain.cells = [
-        nbformat.v4.new_markdown_cell("# Title"),
-        nbformat.v4.new_code_cell(
-            "x = 1", outputs=[nbformat.v4.new_output("stream", name="stdout", text="1\n")]
-        ),
-    ]
-    widgets = nbformat.reads(nbformat.writes(plain), as_version=4)
-    widgets.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
-
-    def fresh(nb, hide: bool, title: str) -> str:
-        exporter = HTMLExporter(template_name="lab")
-        exporter.exclude_input = exporter.exclude_input_prompt = hide
-        exporter.exclude_output_prompt = hide
-        plain_nb = nbformat.reads(nbformat.writes(nb), as_version=4)
-        plain_nb.metadata.pop("widgets", None)
-        return exporter.from_notebook_node(plain_nb, resources={"metadata": {"name": title}})[0]
-
-    for i, (nb, hide) in enumerate([(plain, True), (widgets, False), (plain, False),
-                                    (widgets, True), (plain, True)]):  # fmt: skip
-        page = runner.export_html(nb, tmp_path / f"{i}.html", hide_code=hide, title=f"t{i}")
-        assert page.read_text(encoding="utf-8") == fresh(nb, hide, f"t{i}"), i
-        assert ('<span class="n">x</span>' in page.read_text(encoding="utf-8")) is not hide
-
-
 def test_run_reports_layout_index_and_html(tiny_notebooks, tmp_path):
     out = tmp_path / "reports"
     summary = report.run_reports(
@@ -473,45 +442,6 @@ def test_journeys_mode(tiny_notebooks, tmp_path, journeys_factory):
     assert "n_leads" not in (out / "index.html").read_text(encoding="utf-8")
     with pytest.raises(QualmodelError):
         report.run_reports(None, journeys=tmp_path / "missing", notebooks_dir=tiny_notebooks)
-
-
-@pytest.mark.slow
-def test_cli_subprocess(tiny_notebooks, tmp_path):
-    out = tmp_path / "reports"
-    cmd = [
-        sys.executable,
-        "-m",
-        "qualmodel",
-        "report",
-        "--notebooks-dir",
-        str(tiny_notebooks),
-        "--scenario",
-        "digital_agency",
-        "--notebook",
-        "10",
-        "--param",
-        "seed=7",
-        "--jobs",
-        "1",
-        "--out",
-        str(out),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert "1 notebook(s) rendered" in proc.stdout
-    assert "Kernel is running over TCP" not in proc.stderr
-    assert (out / "digital_agency" / "10-client.html").is_file()
-    bad = subprocess.run(
-        [*cmd[:-2], "--out", str(out), "--param", "seed=x"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
-    assert bad.returncode == 2
-    assert bad.stderr.strip().splitlines() == [
-        "error: --param seed='x': expected an integer (declared type int)"
-    ]
 
 
 def test_unreadable_parameter_lines_are_refused(tmp_path):
@@ -747,18 +677,14 @@ def test_progress_bar_options(monkeypatch):
     assert drawn and len(drawn.group(0)) > 90  # drawn at the fixed width
 
 
-@pytest.mark.slow
-def test_progress_bar_shows_under_a_pseudo_terminal(tiny_notebooks, tmp_path):
-    """A pty without a size (as under `script` or CI) still gets a drawn bar."""
+def _under_pty(cmd: list[str], cwd: Path) -> tuple[int, str]:
+    """Run ``cmd`` with a pseudo-terminal as stdout and stderr: exit code and all it wrote."""
     import os
     import pty
 
-    cmd = [sys.executable, "-m", "qualmodel", "report", "--notebooks-dir", str(tiny_notebooks),
-           "--scenario", "digital_agency", "--notebook", "10", "--param", "n_leads=200",
-           "--jobs", "1", "--out", str(tmp_path / "reports")]  # fmt: skip
     pid, fd = pty.fork()
     if pid == 0:  # child: stdout and stderr are the pseudo-terminal
-        os.chdir(tmp_path)
+        os.chdir(cwd)
         os.execv(sys.executable, cmd)
     chunks = []
     while True:
@@ -770,10 +696,32 @@ def test_progress_bar_shows_under_a_pseudo_terminal(tiny_notebooks, tmp_path):
             break
         chunks.append(data)
     _, status = os.waitpid(pid, 0)
-    text = b"".join(chunks).decode("utf-8", "replace")
-    assert os.waitstatus_to_exitcode(status) == 0, text
+    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+def test_cli_subprocess_under_a_pseudo_terminal(tiny_notebooks, tmp_path):
+    """The real ``qualmodel report`` process: a pty without a size (as under `script` or CI)
+    still gets a drawn bar; the summary line, no kernel chatter, the page; a bad parameter
+    exits 2 with one line. (Output to pipes: the wheel test.)"""
+    out = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "qualmodel", "report", "--notebooks-dir", str(tiny_notebooks),
+           "--scenario", "digital_agency", "--notebook", "10", "--param", "n_leads=200",
+           "--param", "seed=7", "--jobs", "1", "--out", str(out)]  # fmt: skip
+    code, text = _under_pty(cmd, tmp_path)
+    assert code == 0, text
     assert re.search(r"digital_agency/10-client: +\d+%\|", text), text
     assert "ok  digital_agency/10-client" in text
+    assert "1 notebook(s) rendered" in text
+    assert "Kernel is running over TCP" not in text
+    assert (out / "digital_agency" / "10-client.html").is_file()
+    bad = subprocess.run(
+        [*cmd, "--param", "seed=x"], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "error: --param seed='x': expected an integer (declared type int)"
+    ]
 
 
 # ------------------------------------------------------------------ kept journeys, modes

@@ -126,3 +126,49 @@ def test_the_previous_notebooks_folder_may_be_gone(books, tmp_path):
         shutil.rmtree(tmp_path / "a")  # a finished test's temporary folder, removed
         nb = pool.run(books["probe"], tmp_path / "b" / "p1.ipynb")
     assert _probe(nb)["cwd"] == str(tmp_path / "b")
+
+
+class _Channel:
+    """A channel whose ``get_msg`` hands out queued messages, then raises Empty."""
+
+    def __init__(self, msgs: list[dict]) -> None:
+        self.msgs = list(msgs)
+
+    async def get_msg(self, timeout: float) -> dict:
+        from queue import Empty
+
+        if not self.msgs:
+            raise Empty
+        return self.msgs.pop(0)
+
+
+def _msg(kind: str, parent: str, state: str | None = None) -> dict:
+    content = {"execution_state": state} if state else {}
+    return {"msg_type": kind, "parent_header": {"msg_id": parent}, "content": content}
+
+
+def test_ready_check_reads_up_to_the_idle_of_its_own_request():
+    import asyncio
+
+    from qualmodel.report.kernels import _idle_after, _reply_to
+
+    iopub = _Channel([_msg("status", "old", "idle"), _msg("stream", "new"),
+                      _msg("status", "new", "busy"), _msg("status", "new", "idle"),
+                      _msg("stream", "later")])  # fmt: skip
+    assert asyncio.run(_idle_after(iopub, "new", 0.2)) is True
+    assert iopub.msgs == [_msg("stream", "later")]  # nothing after the idle is read
+    quiet = _Channel([_msg("status", "new", "busy")])  # IOPub joined late: idle lost
+    assert asyncio.run(_idle_after(quiet, "new", 0.2)) is False
+    shell = _Channel([_msg("kernel_info_reply", "first"), _msg("kernel_info_reply", "second")])
+    assert asyncio.run(_reply_to(shell, "second", 1.0))["parent_header"]["msg_id"] == "second"
+    assert asyncio.run(_reply_to(_Channel([]), "x", 1.0)) is None
+
+
+def test_warm_kernels_use_the_ready_check(books, tmp_path):
+    from qualmodel.report.kernels import _ready_client_class
+
+    with KernelPool() as pool:
+        nb = pool.run(books["probe"], tmp_path / "p0.ipynb")
+        (kernel,) = pool._all
+        assert isinstance(kernel.km.client(), _ready_client_class())
+    assert _probe(nb)["leak"] is False

@@ -506,6 +506,8 @@ def _remote_client(spec: str, timeout: float):
     that accepts and never answers (or an HTTP server) cannot hold the command, and
     whatever a non-scheduler sends back (even a length prefix of exabytes) becomes one line.
     """
+    import gc
+
     from distributed import Client
 
     result: dict[str, Any] = {}
@@ -514,13 +516,18 @@ def _remote_client(spec: str, timeout: float):
         try:
             result["client"] = Client(spec, timeout=timeout)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes one line
-            result["error"] = exc
+            result["error"] = type(exc).__name__  # not the exception: it holds the Client
+        if "client" not in result:
+            # The half-built Client is cyclic garbage. Collected here, its __del__ stops its
+            # event loop now; collected later, in whatever thread is starting a Dask loop,
+            # it would wait for distributed's loop lock that thread holds (a deadlock).
+            gc.collect()
 
     thread = threading.Thread(target=attempt, name="qualmodel-dask-connect", daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive() or "client" not in result:
-        why = "no answer" if thread.is_alive() else type(result.get("error")).__name__
+        why = "no answer" if thread.is_alive() else result.get("error", "no client")
         raise ConfigError(
             f"--dask: no Dask scheduler answered at {spec} within {timeout:g} s ({why}); "
             f"check the address and that a scheduler runs there, or use local:N"

@@ -57,6 +57,7 @@ from qualmodel.report.helpers import (
     save_figure,
     skip_rest,
 )
+from qualmodel.report.htmlpage import export_html
 from qualmodel.report.kernels import execute_notebook
 from qualmodel.report.metrics import (
     ci_table,
@@ -70,7 +71,6 @@ from qualmodel.report.publish import write_index
 from qualmodel.report.runner import (
     RunSummary,
     clean_outputs,
-    export_html,
     run_reports,
 )
 from qualmodel.report.summary import executive_summary, recommendation, summary_sentences

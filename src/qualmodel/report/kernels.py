@@ -52,6 +52,7 @@ _ENGINE = "qualmodel-warm"
 _START_STATE: dict[str, Any] = {}
 _REGISTERED: list[str] = []
 _SESSION: list[KernelPool] = []
+_CLIENT: list[type] = []
 
 
 def kernel_dir() -> Path:
@@ -80,8 +81,13 @@ def _kernel_manager_class(cwd: Path, stderr_file: Any):
     behind for long.
     """
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
 
     class _ReportKernelManager(AsyncKernelManager):
+        @default("client_factory")
+        def _client_factory_default(self) -> type:
+            return _ready_client_class()
+
         async def _start(self, **kw: Any) -> None:
             self.connection_file = str(kernel_dir() / f"kernel-{uuid.uuid4().hex}.json")
             kw.setdefault("cwd", str(cwd))
@@ -91,6 +97,74 @@ def _kernel_manager_class(cwd: Path, stderr_file: Any):
         start_kernel = _start
 
     return _ReportKernelManager
+
+
+async def _reply_to(channel: Any, msg_id: str, wait: float) -> dict[str, Any] | None:
+    """Return the reply to request ``msg_id`` on ``channel`` (None after ``wait`` s of quiet).
+
+    Replies to earlier requests that were never read are skipped.
+    """
+    from queue import Empty
+
+    try:
+        while True:
+            msg = await channel.get_msg(timeout=wait)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+    except Empty:
+        return None
+
+
+async def _idle_after(channel: Any, msg_id: str, wait: float) -> bool:
+    """Read IOPub up to the kernel's "idle" for request ``msg_id``; False on ``wait`` s of quiet."""
+    from queue import Empty
+
+    try:
+        while True:
+            msg = await channel.get_msg(timeout=wait)
+            if (
+                msg["msg_type"] == "status"
+                and msg["parent_header"].get("msg_id") == msg_id
+                and msg["content"].get("execution_state") == "idle"
+            ):
+                return True
+    except Empty:
+        return False
+
+
+def _ready_client_class() -> type:
+    """AsyncKernelClient whose readiness check ends as soon as the kernel has answered.
+
+    jupyter_client's ``wait_for_ready`` ends by reading the IOPub channel until it has been
+    quiet for 0.2 s: 0.2 s of every notebook on a warm kernel. This one asks for the
+    kernel's info and waits for the kernel's "idle" status that follows the request on
+    IOPub: once it arrives the subscription is live and every earlier message has been
+    read. Without it (IOPub not yet subscribed) it asks again, as jupyter_client does.
+    """
+    if _CLIENT:
+        return _CLIENT[0]
+    import asyncio
+    import time
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class _ReadyClient(AsyncKernelClient):
+        async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            while True:
+                msg_id = self.kernel_info()
+                reply = await _reply_to(self.shell_channel, msg_id, 1.0)
+                if reply is not None and await _idle_after(self.iopub_channel, msg_id, 0.2):
+                    self._handle_kernel_info_reply(reply)
+                    return
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+                await asyncio.sleep(0)
+
+    _CLIENT.append(_ReadyClient)
+    return _ReadyClient
 
 
 def reset_kernel(cwd: str, log_path: str | None) -> None:

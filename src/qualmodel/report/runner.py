@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import shutil
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from qualmodel.core.atomic import make_temp_dir, replace_folders, write_text_atomic
 from qualmodel.core.safety import clean_stale
 from qualmodel.report.helpers import in_staging
+from qualmodel.report.htmlpage import export_html
 from qualmodel.report.kernels import KernelPool, report_kernels
 from qualmodel.report.plan import (
     Job,
@@ -125,52 +125,6 @@ def clean_outputs(nb: Any) -> tuple[dict[str, Any], list[str], list[str]]:
     qm.update({"metrics": metrics, "headline": headline})
     nb.metadata["qualmodel"] = qm
     return metrics, headline, problems
-
-
-_EXPORTERS = threading.local()
-
-
-def _html_exporter(hide_code: bool) -> Any:
-    """Return this thread's HTML exporter for ``hide_code`` (it keeps its compiled templates)."""
-    from nbconvert import HTMLExporter
-
-    cache = _EXPORTERS.__dict__.setdefault("by_hide_code", {})
-    if hide_code not in cache:
-        exporter = HTMLExporter(template_name="lab")
-        exporter.exclude_input = hide_code
-        exporter.exclude_input_prompt = hide_code
-        exporter.exclude_output_prompt = hide_code
-        cache[hide_code] = exporter
-    return cache[hide_code]
-
-
-def export_html(nb: Any, path: Path, *, hide_code: bool, title: str) -> Path:
-    """Write ``nb`` as HTML (lab template; images stay embedded), atomically.
-
-    The page is static and self-contained: widget state recorded during execution is left
-    out, so interactive widgets show their static rendering (e.g. the explorer's figure at
-    its default settings) instead of scripts fetched from the network.
-
-    Parameters
-    ----------
-    nb : nbformat.NotebookNode
-    path : Path
-    hide_code : bool
-        Exclude code input and prompts (client-facing report).
-    title : str
-        HTML page title.
-
-    Returns
-    -------
-    Path
-    """
-    exporter = _html_exporter(hide_code)
-    if "widgets" in nb.get("metadata", {}):
-        nb = copy.deepcopy(nb)
-        del nb.metadata["widgets"]
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    write_text_atomic(path, body)
-    return path
 
 
 def _describe_failure(exc: BaseException) -> str:
