@@ -438,7 +438,8 @@ def local_cluster(n_workers: int):
     """Return a client owning a new ``LocalCluster`` sized for replicate sweeps.
 
     Process workers with one thread each (a replicate holds the GIL most of the time),
-    no dashboard, and :data:`LOCAL_CLUSTER_CONFIG`. ``client.close()`` also stops the
+    no dashboard (the scheduler's HTTP server on a free local port, not Dask's 8787), and
+    :data:`LOCAL_CLUSTER_CONFIG`. ``client.close()`` also stops the
     cluster.
 
     Parameters
@@ -461,6 +462,9 @@ def local_cluster(n_workers: int):
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # the scheduler's HTTP server (health routes) on a free local port, so that a
+            # second cluster on this machine starts without "Port 8787 is already in use"
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )
 
 
