@@ -172,3 +172,25 @@ def test_warm_kernels_use_the_ready_check(books, tmp_path):
         (kernel,) = pool._all
         assert isinstance(kernel.km.client(), _ready_client_class())
     assert _probe(nb)["leak"] is False
+
+
+def test_kernels_get_their_share_of_the_cpus(tmp_path, monkeypatch):
+    """``jobs`` kernels at once: each one's linear algebra gets CPUs // jobs threads; a
+    variable set by the user is kept (a kept pool, a fresh kernel per notebook alike)."""
+    from qualmodel.core import threads
+
+    book = _notebook(tmp_path / "env.ipynb", [
+        "import os\n"
+        "print(*(os.environ.get(v) for v in "
+        "('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')))"
+    ])  # fmt: skip
+    monkeypatch.setattr(threads, "available_cpus", lambda: 8)
+    for var in threads.THREAD_ENV:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    seen = {}
+    for reuse, jobs in ((True, 4), (False, 8)):
+        with KernelPool(reuse=reuse, jobs=jobs) as pool:
+            nb = pool.run(book, tmp_path / f"out-{reuse}.ipynb")
+        seen[reuse, jobs] = nb.cells[0].outputs[0]["text"].split()
+    assert seen == {(True, 4): ["2", "2", "3"], (False, 8): ["1", "1", "3"]}

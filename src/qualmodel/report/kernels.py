@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from qualmodel.core.safety import clean_stale
+from qualmodel.core.threads import thread_share
 
 __all__ = [
     "KEEP_KERNELS_ENV",
@@ -36,6 +37,7 @@ __all__ = [
     "KernelPool",
     "execute_notebook",
     "kernel_dir",
+    "kernel_env",
     "report_kernels",
     "reset_kernel",
 ]
@@ -71,7 +73,22 @@ def kernel_dir() -> Path:
     return _KERNEL_DIR[0]
 
 
-def _kernel_manager_class(cwd: Path, stderr_file: Any):
+def kernel_env(jobs: int) -> dict[str, str]:
+    """Environment of a kernel that runs beside ``jobs - 1`` others: its share of the CPUs.
+
+    This process's environment plus :func:`~qualmodel.core.threads.thread_share`: the
+    linear-algebra libraries of each of ``jobs`` kernels start ``CPUs // jobs`` threads
+    instead of one per CPU (a variable set already is kept).
+
+    Parameters
+    ----------
+    jobs : int
+        Kernels running at the same time.
+    """
+    return {**os.environ, **thread_share(jobs)}
+
+
+def _kernel_manager_class(cwd: Path, stderr_file: Any, env: dict[str, str] | None = None):
     """Build an AsyncKernelManager subclass: kernel started in ``cwd``, stderr to a file.
 
     Papermill's own ``cwd`` changes the directory of the whole process (unsafe with
@@ -92,6 +109,8 @@ def _kernel_manager_class(cwd: Path, stderr_file: Any):
             self.connection_file = str(kernel_dir() / f"kernel-{uuid.uuid4().hex}.json")
             kw.setdefault("cwd", str(cwd))
             kw.setdefault("stderr", stderr_file)
+            if env is not None:
+                kw.setdefault("env", env)
             await AsyncKernelManager._async_start_kernel(self, **kw)
 
         start_kernel = _start
@@ -317,8 +336,8 @@ def _throttled_save(nb_man: Any) -> Any:
 class _Kernel:
     """One kernel manager and the reset code for the notebook it runs next."""
 
-    def __init__(self, cwd: Path, log_file: Any) -> None:
-        self.km = _kernel_manager_class(cwd, log_file)(kernel_name="python3")
+    def __init__(self, cwd: Path, log_file: Any, env: dict[str, str] | None = None) -> None:
+        self.km = _kernel_manager_class(cwd, log_file, env)(kernel_name="python3")
         self.prelude = ""
 
     def shutdown(self) -> None:
@@ -341,10 +360,14 @@ class KernelPool:
     reuse : bool, default True
         False: a new kernel for every notebook (papermill's own behaviour; slower, for
         isolating a suspected state leak between notebooks).
+    jobs : int, default 1
+        Notebooks run at the same time; each kernel's linear algebra gets its share of
+        the CPUs (:func:`kernel_env`).
     """
 
-    def __init__(self, reuse: bool = True) -> None:
+    def __init__(self, reuse: bool = True, jobs: int = 1) -> None:
         self.reuse = reuse
+        self.jobs = jobs
         self._idle: list[_Kernel] = []
         self._all: list[_Kernel] = []
         self._lock = threading.Lock()
@@ -363,8 +386,9 @@ class KernelPool:
         """Execute one notebook (same arguments and result as :func:`execute_notebook`)."""
         if not self.reuse:
             return execute_notebook(
-                template, output, parameters, cwd=cwd, log_path=log_path, progress_bar=progress_bar
-            )
+                template, output, parameters, cwd=cwd, log_path=log_path,
+                progress_bar=progress_bar, jobs=self.jobs,
+            )  # fmt: skip
         import papermill
 
         run_dir = Path(cwd) if cwd is not None else Path(output).parent
@@ -398,7 +422,7 @@ class KernelPool:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-            kernel = _Kernel(run_dir, self._stderr)
+            kernel = _Kernel(run_dir, self._stderr, kernel_env(self.jobs))
             self._all.append(kernel)
             return kernel
 
@@ -424,7 +448,7 @@ class KernelPool:
         self.close()
 
 
-def report_kernels(reuse: bool = True) -> tuple[KernelPool, bool]:
+def report_kernels(reuse: bool = True, jobs: int = 1) -> tuple[KernelPool, bool]:
     """Return the kernel pool a report run uses, and whether the run must close it.
 
     With :data:`KEEP_KERNELS_ENV` set to ``1`` (and ``reuse``), every run in this process
@@ -436,6 +460,9 @@ def report_kernels(reuse: bool = True) -> tuple[KernelPool, bool]:
     ----------
     reuse : bool, default True
         As :class:`KernelPool`; False always gives a run-own pool of fresh kernels.
+    jobs : int, default 1
+        Notebooks the run executes at once (:class:`KernelPool`; a kept pool keeps the
+        share its kernels started with).
 
     Returns
     -------
@@ -444,9 +471,9 @@ def report_kernels(reuse: bool = True) -> tuple[KernelPool, bool]:
         True when the caller closes the pool after its run.
     """
     if not reuse or os.environ.get(KEEP_KERNELS_ENV, "") != "1":
-        return KernelPool(reuse=reuse), True
+        return KernelPool(reuse=reuse, jobs=jobs), True
     if not _SESSION:
-        _SESSION.append(KernelPool())
+        _SESSION.append(KernelPool(jobs=jobs))
         atexit.register(_SESSION[0].close)
     return _SESSION[0], False
 
@@ -459,6 +486,7 @@ def execute_notebook(
     cwd: str | os.PathLike[str] | None = None,
     log_path: str | os.PathLike[str] | None = None,
     progress_bar: bool | dict[str, Any] = False,
+    jobs: int = 1,
 ) -> Any:
     """Execute one notebook with papermill on a new ``python3`` kernel of this interpreter.
 
@@ -476,6 +504,9 @@ def execute_notebook(
         File receiving the kernel process's stderr (default: discarded).
     progress_bar : bool or dict
         Papermill's tqdm progress bar (a dict passes tqdm options).
+    jobs : int, default 1
+        Notebooks running at the same time (the kernel's share of the CPUs,
+        :func:`kernel_env`).
 
     Returns
     -------
@@ -499,5 +530,5 @@ def execute_notebook(
             parameters=dict(parameters or {}),
             kernel_name="python3",
             progress_bar=progress_bar,
-            kernel_manager_class=_kernel_manager_class(run_dir, err),
+            kernel_manager_class=_kernel_manager_class(run_dir, err, kernel_env(jobs)),
         )

@@ -457,7 +457,7 @@ def _execute(
     failed = threading.Event()
     lock = threading.Lock()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="qualmodel-report")
-    kernels, owned = report_kernels(reuse_kernels)
+    kernels, owned = report_kernels(reuse_kernels, jobs)
     try:
         sims: dict[str, Future[float]] = {}
         if sim.needed:
