@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+# the CPUs this process may use (nproc would follow OMP_NUM_THREADS, a thread setting)
+JOBS   ?= $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 2)
 
 .PHONY: all setup report test lint bench clean help
 all: test
