@@ -164,13 +164,25 @@ def test_ready_check_reads_up_to_the_idle_of_its_own_request():
     assert asyncio.run(_reply_to(_Channel([]), "x", 1.0)) is None
 
 
-def test_warm_kernels_use_the_ready_check(books, tmp_path):
-    from qualmodel.report.kernels import _ready_client_class
+def test_warm_kernels_use_the_ready_check(books, tmp_path, monkeypatch):
+    """Every notebook's client (the kernel's first and its later ones) waits for its own
+    request's idle status, not for 0.2 s of IOPub silence."""
+    from qualmodel.report import kernels
 
+    waited = []
+
+    async def idle_after(channel, msg_id, wait):
+        waited.append(msg_id)
+        return await kernels_idle_after(channel, msg_id, wait)
+
+    kernels_idle_after = kernels._idle_after
+    monkeypatch.setattr(kernels, "_idle_after", idle_after)
     with KernelPool() as pool:
-        nb = pool.run(books["probe"], tmp_path / "p0.ipynb")
+        pool.run(books["probe"], tmp_path / "p0.ipynb")
+        nb = pool.run(books["probe"], tmp_path / "p1.ipynb")
         (kernel,) = pool._all
-        assert isinstance(kernel.km.client(), _ready_client_class())
+        assert isinstance(kernel.km.client(), kernels._ready_client_class())
+    assert len(set(waited)) >= 2  # one readiness check per notebook at least
     assert _probe(nb)["leak"] is False
 
 

@@ -182,6 +182,9 @@ def _ready_client_class() -> type:
                     raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
                 await asyncio.sleep(0)
 
+        # AsyncKernelClient binds wait_for_ready to the base class's function itself
+        wait_for_ready = _async_wait_for_ready
+
     _CLIENT.append(_ReadyClient)
     return _ReadyClient
 
