@@ -531,7 +531,7 @@ def _remote_client(spec: str, timeout: float):
     thread.start()
     thread.join(timeout)
     if thread.is_alive() or "client" not in result:
-        why = "no answer" if thread.is_alive() else result.get("error", "no client")
+        why = "no answer" if thread.is_alive() else result["error"]
         raise ConfigError(
             f"--dask: no Dask scheduler answered at {spec} within {timeout:g} s ({why}); "
             f"check the address and that a scheduler runs there, or use local:N"

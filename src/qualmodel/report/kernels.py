@@ -162,7 +162,6 @@ def _ready_client_class() -> type:
     """
     if _CLIENT:
         return _CLIENT[0]
-    import asyncio
     import time
 
     from jupyter_client.asynchronous import AsyncKernelClient
@@ -180,7 +179,6 @@ def _ready_client_class() -> type:
                     raise RuntimeError("Kernel died before replying to kernel_info")
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
-                await asyncio.sleep(0)
 
         # AsyncKernelClient binds wait_for_ready to the base class's function itself
         wait_for_ready = _async_wait_for_ready
