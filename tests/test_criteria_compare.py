@@ -13,6 +13,7 @@ from conftest import make_journeys
 from qualmodel.core.errors import ConfigError
 from qualmodel.criteria.compare import (
     compare_criteria,
+    mcnemar,
     pairwise_tests,
     recommend_criterion,
     weighted_km,
@@ -181,6 +182,19 @@ def test_mcnemar_exact_matches_scipy_binomial():
     assert out["mcnemar_method"] == "exact binomial"
     ref = stats.binomtest(2, 5, 0.5).pvalue
     assert out["mcnemar_p"] == pytest.approx(ref)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_mcnemar_is_statsmodels_mcnemar(exact):
+    from statsmodels.stats.contingency_tables import mcnemar as reference
+
+    for only_a, only_b in [(0, 0), (0, 3), (3, 2), (12, 12), (1, 23), (40, 25), (7, 300)]:
+        if not exact and only_a + only_b == 0:
+            continue
+        ref = reference([[5, only_a], [only_b, 9]], exact=exact, correction=True)
+        stat, p = mcnemar(only_a, only_b, exact=exact)
+        assert stat == pytest.approx(float(ref.statistic), rel=1e-14)
+        assert p == pytest.approx(float(ref.pvalue), rel=1e-12, abs=1e-300)
 
 
 def test_mcnemar_chi_square_and_logrank_against_references():

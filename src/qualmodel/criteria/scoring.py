@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import stats
 
 from qualmodel.core.checks import check_count, check_number
+from qualmodel.core.distributions import norm_ppf
 from qualmodel.core.errors import ConfigError
 from qualmodel.criteria.schema import AttributePoints, Criterion, EventPoints, ScoreRule
 from qualmodel.journeys.contract import TRUTH_PREFIX, Journeys
@@ -401,7 +401,7 @@ def fit_score_criterion(
         raise ConfigError("fit_score_criterion: nothing to score; give events and/or attributes")
     X, yk = _fit_rows(leads, X, y, start, window_days)
     res = _logit_fit(X, yk)
-    z = stats.norm.ppf(0.5 + conf_level / 2)
+    z = norm_ppf(0.5 + conf_level / 2)
     coef = res.params
     points = (coef * points_per_logit).round(decimals)
     base_rate = float(yk.mean())

@@ -38,6 +38,7 @@ from qualmodel.experiment.mde import (
     mde_two_proportions,
     two_proportion_power,
 )
+from qualmodel.experiment.replicates import ztest_two_proportions
 
 __all__ = [
     "EFFECT_METRICS",
@@ -211,12 +212,8 @@ def _replicate(twin: Any, candidate: Any, n: int, seed: int, child: int) -> dict
         row[f"reached_{arm}"] = reached
         tables.append(pd.DataFrame({"duration": duration, "event": event, "arm": arm}))
         row[f"events_{arm}"] = int(event.sum())
-    from statsmodels.stats.proportion import proportions_ztest
-
     xa, xb = row["reached_a"], row["reached_b"]
-    row["p_target_share"] = (
-        1.0 if (xa + xb) in (0, 2 * n) else float(proportions_ztest([xa, xb], [n, n])[1])
-    )
+    row["p_target_share"] = float(ztest_two_proportions(xa, n, xb, n))  # 1.0: no test
     lr = logrank(pd.concat(tables, ignore_index=True), by="arm")
     groups = lr.attrs["groups"]
     o, e = np.asarray(groups["observed"]), np.asarray(groups["expected"])

@@ -23,8 +23,8 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from scipy import optimize, stats
 
+from qualmodel.core.distributions import norm_cdf, norm_ppf
 from qualmodel.core.errors import ConfigError
 
 __all__ = [
@@ -65,14 +65,14 @@ def two_proportion_power(p1: float, p2: float, n1: float, n2: float, alpha: floa
     float
         Probability of rejecting ``p1 == p2``.
     """
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = norm_ppf(1 - alpha / 2)
     pbar = (n1 * p1 + n2 * p2) / (n1 + n2)
     s0 = math.sqrt(max(pbar * (1 - pbar), 0.0) * (1 / n1 + 1 / n2))
     s1 = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
     d = abs(p2 - p1)
     if s1 == 0:
         return float(d > z * s0)
-    return float(stats.norm.cdf((d - z * s0) / s1) + stats.norm.cdf((-d - z * s0) / s1))
+    return float(norm_cdf((d - z * s0) / s1) + norm_cdf((-d - z * s0) / s1))
 
 
 def mde_two_proportions(
@@ -120,7 +120,9 @@ def mde_two_proportions(
 
     if gap(room) < 0:
         return float("nan")
-    return sign * float(optimize.brentq(gap, 0.0, room, xtol=1e-10))
+    from scipy.optimize import brentq
+
+    return sign * float(brentq(gap, 0.0, room, xtol=1e-10))
 
 
 def mde_hazard_ratio(
@@ -147,7 +149,7 @@ def mde_hazard_ratio(
     _check(alpha, target)
     if events <= 0:
         return float("nan")
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(target)
+    z = norm_ppf(1 - alpha / 2) + norm_ppf(target)
     log_hr = 2 * z / math.sqrt(events)
     return math.exp(log_hr if direction >= 0 else -log_hr)
 
@@ -251,7 +253,7 @@ def leads_needed(table: pd.DataFrame, target: float = DEFAULT_MDE_POWER) -> pd.D
         per_lead = float(r["weeks_of_flow"]) / float(r["n_leads"])
         alpha = float(r["alpha"])
         if r["effect_scale"] == "hazard_ratio":
-            z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(target)
+            z = norm_ppf(1 - alpha / 2) + norm_ppf(target)
             lhr = math.log(r["effect"]) if r["effect"] > 0 else 0.0
             per = (r["n_baseline"] + r["n_candidate"]) / float(r["n_leads"])
             n_an = 4 * z**2 / lhr**2 / per if lhr != 0 and per > 0 else float("nan")
@@ -323,4 +325,6 @@ def leads_for_proportions(
         hi *= 2
         if hi > 1e12:
             return float("nan")
-    return float(optimize.brentq(gap, hi / 2 if hi > 1 else 1e-9, hi, xtol=1e-6))
+    from scipy.optimize import brentq
+
+    return float(brentq(gap, hi / 2 if hi > 1 else 1e-9, hi, xtol=1e-6))

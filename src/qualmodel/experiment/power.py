@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.checks import check_count, check_number, check_seed
+from qualmodel.core.distributions import wilson_interval
 from qualmodel.core.errors import ConfigError
 from qualmodel.experiment.mde import DEFAULT_MDE_POWER, mde_hazard_ratio, mde_two_proportions
 from qualmodel.experiment.replicates import block_plan, run_block
@@ -258,10 +259,8 @@ def power_row(m: str, n: int, g: pd.DataFrame, alpha: float, per_week: float) ->
     ``metric, n_leads, weeks_of_flow, n_replicates, alpha, rejections, power, power_lo,
     power_hi`` (Wilson 95% interval, never excluding the estimate).
     """
-    from statsmodels.stats.proportion import proportion_confint
-
     rej = int((g[f"p_{m}"] < alpha).sum())
-    lo, hi = proportion_confint(rej, len(g), alpha=0.05, method="wilson")
+    lo, hi = wilson_interval(rej, len(g), alpha=0.05)
     return {
         "metric": m,
         "n_leads": n,

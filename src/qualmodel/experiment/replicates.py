@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qualmodel.core.distributions import chi2_sf, norm_sf
+
 __all__ = [
     "BLOCK_LEADS",
     "block_plan",
@@ -69,15 +71,13 @@ def ztest_two_proportions(
     The statistic of ``statsmodels.stats.proportion.proportions_ztest`` (pooled variance);
     1.0 where a group is empty or the pooled proportion is 0 or 1 (no test possible).
     """
-    from scipy.stats import norm
-
     x1, n1, x2, n2 = (np.asarray(a, dtype=np.float64) for a in (x1, n1, x2, n2))
     ok = (n1 > 0) & (n2 > 0) & (x1 + x2 > 0) & (x1 + x2 < n1 + n2)
     with np.errstate(divide="ignore", invalid="ignore"):
         pooled = (x1 + x2) / (n1 + n2)
         se = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
         z = (x1 / n1 - x2 / n2) / se
-    return np.where(ok, 2.0 * norm.sf(np.abs(np.where(ok, z, 0.0))), 1.0)
+    return np.where(ok, 2.0 * norm_sf(np.abs(np.where(ok, z, 0.0))), 1.0)
 
 
 def logrank_by_cohort(
@@ -103,8 +103,6 @@ def logrank_by_cohort(
         Per cohort: ``statistic`` (chi-square, 1 df), ``p_value`` (NaN where the variance
         is 0), ``o_minus_e`` and ``variance`` of arm 1, ``events_a``, ``events_b``.
     """
-    from scipy import stats
-
     status = (np.asarray(event) == 1).astype(np.float64)
     arm = np.asarray(arm, dtype=np.int64)
     order = np.lexsort((duration, cohort))
@@ -130,7 +128,7 @@ def logrank_by_cohort(
     v = np.bincount(cell_coh, weights=var, minlength=n_cohorts)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.where(v > 0, oe**2 / v, 0.0)
-    p = np.where(v > 0, stats.chi2.sf(stat, 1), np.nan)
+    p = np.where(v > 0, chi2_sf(stat, 1), np.nan)
     ev_b = np.bincount(cohort, weights=status * arm, minlength=n_cohorts)
     ev_all = np.bincount(cohort, weights=status, minlength=n_cohorts)
     return {

@@ -28,149 +28,106 @@ parameter checking), :mod:`~qualmodel.report.helpers` (what notebooks call),
 :mod:`~qualmodel.report.plan` (targets and jobs), :mod:`~qualmodel.report.runner`
 (papermill, kernels, staging, swap-in) and :mod:`~qualmodel.report.publish`
 (summary.json, index.html).
+
+Names are resolved on first use (as in the ``qualmodel`` package): a notebook or a command
+imports only the modules it calls, and a warm kernel's reset imports
+:mod:`~qualmodel.report.kernels` alone.
 """
 
 from __future__ import annotations
 
-from qualmodel.journeys.outcomes import label_missing, reference_group
-from qualmodel.report.client import (
-    criteria_lines,
-    definitions_table,
-    key_numbers,
-    method_text,
-    outcome_lines,
-    plan_names,
-    progress_text,
-    provenance_table,
-    report_title,
-)
-from qualmodel.report.helpers import (
-    at_horizon,
-    criteria_for,
-    describe_data,
-    group_columns,
-    journeys_for,
-    median_metric,
-    model_covariates,
-    outcome_plan,
-    provenance,
-    save_figure,
-    skip_rest,
-)
-from qualmodel.report.htmlpage import export_html
-from qualmodel.report.kernels import execute_notebook
-from qualmodel.report.metrics import (
-    ci_table,
-    format_metric,
-    metric,
-    metrics_payload,
-    record_metrics,
-)
-from qualmodel.report.plan import PATH_PARAMETERS, resolve_scenarios, scenario_folder
-from qualmodel.report.publish import write_index
-from qualmodel.report.runner import (
-    RunSummary,
-    clean_outputs,
-    run_reports,
-)
-from qualmodel.report.summary import executive_summary, recommendation, summary_sentences
-from qualmodel.report.tables import fmt_p, p_clause, show_table
-from qualmodel.report.templates import (
-    CROSS_TARGET,
-    FAILED_DIR,
-    IGNORED_STDERR,
-    METRICS_MIMETYPE,
-    REPORT_DEFAULTS,
-    RUNNER_PARAMETERS,
-    ReportError,
-    Template,
-    check_parameters,
-    coerce_parameter,
-    discover_templates,
-    find_notebooks_dir,
-    inspect_parameters,
-    parse_param_assignments,
-    select_templates,
-)
-from qualmodel.report.trial import PowerSource, fit_table, power_intro, power_source, run_power
-from qualmodel.report.wording import (
-    cure_reason,
-    median_definition,
-    median_sentence,
-    search_description,
-    search_summary,
-)
-from qualmodel.survival.headline import headline
-from qualmodel.survival.medians import median_among_reached
+import importlib
+from typing import Any
 
-__all__ = [
-    "fmt_p",
-    "p_clause",
-    "show_table",
-    "definitions_table",
-    "plan_names",
-    "progress_text",
-    "outcome_lines",
-    "method_text",
-    "key_numbers",
-    "criteria_lines",
-    "CROSS_TARGET",
-    "FAILED_DIR",
-    "IGNORED_STDERR",
-    "METRICS_MIMETYPE",
-    "PATH_PARAMETERS",
-    "REPORT_DEFAULTS",
-    "RUNNER_PARAMETERS",
-    "ReportError",
-    "RunSummary",
-    "Template",
-    "at_horizon",
-    "check_parameters",
-    "ci_table",
-    "clean_outputs",
-    "coerce_parameter",
-    "criteria_for",
-    "describe_data",
-    "discover_templates",
-    "execute_notebook",
-    "export_html",
-    "find_notebooks_dir",
-    "format_metric",
-    "group_columns",
-    "cure_reason",
-    "headline",
-    "search_description",
-    "search_summary",
-    "executive_summary",
-    "recommendation",
-    "provenance_table",
-    "report_title",
-    "summary_sentences",
-    "inspect_parameters",
-    "journeys_for",
-    "median_among_reached",
-    "median_definition",
-    "median_metric",
-    "model_covariates",
-    "median_sentence",
-    "label_missing",
-    "reference_group",
-    "metric",
-    "metrics_payload",
-    "outcome_plan",
-    "parse_param_assignments",
-    "provenance",
-    "record_metrics",
-    "resolve_scenarios",
-    "run_reports",
-    "save_figure",
-    "scenario_folder",
-    "select_templates",
-    "skip_rest",
-    "write_index",
-    "PowerSource",
-    "fit_table",
-    "power_intro",
-    "power_source",
-    "run_power",
-]
+_EXPORTS: dict[str, str] = {
+    "label_missing": "qualmodel.journeys.outcomes",
+    "reference_group": "qualmodel.journeys.outcomes",
+    "criteria_lines": "qualmodel.report.client",
+    "definitions_table": "qualmodel.report.client",
+    "key_numbers": "qualmodel.report.client",
+    "method_text": "qualmodel.report.client",
+    "outcome_lines": "qualmodel.report.client",
+    "plan_names": "qualmodel.report.client",
+    "progress_text": "qualmodel.report.client",
+    "provenance_table": "qualmodel.report.client",
+    "report_title": "qualmodel.report.client",
+    "at_horizon": "qualmodel.report.helpers",
+    "criteria_for": "qualmodel.report.helpers",
+    "describe_data": "qualmodel.report.helpers",
+    "group_columns": "qualmodel.report.helpers",
+    "journeys_for": "qualmodel.report.helpers",
+    "median_metric": "qualmodel.report.helpers",
+    "model_covariates": "qualmodel.report.helpers",
+    "outcome_plan": "qualmodel.report.helpers",
+    "provenance": "qualmodel.report.helpers",
+    "save_figure": "qualmodel.report.helpers",
+    "skip_rest": "qualmodel.report.helpers",
+    "export_html": "qualmodel.report.htmlpage",
+    "execute_notebook": "qualmodel.report.kernels",
+    "ci_table": "qualmodel.report.metrics",
+    "format_metric": "qualmodel.report.metrics",
+    "metric": "qualmodel.report.metrics",
+    "metrics_payload": "qualmodel.report.metrics",
+    "record_metrics": "qualmodel.report.metrics",
+    "PATH_PARAMETERS": "qualmodel.report.plan",
+    "resolve_scenarios": "qualmodel.report.plan",
+    "scenario_folder": "qualmodel.report.plan",
+    "write_index": "qualmodel.report.publish",
+    "RunSummary": "qualmodel.report.runner",
+    "clean_outputs": "qualmodel.report.runner",
+    "run_reports": "qualmodel.report.runner",
+    "executive_summary": "qualmodel.report.summary",
+    "recommendation": "qualmodel.report.summary",
+    "summary_sentences": "qualmodel.report.summary",
+    "fmt_p": "qualmodel.report.tables",
+    "p_clause": "qualmodel.report.tables",
+    "show_table": "qualmodel.report.tables",
+    "CROSS_TARGET": "qualmodel.report.templates",
+    "FAILED_DIR": "qualmodel.report.templates",
+    "IGNORED_STDERR": "qualmodel.report.templates",
+    "METRICS_MIMETYPE": "qualmodel.report.templates",
+    "REPORT_DEFAULTS": "qualmodel.report.templates",
+    "RUNNER_PARAMETERS": "qualmodel.report.templates",
+    "ReportError": "qualmodel.report.templates",
+    "Template": "qualmodel.report.templates",
+    "check_parameters": "qualmodel.report.templates",
+    "coerce_parameter": "qualmodel.report.templates",
+    "discover_templates": "qualmodel.report.templates",
+    "find_notebooks_dir": "qualmodel.report.templates",
+    "inspect_parameters": "qualmodel.report.templates",
+    "parse_param_assignments": "qualmodel.report.templates",
+    "select_templates": "qualmodel.report.templates",
+    "PowerSource": "qualmodel.report.trial",
+    "fit_table": "qualmodel.report.trial",
+    "power_intro": "qualmodel.report.trial",
+    "power_source": "qualmodel.report.trial",
+    "run_power": "qualmodel.report.trial",
+    "cure_reason": "qualmodel.report.wording",
+    "median_definition": "qualmodel.report.wording",
+    "median_sentence": "qualmodel.report.wording",
+    "search_description": "qualmodel.report.wording",
+    "search_summary": "qualmodel.report.wording",
+    "headline": "qualmodel.survival.headline",
+    "median_among_reached": "qualmodel.survival.medians",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name, or a submodule, on first access (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -12,8 +12,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from qualmodel.core.distributions import norm_ppf
 from qualmodel.core.errors import ConfigError, InputError, preview
 
 __all__ = ["CONF_TYPES", "By", "ConfType", "confidence_limits"]
@@ -144,7 +144,7 @@ def confidence_limits(
         raise ConfigError(f"conf_type '{conf_type}' is not supported; use one of {CONF_TYPES}")
     if not 0 < conf_level < 1:
         raise ConfigError(f"conf_level must be between 0 and 1, got {conf_level!r}")
-    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    z = norm_ppf(1 - (1 - conf_level) / 2)
     p = np.asarray(p, dtype=np.float64)
     se = np.asarray(se, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

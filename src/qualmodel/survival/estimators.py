@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from qualmodel.core.distributions import chi2_sf, norm_ppf, norm_sf
 from qualmodel.core.errors import ConfigError, InputError
 from qualmodel.survival.common import (  # noqa: F401  (re-exported names)
     CONF_TYPES,
@@ -462,7 +462,7 @@ def logrank(data: pd.DataFrame, by: By, event: int = 1) -> pd.DataFrame:
     vv = v[1:, 1:]
     stat = float(oe @ np.linalg.pinv(vv) @ oe)
     df = int(np.linalg.matrix_rank(vv))
-    p_value = float(stats.chi2.sf(stat, df)) if df > 0 else float("nan")
+    p_value = float(chi2_sf(stat, df)) if df > 0 else float("nan")
     result = pd.DataFrame(
         [{"statistic": stat, "df": df, "p_value": p_value, "n_groups": n_groups, "n": len(dur)}]
     )
@@ -534,7 +534,7 @@ def rmst(
     cols = check_table(data, by, "rmst")
     if not (np.isfinite(tau) and tau > 0):
         raise ConfigError(f"rmst: tau must be a positive number, got {tau!r}")
-    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    z = norm_ppf(1 - (1 - conf_level) / 2)
     rows = []
     for labels, dur, ev in iter_groups(data, cols):
         mean, se = _rmst_one(dur, ev, event, float(tau))
@@ -553,7 +553,7 @@ def rmst(
         out["difference_lower"] = diff - z * dse
         out["difference_upper"] = diff + z * dse
         with np.errstate(divide="ignore", invalid="ignore"):
-            out["p_value"] = 2 * stats.norm.sf(np.abs(diff / dse))
+            out["p_value"] = 2 * norm_sf(np.abs(diff / dse))
     return out
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from qualmodel.core.distributions import norm_ppf, norm_sf
 from qualmodel.core.errors import ConfigError, preview
 
 __all__ = ["ModelFit", "ModelWarning", "design_matrix", "model_inputs"]
@@ -240,7 +240,7 @@ def fit_quietly(fit_fn: Any, func: str) -> list[str]:
 def z_value(conf_level: float) -> float:
     if not 0 < conf_level < 1:
         raise ConfigError(f"conf_level must be in (0, 1), got {conf_level!r}")
-    return float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+    return float(norm_ppf(1 - (1 - conf_level) / 2))
 
 
 def wald(
@@ -260,7 +260,7 @@ def wald(
                 f"{exp_prefix}_lower": np.exp(lower),
                 f"{exp_prefix}_upper": np.exp(upper),
                 "z": z,
-                "p_value": 2 * stats.norm.sf(np.abs(z)),
+                "p_value": 2 * norm_sf(np.abs(z)),
             }
         )
 
