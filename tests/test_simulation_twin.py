@@ -116,3 +116,16 @@ def test_day_resolution_twin_writes_whole_days():
     for col in [c for c in sim.columns if c.endswith("_at")]:
         stamps = sim[col].dropna()
         assert (stamps == stamps.dt.floor("D")).all(), col
+
+
+def test_lead_time_order_is_the_stable_lexicographic_order():
+    from qualmodel.simulation.twin import lead_time_order
+
+    rng = np.random.default_rng(4)
+    code = np.concatenate([np.sort(rng.integers(0, 50, 300)) for _ in range(4)])
+    sec = rng.integers(-5, 40, code.size)  # many ties, negative seconds
+    np.testing.assert_array_equal(lead_time_order(code, sec), np.lexsort((sec, code)))
+    assert lead_time_order(code[:0], sec[:0]).size == 0
+    huge = np.array([3, 1, 1], dtype=np.int64)  # a packed key would overflow: lexsort
+    wide = np.array([0, 2**62, -(2**62)], dtype=np.int64)
+    np.testing.assert_array_equal(lead_time_order(huge, wide), np.lexsort((wide, huge)))

@@ -38,7 +38,11 @@ from qualmodel.experiment.mde import (
     mde_two_proportions,
     two_proportion_power,
 )
-from qualmodel.experiment.replicates import ztest_two_proportions
+from qualmodel.experiment.replicates import (
+    block_plan,
+    logrank_by_cohort,
+    ztest_two_proportions,
+)
 
 __all__ = [
     "EFFECT_METRICS",
@@ -199,29 +203,60 @@ def _arm_times(sc: Any, n: int, seed: int) -> tuple[int, np.ndarray, np.ndarray]
     return int((target != NAT_NS).sum()), duration, hit.astype(np.int64)
 
 
-def _replicate(twin: Any, candidate: Any, n: int, seed: int, child: int) -> dict[str, Any]:
-    from qualmodel.survival.estimators import logrank
+def _replicates(
+    twin: Any, candidate: Any, n: int, seed: int, children: list[int]
+) -> list[dict[str, Any]]:
+    """One row per replicate ``child`` at ``n`` leads per arm, the tests run all at once.
 
-    seeds = np.random.SeedSequence(seed, spawn_key=(child,)).spawn(2)
-    row: dict[str, Any] = {"n_leads": n, "child": child}
-    tables = []
-    for arm, sc, ss in (("a", twin, seeds[0]), ("b", candidate, seeds[1])):
-        reached, duration, event = _arm_times(
-            sc, n, int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    Each replicate draws its two arms from its own seed (``SeedSequence(seed,
+    spawn_key=(child,))``), so a row depends on ``(seed, child)`` only and never on the
+    replicates computed with it: the z-tests of the target share are arrays
+    (:func:`~qualmodel.experiment.replicates.ztest_two_proportions`) and the log-rank tests
+    of the time to it one segmented pass
+    (:func:`~qualmodel.experiment.replicates.logrank_by_cohort`, R's ``survdiff``).
+    """
+    rows: list[dict[str, Any]] = []
+    dur, ev, arm, coh = [], [], [], []
+    for k, child in enumerate(children):
+        seeds = np.random.SeedSequence(seed, spawn_key=(child,)).spawn(2)
+        row: dict[str, Any] = {"n_leads": n, "child": child}
+        for code, (name, sc, ss) in enumerate((("a", twin, seeds[0]), ("b", candidate, seeds[1]))):
+            reached, duration, event = _arm_times(
+                sc, n, int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+            )
+            row[f"reached_{name}"] = reached
+            row[f"events_{name}"] = int(event.sum())
+            dur.append(duration)
+            ev.append(event)
+            arm.append(np.full(duration.size, code, dtype=np.int64))
+            coh.append(np.full(duration.size, k, dtype=np.int64))
+        rows.append(row)
+    lr = logrank_by_cohort(
+        np.concatenate(dur), np.concatenate(ev), np.concatenate(arm), np.concatenate(coh),
+        len(children),
+    )  # fmt: skip
+    xa = np.array([r["reached_a"] for r in rows], dtype=np.float64)
+    xb = np.array([r["reached_b"] for r in rows], dtype=np.float64)
+    p_share = ztest_two_proportions(xa, np.full(xa.size, n), xb, np.full(xb.size, n))
+    for k, row in enumerate(rows):
+        o_a, o_b = float(lr["events_a"][k]), float(lr["events_b"][k])
+        e_b = o_b - float(lr["o_minus_e"][k])  # expected under no difference
+        e_a = o_a + o_b - e_b
+        row["p_target_share"] = float(p_share[k])  # 1.0 where no test is possible
+        row["p_time_to_target"] = float(lr["p_value"][k])
+        row["loghr"] = (
+            float(np.log((o_b / e_b) / (o_a / e_a))) if min(o_a, o_b, e_a, e_b) > 0 else 0.0
         )
-        row[f"reached_{arm}"] = reached
-        tables.append(pd.DataFrame({"duration": duration, "event": event, "arm": arm}))
-        row[f"events_{arm}"] = int(event.sum())
-    xa, xb = row["reached_a"], row["reached_b"]
-    row["p_target_share"] = float(ztest_two_proportions(xa, n, xb, n))  # 1.0: no test
-    lr = logrank(pd.concat(tables, ignore_index=True), by="arm")
-    groups = lr.attrs["groups"]
-    o, e = np.asarray(groups["observed"]), np.asarray(groups["expected"])
-    row["p_time_to_target"] = float(lr["p_value"].iloc[0])
-    row["loghr"] = (
-        float(np.log((o[1] / e[1]) / (o[0] / e[0]))) if min(o.min(), e.min()) > 0 else 0.0
-    )
-    return row
+    return rows
+
+
+def _chunks(ns: list[int], n_replicates: int) -> list[tuple[int, list[int]]]:
+    """Replicates in tasks of about :data:`BLOCK_LEADS` leads per arm: ``(n, children)``."""
+    out = []
+    for n, k, _, first, size in block_plan(ns, n_replicates):
+        start = k * n_replicates + first
+        out.append((n, list(range(start, start + size))))
+    return out
 
 
 def effect_power(
@@ -274,20 +309,20 @@ def effect_power(
     check_number("power: alpha", alpha, low=0, high=1, low_open=True, high_open=True)
     check_seed("power: seed", seed)
     ns = [check_count("power: n_leads", int(n), low=1, high=10_000_000) for n in n_leads]
-    items = [(n, k * n_replicates + i) for k, n in enumerate(ns) for i in range(n_replicates)]
-    with progress_bar(len(items), progress) as bar:
+    chunks = _chunks(ns, n_replicates)
+    rows = []
+    with progress_bar(len(ns) * n_replicates, progress) as bar:
         if client is None:
-            rows = []
-            for n, child in items:
-                rows.append(_replicate(sc, candidate, n, seed, child))
-                bar.update(1)
+            for n, children in chunks:
+                rows += _replicates(sc, candidate, n, seed, children)
+                bar.update(len(children))
         else:
             futures = client.map(
-                _replicate, [sc] * len(items), [candidate] * len(items), [n for n, _ in items],
-                [seed] * len(items), [c for _, c in items], pure=False,
+                _replicates, [sc] * len(chunks), [candidate] * len(chunks),
+                [n for n, _ in chunks], [seed] * len(chunks), [c for _, c in chunks], pure=False,
             )  # fmt: skip
-            rows = client.gather(futures)
-            bar.update(len(items))
+            rows = [row for part in client.gather(futures) for row in part]
+            bar.update(len(ns) * n_replicates)
     reps = pd.DataFrame(rows).sort_values(["n_leads", "child"], kind="stable")
     per_week = sc.n_leads * 7.0 / sc.window.arrival_days
     out = [

@@ -57,7 +57,12 @@ def _pick_tables(tables: list[dict[str, float]], group: np.ndarray, rng) -> np.n
     pats = sorted({k for t in tables for k in t})
     prob = np.array([[t.get(k, 0.0) for k in pats] for t in tables])
     cum = np.cumsum(prob / prob.sum(axis=1, keepdims=True), axis=1)
-    pick = np.minimum((rng.random(group.size)[:, None] >= cum[group]).sum(axis=1), len(pats) - 1)
+    u = rng.random(group.size)
+    pick = np.empty(group.size, dtype=np.int64)
+    for g in np.unique(group):  # the patterns whose cumulative share is at most u
+        rows = group == g
+        pick[rows] = np.searchsorted(cum[g], u[rows], side="right")
+    pick = np.minimum(pick, len(pats) - 1)
     return np.array([[c == "1" for c in k] for k in pats], dtype=bool)[pick]
 
 
