@@ -33,10 +33,14 @@ setup: $(STAMP)
 report: $(STAMP)
 	$(BIN)/qualmodel report --scenario all --out reports --keep-journeys data/simulated --jobs $(JOBS)
 
-# tests/ never runs nbval: without it, no worker imports nbformat (and its validators) at start-up
+# tests/ never runs nbval: without it, no worker imports nbformat (and its validators) at start-up.
+# The tests keep compiled bytecode even where the environment sets PYTHONDONTWRITEBYTECODE:
+# about 50 processes of a run (workers, kernels, commands) import the package, and each
+# worker would otherwise rewrite and compile every test module again (3 s of its start).
+TEST_ENV := env -u PYTHONDONTWRITEBYTECODE
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) -p no:nbval tests
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax src/qualmodel/report/notebooks
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) -p no:nbval tests
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax src/qualmodel/report/notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks conftest.py

@@ -87,6 +87,8 @@ def test_generated_outputs_are_ignored_by_git():
         "benchmarks/results/latest.json",  # make bench
         "data/imported/maven/meta.json",  # README import example
         "reports/maven/summary.json",
+        "src/qualmodel/__pycache__/engine.cpython-311.pyc",  # make test keeps bytecode
+        "tests/__pycache__/test_x.cpython-311-pytest-9.2.0.pyc",
     ]
     proc = subprocess.run(
         ["git", "check-ignore", "--no-index", *written], cwd=ROOT, capture_output=True, text=True

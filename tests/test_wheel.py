@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.run_first  # the longest test in its own interpreter: start it early
 ROOT = Path(__file__).resolve().parents[1]
 #: Small run: what is checked is that every shipped file is found, not the numbers.
 TINY = {"n_leads": 1500, "n_boot": 50, "n_replicates": 20}
