@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -254,3 +255,55 @@ def test_read_only_message():
 
     msg = os_error_message(OSError(30, "Read-only file system", "/ro/out"))
     assert msg == "/ro/out: read-only file system; choose a writable location for the output"
+
+
+def _shipped_yaml() -> list[Path]:
+    import qualmodel
+
+    root = Path(qualmodel.__file__).parent
+    return sorted(p for p in root.rglob("*.yaml") if "__pycache__" not in p.parts)
+
+
+def test_libyaml_path_reads_every_shipped_yaml_as_the_python_loader_does():
+    import yaml
+
+    from qualmodel.core import safety
+
+    if not yaml.__with_libyaml__:
+        pytest.skip("PyYAML without libyaml: only the pure-Python loader runs")
+    files = _shipped_yaml()
+    assert len(files) >= 20
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        fast = safety._fast_load(text)
+        assert fast is not safety._NO_FAST_PATH, path.name
+        assert fast == yaml.load(text, Loader=safety._NoAliasLoader), path.name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x [1, 2]\nb: *x\n",  # an alias
+        "a: [1\n",  # syntax error
+        "d: 2026-02-30\n",  # impossible date
+        "!!python/object/apply:os.system ['true']\n",  # a Python object
+        "[" * 300 + "]" * 300,  # nested deeper than the libyaml path reads
+    ],
+    ids=["alias", "syntax", "date", "python-object", "deep"],
+)
+def test_libyaml_path_leaves_every_problem_to_the_python_loader(text, monkeypatch):
+    from qualmodel.core import safety
+
+    assert safety._fast_load(text) is safety._NO_FAST_PATH
+
+    def outcome() -> str:
+        safety._parsed_yaml.cache_clear()
+        try:
+            return repr(load_yaml(text, "x.yaml"))
+        except ConfigError as exc:
+            return str(exc)
+
+    got = outcome()
+    monkeypatch.setattr(safety, "_fast_load", lambda text: safety._NO_FAST_PATH)
+    assert got == outcome()  # word for word what the pure-Python loader says
+    safety._parsed_yaml.cache_clear()
