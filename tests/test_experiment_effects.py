@@ -135,10 +135,11 @@ def test_replicate_times_equal_time_to_event_on_the_simulated_twin(twin, seed):
     from qualmodel.survival.durations import time_to_event
 
     sc = twin.model_copy(update={"touchpoints": {}})
-    reached, duration, event = _arm_times(sc, 1500, seed)
+    reached, started, duration, event = _arm_times(sc, 1500, seed)
     j = simulate_twin(sc, 1500, seed)
     start = "created_at" if sc.plan.start == "created" else f"{sc.plan.start}_at"
     tte = time_to_event(j, start=start, target=f"{sc.plan.target}_at", competing=())
-    assert reached == int(j.leads[f"{sc.plan.target}_at"].notna().sum())
+    np.testing.assert_array_equal(reached, j.leads[f"{sc.plan.target}_at"].notna().to_numpy())
+    np.testing.assert_array_equal(started, j.leads[start].notna().to_numpy())
     np.testing.assert_array_equal(duration, tte["duration"].to_numpy())
     np.testing.assert_array_equal(event, tte["event"].to_numpy())

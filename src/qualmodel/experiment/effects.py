@@ -181,12 +181,14 @@ def _make_room(data: dict, twin: Any, target: str) -> None:
                 o["share"] = o["share"] * (1.0 - entry["share"]) / rest * (1.0 - 1e-12)
 
 
-def _arm_times(sc: Any, n: int, seed: int) -> tuple[int, np.ndarray, np.ndarray]:
-    """Leads reaching the target, and duration (days) / event of time from start to it.
+def _arm_times(sc: Any, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per lead: target reached, and started; per started lead: duration (days) and event.
 
     As ``time_to_event(simulate_twin(sc, n, seed), start, target, competing=())``: leads
     that reached the plan's start stage, timed to the target or censored at the window end
-    (other outcomes do not stop the clock: no competing outcome in these tests).
+    (other outcomes do not stop the clock: no competing outcome in these tests). Returns
+    ``(reached, started, duration, event)``: two masks over the ``n`` leads, then the
+    duration and event of the started ones, in lead order.
     """
     from qualmodel.simulation.twin import NAT_NS, stage_stamps
     from qualmodel.survival.durations import UNITS
@@ -200,7 +202,7 @@ def _arm_times(sc: Any, n: int, seed: int) -> tuple[int, np.ndarray, np.ndarray]
     end = np.where(hit, target[keep], stamps["observed_until"][keep])
     whole, rest = np.divmod(np.maximum(end - start[keep], 0), day_ns)
     duration = whole.astype(np.float64) + rest.astype(np.float64) / day_ns
-    return int((target != NAT_NS).sum()), duration, hit.astype(np.int64)
+    return target != NAT_NS, keep, duration, hit.astype(np.int64)
 
 
 def _replicates(
@@ -208,45 +210,48 @@ def _replicates(
 ) -> list[dict[str, Any]]:
     """One row per replicate ``child`` at ``n`` leads per arm, the tests run all at once.
 
-    Each replicate draws its two arms from its own seed (``SeedSequence(seed,
-    spawn_key=(child,))``), so a row depends on ``(seed, child)`` only and never on the
-    replicates computed with it: the z-tests of the target share are arrays
+    The replicates of a task are one simulation per arm, as for criteria
+    (``docs/scaling.md``): lead ``i`` of an arm belongs to replicate ``children[i // n]``;
+    the twin draws every lead independently, so they are independent replicates. The seeds
+    are those of the task's first replicate (``SeedSequence(seed, spawn_key=(first,))``)
+    and the tasks depend on ``n_leads`` and ``n_replicates`` only, so the table is the same
+    in-process and on Dask. The z-tests of the target share are arrays
     (:func:`~qualmodel.experiment.replicates.ztest_two_proportions`) and the log-rank tests
     of the time to it one segmented pass
     (:func:`~qualmodel.experiment.replicates.logrank_by_cohort`, R's ``survdiff``).
     """
-    rows: list[dict[str, Any]] = []
-    dur, ev, arm, coh = [], [], [], []
-    for k, child in enumerate(children):
-        seeds = np.random.SeedSequence(seed, spawn_key=(child,)).spawn(2)
-        row: dict[str, Any] = {"n_leads": n, "child": child}
-        for code, (name, sc, ss) in enumerate((("a", twin, seeds[0]), ("b", candidate, seeds[1]))):
-            reached, duration, event = _arm_times(
-                sc, n, int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
-            )
-            row[f"reached_{name}"] = reached
-            row[f"events_{name}"] = int(event.sum())
-            dur.append(duration)
-            ev.append(event)
-            arm.append(np.full(duration.size, code, dtype=np.int64))
-            coh.append(np.full(duration.size, k, dtype=np.int64))
-        rows.append(row)
+    size = len(children)
+    seeds = np.random.SeedSequence(seed, spawn_key=(children[0],)).spawn(2)
+    cohort = np.arange(n * size, dtype=np.int64) // n
+    reached, dur, ev, arm, coh = [], [], [], [], []
+    for code, (sc, ss) in enumerate(((twin, seeds[0]), (candidate, seeds[1]))):
+        hit, keep, duration, event = _arm_times(
+            sc, n * size, int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+        )
+        reached.append(np.bincount(cohort[hit], minlength=size))
+        dur.append(duration)
+        ev.append(event)
+        arm.append(np.full(duration.size, code, dtype=np.int64))
+        coh.append(cohort[keep])
     lr = logrank_by_cohort(
-        np.concatenate(dur), np.concatenate(ev), np.concatenate(arm), np.concatenate(coh),
-        len(children),
-    )  # fmt: skip
-    xa = np.array([r["reached_a"] for r in rows], dtype=np.float64)
-    xb = np.array([r["reached_b"] for r in rows], dtype=np.float64)
-    p_share = ztest_two_proportions(xa, np.full(xa.size, n), xb, np.full(xb.size, n))
-    for k, row in enumerate(rows):
+        np.concatenate(dur), np.concatenate(ev), np.concatenate(arm), np.concatenate(coh), size
+    )
+    xa, xb = reached[0].astype(np.float64), reached[1].astype(np.float64)
+    p_share = ztest_two_proportions(xa, np.full(size, n), xb, np.full(size, n))
+    rows = []
+    for k, child in enumerate(children):
         o_a, o_b = float(lr["events_a"][k]), float(lr["events_b"][k])
         e_b = o_b - float(lr["o_minus_e"][k])  # expected under no difference
         e_a = o_a + o_b - e_b
-        row["p_target_share"] = float(p_share[k])  # 1.0 where no test is possible
-        row["p_time_to_target"] = float(lr["p_value"][k])
-        row["loghr"] = (
-            float(np.log((o_b / e_b) / (o_a / e_a))) if min(o_a, o_b, e_a, e_b) > 0 else 0.0
-        )
+        rows.append({
+            "n_leads": n, "child": child,
+            "reached_a": int(reached[0][k]), "reached_b": int(reached[1][k]),
+            "events_a": int(o_a), "events_b": int(o_b),
+            "p_target_share": float(p_share[k]),  # 1.0 where no test is possible
+            "p_time_to_target": float(lr["p_value"][k]),
+            "loghr": float(np.log((o_b / e_b) / (o_a / e_a)))
+            if min(o_a, o_b, e_a, e_b) > 0 else 0.0,
+        })  # fmt: skip
     return rows
 
 
