@@ -93,6 +93,11 @@ def test_accessible_on_tag_forms():
         '<div tabindex="0" class="jp-Cell-inputWrapper">'
     )
     assert accessible("&lt;img src=a&gt;") == "&lt;img src=a&gt;"
+    # the closing whitespace and slash stay after the added alt, as nbconvert writes them
+    assert accessible('<img src="a"  />') == f'<img src="a" alt="{NO_ALT_TEXT}"  />'
+    assert accessible('<img src="a"/ >') == f'<img src="a"/ alt="{NO_ALT_TEXT}" >'
+    assert accessible("<img\tsrc=1\n/>") == f'<img\tsrc=1 alt="{NO_ALT_TEXT}"\n/>'
+    assert accessible("<img>") == f'<img alt="{NO_ALT_TEXT}">'
 
 
 @pytest.mark.slow

@@ -24,7 +24,7 @@ __all__ = ["NO_ALT_TEXT", "export_html", "page_exporter"]
 #: Screen-reader text of an image that has none (nbconvert's wording).
 NO_ALT_TEXT = "No description has been provided for this image"
 
-_IMG = re.compile(r"<img\b([^>]*?)(\s*/?)>")
+_IMG = re.compile(r"<img\b([^>]*)>")  # greedy: an image's data URI is scanned once
 _FOCUS = re.compile(
     r'<div\b([^>]*\bclass="(?:[^"]*\s)?(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b[^"]*"'
     r"[^>]*?)(\s*/?)>"
@@ -49,9 +49,10 @@ def accessible(page: str) -> str:
     """
 
     def alt(m: re.Match[str]) -> str:
-        if _HAS_ALT.search(m.group(1)):
+        attrs, tail = _split_tail(m.group(1))
+        if _HAS_ALT.search(attrs):
             return m.group(0)
-        return f'<img{m.group(1)} alt="{NO_ALT_TEXT}"{m.group(2)}>'
+        return f'<img{attrs} alt="{NO_ALT_TEXT}"{tail}>'
 
     def focus(m: re.Match[str]) -> str:
         attrs, n = _TABINDEX.subn('tabindex="0"', m.group(1), count=1)
@@ -59,6 +60,16 @@ def accessible(page: str) -> str:
         return f"<div{attrs}{added}{m.group(2)}>"
 
     return _FOCUS.sub(focus, _IMG.sub(alt, page))
+
+
+def _split_tail(attrs: str) -> tuple[str, str]:
+    """Split the attribute text of a tag from its closing whitespace and slash."""
+    if attrs.endswith("/"):
+        head = attrs[:-1]
+        core = head.rstrip()
+        return core, head[len(core) :] + "/"
+    core = attrs.rstrip()
+    return core, attrs[len(core) :]
 
 
 def _exporter_class() -> type:
