@@ -102,8 +102,8 @@ def test_accessible_on_tag_forms():
 
 @pytest.mark.slow
 def test_kept_exporter_writes_what_a_new_one_writes(tmp_path):
-    """export_html keeps one exporter per thread and hide_code; a page must not depend on
-    the pages exported before it (code shown or hidden, widget state, title)."""
+    """export_html keeps its exporters (one thread at a time each, per hide_code); a page must
+    not depend on the pages exported before it (code shown or hidden, widget state, title)."""
     plain = _notebook()
     widgets = nbformat.reads(nbformat.writes(plain), as_version=4)
     widgets.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
@@ -114,3 +114,29 @@ def test_kept_exporter_writes_what_a_new_one_writes(tmp_path):
         text = page.read_text(encoding="utf-8")
         assert str(BeautifulSoup(text, features="html.parser")) == _nbconvert(nb, hide, f"t{i}")
         assert ('<span class="n">x</span>' in text) is not hide
+
+
+def test_exporters_are_lent_one_thread_at_a_time_and_kept():
+    import threading
+
+    from qualmodel.report import htmlpage
+
+    seen: list[int] = []
+    inside = threading.Barrier(2)
+
+    def lend(wait: bool) -> None:
+        with htmlpage._kept_exporter(True) as exporter:
+            seen.append(id(exporter))
+            if wait:
+                inside.wait(timeout=30)  # both threads hold one at the same time
+
+    pair = [threading.Thread(target=lend, args=(True,)) for _ in range(2)]
+    for t in pair:
+        t.start()
+    for t in pair:
+        t.join()
+    assert len(set(seen)) == 2  # never the same exporter in two threads at once
+    later = threading.Thread(target=lend, args=(False,))
+    later.start()
+    later.join()
+    assert seen[-1] in seen[:2]  # a later run's thread reuses a kept one

@@ -14,6 +14,8 @@ from __future__ import annotations
 import copy
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,10 @@ _FOCUS = re.compile(
 )
 _HAS_ALT = re.compile(r"\balt\s*=", re.I)
 _TABINDEX = re.compile(r"""\btabindex\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+)""", re.I)
-_EXPORTERS = threading.local()
+#: Idle exporters per ``hide_code``: a thread takes one (or makes one) and puts it back, so
+#: the templates are compiled once per process, not once per report run and thread.
+_IDLE: dict[bool, list[Any]] = {True: [], False: []}
+_IDLE_LOCK = threading.Lock()
 _CLASS: list[type] = []
 
 
@@ -109,21 +114,33 @@ def _exporter_class() -> type:
 
 
 def page_exporter(hide_code: bool) -> Any:
-    """Return this thread's :class:`PageExporter` for ``hide_code`` (templates compiled once).
+    """Return a new :class:`PageExporter` for ``hide_code`` (lab template).
 
     Parameters
     ----------
     hide_code : bool
         Exclude code input and prompts (client-facing report).
     """
-    cache = _EXPORTERS.__dict__.setdefault("by_hide_code", {})
-    if hide_code not in cache:
-        exporter = _exporter_class()(template_name="lab")
-        exporter.exclude_input = hide_code
-        exporter.exclude_input_prompt = hide_code
-        exporter.exclude_output_prompt = hide_code
-        cache[hide_code] = exporter
-    return cache[hide_code]
+    exporter = _exporter_class()(template_name="lab")
+    exporter.exclude_input = hide_code
+    exporter.exclude_input_prompt = hide_code
+    exporter.exclude_output_prompt = hide_code
+    return exporter
+
+
+@contextmanager
+def _kept_exporter(hide_code: bool) -> Iterator[Any]:
+    """Lend an idle exporter for ``hide_code`` to this thread (made when none is idle)."""
+    with _IDLE_LOCK:
+        idle = _IDLE[hide_code]
+        exporter = idle.pop() if idle else None
+    if exporter is None:
+        exporter = page_exporter(hide_code)
+    try:
+        yield exporter
+    finally:
+        with _IDLE_LOCK:
+            _IDLE[hide_code].append(exporter)
 
 
 def export_html(nb: Any, path: Path, *, hide_code: bool, title: str) -> Path:
@@ -146,10 +163,10 @@ def export_html(nb: Any, path: Path, *, hide_code: bool, title: str) -> Path:
     -------
     Path
     """
-    exporter = page_exporter(hide_code)
     if "widgets" in nb.get("metadata", {}):
         nb = copy.deepcopy(nb)
         del nb.metadata["widgets"]
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    with _kept_exporter(hide_code) as exporter:
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     write_text_atomic(path, body)
     return path
