@@ -18,3 +18,26 @@ def test_submodule_import_does_not_shadow_public_function():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_report_names_resolve_and_a_kernel_reset_imports_little():
+    code = (
+        "import sys\n"
+        "import qualmodel.report.kernels\n"
+        "heavy = sorted(m for m in ('scipy', 'statsmodels', 'lifelines', 'matplotlib',\n"
+        "    'qualmodel.report.runner', 'qualmodel.survival') if m in sys.modules)\n"
+        "assert heavy == [], heavy\n"
+        "from qualmodel import report\n"
+        "missing = [n for n in report.__all__ if getattr(report, n, None) is None]\n"
+        "assert missing == [], missing\n"
+        "assert set(report.__all__) <= set(dir(report))\n"
+        "assert report.runner.run_reports is report.run_reports  # submodules too\n"
+        "try:\n"
+        "    report.no_such_name\n"
+        "except AttributeError as exc:\n"
+        "    assert 'no_such_name' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('no AttributeError')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
