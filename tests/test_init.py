@@ -6,6 +6,12 @@ import subprocess
 import sys
 
 
+def _fresh_python(code: str) -> None:
+    """Run ``code`` in a new interpreter (nothing imported yet); its asserts must hold."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_submodule_import_does_not_shadow_public_function():
     code = (
         "import qualmodel as qm\n"
@@ -16,8 +22,7 @@ def test_submodule_import_does_not_shadow_public_function():
         "import qualmodel.survival.durations as d\n"
         "assert d.time_to_event is qm.time_to_event\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    _fresh_python(code)
 
 
 def test_report_names_resolve_and_a_kernel_reset_imports_little():
@@ -39,5 +44,4 @@ def test_report_names_resolve_and_a_kernel_reset_imports_little():
         "else:\n"
         "    raise AssertionError('no AttributeError')\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    _fresh_python(code)

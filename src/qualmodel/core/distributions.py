@@ -122,8 +122,8 @@ def wilson_interval(count: Any, nobs: Any, alpha: float = 0.05) -> tuple[Any, An
     -------
     (lower, upper) : tuple of numpy.float64 or numpy.ndarray
     """
-    q = np.asarray(count, dtype=float) / np.asarray(nobs, dtype=float)
     nobs = np.asarray(nobs, dtype=float)
+    q = np.asarray(count, dtype=float) / nobs
     crit = -norm_ppf(alpha / 2.0)
     crit2 = crit**2
     denom = 1 + crit2 / nobs

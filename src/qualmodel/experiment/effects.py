@@ -38,11 +38,7 @@ from qualmodel.experiment.mde import (
     mde_two_proportions,
     two_proportion_power,
 )
-from qualmodel.experiment.replicates import (
-    block_plan,
-    logrank_by_cohort,
-    ztest_two_proportions,
-)
+from qualmodel.experiment.replicates import block_plan, logrank_columns, ztest_two_proportions
 
 __all__ = [
     "EFFECT_METRICS",
@@ -205,9 +201,7 @@ def _arm_times(sc: Any, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.n
     return target != NAT_NS, keep, duration, hit.astype(np.int64)
 
 
-def _replicates(
-    twin: Any, candidate: Any, n: int, seed: int, children: list[int]
-) -> list[dict[str, Any]]:
+def _replicates(twin: Any, candidate: Any, n: int, seed: int, children: list[int]) -> pd.DataFrame:
     """One row per replicate ``child`` at ``n`` leads per arm, the tests run all at once.
 
     The replicates of a task are one simulation per arm, as for criteria
@@ -215,44 +209,26 @@ def _replicates(
     the twin draws every lead independently, so they are independent replicates. The seeds
     are those of the task's first replicate (``SeedSequence(seed, spawn_key=(first,))``)
     and the tasks depend on ``n_leads`` and ``n_replicates`` only, so the table is the same
-    in-process and on Dask. The z-tests of the target share are arrays
-    (:func:`~qualmodel.experiment.replicates.ztest_two_proportions`) and the log-rank tests
-    of the time to it one segmented pass
-    (:func:`~qualmodel.experiment.replicates.logrank_by_cohort`, R's ``survdiff``).
+    in-process and on Dask. The tests are those of criteria power: z-tests of the target
+    share as arrays and the block's log-rank tests in one pass
+    (:func:`~qualmodel.experiment.replicates.logrank_columns`).
     """
     size = len(children)
     seeds = np.random.SeedSequence(seed, spawn_key=(children[0],)).spawn(2)
     cohort = np.arange(n * size, dtype=np.int64) // n
-    reached, dur, ev, arm, coh = [], [], [], [], []
-    for code, (sc, ss) in enumerate(((twin, seeds[0]), (candidate, seeds[1]))):
+    reached, tte = [], []
+    for sc, ss in ((twin, seeds[0]), (candidate, seeds[1])):
         hit, keep, duration, event = _arm_times(
             sc, n * size, int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
         )
         reached.append(np.bincount(cohort[hit], minlength=size))
-        dur.append(duration)
-        ev.append(event)
-        arm.append(np.full(duration.size, code, dtype=np.int64))
-        coh.append(cohort[keep])
-    lr = logrank_by_cohort(
-        np.concatenate(dur), np.concatenate(ev), np.concatenate(arm), np.concatenate(coh), size
-    )
-    xa, xb = reached[0].astype(np.float64), reached[1].astype(np.float64)
-    p_share = ztest_two_proportions(xa, np.full(size, n), xb, np.full(size, n))
-    rows = []
-    for k, child in enumerate(children):
-        o_a, o_b = float(lr["events_a"][k]), float(lr["events_b"][k])
-        e_b = o_b - float(lr["o_minus_e"][k])  # expected under no difference
-        e_a = o_a + o_b - e_b
-        rows.append({
-            "n_leads": n, "child": child,
-            "reached_a": int(reached[0][k]), "reached_b": int(reached[1][k]),
-            "events_a": int(o_a), "events_b": int(o_b),
-            "p_target_share": float(p_share[k]),  # 1.0 where no test is possible
-            "p_time_to_target": float(lr["p_value"][k]),
-            "loghr": float(np.log((o_b / e_b) / (o_a / e_a)))
-            if min(o_a, o_b, e_a, e_b) > 0 else 0.0,
-        })  # fmt: skip
-    return rows
+        tte.append((duration, event, cohort[keep]))
+    every = np.full(size, n)
+    return pd.DataFrame({
+        "n_leads": every, "child": children, "reached_a": reached[0], "reached_b": reached[1],
+        "p_target_share": ztest_two_proportions(reached[0], every, reached[1], every),
+        **logrank_columns(tte[0], tte[1], size, "time_to_target"),
+    })  # fmt: skip
 
 
 def _chunks(ns: list[int], n_replicates: int) -> list[tuple[int, list[int]]]:
@@ -315,20 +291,20 @@ def effect_power(
     check_seed("power: seed", seed)
     ns = [check_count("power: n_leads", int(n), low=1, high=10_000_000) for n in n_leads]
     chunks = _chunks(ns, n_replicates)
-    rows = []
+    parts = []
     with progress_bar(len(ns) * n_replicates, progress) as bar:
         if client is None:
             for n, children in chunks:
-                rows += _replicates(sc, candidate, n, seed, children)
+                parts.append(_replicates(sc, candidate, n, seed, children))
                 bar.update(len(children))
         else:
             futures = client.map(
                 _replicates, [sc] * len(chunks), [candidate] * len(chunks),
                 [n for n, _ in chunks], [seed] * len(chunks), [c for _, c in chunks], pure=False,
             )  # fmt: skip
-            rows = [row for part in client.gather(futures) for row in part]
+            parts = client.gather(futures)
             bar.update(len(ns) * n_replicates)
-    reps = pd.DataFrame(rows).sort_values(["n_leads", "child"], kind="stable")
+    reps = pd.concat(parts, ignore_index=True)
     per_week = sc.n_leads * 7.0 / sc.window.arrival_days
     out = [
         _row(m, n, g, alpha, per_week, mde_power)
@@ -364,7 +340,7 @@ def _row(m: str, n: int, g: pd.DataFrame, alpha: float, per_week: float, target:
             n_candidate=float(n), effect=float(pb - pa), effect_scale="difference",
         )  # fmt: skip
     else:
-        lhr = float(g["loghr"].mean())
+        lhr = float(g["loghr_time_to_target"].mean())
         ev = float((g["events_a"] + g["events_b"]).mean())
         up = lhr >= 0
         mde = mde_hazard_ratio(ev, alpha, target, 1 if up else -1)

@@ -27,6 +27,7 @@ __all__ = [
     "BLOCK_LEADS",
     "block_plan",
     "logrank_by_cohort",
+    "logrank_columns",
     "run_block",
     "ztest_two_proportions",
 ]
@@ -204,14 +205,30 @@ def run_block(shared: Any, block: tuple[int, int, int, int, int]) -> pd.DataFram
         if m != "time_to_qualification":
             rows[f"p_{m}"] = ztest_two_proportions(*tests[m])
     if "tte" in a:
-        rows.update(_logrank_columns(a["tte"], c["tte"], size))
+        rows.update(logrank_columns(a["tte"], c["tte"], size, "time_to_qualification"))
     for key in ("qualified", "won", "won_qual"):
         rows[f"{key}_a"], rows[f"{key}_b"] = a[key], c[key]
     return pd.DataFrame(rows)
 
 
-def _logrank_columns(tte_a: tuple, tte_b: tuple, size: int) -> dict[str, np.ndarray]:
-    """Events per arm, log-rank p-value and Peto log hazard ratio (candidate/baseline)."""
+def logrank_columns(tte_a: tuple, tte_b: tuple, size: int, metric: str) -> dict[str, np.ndarray]:
+    """Per replicate of a block: events per arm, log-rank p-value, Peto log hazard ratio.
+
+    Parameters
+    ----------
+    tte_a, tte_b : tuple of numpy.ndarray
+        ``(duration, event, replicate)`` of the baseline and candidate arms.
+    size : int
+        Replicates in the block.
+    metric : str
+        Names the columns ``p_<metric>`` and ``loghr_<metric>`` (candidate / baseline);
+        a replicate without events gets p = 1 and log hazard ratio 0.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``events_a``, ``events_b``, ``p_<metric>``, ``loghr_<metric>``.
+    """
     dur = np.concatenate((tte_a[0], tte_b[0]))
     ev = np.concatenate((tte_a[1], tte_b[1]))
     arm = np.concatenate((np.zeros(tte_a[0].shape[0], int), np.ones(tte_b[0].shape[0], int)))
@@ -222,6 +239,6 @@ def _logrank_columns(tte_a: tuple, tte_b: tuple, size: int) -> dict[str, np.ndar
     return {
         "events_a": res["events_a"],
         "events_b": res["events_b"],
-        "p_time_to_qualification": np.where(any_event, res["p_value"], 1.0),
-        "loghr_time_to_qualification": np.where(any_event, loghr, 0.0),
+        f"p_{metric}": np.where(any_event, res["p_value"], 1.0),
+        f"loghr_{metric}": np.where(any_event, loghr, 0.0),
     }
