@@ -19,31 +19,33 @@ def test_identical_in_process_and_local_clusters():
     kw = dict(metric=["sqo_volume", "precision", "time_to_qualification"], seed=3)
     kw.update(n_leads=[60, 100], n_replicates=10)
     ref = power(SC, A, B, **kw)
-    for n, chunk in ((1, None), (2, None), (2, 1), (2, 7)):
+    for n, chunks in ((1, (None,)), (2, (None, 1, 7))):
         with LocalCluster(
             n_workers=n, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
         ) as lc:
             with Client(lc) as client:
-                got = power(SC, A, B, client=client, chunk_size=chunk, **kw)
-                pd.testing.assert_frame_equal(got, ref)
+                for chunk in chunks:
+                    got = power(SC, A, B, client=client, chunk_size=chunk, **kw)
+                    pd.testing.assert_frame_equal(got, ref)
 
 
 def test_local_cluster_process_workers_and_lean_config():
+    import contextlib
     import socket
     import warnings
 
     from qualmodel.experiment.power import LOCAL_CLUSTER_CONFIG, connect
 
-    with socket.socket() as taken, warnings.catch_warnings():
+    with socket.socket() as taken, contextlib.ExitStack() as stack:
         try:  # as if another cluster held Dask's default port
             taken.bind(("127.0.0.1", 8787))
             taken.listen()
         except OSError:
             pass  # it is held
-        warnings.simplefilter("error")  # no "Port 8787 is already in use" on the way
-        with connect("local:1") as client:
-            assert client.cluster.scheduler.http_server.port != 8787
-    with connect("local:1") as client:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "Port 8787 is already in use" on the way
+            client = stack.enter_context(connect("local:1"))
+        assert client.cluster.scheduler.http_server.port != 8787
         info = client.scheduler_info()["workers"]
         assert len(info) == 1
         assert [w["nthreads"] for w in info.values()] == [1]

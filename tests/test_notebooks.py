@@ -16,6 +16,7 @@ import math
 import os
 import re
 import shlex
+import signal
 import traceback
 from pathlib import Path
 
@@ -227,6 +228,7 @@ def _papermill(args, cwd, monkeypatch, capfd) -> tuple[int, str]:
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # the command sets it
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level  # the command configures logging
+    sigint = signal.getsignal(signal.SIGINT)  # nbclient resets it to Python's default
     capfd.readouterr()
     try:
         command.main(["--no-progress-bar", *map(str, args)], "papermill", standalone_mode=False)
@@ -239,6 +241,7 @@ def _papermill(args, cwd, monkeypatch, capfd) -> tuple[int, str]:
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        signal.signal(signal.SIGINT, sigint)
     return code, capfd.readouterr().err
 
 

@@ -572,6 +572,9 @@ def test_swap_in_failure_restores_previous_reports(tmp_path, monkeypatch):
 def test_interrupt_cancels_queued_notebooks(tmp_path, monkeypatch):
     import signal
 
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal: pytest-xdist starts its workers
+    # with SIGINT ignored, and only an earlier in-process papermill run changed that
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     ran = []
 
     def fake_job(job, progress, slots, kernels):
@@ -583,8 +586,11 @@ def test_interrupt_cancels_queued_notebooks(tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner, "simulate_to", lambda *a, **k: 0.0)
     monkeypatch.setattr(runner, "_run_job", fake_job)
-    with pytest.raises(KeyboardInterrupt):
-        report.run_reports("all", jobs=1, out=tmp_path / "r", progress=False)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            report.run_reports("all", jobs=1, out=tmp_path / "r", progress=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     time.sleep(0.5)  # let the job that was running finish
     assert 2 <= len(ran) <= 3  # queued notebooks were cancelled, not run
     assert not list((tmp_path / "r").glob(".staging-*"))

@@ -30,13 +30,14 @@ def _write_outputs(table, out: Path, plot: Path | None) -> None:
     import matplotlib.pyplot as plt
 
     from qualmodel.plotting import plot_power_curve
+    from qualmodel.plotting.png import png_bytes
 
     with temp_paths(*([out] if plot is None else [out, plot])) as tmps:
         table.to_csv(tmps[0], index=False)
         if plot is not None:
             ax = plot_power_curve(table)
             try:
-                ax.figure.savefig(tmps[1], dpi=110, format="png")
+                tmps[1].write_bytes(png_bytes(ax.figure, 110, tight=False))
             finally:
                 plt.close(ax.figure)
     typer.echo(f"{out}: {len(table)} rows")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Annotated
 
@@ -53,6 +52,7 @@ def search_cmd(
 
     from qualmodel.criteria.search import criteria_yaml, search_criteria
     from qualmodel.journeys.contract import Journeys
+    from qualmodel.plotting.png import png_bytes
     from qualmodel.plotting.search import plot_frontier
 
     if out.exists() and not out.is_dir():
@@ -78,10 +78,9 @@ def search_cmd(
         out / "frontier.yaml", criteria_yaml(list(res.criteria.values()), description=note)
     )
     ax = plot_frontier(res)
-    buf = io.BytesIO()
-    ax.figure.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    png = png_bytes(ax.figure, 120)
     plt.close(ax.figure)
-    write_bytes_atomic(out / "frontier.png", buf.getvalue())
+    write_bytes_atomic(out / "frontier.png", png)
     row = res.holdout_row(res.winner.name)
     print(
         f"{out}: {res.settings['n_candidates']} candidates, {len(res.frontier)} on the "

@@ -261,6 +261,7 @@ def _write_figures(
     import matplotlib.pyplot as plt
 
     from qualmodel import plotting
+    from qualmodel.plotting.png import png_bytes
     from qualmodel.survival import estimators as sv
 
     table, km, cif = tables["time_to_event"], tables["kaplan_meier"], tables["cumulative_incidence"]
@@ -300,6 +301,6 @@ def _write_figures(
         fig, ax = plt.subplots(figsize=(8, 5))
         draw(ax)
         fig.tight_layout()
-        fig.savefig(tmp / f"{name}.png", dpi=110)
+        (tmp / f"{name}.png").write_bytes(png_bytes(fig, 110, tight=False))
         plt.close(fig)
     return len(figures)

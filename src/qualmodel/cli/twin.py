@@ -146,10 +146,11 @@ def _save_figure(path: Path, kind: str, data) -> None:
     import matplotlib.pyplot as plt
 
     from qualmodel.plotting import plot_power_curve, plot_twin_fit
+    from qualmodel.plotting.png import png_bytes
 
     fig = plot_twin_fit(data) if kind == "twin" else plot_power_curve(data).figure
     try:
-        fig.savefig(path, dpi=110, format="png")
+        path.write_bytes(png_bytes(fig, 110, tight=False))
     finally:
         plt.close(fig)
 

@@ -15,12 +15,12 @@ and bars, the legends and the axis limits. Panels:
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
 
 from qualmodel.core.i18n import check_lang, localize_figure, t
+from qualmodel.plotting.png import png_bytes
 from qualmodel.report.explorer import Explored, label
 
 __all__ = ["BAR_METRICS", "MAX_DAYS", "draw", "figure_png", "new_figure"]
@@ -172,7 +172,5 @@ def _legends(art: dict[str, Any], names: list[str], lang: str) -> None:
 
 
 def figure_png(fig: Any, dpi: int = 80) -> bytes:
-    """PNG bytes of a figure (for an image widget or an HTML fallback)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+    """PNG bytes of a figure (for an image widget or an HTML fallback), uncropped."""
+    return png_bytes(fig, dpi, tight=False)

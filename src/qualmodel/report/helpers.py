@@ -396,17 +396,17 @@ def save_figure(
     Notes
     -----
     Returns nothing so that a cell ending with this call shows no ``Out[]`` value; the
-    file is ``<figures_dir>/<name>.png``.
+    file is ``<figures_dir>/<name>.png``, cropped to the drawn content and stored as RGB
+    (:func:`qualmodel.plotting.png.png_bytes`: matplotlib's pixels, without the alpha
+    channel an opaque figure does not need).
     """
     if not NAME_RE.match(name):
         raise ConfigError(f"save_figure: name {name!r} must use letters, digits, '-', '_'")
-    import io
+    from qualmodel.plotting.png import png_bytes
 
     if not (isinstance(density, int) and 1 <= density <= 4):
         raise ConfigError(f"save_figure: density must be a whole number 1-4, got {density!r}")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi * density, bbox_inches="tight")  # rendered once
-    png = buf.getvalue()
+    png = png_bytes(fig, dpi * density)  # rendered once, cropped to its content
     if figures_dir is not None:
         folder = Path(figures_dir).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
