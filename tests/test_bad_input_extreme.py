@@ -373,13 +373,17 @@ def test_a_long_value_under_the_limit_imports(world, capsys):
     assert (world / "imported" / "leads.parquet").is_file()
 
 
+#: The drip server's pace: a few bytes reach the client before its 0.6 s timeout.
+DRIP_EVERY = 0.15
+
+
 class _FakeServer:
     """A TCP server on 127.0.0.1 that is not a Dask scheduler (bounded: 30 s at most)."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.5)
+        self.sock.settimeout(DRIP_EVERY)
         self.port = self.sock.getsockname()[1]
         self.stop = time.monotonic() + 30
         self.conns: list[socket.socket] = []
@@ -400,7 +404,7 @@ class _FakeServer:
                 conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
 
     def _drip(self) -> None:
-        """``drip``: one byte per connection every half second, never a whole message."""
+        """``drip``: one byte per connection every ``DRIP_EVERY`` s, never a whole message."""
         for conn in self.conns if self.kind == "drip" else ():
             try:
                 conn.sendall(b"\x01")
@@ -418,9 +422,9 @@ class _FakeServer:
 def test_an_address_that_is_not_a_scheduler_is_one_line(kind, world, capsys):
     server = _FakeServer(kind)
     try:
-        args = [*POWER, "--dask", f"tcp://127.0.0.1:{server.port}", "--dask-timeout", "1.5"]
+        args = [*POWER, "--dask", f"tcp://127.0.0.1:{server.port}", "--dask-timeout", "0.6"]
         line = assert_refused(args, world, capsys, ["no Dask scheduler answered", "local:N"])
-        assert "within 1.5 s" in line
+        assert "within 0.6 s" in line
         assert f"127.0.0.1:{server.port}" in line
     finally:
         server.close()
@@ -429,7 +433,7 @@ def test_an_address_that_is_not_a_scheduler_is_one_line(kind, world, capsys):
 def test_a_closed_port_is_one_line(world, capsys):
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]  # closed again when the block ends
-    args = [*POWER, "--dask", f"tcp://127.0.0.1:{port}", "--dask-timeout", "1"]
+    args = [*POWER, "--dask", f"tcp://127.0.0.1:{port}", "--dask-timeout", "0.5"]
     assert_refused(args, world, capsys, ["no Dask scheduler answered"])
 
 

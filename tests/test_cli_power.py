@@ -82,7 +82,7 @@ def test_dask_local_cluster_cli_same_csv_as_in_process(tmp_path):
         (["--metric", "nope"], "unknown metric"),
         (["--chunk-size", "0"], "chunk-size"),
         (["--dask", "local:0"], "worker count"),
-        (["--dask", "tcp://127.0.0.1:1", "--dask-timeout", "1"], "within 1 s"),
+        (["--dask", "tcp://127.0.0.1:1", "--dask-timeout", "0.5"], "within 0.5 s"),
     ],
 )
 def test_bad_input_one_line_exit_2_no_outputs(tmp_path, capsys, extra, needle):

@@ -356,6 +356,26 @@ def test_weibull_aft_collinear_covariates_are_a_config_error(sim_input):
     assert str(err.value).startswith("weibull_aft: ") and "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("scenario", ["startup_saas", "digital_agency"])
+def test_cure_model_matches_lifelines_mixture_cure_fitter(scenario):
+    """Estimates, standard errors and log-likelihood of lifelines' own fit (an independent
+    implementation: automatic differentiation, Nelder-Mead then L-BFGS-B) to 1e-4."""
+    from lifelines import MixtureCureFitter, WeibullFitter
+
+    data = qm.time_to_event(qm.simulate(scenario, n_leads=5_000, seed=3))
+    fit = md.cure_model(data)
+    ref = MixtureCureFitter(WeibullFitter())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref.fit(data["duration"], (data["event"] == 1).astype(int))
+    tab = fit.table.set_index("term")
+    want = [ref.cured_fraction_, ref.params_["lambda_"], ref.params_["rho_"]]
+    np.testing.assert_allclose(tab["estimate"], want, rtol=1e-4)
+    np.testing.assert_allclose(tab["se"], np.sqrt(np.diag(ref.variance_matrix_)), rtol=1e-4)
+    assert fit.summary["log_likelihood"] >= ref.log_likelihood_ - 1e-6  # at least as high
+    assert fit.summary["AIC"] == pytest.approx(ref.AIC_, abs=1e-5)
+
+
 def test_cure_fraction_at_the_boundary_warns_and_has_no_interval():
     rng = np.random.default_rng(1)
     t = 100 * rng.weibull(1.5, 2000)  # no cured share at all
