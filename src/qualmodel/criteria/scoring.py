@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from qualmodel.core.checks import check_count, check_number
 from qualmodel.core.distributions import norm_ppf
@@ -242,11 +241,15 @@ def _fit_rows(
 
 def _logit_fit(X: pd.DataFrame, yk: pd.Series) -> Any:
     """Fit the logistic regression of ``yk`` on ``X`` (plus intercept); failures raise."""
-    design = sm.add_constant(X.astype("float64"), has_constant="add")
+    # statsmodels (and the scipy.stats it loads) takes about a second to import: only here
+    from statsmodels.discrete.discrete_model import Logit
+
+    design = X.astype("float64")
+    design.insert(0, "const", 1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            res = sm.Logit(yk.to_numpy(), design).fit(disp=0, maxiter=200)
+            res = Logit(yk.to_numpy(), design).fit(disp=0, maxiter=200)
         except Exception as exc:  # PerfectSeparation, convergence, singular matrix
             raise ConfigError(
                 f"fit_score_criterion: the logistic fit failed ({type(exc).__name__}: "
