@@ -245,6 +245,19 @@ def _papermill(args, cwd, monkeypatch, capfd) -> tuple[int, str]:
     return code, capfd.readouterr().err
 
 
+def _without_kernel_log(err: str) -> str:
+    """``err`` without the kernel application's own log records (``[IPKernelApp] ...`` and
+    the lines that follow each): a kernel shut down under load may log a zmq socket error
+    of its own there, which is not the notebook's nor papermill's."""
+    kept, in_kernel_record = [], False
+    for line in err.splitlines():
+        if line.startswith("["):
+            in_kernel_record = line.startswith("[IPKernelApp")
+        if not in_kernel_record:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "overrides", "key", "evidence"),
@@ -448,7 +461,7 @@ def test_compare_criteria_without_criteria_ends_with_explanation(
         capfd,
     )
     assert code == 0, err[-2000:]
-    assert "Traceback" not in err
+    assert "Traceback" not in _without_kernel_log(err)
     nb = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert all(o["output_type"] != "error" for o in outputs)
