@@ -43,7 +43,7 @@ class _OpaquePngCanvas(FigureCanvasAgg):
 
         FigureCanvasAgg.draw(self)
         rgba = np.asarray(self.buffer_rgba())
-        image = Image.fromarray(rgba, "RGBA")
+        image = Image.fromarray(rgba)  # (height, width, 4) uint8: RGBA
         if int(rgba[..., 3].min()) == 255:
             image = image.convert("RGB")
         info = PngInfo()
