@@ -10,8 +10,7 @@ Public names are imported lazily so that ``import qualmodel`` stays fast; every 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from qualmodel.core.lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -86,15 +85,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-def __getattr__(name: str) -> Any:
-    """Import public names on first access (PEP 562)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'qualmodel' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_names(__name__, _EXPORTS)

@@ -36,8 +36,7 @@ imports only the modules it calls, and a warm kernel's reset imports
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from qualmodel.core.lazy import lazy_names
 
 _EXPORTS: dict[str, str] = {
     "label_missing": "qualmodel.journeys.outcomes",
@@ -114,20 +113,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name, or a submodule, on first access (PEP 562)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        try:
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_names(__name__, _EXPORTS, submodules=True)

@@ -110,11 +110,11 @@ def cure_model(
     # start near the Kaplan-Meier plateau and a moment-based Weibull scale
     km_plateau = float(np.exp(-_km_cumhaz_end(t, status)))
     init = (min(max(km_plateau * 0.9, 0.02), 0.98), float(np.median(t[status == 1])) * 1.3, 1.0)
-    events = status.astype(bool)
-    pi, scale, shape, loglik = _fit(t, events, init)
+    events, log_t = status.astype(bool), np.log(t)
+    pi, scale, shape, loglik = _fit(log_t, events, init)
     at_boundary = not BOUNDARY < pi < 1 - BOUNDARY
     # at the boundary the cured fraction is held at its bound: no standard error
-    cov = _covariance(np.array([pi, scale, shape]), t, events, free_pi=not at_boundary)
+    cov = _covariance(np.array([pi, scale, shape]), log_t, events, free_pi=not at_boundary)
     se_pi = float(np.sqrt(cov[0, 0])) if cov[0, 0] >= 0 else float("nan")
     if at_boundary:
         warnings.warn(
@@ -228,12 +228,11 @@ def _nll_and_grad(x: np.ndarray, log_t: np.ndarray, events: np.ndarray) -> tuple
 
 
 def _fit(
-    t: np.ndarray, events: np.ndarray, init: tuple[float, float, float]
+    log_t: np.ndarray, events: np.ndarray, init: tuple[float, float, float]
 ) -> tuple[float, float, float, float]:
     """Maximum-likelihood ``(π, λ, k)`` and the log-likelihood; ConfigError if it fails."""
     from scipy.optimize import minimize
 
-    log_t = np.log(t)
     x0 = np.array([init[0], np.log(init[1]), np.log(init[2])])
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         res = minimize(
@@ -247,7 +246,7 @@ def _fit(
             f"have enough events after the zero-time adjustment and no extreme durations"
         )
     pi, log_scale, log_shape = (float(v) for v in res.x)
-    return pi, float(np.exp(log_scale)), float(np.exp(log_shape)), -float(res.fun) * t.size
+    return pi, float(np.exp(log_scale)), float(np.exp(log_shape)), -float(res.fun) * log_t.size
 
 
 def _stationary(x: np.ndarray, grad: np.ndarray) -> bool:
@@ -259,15 +258,14 @@ def _stationary(x: np.ndarray, grad: np.ndarray) -> bool:
 
 
 def _covariance(
-    theta: np.ndarray, t: np.ndarray, events: np.ndarray, free_pi: bool = True
+    theta: np.ndarray, log_t: np.ndarray, events: np.ndarray, free_pi: bool = True
 ) -> np.ndarray:
     """Inverse observed information in ``(π, λ, k)``; NaN where a parameter is not free.
 
     The Hessian of the total log-likelihood is taken by central differences of the exact
     gradient (steps of 1e-5 relative), then symmetrised.
     """
-    log_t = np.log(t)
-    n = t.size
+    n = log_t.size
 
     def grad(th: np.ndarray) -> np.ndarray:  # total gradient in natural parameters
         x = np.array([th[0], np.log(th[1]), np.log(th[2])])
