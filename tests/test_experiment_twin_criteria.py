@@ -54,14 +54,18 @@ def test_twin_qualifies_like_the_truth(fitted):
     assert (medians["distance"] < 10).all(), medians
 
 
-def test_pair_and_unknown_names(fitted):
+def test_pair_and_unknown_names(fitted, monkeypatch):
+    from qualmodel.experiment import twin_fit
+
     obs, _, _ = fitted
     pair = ["seed_rfp_workshop_timeline_budget", "score_55_decay_21d"]
     kw = dict(seed=0, n_boot=0, n_check=1, segment="segment")
     _, report = qm.fit_scenario(obs, criteria_names=pair, **kw)
     assert report["criteria"]["criterion"].unique().tolist() == pair
-    with pytest.raises(ConfigError, match="unknown criterion 'nosuch'"):
-        qm.fit_scenario(obs, criteria_names=["nosuch"], **kw)
+    with monkeypatch.context() as m:  # refused before any fitting work
+        m.setattr(twin_fit, "fit_transitions", lambda *a: pytest.fail("fitted first"))
+        with pytest.raises(ConfigError, match="unknown criterion 'nosuch'"):
+            qm.fit_scenario(obs, criteria_names=["nosuch"], **kw)
     _, report = qm.fit_scenario(obs, criteria=[], **kw)
     assert "criteria" not in report
     assert not any(k.startswith("criterion.") for k in report["distances"])

@@ -233,6 +233,7 @@ def fit_scenario(
     _check_timing(journeys)
     plan = plan_outcomes(journeys, start, target, competing=[])
     _check_input(journeys, plan)
+    crits = resolve_criteria(criteria, journeys, criteria_names)  # refused before any fit
     start_ns = int(pd.Timestamp(journeys.leads["created_at"].min()).floor("D").value)
     days = stage_days(journeys, start_ns)
     tree = stage_tree(days, stage_stems(journeys))
@@ -255,7 +256,6 @@ def fit_scenario(
             twin, report = alt
     report["bootstrap"] = boot
     report["cohorts"] = twin.n_cohorts
-    crits = resolve_criteria(criteria, journeys, criteria_names)
     if crits:
         twin = _criteria_step(twin, report, journeys, crits, (n_check, seed))
     return twin, report
