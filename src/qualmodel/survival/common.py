@@ -8,7 +8,7 @@ modules of a readable size.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ import pandas as pd
 from qualmodel.core.distributions import norm_ppf
 from qualmodel.core.errors import ConfigError, InputError, preview
 
-__all__ = ["CONF_TYPES", "By", "ConfType", "confidence_limits"]
+__all__ = ["CONF_TYPES", "By", "ConfType", "check_conf_level", "confidence_limits", "z_value"]
 
 ConfType = Literal["plain", "log", "log-log"]
 CONF_TYPES: tuple[str, ...] = ("plain", "log", "log-log")
@@ -110,6 +110,42 @@ def risk_table(
     return times, n_risk, counts
 
 
+def check_conf_level(conf_level: Any, where: str) -> float:
+    """``conf_level`` as a float, refused unless a number strictly between 0 and 1.
+
+    Parameters
+    ----------
+    conf_level : Any
+        The value given.
+    where : str
+        Function name for the message, e.g. ``"kaplan_meier"``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ConfigError
+        A one-line message naming ``where``, the value and a valid example.
+    """
+    ok = isinstance(conf_level, int | float | np.number) and not isinstance(conf_level, bool)
+    if not (ok and 0 < conf_level < 1):
+        raise ConfigError(
+            f"{where}: conf_level must be a number between 0 and 1 (exclusive), got "
+            f"{conf_level!r}; e.g. 0.95"
+        )
+    return float(conf_level)
+
+
+def z_value(conf_level: Any, where: str) -> float:
+    """Two-sided standard normal quantile of a confidence level (1.959964 for 0.95).
+
+    Checked as :func:`check_conf_level` (``where`` names the caller in the message).
+    """
+    return float(norm_ppf(1 - (1 - check_conf_level(conf_level, where)) / 2))
+
+
 def confidence_limits(
     p: np.ndarray,
     se: np.ndarray,
@@ -142,9 +178,7 @@ def confidence_limits(
     """
     if conf_type not in CONF_TYPES:
         raise ConfigError(f"conf_type '{conf_type}' is not supported; use one of {CONF_TYPES}")
-    if not 0 < conf_level < 1:
-        raise ConfigError(f"conf_level must be between 0 and 1, got {conf_level!r}")
-    z = norm_ppf(1 - (1 - conf_level) / 2)
+    z = z_value(conf_level, "confidence_limits")
     p = np.asarray(p, dtype=np.float64)
     se = np.asarray(se, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -29,19 +29,21 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from qualmodel.core.distributions import chi2_sf, norm_ppf, norm_sf
+from qualmodel.core.distributions import chi2_sf, norm_sf
 from qualmodel.core.errors import ConfigError, InputError
 from qualmodel.survival.common import (  # noqa: F401  (re-exported names)
     CONF_TYPES,
     By,
     ConfType,
     by_list,
+    check_conf_level,
     check_table,
     confidence_limits,
     distinct_times,
     iter_groups,
     km_curve,
     risk_table,
+    z_value,
 )
 
 __all__ = [
@@ -91,6 +93,7 @@ def kaplan_meier(
         and ``se``, ``lower``, ``upper`` are NaN (R: Inf, NaN, NA).
     """
     cols = check_table(data, by, "kaplan_meier")
+    check_conf_level(conf_level, "kaplan_meier")
     frames = []
     for labels, dur, ev in iter_groups(data, cols):
         t, n, d, c, s, v = km_curve(dur, ev, event)
@@ -325,6 +328,7 @@ def cumulative_incidence(
     processed as one risk-set step, as in R.
     """
     cols = check_table(data, by, "cumulative_incidence")
+    check_conf_level(conf_level, "cumulative_incidence")
     if events is None:
         present = np.bincount(data["event"].to_numpy(np.int64))
         events = [int(c) for c in np.flatnonzero(present) if c != 0]
@@ -395,6 +399,7 @@ def naive_conversion(
         Same columns as :func:`cumulative_incidence`: ``cif`` = 1 − S(t), ``se`` the
         Greenwood SE of S(t), ``lower`` = 1 − upper_S, ``upper`` = 1 − lower_S.
     """
+    check_conf_level(conf_level, "naive_conversion")
     km = kaplan_meier(data, by=by, event=event, conf_type=conf_type, conf_level=conf_level)
     cols = by_list(by)
     return pd.DataFrame(
@@ -534,7 +539,7 @@ def rmst(
     cols = check_table(data, by, "rmst")
     if not (np.isfinite(tau) and tau > 0):
         raise ConfigError(f"rmst: tau must be a positive number, got {tau!r}")
-    z = norm_ppf(1 - (1 - conf_level) / 2)
+    z = z_value(conf_level, "rmst")
     rows = []
     for labels, dur, ev in iter_groups(data, cols):
         mean, se = _rmst_one(dur, ev, event, float(tau))
@@ -604,6 +609,7 @@ def cohort_conversion(
         understates young cohorts).
     """
     check_table(data, cohort, "cohort_conversion")
+    check_conf_level(conf_level, "cohort_conversion")
     ages = [float(a) for a in ages]
     if not ages or any(not (np.isfinite(a) and a >= 0) for a in ages):
         raise ConfigError(f"cohort_conversion: ages must be non-negative numbers, got {ages}")

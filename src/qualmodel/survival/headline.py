@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import ConfigError
+from qualmodel.survival.common import check_conf_level
 from qualmodel.survival.estimators import cumulative_incidence
 from qualmodel.survival.models import ModelWarning, cure_model
 
@@ -100,6 +101,7 @@ def cure_support(
         interval); ``fit`` is the :func:`~qualmodel.survival.models.cure_model` result whenever it
         was fitted.
     """
+    check_conf_level(conf_level, "cure_support")
     dur = data["duration"].to_numpy(np.float64)
     codes = data["event"].to_numpy()
     hit = codes == event

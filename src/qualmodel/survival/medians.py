@@ -29,6 +29,7 @@ import pandas as pd
 
 from qualmodel.core.checks import check_seed
 from qualmodel.core.errors import ConfigError
+from qualmodel.survival.common import check_conf_level
 
 __all__ = ["median_among_reached"]
 
@@ -102,6 +103,7 @@ def median_among_reached(
     if n_boot < 0:
         raise ConfigError(f"median_among_reached: n_boot must be ≥ 0, got {n_boot}")
     check_seed("median_among_reached: seed", seed)
+    check_conf_level(conf_level, "median_among_reached")
     duration = tte["duration"].to_numpy(dtype=float)
     codes = tte["event"].to_numpy(dtype=int)
     times, cif = _cif(duration, codes, event)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import ConfigError, preview
+from qualmodel.survival.common import z_value
 from qualmodel.survival.concordance import concordance
 from qualmodel.survival.models.common import (
     ModelFit,
@@ -20,7 +21,6 @@ from qualmodel.survival.models.common import (
     design_matrix,
     fit_quietly,
     wald,
-    z_value,
 )
 
 __all__ = ["weibull_aft"]
@@ -82,7 +82,7 @@ def weibull_aft(
     from lifelines import WeibullAFTFitter
 
     check_table(data, "weibull_aft", event)
-    zq = z_value(conf_level)
+    zq = z_value(conf_level, "weibull_aft")
     design, references, terms = design_matrix(data, covariates, "weibull_aft")
     check_collinear(design, "weibull_aft")
     status = (data["event"].to_numpy() == event).astype(np.int64)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qualmodel.core.distributions import norm_ppf, norm_sf
+from qualmodel.core.distributions import norm_sf
 from qualmodel.core.errors import ConfigError, preview
 
 __all__ = ["ModelFit", "ModelWarning", "design_matrix", "model_inputs"]
@@ -235,12 +235,6 @@ def fit_quietly(fit_fn: Any, func: str) -> list[str]:
     for note in notes:
         warnings.warn(f"{func}: {note}", ModelWarning, stacklevel=3)
     return notes
-
-
-def z_value(conf_level: float) -> float:
-    if not 0 < conf_level < 1:
-        raise ConfigError(f"conf_level must be in (0, 1), got {conf_level!r}")
-    return float(norm_ppf(1 - (1 - conf_level) / 2))
 
 
 def wald(

@@ -16,9 +16,10 @@ import pandas as pd
 
 from qualmodel.core.distributions import chi2_sf
 from qualmodel.core.errors import ConfigError, preview
+from qualmodel.survival.common import z_value
 from qualmodel.survival.concordance import concordance as concordance_of
 from qualmodel.survival.models import partial_likelihood as pl
-from qualmodel.survival.models.common import ModelFit, ModelWarning, model_inputs, wald, z_value
+from qualmodel.survival.models.common import ModelFit, ModelWarning, model_inputs, wald
 
 __all__ = ["cox", "cox_zph"]
 
@@ -120,7 +121,7 @@ def cox(
     """
     if ties not in TIES:
         raise ConfigError(f"cox: ties='{ties}' is not available; use ties='efron' or 'breslow'")
-    zq = z_value(conf_level)
+    zq = z_value(conf_level, "cox")
     inp = model_inputs(data, covariates, event, strata, weights, "cox")
     t0 = _entry(data, start, "cox")
     if cluster is not None and cluster not in data.columns:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import ConfigError
+from qualmodel.survival.common import z_value
 from qualmodel.survival.models.common import (
     BOUNDARY,
     ModelFit,
@@ -24,7 +25,6 @@ from qualmodel.survival.models.common import (
     as_list,
     check_events,
     check_table,
-    z_value,
 )
 
 __all__ = ["cure_model"]
@@ -101,7 +101,7 @@ def cure_model(
             "cure_model: covariates are not supported (univariate mixture cure model); "
             "fit each subgroup separately, e.g. data[data.segment == 'smb']"
         )
-    zq = z_value(conf_level)
+    zq = z_value(conf_level, "cure_model")
     dur = data["duration"].to_numpy(np.float64)
     status = (data["event"].to_numpy() == event).astype(np.int64)
     check_events(int(status.sum()), 3, "cure_model", event)

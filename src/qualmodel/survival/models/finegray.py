@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.errors import ConfigError, preview
+from qualmodel.survival.common import z_value
 from qualmodel.survival.concordance import concordance
 from qualmodel.survival.models import partial_likelihood as pl
-from qualmodel.survival.models.common import ModelFit, ModelWarning, model_inputs, wald, z_value
+from qualmodel.survival.models.common import ModelFit, ModelWarning, model_inputs, wald
 
 __all__ = ["fine_gray", "predict_cif"]
 
@@ -155,7 +156,7 @@ def fine_gray(
     ConfigError
         As :func:`cox`; also no events of ``cause``.
     """
-    zq = z_value(conf_level)
+    zq = z_value(conf_level, "fine_gray")
     inp = model_inputs(data, covariates, cause, strata, None, "fine_gray")
     time = data["duration"].to_numpy(np.float64)
     code = data["event"].to_numpy().astype(np.int64)
