@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pandas as pd
@@ -30,7 +31,6 @@ def test_identical_in_process_and_local_clusters():
 
 
 def test_local_cluster_process_workers_and_lean_config():
-    import contextlib
     import socket
     import warnings
 

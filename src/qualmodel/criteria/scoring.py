@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from qualmodel.core.checks import check_count, check_number
-from qualmodel.core.distributions import norm_ppf
 from qualmodel.core.errors import ConfigError
 from qualmodel.criteria.schema import AttributePoints, Criterion, EventPoints, ScoreRule
 from qualmodel.journeys.contract import TRUTH_PREFIX, Journeys
+from qualmodel.survival.common import z_value
 
 __all__ = ["FittedScore", "fit_score_criterion", "scoring_features"]
 
@@ -376,9 +376,8 @@ def fit_score_criterion(
         Unknown columns or events, numeric attributes, too few leads, no outcome
         variation, or a fit that does not converge (e.g. perfect separation).
     """
+    z = z_value(conf_level, "fit_score_criterion")
     leads = journeys.leads
-    if not 0 < conf_level < 1:
-        raise ConfigError(f"fit_score_criterion: conf_level must be in (0, 1), got {conf_level}")
     check_number("fit_score_criterion: points_per_logit", points_per_logit, low=0, low_open=True)
     if target_probability is not None:
         check_number("fit_score_criterion: target_probability", target_probability, low=0,
@@ -404,7 +403,6 @@ def fit_score_criterion(
         raise ConfigError("fit_score_criterion: nothing to score; give events and/or attributes")
     X, yk = _fit_rows(leads, X, y, start, window_days)
     res = _logit_fit(X, yk)
-    z = norm_ppf(0.5 + conf_level / 2)
     coef = res.params
     points = (coef * points_per_logit).round(decimals)
     base_rate = float(yk.mean())

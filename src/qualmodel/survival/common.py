@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from qualmodel.core.checks import check_number
 from qualmodel.core.distributions import norm_ppf
 from qualmodel.core.errors import ConfigError, InputError, preview
 
@@ -111,7 +112,7 @@ def risk_table(
 
 
 def check_conf_level(conf_level: Any, where: str) -> float:
-    """``conf_level`` as a float, refused unless a number strictly between 0 and 1.
+    """``conf_level`` as a float strictly between 0 and 1 (``core.checks.check_number``).
 
     Parameters
     ----------
@@ -127,15 +128,10 @@ def check_conf_level(conf_level: Any, where: str) -> float:
     Raises
     ------
     ConfigError
-        A one-line message naming ``where``, the value and a valid example.
+        One line naming ``where``, the bounds and the value.
     """
-    ok = isinstance(conf_level, int | float | np.number) and not isinstance(conf_level, bool)
-    if not (ok and 0 < conf_level < 1):
-        raise ConfigError(
-            f"{where}: conf_level must be a number between 0 and 1 (exclusive), got "
-            f"{conf_level!r}; e.g. 0.95"
-        )
-    return float(conf_level)
+    name = f"{where}: conf_level"
+    return check_number(name, conf_level, low=0, high=1, low_open=True, high_open=True)
 
 
 def z_value(conf_level: Any, where: str) -> float:

@@ -93,7 +93,7 @@ def kaplan_meier(
         and ``se``, ``lower``, ``upper`` are NaN (R: Inf, NaN, NA).
     """
     cols = check_table(data, by, "kaplan_meier")
-    check_conf_level(conf_level, "kaplan_meier")
+    conf_level = check_conf_level(conf_level, "kaplan_meier")
     frames = []
     for labels, dur, ev in iter_groups(data, cols):
         t, n, d, c, s, v = km_curve(dur, ev, event)
@@ -328,7 +328,7 @@ def cumulative_incidence(
     processed as one risk-set step, as in R.
     """
     cols = check_table(data, by, "cumulative_incidence")
-    check_conf_level(conf_level, "cumulative_incidence")
+    conf_level = check_conf_level(conf_level, "cumulative_incidence")
     if events is None:
         present = np.bincount(data["event"].to_numpy(np.int64))
         events = [int(c) for c in np.flatnonzero(present) if c != 0]
@@ -399,7 +399,7 @@ def naive_conversion(
         Same columns as :func:`cumulative_incidence`: ``cif`` = 1 − S(t), ``se`` the
         Greenwood SE of S(t), ``lower`` = 1 − upper_S, ``upper`` = 1 − lower_S.
     """
-    check_conf_level(conf_level, "naive_conversion")
+    conf_level = check_conf_level(conf_level, "naive_conversion")
     km = kaplan_meier(data, by=by, event=event, conf_type=conf_type, conf_level=conf_level)
     cols = by_list(by)
     return pd.DataFrame(
@@ -609,7 +609,7 @@ def cohort_conversion(
         understates young cohorts).
     """
     check_table(data, cohort, "cohort_conversion")
-    check_conf_level(conf_level, "cohort_conversion")
+    conf_level = check_conf_level(conf_level, "cohort_conversion")
     ages = [float(a) for a in ages]
     if not ages or any(not (np.isfinite(a) and a >= 0) for a in ages):
         raise ConfigError(f"cohort_conversion: ages must be non-negative numbers, got {ages}")

@@ -101,7 +101,7 @@ def cure_support(
         interval); ``fit`` is the :func:`~qualmodel.survival.models.cure_model` result whenever it
         was fitted.
     """
-    check_conf_level(conf_level, "cure_support")
+    conf_level = check_conf_level(conf_level, "cure_support")
     dur = data["duration"].to_numpy(np.float64)
     codes = data["event"].to_numpy()
     hit = codes == event

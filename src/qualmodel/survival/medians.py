@@ -103,7 +103,7 @@ def median_among_reached(
     if n_boot < 0:
         raise ConfigError(f"median_among_reached: n_boot must be ≥ 0, got {n_boot}")
     check_seed("median_among_reached: seed", seed)
-    check_conf_level(conf_level, "median_among_reached")
+    conf_level = check_conf_level(conf_level, "median_among_reached")
     duration = tte["duration"].to_numpy(dtype=float)
     codes = tte["event"].to_numpy(dtype=int)
     times, cif = _cif(duration, codes, event)
